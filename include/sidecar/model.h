@@ -1,0 +1,132 @@
+/* sidecar/model.h — a Keras model in C: config -> graph, named variables, planned forward pass.
+ *
+ * Life cycle:
+ *   sc_model *m;  sc_model_load_keras_json(json, len, "model.json", &m, &err);   // architecture
+ *   sc_model_bind_bundle(m, bundle, &report, &err);                          // weights (per checkpoint)
+ *   sc_runner *r; sc_runner_create(m, max_batch, &r, &err);                  // plans all memory once
+ *   sc_runner_run(r, batch, inputs, &err); sc_runner_output(r, 0) ...        // no allocation per batch
+ *
+ * Tensors are float32, batch-major, channels-last (NHWC), row-major. Shapes exclude the batch
+ * dimension unless said otherwise. The model owns one buffer per variable, sized from the config;
+ * binding the next checkpoint overwrites those buffers in place, so evaluating checkpoint after
+ * checkpoint allocates nothing new.
+ *
+ * Errors: a layer class or option the engine does not implement is SC_UNIMPLEMENTED naming the
+ * layer's name, its class_name and the option; a config that contradicts itself (unknown inbound
+ * layer, incompatible shapes) is SC_INVALID_ARGUMENT naming the layer.
+ */
+#ifndef SIDECAR_MODEL_H
+#define SIDECAR_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sidecar/checkpoint.h"
+#include "sidecar/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SC_MAX_DIMS 8
+
+typedef struct sc_shape {
+    int rank;                /* dimensions excluding the batch */
+    int64_t dims[SC_MAX_DIMS];
+} sc_shape;
+
+typedef struct sc_model sc_model;
+
+/* Parses Keras model JSON (`model.to_json()` of Keras 2 or 3, or a .keras archive's
+ * config.json): Sequential or Functional. name is used in messages. */
+sc_status sc_model_load_keras_json(const char *json, size_t len, const char *name, sc_model **out,
+                                   sc_error *err);
+/* Reads a model JSON file. */
+sc_status sc_model_load_keras(const char *path, sc_model **out, sc_error *err);
+void sc_model_free(sc_model *m); /* NULL is fine */
+
+const char *sc_model_name(const sc_model *m);
+size_t sc_model_num_layers(const sc_model *m);
+
+/* Inputs and outputs, in the model's order. */
+size_t sc_model_num_inputs(const sc_model *m);
+size_t sc_model_num_outputs(const sc_model *m);
+const char *sc_model_input_name(const sc_model *m, size_t i);   /* the InputLayer's name */
+sc_shape sc_model_input_shape(const sc_model *m, size_t i);
+const char *sc_model_output_name(const sc_model *m, size_t i);  /* the producing layer's name */
+sc_shape sc_model_output_shape(const sc_model *m, size_t i);
+/* The activation applied last by the layer producing output i ("softmax", "sigmoid", "linear",
+ * ...): losses use it for Keras' logits shortcut (FORMATS §9.5). */
+const char *sc_model_output_activation(const sc_model *m, size_t i);
+
+/* ---- variables -------------------------------------------------------------------------- */
+
+typedef struct sc_variable {
+    const char *layer;       /* layer name, e.g. "dense_1" */
+    const char *name;        /* Keras variable name: "kernel", "bias", "gamma", "moving_mean", ... */
+    int index;               /* position in the layer's weights list (Keras order) */
+    int layer_with_weights;  /* K of `layer_with_weights-K` in a TF checkpoint (see .c for nesting) */
+    sc_shape shape;          /* full shape (variables have no batch dimension) */
+    int64_t num_elements;
+    float *data;             /* owned by the model */
+    int bound;               /* set by the last successful bind */
+} sc_variable;
+
+size_t sc_model_num_variables(const sc_model *m);
+sc_variable *sc_model_variable(sc_model *m, size_t i);
+/* The variable "layer/name", or NULL. */
+sc_variable *sc_model_find_variable(sc_model *m, const char *layer, const char *name);
+
+/* ---- binding weights -------------------------------------------------------------------- */
+
+/* Which checkpoint key each variable took, and what was left over. Owned by the caller:
+ * sc_bind_report_clear frees it. */
+typedef struct sc_bind_entry {
+    char *variable;   /* "layer/name" */
+    char *key;        /* checkpoint key, or NULL when missing */
+} sc_bind_entry;
+
+typedef struct sc_bind_report {
+    sc_ckpt_layout layout;
+    sc_bind_entry *entries;     /* one per model variable, in variable order */
+    size_t num_entries;
+    char **unused_keys;         /* model-like keys of the checkpoint no variable took (optimizer
+                                   slots and bookkeeping are not listed) */
+    size_t num_unused;
+} sc_bind_report;
+
+void sc_bind_report_clear(sc_bind_report *r);
+
+/* Copies every variable's value from a TensorFlow checkpoint, converting float16/bfloat16/
+ * float64 to float32. Finds the layout itself: keys under `model/` (CheckpointManager) or at the
+ * root (Keras ModelCheckpoint / save_weights). A missing variable is SC_NOT_FOUND naming it and
+ * the key tried; a shape mismatch is SC_INVALID_ARGUMENT naming the layer, the variable, the
+ * expected and the found shape. On failure the model's previous weights may be partly
+ * overwritten: do not evaluate until a bind succeeds. report may be NULL. */
+sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report, sc_error *err);
+
+/* ---- running ---------------------------------------------------------------------------- */
+
+typedef struct sc_runner sc_runner;
+
+/* Plans activation memory for batches of up to max_batch examples: one arena, buffers reused
+ * once their last reader has run. Several runners may share one model (one per thread). */
+sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc_error *err);
+void sc_runner_free(sc_runner *r);
+
+/* Runs the model on batch (1..max_batch) examples. inputs[i] points at input i's data,
+ * batch x sc_model_input_shape(i) floats. Allocates nothing. */
+sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_error *err);
+
+/* Output i of the last run: batch x sc_model_output_shape(i) floats, valid until the next run. */
+const float *sc_runner_output(const sc_runner *r, size_t i);
+/* The output of layer i's pre-activation value when the layer ends in an activation, for
+ * Keras' logits shortcut; NULL when not kept. */
+const float *sc_runner_output_logits(const sc_runner *r, size_t i);
+/* Bytes of the activation arena (for reporting memory use). */
+size_t sc_runner_arena_bytes(const sc_runner *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

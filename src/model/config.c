@@ -1,0 +1,460 @@
+/* model/config.c — Keras model JSON (Keras 2 and 3, Sequential and Functional) -> graph.
+ * FORMATS §7.3. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/fileio.h"
+#include "model/model_internal.h"
+
+typedef struct builder {
+    sc_model *m;
+    const char *src; /* file name for messages */
+    sc_error *err;
+    /* per layer: tensor ids produced by each of its calls (node order) */
+    int **layer_outputs;
+} builder;
+
+static sc_status grow(void **arr, size_t *cap, size_t n, size_t elem, sc_error *err) {
+    if (n < *cap) return SC_OK;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *p = realloc(*arr, c * elem);
+    if (!p) return sc_error_set(err, SC_NO_MEMORY, "out of memory building the model");
+    *arr = p;
+    *cap = c;
+    return SC_OK;
+}
+
+static int new_tensor(builder *b, const sc_shape *shape, int producer) {
+    sc_model *m = b->m;
+    if (grow((void **)&m->tensors, &m->cap_tensors, m->num_tensors, sizeof *m->tensors, b->err))
+        return -1;
+    sc_tensor_slot *t = &m->tensors[m->num_tensors];
+    memset(t, 0, sizeof *t);
+    t->shape = *shape;
+    t->producer = producer;
+    t->last_use = -1;
+    return (int)m->num_tensors++;
+}
+
+/* "batch_input_shape": [null, 28, 28, 1] (Keras 2) or "batch_shape" (Keras 3). */
+static sc_status parse_batch_shape(builder *b, const char *layer, const json_t *arr, sc_shape *out) {
+    if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > SC_MAX_DIMS + 1)
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: layer '%s': bad input shape", b->src,
+                            layer);
+    out->rank = (int)json_array_size(arr) - 1;
+    for (int i = 0; i < out->rank; i++) {
+        const json_t *d = json_array_get(arr, (size_t)i + 1);
+        if (!json_is_integer(d) || json_integer_value(d) <= 0)
+            return sc_error_set(b->err, SC_UNIMPLEMENTED,
+                                "%s: layer '%s': input dimension %d is not fixed (variable-size "
+                                "inputs are not supported)", b->src, layer, i + 1);
+        out->dims[i] = json_integer_value(d);
+    }
+    return SC_OK;
+}
+
+static const json_t *layer_config(const json_t *entry) { return json_object_get(entry, "config"); }
+
+static const char *layer_name(const json_t *entry) {
+    const json_t *n = json_object_get(entry, "name");
+    if (!json_is_string(n)) n = json_object_get(layer_config(entry), "name");
+    return json_is_string(n) ? json_string_value(n) : NULL;
+}
+
+static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
+    sc_model *m = b->m;
+    const json_t *cn = json_object_get(entry, "class_name");
+    const json_t *cfg = layer_config(entry);
+    const char *name = layer_name(entry);
+    if (!json_is_string(cn) || !json_is_object(cfg) || !name)
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                            "%s: layer entry %zu lacks class_name, config or name", b->src,
+                            m->num_layers);
+    const char *cls = json_string_value(cn);
+    const sc_layer_ops *ops = sc_layer_lookup(cls);
+    if (!ops)
+        return sc_error_set(b->err, SC_UNIMPLEMENTED,
+                            "%s: layer '%s': class '%s' is not supported", b->src, name, cls);
+    if (grow((void **)&m->layers, &m->cap_layers, m->num_layers, sizeof *m->layers, b->err))
+        return b->err ? b->err->status : SC_NO_MEMORY;
+    sc_layer *L = calloc(1, sizeof *L);
+    if (!L) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    L->ops = ops;
+    L->model = m;
+    L->weights_index = -1;
+    L->name = strdup(name);
+    L->class_name = strdup(cls);
+    m->layers[m->num_layers++] = L;
+    if (!L->name || !L->class_name) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    /* Mixed precision would compute in float16; we compute in float32 and say so. */
+    const json_t *dt = json_object_get(cfg, "dtype");
+    const json_t *pol = json_is_object(dt) ? json_object_get(json_object_get(dt, "config"), "name") : dt;
+    if (json_is_string(pol) && strncmp(json_string_value(pol), "mixed_", 6) == 0)
+        return sc_error_set(b->err, SC_UNIMPLEMENTED,
+                            "%s: layer '%s' (%s): dtype policy '%s' is not supported (float32 only)",
+                            b->src, name, cls, json_string_value(pol));
+    if (ops->init) {
+        sc_status s = ops->init(L, cfg, b->err);
+        if (s) return sc_error_prefix(b->err, s, "%s", b->src);
+    }
+    *out = L;
+    return SC_OK;
+}
+
+/* Adds a call of L on the given input tensors; returns its output tensor id in *tid. */
+static sc_status add_node(builder *b, sc_layer *L, const int *inputs, int n_in, int *tid) {
+    sc_model *m = b->m;
+    if (n_in > SC_MAX_NODE_INPUTS)
+        return sc_error_set(b->err, SC_UNIMPLEMENTED, "%s: layer '%s': more than %d inputs", b->src,
+                            L->name, SC_MAX_NODE_INPUTS);
+    if (grow((void **)&m->nodes, &m->cap_nodes, m->num_nodes, sizeof *m->nodes, b->err))
+        return SC_NO_MEMORY;
+    sc_node *n = &m->nodes[m->num_nodes];
+    memset(n, 0, sizeof *n);
+    n->layer = L;
+    n->num_inputs = n_in;
+    for (int i = 0; i < n_in; i++) {
+        n->inputs[i] = inputs[i];
+        n->in_shape[i] = m->tensors[inputs[i]].shape;
+    }
+    sc_status s = L->ops->infer(L, n, b->err);
+    if (s) return sc_error_prefix(b->err, s, "%s", b->src);
+    int node_index = (int)m->num_nodes++;
+    for (int i = 0; i < n_in; i++) m->tensors[inputs[i]].last_use = node_index;
+    int t = new_tensor(b, &n->out_shape, node_index);
+    if (t < 0) return SC_NO_MEMORY;
+    m->nodes[node_index].output = t;
+    L->num_nodes++;
+    *tid = t;
+    return SC_OK;
+}
+
+static sc_status add_input(builder *b, const char *name, const sc_shape *shape, int *tid) {
+    sc_model *m = b->m;
+    int t = new_tensor(b, shape, -1);
+    if (t < 0) return SC_NO_MEMORY;
+    int *in = realloc(m->inputs, (m->num_inputs + 1) * sizeof *in);
+    char **names = in ? realloc(m->input_names, (m->num_inputs + 1) * sizeof *names) : NULL;
+    if (in) m->inputs = in;
+    if (names) m->input_names = names;
+    if (!in || !names) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    m->input_names[m->num_inputs] = strdup(name);
+    if (!m->input_names[m->num_inputs]) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    m->inputs[m->num_inputs++] = t;
+    *tid = t;
+    return SC_OK;
+}
+
+static sc_status set_outputs(builder *b, const int *ids, size_t n) {
+    sc_model *m = b->m;
+    m->outputs = malloc((n ? n : 1) * sizeof *m->outputs);
+    if (!m->outputs) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        m->outputs[i] = ids[i];
+        m->tensors[ids[i]].last_use = (int)m->num_nodes; /* live to the end */
+    }
+    m->num_outputs = n;
+    return SC_OK;
+}
+
+static int is_input_layer(const json_t *entry) {
+    const json_t *cn = json_object_get(entry, "class_name");
+    return json_is_string(cn) && strcmp(json_string_value(cn), "InputLayer") == 0;
+}
+
+static sc_status input_shape_of(builder *b, const json_t *entry, sc_shape *shape) {
+    const json_t *cfg = layer_config(entry);
+    const json_t *bs = json_object_get(cfg, "batch_shape");
+    if (!bs) bs = json_object_get(cfg, "batch_input_shape");
+    if (!bs)
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: layer '%s' has no input shape",
+                            b->src, layer_name(entry) ? layer_name(entry) : "?");
+    return parse_batch_shape(b, layer_name(entry), bs, shape);
+}
+
+static sc_status build_sequential(builder *b, const json_t *root, const json_t *cfg) {
+    const json_t *layers = json_object_get(cfg, "layers");
+    if (!json_is_array(layers) || json_array_size(layers) == 0)
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: Sequential model has no layers",
+                            b->src);
+    size_t first = 0;
+    sc_shape shape;
+    sc_status s;
+    const json_t *e0 = json_array_get(layers, 0);
+    char in_name[300];
+    if (is_input_layer(e0)) {
+        if ((s = input_shape_of(b, e0, &shape))) return s;
+        snprintf(in_name, sizeof in_name, "%s", layer_name(e0) ? layer_name(e0) : "input_1");
+        first = 1;
+    } else {
+        /* No InputLayer entry: Keras 2 puts batch_input_shape on the first layer; Keras 3 keeps
+         * build_input_shape / build_config. */
+        const json_t *bs = json_object_get(layer_config(e0), "batch_input_shape");
+        if (!bs) bs = json_object_get(cfg, "build_input_shape");
+        if (!bs) bs = json_object_get(json_object_get(root, "build_config"), "input_shape");
+        if (!bs)
+            return sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                                "%s: Sequential model has no input shape (no InputLayer, "
+                                "batch_input_shape or build_input_shape)", b->src);
+        if ((s = parse_batch_shape(b, "input", bs, &shape))) return s;
+        snprintf(in_name, sizeof in_name, "%s_input", layer_name(e0) ? layer_name(e0) : "input");
+    }
+    int t;
+    if ((s = add_input(b, in_name, &shape, &t))) return s;
+    for (size_t i = first; i < json_array_size(layers); i++) {
+        const json_t *e = json_array_get(layers, i);
+        if (is_input_layer(e))
+            return sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                                "%s: InputLayer '%s' in the middle of a Sequential model", b->src,
+                                layer_name(e) ? layer_name(e) : "?");
+        sc_layer *L;
+        if ((s = create_layer(b, e, &L))) return s;
+        if ((s = add_node(b, L, &t, 1, &t))) return s;
+    }
+    return set_outputs(b, &t, 1);
+}
+
+/* ---- Functional ---- */
+
+static sc_layer *find_layer(sc_model *m, const char *name, size_t *idx) {
+    for (size_t i = 0; i < m->num_layers; i++)
+        if (strcmp(m->layers[i]->name, name) == 0) {
+            if (idx) *idx = i;
+            return m->layers[i];
+        }
+    return NULL;
+}
+
+/* (layer, node, tensor) -> tensor id; -1 when that call has not been built yet, -2 when the
+ * reference is impossible. */
+static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tensor) {
+    size_t li;
+    sc_layer *L = find_layer(b->m, name, &li);
+    if (!L || tensor != 0 || node < 0) return -2;
+    if (node >= L->num_nodes) return -1;
+    return b->layer_outputs[li][node];
+}
+
+/* Collects the tensors a node reads, in order. Keras 2: [[name, node, tensor, kwargs], ...];
+ * Keras 3: {"args": [...], "kwargs": {...}} with __keras_tensor__ objects, possibly nested in
+ * lists. Returns 0 ok, -1 not ready, -2 bad reference (bad_name set). */
+static int collect(builder *b, const json_t *v, int *ids, int *n, const char **bad_name) {
+    if (json_is_object(v)) {
+        const json_t *cn = json_object_get(v, "class_name");
+        if (json_is_string(cn) && strcmp(json_string_value(cn), "__keras_tensor__") == 0) {
+            const json_t *h = json_object_get(json_object_get(v, "config"), "keras_history");
+            if (!json_is_array(h) || json_array_size(h) < 3) return -2;
+            return collect(b, h, ids, n, bad_name);
+        }
+        return 0; /* other objects (kwargs values) carry no tensors we follow */
+    }
+    if (!json_is_array(v)) return 0;
+    if (json_array_size(v) >= 3 && json_is_string(json_array_get(v, 0))) {
+        const char *name = json_string_value(json_array_get(v, 0));
+        const json_t *ni = json_array_get(v, 1), *ti = json_array_get(v, 2);
+        if (!json_is_integer(ni) || !json_is_integer(ti)) return -2;
+        int t = resolve_ref(b, name, json_integer_value(ni), json_integer_value(ti));
+        if (t == -2) *bad_name = name;
+        if (t < 0) return t;
+        if (*n >= SC_MAX_NODE_INPUTS) return -2;
+        ids[(*n)++] = t;
+        return 0;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        int r = collect(b, json_array_get(v, i), ids, n, bad_name);
+        if (r) return r;
+    }
+    return 0;
+}
+
+static sc_status build_functional(builder *b, const json_t *cfg) {
+    sc_model *m = b->m;
+    const json_t *layers = json_object_get(cfg, "layers");
+    size_t nl = json_array_size(layers);
+    if (!json_is_array(layers) || nl == 0)
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: model has no layers", b->src);
+    sc_status s;
+    b->layer_outputs = calloc(nl, sizeof *b->layer_outputs);
+    size_t *next_node = calloc(nl, sizeof *next_node);
+    if (!b->layer_outputs || !next_node) {
+        free(next_node);
+        return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    }
+    /* Create every layer first (so references resolve by name), then add calls in passes until
+     * all are built: configs list layers in a topological order, but shared layers can refer
+     * forward. */
+    for (size_t i = 0; i < nl; i++) {
+        const json_t *e = json_array_get(layers, i);
+        sc_layer *L = NULL;
+        if (is_input_layer(e)) {
+            sc_shape shape;
+            int t;
+            if ((s = input_shape_of(b, e, &shape))) goto done;
+            /* InputLayer is a layer of Functional models (it counts in `layer-N`) */
+            if ((s = create_layer(b, e, &L))) goto done;
+            if ((s = add_input(b, L->name, &shape, &t))) goto done;
+            b->layer_outputs[i] = malloc(sizeof(int));
+            if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
+            b->layer_outputs[i][0] = t;
+            L->num_nodes = 1;
+            next_node[i] = 1;
+            continue;
+        }
+        if ((s = create_layer(b, e, &L))) goto done;
+        size_t calls = json_array_size(json_object_get(e, "inbound_nodes"));
+        b->layer_outputs[i] = malloc((calls ? calls : 1) * sizeof(int));
+        if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
+    }
+    for (int progress = 1; progress;) {
+        progress = 0;
+        for (size_t i = 0; i < nl; i++) {
+            const json_t *e = json_array_get(layers, i);
+            const json_t *nodes = json_object_get(e, "inbound_nodes");
+            if (is_input_layer(e)) continue;
+            while (next_node[i] < json_array_size(nodes)) {
+                const json_t *node = json_array_get(nodes, next_node[i]);
+                const json_t *args = json_is_object(node) ? json_object_get(node, "args") : node;
+                int ids[SC_MAX_NODE_INPUTS], n = 0;
+                const char *bad = NULL;
+                int r = collect(b, args, ids, &n, &bad);
+                if (r == -1) break;
+                if (r == -2 || n == 0) {
+                    s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                                     "%s: layer '%s': inbound node %zu refers to %s%s%s", b->src,
+                                     m->layers[i]->name, next_node[i],
+                                     bad ? "unknown layer '" : "no tensor",
+                                     bad ? bad : "", bad ? "'" : "");
+                    goto done;
+                }
+                int t;
+                if ((s = add_node(b, m->layers[i], ids, n, &t))) goto done;
+                b->layer_outputs[i][next_node[i]++] = t;
+                progress = 1;
+            }
+        }
+    }
+    for (size_t i = 0; i < nl; i++)
+        if (next_node[i] < json_array_size(json_object_get(json_array_get(layers, i), "inbound_nodes"))) {
+            s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                             "%s: layer '%s': its inputs can never be computed (a cycle or a "
+                             "missing layer)", b->src, m->layers[i]->name);
+            goto done;
+        }
+    /* Outputs, and the model's input order, from output_layers / input_layers. A single
+     * triple (Keras 3) or a list of triples. */
+    const json_t *outs = json_object_get(cfg, "output_layers");
+    int ids[SC_MAX_NODE_INPUTS], n = 0;
+    const char *bad = NULL;
+    if (collect(b, outs, ids, &n, &bad) != 0 || n == 0) {
+        s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: output_layers refer to %s", b->src,
+                         bad ? bad : "nothing that was built");
+        goto done;
+    }
+    if ((s = set_outputs(b, ids, (size_t)n))) goto done;
+    const json_t *ins = json_object_get(cfg, "input_layers");
+    n = 0;
+    if (collect(b, ins, ids, &n, &bad) == 0 && (size_t)n == m->num_inputs) {
+        /* Reorder inputs (and their names) to the declared order. */
+        int *order = malloc(m->num_inputs * sizeof *order);
+        char **names = malloc(m->num_inputs * sizeof *names);
+        if (!order || !names) {
+            free(order);
+            free(names);
+            s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+            goto done;
+        }
+        for (int k = 0; k < n; k++) {
+            order[k] = ids[k];
+            names[k] = NULL;
+            for (size_t j = 0; j < m->num_inputs; j++)
+                if (m->inputs[j] == ids[k]) names[k] = m->input_names[j];
+        }
+        memcpy(m->inputs, order, m->num_inputs * sizeof *order);
+        memcpy(m->input_names, names, m->num_inputs * sizeof *names);
+        free(order);
+        free(names);
+    }
+    s = SC_OK;
+done:
+    for (size_t i = 0; i < nl; i++) free(b->layer_outputs[i]);
+    free(b->layer_outputs);
+    b->layer_outputs = NULL;
+    free(next_node);
+    return s;
+}
+
+/* layer_with_weights-K: K counts, in model.layers order, the layers that have weights. */
+static void number_weight_layers(sc_model *m) {
+    int k = 0;
+    for (size_t i = 0; i < m->num_layers; i++) {
+        sc_layer *L = m->layers[i];
+        if (L->num_vars == 0) continue;
+        L->weights_index = k++;
+        for (size_t v = 0; v < L->num_vars; v++) sc_layer_var(L, v)->layer_with_weights = L->weights_index;
+    }
+    m->num_weight_layers = k;
+}
+
+static int detect_keras3(const json_t *root) {
+    const json_t *kv = json_object_get(root, "keras_version");
+    if (json_is_string(kv)) return json_string_value(kv)[0] >= '3';
+    /* Keras 3 envelopes carry "module"; so do Keras 2.13+ layers, but those also write
+     * keras_version at the top of to_json(). */
+    return json_object_get(root, "module") != NULL;
+}
+
+sc_status sc_model_load_keras_json(const char *json, size_t len, const char *name, sc_model **out,
+                                   sc_error *err) {
+    *out = NULL;
+    json_error_t je;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s:%d:%d: not valid JSON: %s", name, je.line,
+                            je.column, je.text);
+    sc_model *m = calloc(1, sizeof *m);
+    builder b = {m, name, err, NULL};
+    sc_status s;
+    if (!m) {
+        s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        goto fail;
+    }
+    m->keras3 = detect_keras3(root);
+    const json_t *cn = json_object_get(root, "class_name");
+    const json_t *cfg = json_object_get(root, "config");
+    if (!json_is_string(cn) || !json_is_object(cfg)) {
+        s = sc_error_set(err, SC_INVALID_ARGUMENT,
+                         "%s: not a Keras model config (expected an object with class_name and config)",
+                         name);
+        goto fail;
+    }
+    const json_t *mn = json_object_get(cfg, "name");
+    m->name = strdup(json_is_string(mn) ? json_string_value(mn) : "model");
+    const char *cls = json_string_value(cn);
+    if (strcmp(cls, "Sequential") == 0)
+        s = build_sequential(&b, root, cfg);
+    else if (strcmp(cls, "Functional") == 0 || strcmp(cls, "Model") == 0)
+        s = build_functional(&b, cfg);
+    else
+        s = sc_error_set(err, SC_UNIMPLEMENTED,
+                         "%s: model class '%s' is not supported (Sequential or Functional)", name, cls);
+    if (s) goto fail;
+    number_weight_layers(m);
+    json_decref(root);
+    *out = m;
+    return SC_OK;
+fail:
+    json_decref(root);
+    sc_model_free(m);
+    return s;
+}
+
+sc_status sc_model_load_keras(const char *path, sc_model **out, sc_error *err) {
+    uint8_t *data;
+    size_t len;
+    sc_status s = sc_read_file(path, &data, &len, err);
+    if (s) return s;
+    s = sc_model_load_keras_json((const char *)data, len, path, out, err);
+    free(data);
+    return s;
+}

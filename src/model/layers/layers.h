@@ -1,0 +1,33 @@
+/* model/layers/layers.h — one sc_layer_ops per Keras layer class. Internal. */
+#ifndef SC_MODEL_LAYERS_H
+#define SC_MODEL_LAYERS_H
+
+#include <stdlib.h>
+
+#include "model/model_internal.h"
+
+extern const sc_layer_ops sc_layer_input;
+extern const sc_layer_ops sc_layer_dense;
+extern const sc_layer_ops sc_layer_activation;
+extern const sc_layer_ops sc_layer_relu;
+extern const sc_layer_ops sc_layer_leaky_relu;
+extern const sc_layer_ops sc_layer_elu;
+extern const sc_layer_ops sc_layer_softmax;
+extern const sc_layer_ops sc_layer_dropout;
+extern const sc_layer_ops sc_layer_spatial_dropout1d;
+extern const sc_layer_ops sc_layer_spatial_dropout2d;
+extern const sc_layer_ops sc_layer_spatial_dropout3d;
+extern const sc_layer_ops sc_layer_gaussian_noise;
+extern const sc_layer_ops sc_layer_gaussian_dropout;
+extern const sc_layer_ops sc_layer_alpha_dropout;
+extern const sc_layer_ops sc_layer_activity_regularization;
+extern const sc_layer_ops sc_layer_flatten;
+extern const sc_layer_ops sc_layer_reshape;
+
+/* Shared by shape-preserving layers: output shape = the single input's shape. */
+sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err);
+/* Shared forward of layers that only change the shape: copies the data. */
+void sc_forward_copy(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
+                     float *out, float *scratch);
+
+#endif

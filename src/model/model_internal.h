@@ -1,0 +1,118 @@
+/* model/model_internal.h — the graph behind sc_model. Internal.
+ *
+ * A model is a list of layers (each with its variables) and a list of nodes: one node per call
+ * of a layer (a shared layer has several). Each node reads tensors produced by earlier nodes and
+ * produces one tensor; nodes are kept in topological order, so the forward pass is one loop.
+ */
+#ifndef SC_MODEL_INTERNAL_H
+#define SC_MODEL_INTERNAL_H
+
+#include <jansson.h>
+
+#include "model/activations.h"
+#include "sidecar/model.h"
+
+#define SC_MAX_NODE_INPUTS 16
+
+typedef struct sc_layer sc_layer;
+typedef struct sc_node sc_node;
+
+typedef struct sc_layer_ops {
+    const char *class_name;
+    /* Reads the layer's config; declares variables with sc_layer_add_variable. Unsupported
+     * options: SC_UNIMPLEMENTED naming layer, class and option. */
+    sc_status (*init)(sc_layer *L, const json_t *config, sc_error *err);
+    /* Output shape of a call with these input shapes (declares shape-dependent variables on the
+     * first call: Dense's kernel needs the input width). */
+    sc_status (*infer)(sc_layer *L, sc_node *n, sc_error *err);
+    /* Extra float scratch a call needs for `batch` examples (im2col buffers); NULL = none. */
+    size_t (*scratch_floats)(const sc_layer *L, const sc_node *n, int batch);
+    /* out = f(in). Must not allocate. in[i] has batch x n->in_shape[i] floats. */
+    void (*forward)(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
+                    float *out, float *scratch);
+    void (*destroy)(sc_layer *L); /* frees L->impl; NULL = free() */
+} sc_layer_ops;
+
+struct sc_layer {
+    const sc_layer_ops *ops;
+    sc_model *model;
+    char *name;
+    char *class_name;
+    sc_activation act;  /* fused activation for layers with an `activation` option */
+    size_t first_var;   /* this layer's variables are model->vars[first_var .. +num_vars) */
+    size_t num_vars;
+    int weights_index;  /* K of layer_with_weights-K, -1 when the layer has no weights */
+    int num_nodes;      /* calls seen so far */
+    void *impl;
+};
+
+struct sc_node {
+    sc_layer *layer;
+    int num_inputs;
+    int inputs[SC_MAX_NODE_INPUTS]; /* tensor ids */
+    sc_shape in_shape[SC_MAX_NODE_INPUTS];
+    sc_shape out_shape;
+    int output;                     /* tensor id */
+};
+
+typedef struct sc_tensor_slot {
+    sc_shape shape;
+    int producer;   /* node index, -1 for model inputs */
+    int last_use;   /* last node index reading it (model outputs: the node count) */
+    size_t offset;  /* in floats, into the runner arena */
+} sc_tensor_slot;
+
+struct sc_model {
+    char *name;
+    sc_layer **layers;
+    size_t num_layers, cap_layers;
+    sc_node *nodes;
+    size_t num_nodes, cap_nodes;
+    sc_tensor_slot *tensors;
+    size_t num_tensors, cap_tensors;
+    sc_variable *vars;
+    size_t num_vars, cap_vars;
+    int *inputs;      /* tensor ids */
+    size_t num_inputs;
+    char **input_names;
+    int *outputs;     /* tensor ids */
+    size_t num_outputs;
+    int num_weight_layers;
+    int keras3;       /* written by Keras 3: changes hard_sigmoid and a few defaults */
+};
+
+/* Declares a variable of the layer (Keras order). Its data is allocated and zeroed. */
+sc_status sc_layer_add_variable(sc_layer *L, const char *name, const sc_shape *shape,
+                                sc_error *err);
+/* The layer's i-th variable. */
+static inline sc_variable *sc_layer_var(const sc_layer *L, size_t i) {
+    return &L->model->vars[L->first_var + i];
+}
+
+/* Layer registry: the ops for a Keras class_name, or NULL. */
+const sc_layer_ops *sc_layer_lookup(const char *class_name);
+
+/* Config helpers: a missing key gives the default; a present key of the wrong type is an
+ * error naming the layer and the key. */
+sc_status sc_cfg_int(const sc_layer *L, const json_t *cfg, const char *key, int64_t def,
+                     int64_t *out, sc_error *err);
+sc_status sc_cfg_bool(const sc_layer *L, const json_t *cfg, const char *key, int def, int *out,
+                      sc_error *err);
+sc_status sc_cfg_double(const sc_layer *L, const json_t *cfg, const char *key, double def,
+                        double *out, sc_error *err);
+/* An int or a list of n ints ("kernel_size": 3 or [3, 3]). */
+sc_status sc_cfg_ints(const sc_layer *L, const json_t *cfg, const char *key, int n,
+                      const int64_t *def, int64_t *out, sc_error *err);
+/* A string option; *out points into cfg. */
+sc_status sc_cfg_str(const sc_layer *L, const json_t *cfg, const char *key, const char *def,
+                     const char **out, sc_error *err);
+/* The `activation` option (a name or a serialized object) into L->act. */
+sc_status sc_cfg_activation(sc_layer *L, const json_t *cfg, sc_error *err);
+/* Rejects data_format other than channels_last. */
+sc_status sc_cfg_channels_last(const sc_layer *L, const json_t *cfg, sc_error *err);
+
+int64_t sc_shape_elems(const sc_shape *s);
+/* "[28,28,1]" into buf. */
+const char *sc_shape_str(const sc_shape *s, char *buf, size_t cap);
+
+#endif

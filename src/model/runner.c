@@ -1,0 +1,149 @@
+/* model/runner.c — memory planning and the forward loop.
+ *
+ * All activations of one batch live in one arena. Each tensor gets an offset when its producer
+ * runs, first fit among the tensors still alive (those whose last reader has not run yet); so
+ * a deep chain needs about two activations of memory, not one per layer. Model inputs are read
+ * from the caller's buffers and never copied.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "model/model_internal.h"
+
+struct sc_runner {
+    const sc_model *m;
+    int max_batch;
+    float *arena;
+    size_t arena_floats;
+    float *scratch;
+    size_t *offsets;          /* per tensor, floats into the arena */
+    float **logits;           /* per output: pre-activation copy, or NULL */
+    const float **in_ptrs;    /* per tensor: where the current batch's data is */
+};
+
+#define ALIGN_FLOATS 16 /* 64-byte alignment for every tensor */
+
+static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+static int keeps_logits(const sc_model *m, size_t out) {
+    int p = m->tensors[m->outputs[out]].producer;
+    if (p < 0) return 0;
+    sc_activation a = m->nodes[p].layer->act;
+    return a == SC_ACT_SOFTMAX || a == SC_ACT_SIGMOID;
+}
+
+/* First-fit placement over the intervals alive at each node. */
+static size_t plan(const sc_model *m, int batch, size_t *offsets) {
+    size_t nt = m->num_tensors, top = 0;
+    for (size_t t = 0; t < nt; t++) offsets[t] = SIZE_MAX;
+    for (size_t i = 0; i < m->num_nodes; i++) {
+        int t = m->nodes[i].output;
+        size_t need = round_up((size_t)batch * (size_t)sc_shape_elems(&m->tensors[t].shape));
+        size_t off = 0;
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (size_t u = 0; u < nt; u++) {
+                const sc_tensor_slot *s = &m->tensors[u];
+                if (offsets[u] == SIZE_MAX || s->producer < 0 || s->last_use < (int)i) continue;
+                size_t us = round_up((size_t)batch * (size_t)sc_shape_elems(&s->shape));
+                if (off < offsets[u] + us && offsets[u] < off + need) {
+                    off = offsets[u] + us;
+                    moved = 1;
+                }
+            }
+        }
+        offsets[t] = off;
+        if (off + need > top) top = off + need;
+    }
+    return top;
+}
+
+sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc_error *err) {
+    *out = NULL;
+    if (max_batch < 1)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "batch size must be >= 1, got %d", max_batch);
+    sc_runner *r = calloc(1, sizeof *r);
+    if (!r) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+    r->m = m;
+    r->max_batch = max_batch;
+    r->offsets = malloc((m->num_tensors ? m->num_tensors : 1) * sizeof *r->offsets);
+    r->in_ptrs = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *r->in_ptrs);
+    r->logits = calloc(m->num_outputs ? m->num_outputs : 1, sizeof *r->logits);
+    if (!r->offsets || !r->in_ptrs || !r->logits) goto oom;
+    r->arena_floats = plan(m, max_batch, r->offsets);
+    size_t scratch = 0;
+    for (size_t i = 0; i < m->num_nodes; i++) {
+        const sc_node *n = &m->nodes[i];
+        if (n->layer->ops->scratch_floats) {
+            size_t s = n->layer->ops->scratch_floats(n->layer, n, max_batch);
+            if (s > scratch) scratch = s;
+        }
+    }
+    r->arena = aligned_alloc(64, (round_up(r->arena_floats) + ALIGN_FLOATS) * sizeof(float));
+    if (!r->arena) goto oom;
+    if (scratch) {
+        r->scratch = aligned_alloc(64, round_up(scratch) * sizeof(float));
+        if (!r->scratch) goto oom;
+    }
+    for (size_t o = 0; o < m->num_outputs; o++)
+        if (keeps_logits(m, o)) {
+            size_t n = (size_t)max_batch * (size_t)sc_shape_elems(&m->tensors[m->outputs[o]].shape);
+            r->logits[o] = aligned_alloc(64, round_up(n ? n : 1) * sizeof(float));
+            if (!r->logits[o]) goto oom;
+        }
+    *out = r;
+    return SC_OK;
+oom:
+    sc_runner_free(r);
+    return sc_error_set(err, SC_NO_MEMORY, "out of memory planning activations for batch %d",
+                        max_batch);
+}
+
+void sc_runner_free(sc_runner *r) {
+    if (!r) return;
+    if (r->logits)
+        for (size_t o = 0; o < r->m->num_outputs; o++) free(r->logits[o]);
+    free(r->logits);
+    free(r->arena);
+    free(r->scratch);
+    free(r->offsets);
+    free(r->in_ptrs);
+    free(r);
+}
+
+sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_error *err) {
+    const sc_model *m = r->m;
+    if (batch < 1 || batch > r->max_batch)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "batch of %d examples: the runner was planned "
+                            "for 1 to %d", batch, r->max_batch);
+    for (size_t i = 0; i < m->num_inputs; i++) r->in_ptrs[m->inputs[i]] = inputs[i];
+    for (size_t i = 0; i < m->num_nodes; i++) {
+        const sc_node *n = &m->nodes[i];
+        const float *in[SC_MAX_NODE_INPUTS];
+        for (int k = 0; k < n->num_inputs; k++) {
+            int t = n->inputs[k];
+            in[k] = m->tensors[t].producer < 0 ? r->in_ptrs[t] : r->arena + r->offsets[t];
+        }
+        float *out = r->arena + r->offsets[n->output];
+        n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch);
+        if (n->layer->act != SC_ACT_LINEAR) {
+            size_t last = n->out_shape.rank ? (size_t)n->out_shape.dims[n->out_shape.rank - 1] : 1;
+            size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);
+            for (size_t o = 0; o < m->num_outputs; o++)
+                if (r->logits[o] && m->outputs[o] == n->output)
+                    memcpy(r->logits[o], out, total * sizeof(float));
+            sc_activation_apply(n->layer->act, out, last ? total / last : 0, last);
+        }
+    }
+    return SC_OK;
+}
+
+const float *sc_runner_output(const sc_runner *r, size_t i) {
+    int t = r->m->outputs[i];
+    return r->m->tensors[t].producer < 0 ? r->in_ptrs[t] : r->arena + r->offsets[t];
+}
+
+const float *sc_runner_output_logits(const sc_runner *r, size_t i) { return r->logits[i]; }
+
+size_t sc_runner_arena_bytes(const sc_runner *r) { return r->arena_floats * sizeof(float); }
