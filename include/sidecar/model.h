@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "sidecar/checkpoint.h"
+#include "sidecar/safetensors.h"
 #include "sidecar/status.h"
 
 #ifdef __cplusplus
@@ -104,6 +105,11 @@ void sc_bind_report_clear(sc_bind_report *r);
  * expected and the found shape. On failure the model's previous weights may be partly
  * overwritten: do not evaluate until a bind succeeds. report may be NULL. */
 sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report, sc_error *err);
+
+/* The same from a safetensors file keyed "<layer>/vars/<i>" (the Keras 3 .weights.h5 path, i =
+ * the variable's index in the layer) or "<layer>/<name>" (Keras 3 variable.path). */
+sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_report *report,
+                                    sc_error *err);
 
 /* ---- running ---------------------------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "model/model_internal.h"
+#include "sidecar/safetensors.h"
 #include "sidecar/tensor.h"
 
 #define ATTR "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -30,6 +31,41 @@ void sc_bind_report_clear(sc_bind_report *r) {
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
+/* Where weights come from: a TF checkpoint or a safetensors file, seen through one interface
+ * so the matching, shape checks and conversion are written once. */
+typedef struct wsource {
+    void *h;
+    const char *name;  /* file or prefix, for messages */
+    size_t (*count)(const void *h);
+    const sc_tensor_info *(*get)(const void *h, size_t i);
+    const sc_tensor_info *(*find)(const void *h, const char *key);
+    sc_status (*read)(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err);
+    /* Candidate key number `attempt` for v; 0 when written, -1 when there are no more. */
+    int (*key)(const struct wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap);
+    /* Keys that look like model variables (for the "left over" list). */
+    int (*is_model_key)(const struct wsource *src, const char *key);
+    const char *root;  /* bundles: "model/" or "" */
+} wsource;
+
+/* ---- TF checkpoints ---- */
+
+static size_t b_count(const void *h) { return sc_bundle_num_tensors(h); }
+static const sc_tensor_info *b_get(const void *h, size_t i) { return sc_bundle_tensor(h, i); }
+static const sc_tensor_info *b_find(const void *h, const char *k) { return sc_bundle_find(h, k); }
+static sc_status b_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
+    return sc_bundle_read(h, t, buf, cap, err);
+}
+static int b_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
+    if (attempt > 0) return -1;
+    snprintf(buf, cap, "%slayer_with_weights-%d/%s" ATTR, src->root, v->layer_with_weights, v->name);
+    return 0;
+}
+static int b_is_model_key(const wsource *src, const char *k) {
+    char lw[64];
+    snprintf(lw, sizeof lw, "%slayer_with_weights-", src->root);
+    return has_prefix(k, lw) && !strstr(k, "/.OPTIMIZER_SLOT/");
+}
+
 /* "model/" for CheckpointManager checkpoints, "" for Keras weight checkpoints, NULL when the
  * checkpoint holds no Keras 2 layer_with_weights keys at all. */
 static const char *key_root(const sc_bundle *b) {
@@ -40,6 +76,27 @@ static const char *key_root(const sc_bundle *b) {
         if (has_prefix(k, "layer_with_weights-")) root = 1;
     }
     return root ? "" : NULL;
+}
+
+/* ---- safetensors: "<layer>/vars/<i>" (the .weights.h5 path) or "<layer>/<name>" (Keras 3
+ * variable.path) ---- */
+
+static size_t s_count(const void *h) { return sc_safetensors_num_tensors(h); }
+static const sc_tensor_info *s_get(const void *h, size_t i) { return sc_safetensors_tensor(h, i); }
+static const sc_tensor_info *s_find(const void *h, const char *k) { return sc_safetensors_find(h, k); }
+static sc_status s_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
+    return sc_safetensors_read(h, t, buf, cap, err);
+}
+static int s_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
+    (void)src;
+    if (attempt == 0) snprintf(buf, cap, "%s/vars/%d", v->layer, v->index);
+    else if (attempt == 1) snprintf(buf, cap, "%s/%s", v->layer, v->name);
+    else return -1;
+    return 0;
+}
+static int s_is_model_key(const wsource *src, const char *k) {
+    (void)src;
+    return !has_prefix(k, "optimizer/");
 }
 
 static int same_shape(const sc_tensor_info *t, const sc_shape *s) {
@@ -56,17 +113,25 @@ static void info_shape_str(const sc_tensor_info *t, char *buf, size_t cap) {
     sc_shape_str(&s, buf, cap);
 }
 
-static sc_status report_unused(sc_model *m, const sc_bundle *b, const char *root,
-                               const unsigned char *used, sc_bind_report *rep) {
-    (void)m;
-    size_t n = sc_bundle_num_tensors(b);
+/* Position of t in the source's key order (both sources keep their tensors sorted by key). */
+static size_t index_of(const wsource *src, const sc_tensor_info *t) {
+    size_t lo = 0, hi = src->count(src->h);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const sc_tensor_info *x = src->get(src->h, mid);
+        if (x == t) return mid;
+        if (strcmp(x->key, t->key) < 0) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+static sc_status report_unused(const wsource *src, const unsigned char *used, sc_bind_report *rep) {
+    size_t n = src->count(src->h);
     rep->unused_keys = calloc(n ? n : 1, sizeof *rep->unused_keys);
     if (!rep->unused_keys) return SC_NO_MEMORY;
-    char lw[64];
-    snprintf(lw, sizeof lw, "%slayer_with_weights-", root);
     for (size_t i = 0; i < n; i++) {
-        const char *k = sc_bundle_tensor(b, i)->key;
-        if (used[i] || !has_prefix(k, lw) || strstr(k, "/.OPTIMIZER_SLOT/")) continue;
+        const char *k = src->get(src->h, i)->key;
+        if (used[i] || !src->is_model_key(src, k)) continue;
         rep->unused_keys[rep->num_unused] = strdup(k);
         if (!rep->unused_keys[rep->num_unused]) return SC_NO_MEMORY;
         rep->num_unused++;
@@ -74,23 +139,43 @@ static sc_status report_unused(sc_model *m, const sc_bundle *b, const char *root
     return SC_OK;
 }
 
-sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report, sc_error *err) {
-    const char *prefix = sc_bundle_prefix(b);
-    const char *root = key_root(b);
+/* Copies one tensor into a variable, converting to float32. tmp is reused between calls. */
+static sc_status load_var(const wsource *src, sc_variable *v, const sc_tensor_info *t,
+                          const char *key, void **tmp, size_t *tmp_cap, sc_error *err) {
+    char want[128], found[128];
+    if (!same_shape(t, &v->shape)) {
+        info_shape_str(t, found, sizeof found);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: layer '%s': variable '%s' (key '%s') has shape %s, the model "
+                            "expects %s", src->name, v->layer, v->name, key, found,
+                            sc_shape_str(&v->shape, want, sizeof want));
+    }
+    if (!sc_dtype_converts_to_float32(t->dtype))
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "%s: layer '%s': variable '%s' is stored as %s, which cannot be "
+                            "converted to float32", src->name, v->layer, v->name,
+                            sc_dtype_name(t->dtype));
+    if (t->dtype == SC_DT_FLOAT)
+        return src->read(src->h, t, v->data, (size_t)v->num_elements * sizeof(float), err);
+    if (t->size > *tmp_cap) {
+        void *nt = realloc(*tmp, t->size);
+        if (!nt) return sc_error_set(err, SC_NO_MEMORY, "out of memory reading '%s'", key);
+        *tmp = nt;
+        *tmp_cap = t->size;
+    }
+    sc_status s = src->read(src->h, t, *tmp, *tmp_cap, err);
+    return s ? s : sc_convert_to_float32(t->dtype, *tmp, (size_t)v->num_elements, v->data, err);
+}
+
+static sc_status bind(sc_model *m, const wsource *src, sc_ckpt_layout layout,
+                      sc_bind_report *report, sc_error *err) {
     sc_status s = SC_OK;
-    unsigned char *used = NULL;
     void *tmp = NULL;
     size_t tmp_cap = 0;
-    if (report) memset(report, 0, sizeof *report);
-    if (!root)
-        return sc_error_set(err, SC_NOT_FOUND,
-                            "%s: no Keras layer variables (expected keys 'layer_with_weights-K/...' "
-                            "at the root or under 'model/'); Keras 3 TF-format checkpoints are not "
-                            "supported yet", prefix);
-    used = calloc(sc_bundle_num_tensors(b) + 1, 1);
+    unsigned char *used = calloc(src->count(src->h) + 1, 1);
     if (!used) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     if (report) {
-        report->layout = *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS;
+        report->layout = layout;
         report->entries = calloc(m->num_vars ? m->num_vars : 1, sizeof *report->entries);
         if (!report->entries) {
             s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
@@ -101,63 +186,55 @@ sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report
     for (size_t i = 0; i < m->num_vars; i++) m->vars[i].bound = 0;
     for (size_t i = 0; i < m->num_vars; i++) {
         sc_variable *v = &m->vars[i];
-        char key[512];
-        snprintf(key, sizeof key, "%slayer_with_weights-%d/%s" ATTR, root, v->layer_with_weights,
-                 v->name);
+        char key[512], first[512] = "";
+        const sc_tensor_info *t = NULL;
+        for (int a = 0; !t && src->key(src, v, a, key, sizeof key) == 0; a++) {
+            if (a == 0) snprintf(first, sizeof first, "%s", key);
+            t = src->find(src->h, key);
+        }
         if (report) {
             size_t ln = strlen(v->layer) + strlen(v->name) + 2;
             report->entries[i].variable = malloc(ln);
             if (report->entries[i].variable)
                 snprintf(report->entries[i].variable, ln, "%s/%s", v->layer, v->name);
         }
-        const sc_tensor_info *t = sc_bundle_find(b, key);
         if (!t) {
             if (s == SC_OK)
                 s = sc_error_set(err, SC_NOT_FOUND,
                                  "%s: layer '%s': variable '%s' not found (expected key '%s')",
-                                 prefix, v->layer, v->name, key);
+                                 src->name, v->layer, v->name, first);
             continue; /* keep going so the report lists everything that is missing */
         }
-        used[t - sc_bundle_tensor(b, 0)] = 1;
+        used[index_of(src, t)] = 1;
         if (report) report->entries[i].key = strdup(key);
         if (s != SC_OK) continue;
-        char want[128], found[128];
-        if (!same_shape(t, &v->shape)) {
-            info_shape_str(t, found, sizeof found);
-            s = sc_error_set(err, SC_INVALID_ARGUMENT,
-                             "%s: layer '%s': variable '%s' (key '%s') has shape %s, the model "
-                             "expects %s", prefix, v->layer, v->name, key, found,
-                             sc_shape_str(&v->shape, want, sizeof want));
-            continue;
-        }
-        if (!sc_dtype_converts_to_float32(t->dtype)) {
-            s = sc_error_set(err, SC_UNIMPLEMENTED,
-                             "%s: layer '%s': variable '%s' is stored as %s, which cannot be "
-                             "converted to float32", prefix, v->layer, v->name,
-                             sc_dtype_name(t->dtype));
-            continue;
-        }
-        if (t->dtype == SC_DT_FLOAT) {
-            s = sc_bundle_read(b, t, v->data, (size_t)v->num_elements * sizeof(float), err);
-        } else {
-            if (t->size > tmp_cap) {
-                void *nt = realloc(tmp, t->size);
-                if (!nt) {
-                    s = sc_error_set(err, SC_NO_MEMORY, "out of memory reading '%s'", key);
-                    continue;
-                }
-                tmp = nt;
-                tmp_cap = t->size;
-            }
-            s = sc_bundle_read(b, t, tmp, tmp_cap, err);
-            if (!s) s = sc_convert_to_float32(t->dtype, tmp, (size_t)v->num_elements, v->data, err);
-        }
+        s = load_var(src, v, t, key, &tmp, &tmp_cap, err);
         if (!s) v->bound = 1;
     }
-    if (report && report_unused(m, b, root, used, report) != SC_OK && s == SC_OK)
+    if (report && report_unused(src, used, report) != SC_OK && s == SC_OK)
         s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
 done:
     free(used);
     free(tmp);
     return s;
+}
+
+sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report, sc_error *err) {
+    if (report) memset(report, 0, sizeof *report);
+    const char *root = key_root(b);
+    if (!root)
+        return sc_error_set(err, SC_NOT_FOUND,
+                            "%s: no Keras layer variables (expected keys 'layer_with_weights-K/...' "
+                            "at the root or under 'model/'); Keras 3 TF-format checkpoints are not "
+                            "supported yet", sc_bundle_prefix(b));
+    wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key, b_is_model_key, root};
+    return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS, report, err);
+}
+
+sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_report *report,
+                                    sc_error *err) {
+    if (report) memset(report, 0, sizeof *report);
+    wsource src = {st, sc_safetensors_path(st), s_count, s_get, s_find, s_read, s_key,
+                   s_is_model_key, ""};
+    return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }

@@ -12,6 +12,13 @@ int64_t sc_shape_elems(const sc_shape *s) {
     return n;
 }
 
+int sc_shape_equal(const sc_shape *a, const sc_shape *b) {
+    if (a->rank != b->rank) return 0;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i]) return 0;
+    return 1;
+}
+
 const char *sc_shape_str(const sc_shape *s, char *buf, size_t cap) {
     size_t pos = 0;
     pos += (size_t)snprintf(buf + pos, cap - pos, "[");
@@ -219,6 +226,9 @@ sc_status sc_cfg_activation(sc_layer *L, const json_t *cfg, sc_error *err) {
         const json_t *c = json_object_get(v, "config");
         name = json_is_string(cn) ? json_string_value(cn) : "";
         if (strcmp(name, "function") == 0 && json_is_string(c)) name = json_string_value(c);
+        /* A registered function "package>name": the package is the user's, the name is ours. */
+        const char *gt = strchr(name, '>');
+        if (gt) name = gt + 1;
         const json_t *approx = json_is_object(c) ? json_object_get(c, "approximate") : NULL;
         if (strcmp(name, "gelu") == 0 && approx && json_is_true(approx)) name = "gelu_approximate";
     } else if (v && !json_is_null(v)) {

@@ -27,9 +27,10 @@ typedef struct sc_layer_ops {
     sc_status (*infer)(sc_layer *L, sc_node *n, sc_error *err);
     /* Extra float scratch a call needs for `batch` examples (im2col buffers); NULL = none. */
     size_t (*scratch_floats)(const sc_layer *L, const sc_node *n, int batch);
-    /* out = f(in). Must not allocate. in[i] has batch x n->in_shape[i] floats. */
-    void (*forward)(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                    float *out, float *scratch);
+    /* out = f(in). Must not allocate. in[i] has batch x n->in_shape[i] floats. Fails only on
+     * bad input values (an Embedding index out of range), naming the layer. */
+    sc_status (*forward)(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
+                         float *out, float *scratch, sc_error *err);
     void (*destroy)(sc_layer *L); /* frees L->impl; NULL = free() */
 } sc_layer_ops;
 
@@ -112,6 +113,8 @@ sc_status sc_cfg_activation(sc_layer *L, const json_t *cfg, sc_error *err);
 sc_status sc_cfg_channels_last(const sc_layer *L, const json_t *cfg, sc_error *err);
 
 int64_t sc_shape_elems(const sc_shape *s);
+/* Same rank and dimensions (unused dims[] entries are ignored). */
+int sc_shape_equal(const sc_shape *a, const sc_shape *b);
 /* "[28,28,1]" into buf. */
 const char *sc_shape_str(const sc_shape *s, char *buf, size_t cap);
 

@@ -126,7 +126,8 @@ sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_
             in[k] = m->tensors[t].producer < 0 ? r->in_ptrs[t] : r->arena + r->offsets[t];
         }
         float *out = r->arena + r->offsets[n->output];
-        n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch);
+        sc_status s = n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch, err);
+        if (s) return s;
         if (n->layer->act != SC_ACT_LINEAR) {
             size_t last = n->out_shape.rank ? (size_t)n->out_shape.dims[n->out_shape.rank - 1] : 1;
             size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);

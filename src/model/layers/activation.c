@@ -41,9 +41,10 @@ static sc_status leaky_init(sc_layer *L, const json_t *cfg, sc_error *err) {
 
 /* Keras: x >= max_value -> max_value; threshold <= x < max_value -> x;
  * x < threshold -> negative_slope * (x - threshold). */
-static void relu_forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                         float *out, float *scratch) {
+static sc_status relu_forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
+                    float *out, float *scratch, sc_error *err) {
     (void)scratch;
+    (void)err;
     const relu_params *p = L->impl;
     size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->in_shape[0]);
     const float mx = p->max_value >= 0 ? (float)p->max_value : INFINITY;
@@ -53,6 +54,7 @@ static void relu_forward(const sc_layer *L, const sc_node *n, int batch, const f
         float v = x[i];
         out[i] = v >= mx ? mx : v >= th ? v : slope * (v - th);
     }
+    return SC_OK;
 }
 
 static sc_status elu_init(sc_layer *L, const json_t *cfg, sc_error *err) {
@@ -62,15 +64,17 @@ static sc_status elu_init(sc_layer *L, const json_t *cfg, sc_error *err) {
     return sc_cfg_double(L, cfg, "alpha", 1.0, alpha, err);
 }
 
-static void elu_forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                        float *out, float *scratch) {
+static sc_status elu_forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
+                    float *out, float *scratch, sc_error *err) {
     (void)scratch;
+    (void)err;
     const float alpha = (float)*(const double *)L->impl;
     size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->in_shape[0]);
     for (size_t i = 0; i < total; i++) {
         float v = in[0][i];
         out[i] = v > 0 ? v : alpha * expm1f(v);
     }
+    return SC_OK;
 }
 
 static sc_status softmax_init(sc_layer *L, const json_t *cfg, sc_error *err) {

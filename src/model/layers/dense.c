@@ -45,9 +45,10 @@ static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
     return SC_OK;
 }
 
-static void forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                    float *out, float *scratch) {
+static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
+                    float *out, float *scratch, sc_error *err) {
     (void)scratch;
+    (void)err;
     const dense *d = L->impl;
     const sc_shape *s = &n->in_shape[0];
     int K = (int)s->dims[s->rank - 1], N = (int)d->units;
@@ -61,6 +62,7 @@ static void forward(const sc_layer *L, const sc_node *n, int batch, const float 
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, in[0], K, kernel, N, beta,
                 out, N);
+    return SC_OK;
 }
 
 const sc_layer_ops sc_layer_dense = {"Dense", init, infer, NULL, forward, NULL};

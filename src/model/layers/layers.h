@@ -24,10 +24,41 @@ extern const sc_layer_ops sc_layer_activity_regularization;
 extern const sc_layer_ops sc_layer_flatten;
 extern const sc_layer_ops sc_layer_reshape;
 
+extern const sc_layer_ops sc_layer_conv1d;
+extern const sc_layer_ops sc_layer_conv2d;
+extern const sc_layer_ops sc_layer_depthwise_conv2d;
+extern const sc_layer_ops sc_layer_separable_conv2d;
+extern const sc_layer_ops sc_layer_max_pooling1d;
+extern const sc_layer_ops sc_layer_max_pooling2d;
+extern const sc_layer_ops sc_layer_average_pooling1d;
+extern const sc_layer_ops sc_layer_average_pooling2d;
+extern const sc_layer_ops sc_layer_global_max_pooling1d;
+extern const sc_layer_ops sc_layer_global_max_pooling2d;
+extern const sc_layer_ops sc_layer_global_average_pooling1d;
+extern const sc_layer_ops sc_layer_global_average_pooling2d;
+extern const sc_layer_ops sc_layer_batch_normalization;
+extern const sc_layer_ops sc_layer_layer_normalization;
+extern const sc_layer_ops sc_layer_add;
+extern const sc_layer_ops sc_layer_subtract;
+extern const sc_layer_ops sc_layer_multiply;
+extern const sc_layer_ops sc_layer_average;
+extern const sc_layer_ops sc_layer_maximum;
+extern const sc_layer_ops sc_layer_minimum;
+extern const sc_layer_ops sc_layer_concatenate;
+extern const sc_layer_ops sc_layer_embedding;
+extern const sc_layer_ops sc_layer_permute;
+extern const sc_layer_ops sc_layer_repeat_vector;
+extern const sc_layer_ops sc_layer_zero_padding2d;
+extern const sc_layer_ops sc_layer_cropping2d;
+extern const sc_layer_ops sc_layer_up_sampling2d;
+extern const sc_layer_ops sc_layer_rescaling;
+extern const sc_layer_ops sc_layer_normalization;
+extern const sc_layer_ops sc_layer_prelu;
+
 /* Shared by shape-preserving layers: output shape = the single input's shape. */
 sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err);
 /* Shared forward of layers that only change the shape: copies the data. */
-void sc_forward_copy(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                     float *out, float *scratch);
+sc_status sc_forward_copy(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
+                    float *out, float *scratch, sc_error *err);
 
 #endif

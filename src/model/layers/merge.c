@@ -1,0 +1,127 @@
+/* Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum (same shapes) and
+ * Concatenate (any axis but the batch). */
+#include <string.h>
+
+#include "core/error.h"
+#include "model/layers/layers.h"
+
+typedef enum { M_ADD, M_SUB, M_MUL, M_AVG, M_MAX, M_MIN } merge_op;
+
+static sc_status merge_infer(sc_layer *L, sc_node *n, sc_error *err) {
+    if (n->num_inputs < 2)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): needs at least 2 inputs",
+                            L->name, L->class_name);
+    if (strcmp(L->class_name, "Subtract") == 0 && n->num_inputs != 2)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Subtract): needs exactly 2 inputs",
+                            L->name);
+    for (int i = 1; i < n->num_inputs; i++)
+        if (!sc_shape_equal(&n->in_shape[i], &n->in_shape[0])) {
+            char a[128], b[128];
+            return sc_error_set(err, SC_UNIMPLEMENTED,
+                                "layer '%s' (%s): inputs of shapes %s and %s (broadcasting is not "
+                                "supported)", L->name, L->class_name,
+                                sc_shape_str(&n->in_shape[0], a, sizeof a),
+                                sc_shape_str(&n->in_shape[i], b, sizeof b));
+        }
+    n->out_shape = n->in_shape[0];
+    return SC_OK;
+}
+
+static sc_status merge_forward(const sc_layer *L, const sc_node *n, int batch,
+                               const float *const *in, float *out, float *scratch, sc_error *err) {
+    (void)scratch;
+    (void)err;
+    merge_op op = (merge_op)(intptr_t)L->impl;
+    size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);
+    memcpy(out, in[0], total * sizeof(float));
+    for (int k = 1; k < n->num_inputs; k++) {
+        const float *x = in[k];
+        switch (op) {
+        case M_ADD: case M_AVG: for (size_t i = 0; i < total; i++) out[i] += x[i]; break;
+        case M_SUB: for (size_t i = 0; i < total; i++) out[i] -= x[i]; break;
+        case M_MUL: for (size_t i = 0; i < total; i++) out[i] *= x[i]; break;
+        case M_MAX: for (size_t i = 0; i < total; i++) out[i] = x[i] > out[i] ? x[i] : out[i]; break;
+        case M_MIN: for (size_t i = 0; i < total; i++) out[i] = x[i] < out[i] ? x[i] : out[i]; break;
+        }
+    }
+    if (op == M_AVG)
+        for (size_t i = 0; i < total; i++) out[i] /= (float)n->num_inputs;
+    return SC_OK;
+}
+
+#define MERGE_INIT(fn, op) \
+    static sc_status fn(sc_layer *L, const json_t *cfg, sc_error *err) { \
+        (void)cfg; (void)err; L->impl = (void *)(intptr_t)(op); return SC_OK; }
+MERGE_INIT(add_init, M_ADD)
+MERGE_INIT(sub_init, M_SUB)
+MERGE_INIT(mul_init, M_MUL)
+MERGE_INIT(avg_init, M_AVG)
+MERGE_INIT(max_init, M_MAX)
+MERGE_INIT(min_init, M_MIN)
+
+/* impl is an enum value, not memory */
+static void no_free(sc_layer *L) { (void)L; }
+
+/* ---- Concatenate ---- */
+
+static sc_status concat_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    int64_t axis;
+    sc_status s = sc_cfg_int(L, cfg, "axis", -1, &axis, err);
+    if (s) return s;
+    L->impl = (void *)(intptr_t)axis;
+    return SC_OK;
+}
+
+static int concat_axis(const sc_layer *L, int rank) {
+    int64_t a = (int64_t)(intptr_t)L->impl;
+    return (int)(a < 0 ? rank + a : a - 1); /* Keras' axis counts the batch dimension */
+}
+
+static sc_status concat_infer(sc_layer *L, sc_node *n, sc_error *err) {
+    const sc_shape *s0 = &n->in_shape[0];
+    int ax = concat_axis(L, s0->rank);
+    if (n->num_inputs < 1 || ax < 0 || ax >= s0->rank)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Concatenate): bad axis %lld for "
+                            "rank %d", L->name, (long long)(intptr_t)L->impl, s0->rank + 1);
+    n->out_shape = *s0;
+    for (int i = 1; i < n->num_inputs; i++) {
+        const sc_shape *s = &n->in_shape[i];
+        int ok = s->rank == s0->rank;
+        for (int d = 0; ok && d < s0->rank; d++) ok = d == ax || s->dims[d] == s0->dims[d];
+        if (!ok) {
+            char a[128], b[128];
+            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Concatenate): shapes %s and "
+                                "%s do not match outside the axis", L->name,
+                                sc_shape_str(s0, a, sizeof a), sc_shape_str(s, b, sizeof b));
+        }
+        n->out_shape.dims[ax] += s->dims[ax];
+    }
+    return SC_OK;
+}
+
+static sc_status concat_forward(const sc_layer *L, const sc_node *n, int batch,
+                                const float *const *in, float *out, float *scratch, sc_error *err) {
+    (void)scratch;
+    (void)err;
+    const int ax = concat_axis(L, n->out_shape.rank);
+    int64_t outer = batch, inner_out = 1;
+    for (int d = 0; d < ax; d++) outer *= n->out_shape.dims[d];
+    for (int d = ax; d < n->out_shape.rank; d++) inner_out *= n->out_shape.dims[d];
+    int64_t off = 0;
+    for (int k = 0; k < n->num_inputs; k++) {
+        int64_t inner = 1;
+        for (int d = ax; d < n->in_shape[k].rank; d++) inner *= n->in_shape[k].dims[d];
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(out + o * inner_out + off, in[k] + o * inner, (size_t)inner * sizeof(float));
+        off += inner;
+    }
+    return SC_OK;
+}
+
+const sc_layer_ops sc_layer_add = {"Add", add_init, merge_infer, NULL, merge_forward, no_free};
+const sc_layer_ops sc_layer_subtract = {"Subtract", sub_init, merge_infer, NULL, merge_forward, no_free};
+const sc_layer_ops sc_layer_multiply = {"Multiply", mul_init, merge_infer, NULL, merge_forward, no_free};
+const sc_layer_ops sc_layer_average = {"Average", avg_init, merge_infer, NULL, merge_forward, no_free};
+const sc_layer_ops sc_layer_maximum = {"Maximum", max_init, merge_infer, NULL, merge_forward, no_free};
+const sc_layer_ops sc_layer_minimum = {"Minimum", min_init, merge_infer, NULL, merge_forward, no_free};
+const sc_layer_ops sc_layer_concatenate = {"Concatenate", concat_init, concat_infer, NULL, concat_forward, no_free};
