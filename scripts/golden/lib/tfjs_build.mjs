@@ -1,0 +1,214 @@
+// Builds the TensorFlow.js oracle model from the same case description that
+// keras_json.mjs turns into Keras JSON. Where tfjs lacks a Keras layer or
+// activation, or computes it differently (DESIGN.md §6), a small custom layer
+// implements the Keras definition with tfjs ops; every such use is recorded in
+// `notes` and ends up in the manifest with oracle "keras-definition".
+import * as tf from '@tensorflow/tfjs';
+
+// A layer whose forward pass is a given function of tfjs tensors.
+class KerasDefLayer extends tf.layers.Layer {
+  static className = 'SidecarKerasDef';
+  constructor({ name, fn, shapeFn, varShapes }) {
+    super({ name });
+    this.fn = fn;
+    this.shapeFn = shapeFn;
+    this.varShapes = varShapes ?? [];
+    this.values = null; // set by setKerasWeights
+  }
+  computeOutputShape(s) {
+    if (this.shapeFn) return this.shapeFn(s);
+    return Array.isArray(s[0]) || s[0] === undefined ? s[0] : s;
+  }
+  call(inputs) {
+    return tf.tidy(() => {
+      const xs = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
+      return this.fn(xs, this.values);
+    });
+  }
+  getClassName() { return KerasDefLayer.className; }
+}
+tf.serialization.registerClass(KerasDefLayer);
+
+// Keras activation name -> tfjs identifier, or a Keras-definition function.
+function activationImpl(name, v) {
+  switch (name ?? 'linear') {
+    case 'linear': case 'relu': case 'relu6': case 'sigmoid': case 'tanh': case 'softmax':
+    case 'softplus': case 'softsign': case 'elu': case 'selu': case 'mish':
+      return { tfjs: name ?? 'linear' };
+    case 'gelu':
+      return { tfjs: 'gelu', note: 'tfjs gelu = 0.5x(1+erf(x/sqrt2)) with an erf approximation good to ~1.5e-7 (Keras: exact erf)' };
+    case 'gelu_approximate':
+      return { tfjs: 'gelu_new', note: "tfjs 'gelu_new' = 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))), Keras gelu(approximate=True)" };
+    case 'swish': case 'silu':
+      return { tfjs: 'swish', note: `Keras '${name}' mapped to tfjs 'swish' (x*sigmoid(x))` };
+    case 'hard_sigmoid':
+      if (v === 2) return { tfjs: 'hardSigmoid', note: 'Keras 2 hard_sigmoid = clip(0.2x+0.5, 0, 1) = tfjs hardSigmoid' };
+      return { fn: (x) => tf.div(tf.relu6(tf.add(x, 3)), 6), def: 'Keras 3 hard_sigmoid = relu6(x+3)/6 (tfjs has only the Keras 2 form)' };
+    case 'exponential':
+      return { fn: (x) => tf.exp(x), def: 'exponential = exp(x) (unknown to tfjs)' };
+    case 'leaky_relu':
+      return { fn: (x) => tf.leakyRelu(x, 0.2), def: 'Keras 3 leaky_relu activation, negative_slope 0.2 (unknown to tfjs)' };
+    default: throw new Error(`no activation implementation for ${name}`);
+  }
+}
+
+const camel = (a) => ({ kernelSize: a.kernel_size, strides: a.strides ?? 1, padding: a.padding ?? 'valid',
+  dilationRate: a.dilation_rate ?? 1, useBias: a.use_bias ?? true });
+
+const identityDef = (what) => ({ fn: (x) => x, def: `${what}: identity at evaluation` });
+
+// Returns {layer, def?} where def is the Keras-definition note if custom.
+function makeLayer(l, v, inShape) {
+  const a = l.args ?? {};
+  const name = l.name;
+  const T = tf.layers;
+  switch (l.cls) {
+    case 'Dense': return { layer: T.dense({ name, units: a.units, useBias: a.use_bias ?? true }) };
+    case 'Conv1D': return { layer: T.conv1d({ name, filters: a.filters, ...camel(a) }) };
+    case 'Conv2D': return { layer: T.conv2d({ name, filters: a.filters, ...camel(a) }) };
+    case 'DepthwiseConv2D':
+      return { layer: T.depthwiseConv2d({ name, depthMultiplier: a.depth_multiplier ?? 1, ...camel(a) }) };
+    case 'SeparableConv2D':
+      return { layer: T.separableConv2d({ name, filters: a.filters, depthMultiplier: a.depth_multiplier ?? 1,
+        ...camel(a) }) };
+    case 'MaxPooling1D': case 'AveragePooling1D': case 'MaxPooling2D': case 'AveragePooling2D': {
+      const f = { MaxPooling1D: 'maxPooling1d', AveragePooling1D: 'averagePooling1d',
+        MaxPooling2D: 'maxPooling2d', AveragePooling2D: 'averagePooling2d' }[l.cls];
+      return { layer: T[f]({ name, poolSize: a.pool_size ?? 2, strides: a.strides ?? a.pool_size ?? 2,
+        padding: a.padding ?? 'valid' }) };
+    }
+    case 'GlobalAveragePooling1D': return { layer: T.globalAveragePooling1d({ name }) };
+    case 'GlobalAveragePooling2D': return { layer: T.globalAveragePooling2d({ name }) };
+    case 'GlobalMaxPooling1D': return { layer: T.globalMaxPooling1d({ name }) };
+    case 'GlobalMaxPooling2D': return { layer: T.globalMaxPooling2d({ name }) };
+    case 'Flatten': return { layer: T.flatten({ name }) };
+    case 'Reshape': return { layer: T.reshape({ name, targetShape: a.target_shape }) };
+    case 'Permute': return { layer: T.permute({ name, dims: a.dims }) };
+    case 'RepeatVector': return { layer: T.repeatVector({ name, n: a.n }) };
+    case 'ZeroPadding2D': return { layer: T.zeroPadding2d({ name, padding: a.padding }) };
+    case 'Cropping2D': return { layer: T.cropping2D({ name, cropping: a.cropping }) };
+    case 'UpSampling2D': return { layer: T.upSampling2d({ name, size: [a.size ?? 2, a.size ?? 2] }) };
+    case 'Dropout': return { layer: T.dropout({ name, rate: a.rate }) };
+    case 'AlphaDropout': return { layer: T.alphaDropout({ name, rate: a.rate }) };
+    case 'GaussianNoise': return { layer: T.gaussianNoise({ name, stddev: a.stddev }) };
+    case 'GaussianDropout': return { layer: T.gaussianDropout({ name, rate: a.rate }) };
+    case 'SpatialDropout2D': return identityDef('SpatialDropout2D (tfjs has only SpatialDropout1D)');
+    case 'BatchNormalization':
+      return { layer: T.batchNormalization({ name, axis: a.axis ?? -1, epsilon: a.epsilon ?? 0.001 }) };
+    case 'LayerNormalization':
+      return { layer: T.layerNormalization({ name, axis: a.axis ?? -1, epsilon: a.epsilon ?? 0.001 }) };
+    case 'Activation': return { act: a.activation, layer: null };
+    case 'ReLU':
+      if (!a.negative_slope && !a.threshold) return { layer: T.reLU({ name, maxValue: a.max_value }) };
+      return { fn: (x) => kerasRelu(x, a), def: 'ReLU with negative_slope/threshold (tfjs ReLU has only maxValue): x if threshold<=x<max_value, max_value above, negative_slope*(x-threshold) below' };
+    case 'LeakyReLU': return { layer: T.leakyReLU({ name, alpha: a.alpha ?? 0.3 }) };
+    case 'PReLU': return { layer: T.prelu({ name }) };
+    case 'ELU':
+      if ((a.alpha ?? 1.0) === 1.0) return { layer: T.elu({ name }) };
+      return { fn: (x) => tf.where(tf.greater(x, 0), x, tf.mul(tf.expm1(x), a.alpha)),
+        def: 'ELU with alpha != 1 (tfjs ELU layer rejects it): x if x>0 else alpha*(exp(x)-1)' };
+    case 'Softmax': return { layer: T.softmax({ name, axis: a.axis ?? -1 }) };
+    case 'Embedding': return { layer: T.embedding({ name, inputDim: a.input_dim, outputDim: a.output_dim }) };
+    case 'Add': return { layer: T.add({ name }) };
+    case 'Multiply': return { layer: T.multiply({ name }) };
+    case 'Average': return { layer: T.average({ name }) };
+    case 'Maximum': return { layer: T.maximum({ name }) };
+    case 'Minimum': return { layer: T.minimum({ name }) };
+    case 'Concatenate': return { layer: T.concatenate({ name, axis: a.axis ?? -1 }) };
+    case 'Subtract':
+      return { fn: (xs) => tf.sub(xs[0], xs[1]), def: 'Subtract = x0 - x1 (no tfjs layer)' };
+    case 'Rescaling': return { layer: T.rescaling({ name, scale: a.scale, offset: a.offset ?? 0 }) };
+    case 'Normalization': {
+      const d = inShape[inShape.length - 1];
+      const fromConfig = a.mean !== undefined && a.mean !== null;
+      return {
+        fn: (x, w) => {
+          const mean = fromConfig ? tf.tensor1d(a.mean) : w[0];
+          const variance = fromConfig ? tf.tensor1d(a.variance) : w[1];
+          return tf.div(tf.sub(x, mean), tf.maximum(tf.sqrt(variance), 1e-7));
+        },
+        // Adapted layers hold mean, variance and an int64 scalar `count` (unused in call).
+        varShapes: fromConfig ? [] : [{ name: 'mean', shape: [d] }, { name: 'variance', shape: [d] },
+          { name: 'count', shape: [], dtype: 'int64' }],
+        def: 'Normalization = (x-mean)/max(sqrt(variance), 1e-7) (no tfjs layer)',
+      };
+    }
+    default: throw new Error(`tfjs_build: no builder for ${l.cls}`);
+  }
+}
+
+function kerasRelu(x, a) {
+  const th = a.threshold ?? 0;
+  const slope = a.negative_slope ?? 0;
+  let y = tf.where(tf.greaterEqual(x, th), x, tf.mul(tf.sub(x, th), slope));
+  if (a.max_value !== undefined && a.max_value !== null) y = tf.minimum(y, a.max_value);
+  return y;
+}
+
+// Builds the model. Returns {model, shapes, layers: [{spec, tfLayer, kerasVars}], notes}.
+export function buildTfjs(c) {
+  const v = c.keras;
+  const sym = {};
+  const shapes = {};
+  const notes = [];
+  const inputs = c.inputs.map((inp) => {
+    const t = tf.input({ name: inp.name, shape: inp.shape, dtype: inp.dtype ?? 'float32' });
+    sym[inp.name] = t;
+    shapes[inp.name] = { inShapes: [[null, ...inp.shape]], outShape: [null, ...inp.shape] };
+    return t;
+  });
+  const built = [];
+  let prev = c.inputs[0].name;
+  for (const l of c.layers) {
+    if (c.model === 'Sequential') l.inputs = [prev];
+    const ins = l.inputs.map((n) => sym[n]);
+    const inShapes = ins.map((t) => t.shape);
+    const m = makeLayer(l, v, inShapes[0]);
+    let act = l.cls === 'Activation' ? l.args.activation : l.args?.activation;
+    let out;
+    let tfLayer = m.layer ?? null;
+    if (m.fn) {
+      tfLayer = new KerasDefLayer({ name: l.name, fn: m.fn, varShapes: m.varShapes });
+      notes.push({ layer: l.name, what: l.cls, oracle: 'keras-definition', how: m.def });
+    }
+    if (tfLayer) out = tfLayer.apply(ins.length === 1 ? ins[0] : ins);
+    else out = ins[0]; // Activation layer: the activation below is the whole layer
+    if (act !== undefined && act !== 'linear') {
+      const impl = activationImpl(act, v);
+      if (impl.note) notes.push({ layer: l.name, what: `activation ${act}`, oracle: 'tfjs', how: impl.note });
+      if (impl.tfjs) {
+        out = tf.layers.activation({ name: `${l.name}__act`, activation: impl.tfjs }).apply(out);
+      } else {
+        notes.push({ layer: l.name, what: `activation ${act}`, oracle: 'keras-definition', how: impl.def });
+        out = new KerasDefLayer({ name: `${l.name}__act`, fn: impl.fn }).apply(out);
+      }
+    }
+    sym[l.name] = out;
+    shapes[l.name] = { inShapes, outShape: out.shape };
+    built.push({ spec: l, tfLayer });
+    prev = l.name;
+  }
+  const outNames = c.model === 'Sequential' ? [prev] : c.outputs;
+  if (c.model === 'Sequential') c.outputs = outNames;
+  const model = tf.model({ inputs, outputs: outNames.map((n) => sym[n]) });
+  // Keras variable lists, in Keras order (tfjs uses the same order and names).
+  for (const b of built) {
+    if (b.tfLayer instanceof KerasDefLayer) {
+      b.kerasVars = b.tfLayer.varShapes.map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype ?? 'float32' }));
+    } else if (b.tfLayer) {
+      b.kerasVars = b.tfLayer.weights.map((w) => ({ name: w.originalName.split('/').pop(), shape: w.shape,
+        dtype: 'float32' }));
+    } else {
+      b.kerasVars = [];
+    }
+  }
+  return { model, shapes, layers: built, notes };
+}
+
+export function setKerasWeights(b, arrays) {
+  if (b.kerasVars.length === 0) return;
+  const ts = arrays.filter((a) => a instanceof Float32Array)
+    .map((a, i) => tf.tensor(a, b.kerasVars[i].shape, 'float32'));
+  if (b.tfLayer instanceof KerasDefLayer) b.tfLayer.values = ts;
+  else b.tfLayer.setWeights(ts);
+}
