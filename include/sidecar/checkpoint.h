@@ -147,7 +147,9 @@ sc_status sc_latest_checkpoint(const char *dir, char **prefix_out, sc_error *err
 sc_status sc_ckpt_resolve(const char *path, char **prefix_out, sc_error *err);
 
 /* The number after the last '-' of the prefix's file name ("ckpt-12" -> 12, Keras'
- * max_evaluations rule), or -1 when the name has none (never an error). */
+ * max_evaluations rule), or -1 when the name has none (never an error). Only ASCII digits up to
+ * the end count: "cp-0050.ckpt", "ckpt-", "ckpt" and values above INT64_MAX give -1 (where
+ * Keras' int(path.split("-")[-1]) would raise). */
 int64_t sc_ckpt_number(const char *prefix);
 
 /* ---------------------------------------------------------------------------------------------
@@ -188,7 +190,11 @@ typedef struct sc_ckpt_info {
 } sc_ckpt_info;
 
 /* Detects the layout and reads the training step (reads the small step tensors and, when
- * present, the object graph; CRCs verified). */
+ * present, the object graph; CRCs verified). Step: the first of optimizer/iter,
+ * optimizer/_iterations, model/optimizer/iter, model/optimizer/_iterations, else save_counter,
+ * else the file number, else none. A step or save_counter tensor that is not an int64/int32
+ * scalar is SC_INVALID_ARGUMENT; an object graph that does not decode is SC_DATA_LOSS; read
+ * errors as sc_bundle_read (SC_UNAVAILABLE for a missing data shard). */
 sc_status sc_ckpt_describe(sc_bundle *b, sc_ckpt_info *out, sc_error *err);
 
 #ifdef __cplusplus
