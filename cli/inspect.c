@@ -1,0 +1,333 @@
+/* cli/inspect.c — `sidecar inspect PATH [--values N] [--json]`: what a checkpoint holds.
+ *
+ * Resolves PATH (prefix, directory with a `checkpoint` state file, SavedModel), opens the
+ * bundle, describes it (layout, step) and lists every tensor. With --values every tensor is read
+ * whole, so every data CRC is verified, and its first N values are shown. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct inspect_opts {
+    const char *path;
+    const char *model; /* --model MODEL: show the binding to this Keras model */
+    sc_error bind_err; /* the binding's outcome, reported after the output */
+    int json;
+    uint64_t values; /* 0: do not read values */
+} inspect_opts;
+
+/* One growing buffer reused for every tensor read. */
+typedef struct tensor_reader {
+    sc_bundle *bundle;
+    void *buf;
+    size_t cap;
+} tensor_reader;
+
+static const char k_usage_line[] =
+    "usage: sidecar inspect PATH [--model MODEL] [--values N] [--json]\n";
+
+void cli_inspect_usage(FILE *f) {
+    fputs(k_usage_line, f);
+    fputs("\n"
+          "Lists what a TensorFlow checkpoint holds: its resolved prefix, layout, training step\n"
+          "(and where the step came from), number of data shards, and every tensor's key, dtype,\n"
+          "shape and size in bytes.\n"
+          "\n"
+          "  PATH        a checkpoint prefix (runs/a/ckpt-3), a directory holding a `checkpoint`\n"
+          "              state file (its latest checkpoint), or a SavedModel directory\n"
+          "  --model MODEL  a Keras model JSON (model.to_json()): also show which checkpoint key\n"
+          "              binds to which model variable, and what is missing or left over\n"
+          "              (exit 1 when a variable is missing or has the wrong shape)\n"
+          "  --values N  read every tensor whole (verifying its CRC) and show its first N values;\n"
+          "              strings are shown escaped and cut short, types that are not decoded\n"
+          "              (variant, resource, ...) say so\n"
+          "  --json      print one JSON object instead:\n"
+          "              {\"prefix\", \"layout\", \"step\", \"step_source\", \"num_shards\",\n"
+          "               \"tensors\": [{\"key\", \"dtype\", \"shape\", \"bytes\", \"values\"}]}\n"
+          "              (\"values\" only with --values; NaN and infinities as strings)\n"
+          "  -h, --help  show this help\n"
+          "\n"
+          "Exit status: 0 success, 1 the checkpoint cannot be read (one line on stderr),\n"
+          "2 usage error.\n",
+          f);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+    va_list ap;
+    fputs("sidecar: inspect: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fputs(k_usage_line, stderr);
+    fputs("Run 'sidecar inspect --help' for details.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+/* A positive decimal count, digits only, no overflow. */
+static int parse_count(const char *s, uint64_t *out) {
+    uint64_t v = 0;
+    if (!*s) return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return 0;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    if (v == 0) return 0;
+    *out = v;
+    return 1;
+}
+
+/* Returns -1 to go on, or the exit code (0 after --help). */
+static int parse_args(int argc, char **argv, inspect_opts *o) {
+    int only_positional = 0;
+    memset(o, 0, sizeof *o);
+    sc_error_clear(&o->bind_err);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *count = NULL;
+        if (!only_positional && a[0] == '-' && a[1] != '\0') {
+            if (!strcmp(a, "--")) {
+                only_positional = 1;
+            } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+                cli_inspect_usage(stdout);
+                return CLI_EXIT_OK;
+            } else if (!strcmp(a, "--json")) {
+                o->json = 1;
+            } else if (!strcmp(a, "--model")) {
+                if (i + 1 >= argc) return usage_error("--model needs a file");
+                o->model = argv[++i];
+            } else if (!strncmp(a, "--model=", 8)) {
+                o->model = a + 8;
+            } else if (!strcmp(a, "--values")) {
+                if (i + 1 >= argc) return usage_error("--values needs a count N");
+                count = argv[++i];
+            } else if (!strncmp(a, "--values=", 9)) {
+                count = a + 9;
+            } else {
+                return usage_error("unknown option '%s'", a);
+            }
+            if (count && !parse_count(count, &o->values))
+                return usage_error("--values expects a positive integer, got '%s'", count);
+            continue;
+        }
+        if (o->path) return usage_error("expected one PATH, got '%s' and '%s'", o->path, a);
+        o->path = a;
+    }
+    if (!o->path) return usage_error("missing PATH");
+    return -1;
+}
+
+static sc_status read_whole(tensor_reader *r, const sc_tensor_info *t, sc_error *err) {
+    if (t->size > SIZE_MAX) {
+        snprintf(err->message, sizeof err->message, "%s: tensor '%s': %" PRIu64 " bytes do not fit in memory",
+                 sc_bundle_prefix(r->bundle), t->key, t->size);
+        return err->status = SC_NO_MEMORY;
+    }
+    if (t->size > r->cap || !r->buf) {
+        size_t want = t->size ? (size_t)t->size : 1;
+        void *nb = realloc(r->buf, want);
+        if (!nb) {
+            snprintf(err->message, sizeof err->message, "%s: tensor '%s': no memory for %zu bytes",
+                     sc_bundle_prefix(r->bundle), t->key, want);
+            return err->status = SC_NO_MEMORY;
+        }
+        r->buf = nb;
+        r->cap = want;
+    }
+    return sc_bundle_read(r->bundle, t, r->buf, r->cap, err);
+}
+
+/* Values of one tensor, or the reason they are not shown. */
+static sc_status put_values(FILE *f, cli_format fmt, tensor_reader *r, const sc_tensor_info *t,
+                            uint64_t n, sc_error *err) {
+    const char *why = cli_values_not_decoded(t);
+    if (why) {
+        if (fmt == CLI_JSON) {
+            fputs("null,\"not_decoded\":", f);
+            cli_json_string(f, why);
+        } else {
+            fprintf(f, "(not decoded: %s, %" PRIu64 " bytes)", why, t->size);
+        }
+        return SC_OK;
+    }
+    sc_status st = read_whole(r, t, err);
+    if (st != SC_OK) return st;
+    return cli_write_values(f, fmt, t, r->buf, (size_t)t->size, n, err);
+}
+
+/* "[784,512]", "[]" for scalars. f may be NULL to only measure. */
+static size_t put_shape(FILE *f, const sc_tensor_info *t) {
+    size_t cols = 1;
+    if (f) fputc('[', f);
+    for (int d = 0; d < t->rank; d++) {
+        const char *sep = d ? "," : "";
+        int n = f ? fprintf(f, "%s%" PRId64, sep, t->shape[d])
+                  : snprintf(NULL, 0, "%s%" PRId64, sep, t->shape[d]);
+        cols += n > 0 ? (size_t)n : 0;
+    }
+    if (f) fputc(']', f);
+    return cols + 1;
+}
+
+static void pad(FILE *f, size_t n) {
+    while (n-- > 0) fputc(' ', f);
+}
+
+static sc_status write_json(FILE *f, tensor_reader *r, const sc_ckpt_info *info,
+                            inspect_opts *o, sc_error *err) {
+    sc_bundle *b = r->bundle;
+    size_t n = sc_bundle_num_tensors(b);
+    fputs("{\"prefix\":", f);
+    cli_json_string(f, sc_bundle_prefix(b));
+    fputs(",\"layout\":", f);
+    cli_json_string(f, sc_ckpt_layout_name(info->layout));
+    if (info->step_source == SC_STEP_NONE)
+        fputs(",\"step\":null", f);
+    else
+        fprintf(f, ",\"step\":%" PRId64, info->step);
+    fputs(",\"step_source\":", f);
+    cli_json_string(f, sc_step_source_name(info->step_source));
+    fprintf(f, ",\"num_shards\":%" PRId32 ",\"tensors\":[", sc_bundle_num_shards(b));
+    for (size_t i = 0; i < n; i++) {
+        const sc_tensor_info *t = sc_bundle_tensor(b, i);
+        fputs(i ? ",{\"key\":\"" : "{\"key\":\"", f);
+        cli_json_bytes(f, t->key, t->key_len);
+        fputs("\",\"dtype\":", f);
+        cli_json_string(f, sc_dtype_name(t->dtype));
+        fputs(",\"shape\":[", f);
+        for (int d = 0; d < t->rank; d++) fprintf(f, d ? ",%" PRId64 : "%" PRId64, t->shape[d]);
+        fprintf(f, "],\"bytes\":%" PRIu64, t->size);
+        if (o->values) {
+            fputs(",\"values\":", f);
+            sc_status st = put_values(f, CLI_JSON, r, t, o->values, err);
+            if (st != SC_OK) return st;
+        }
+        fputc('}', f);
+    }
+    fputc(']', f);
+    if (o->model) {
+        sc_status st = cli_write_binding(f, CLI_JSON, o->model, b, &o->bind_err, err);
+        if (st != SC_OK) return st;
+    }
+    fputs("}\n", f);
+    return SC_OK;
+}
+
+static sc_status write_human(FILE *f, tensor_reader *r, const sc_ckpt_info *info,
+                             inspect_opts *o, sc_error *err) {
+    sc_bundle *b = r->bundle;
+    size_t n = sc_bundle_num_tensors(b);
+    size_t wkey = 3, wdtype = 5, wshape = 5, wbytes = 5; /* the headings */
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sc_tensor_info *t = sc_bundle_tensor(b, i);
+        size_t w = cli_text_bytes(NULL, t->key, t->key_len, 0);
+        if (w > wkey) wkey = w;
+        w = strlen(sc_dtype_name(t->dtype));
+        if (w > wdtype) wdtype = w;
+        w = put_shape(NULL, t);
+        if (w > wshape) wshape = w;
+        w = (size_t)snprintf(NULL, 0, "%" PRIu64, t->size);
+        if (w > wbytes) wbytes = w;
+        total = total > UINT64_MAX - t->size ? UINT64_MAX : total + t->size;
+    }
+
+    fputs("prefix   ", f);
+    cli_text_bytes(f, sc_bundle_prefix(b), strlen(sc_bundle_prefix(b)), 0);
+    fprintf(f, "\nlayout   %s\n", sc_ckpt_layout_name(info->layout));
+    if (info->step_source == SC_STEP_NONE)
+        fputs("step     unknown (no step variable, no number in the file name)\n", f);
+    else
+        fprintf(f, "step     %" PRId64 ", from %s\n", info->step,
+                sc_step_source_name(info->step_source));
+    fprintf(f, "shards   %" PRId32 "\n", sc_bundle_num_shards(b));
+    fprintf(f, "tensors  %zu, %" PRIu64 " bytes\n\n", n, total);
+
+    fprintf(f, "%-*s  %-*s  %-*s  %*s\n", (int)wkey, "KEY", (int)wdtype, "DTYPE", (int)wshape,
+            "SHAPE", (int)wbytes, "BYTES");
+    for (size_t i = 0; i < n; i++) {
+        const sc_tensor_info *t = sc_bundle_tensor(b, i);
+        pad(f, wkey - cli_text_bytes(f, t->key, t->key_len, 0));
+        fprintf(f, "  %-*s  ", (int)wdtype, sc_dtype_name(t->dtype));
+        pad(f, wshape - put_shape(f, t));
+        fprintf(f, "  %*" PRIu64 "\n", (int)wbytes, t->size);
+        if (o->values) {
+            fputs("    = ", f);
+            sc_status st = put_values(f, CLI_HUMAN, r, t, o->values, err);
+            if (st != SC_OK) return st;
+            fputc('\n', f);
+        }
+    }
+    return o->model ? cli_write_binding(f, CLI_HUMAN, o->model, b, &o->bind_err, err)
+                    : SC_OK;
+}
+
+void cli_report_error(const sc_error *err, sc_status st) {
+    if (err->message[0])
+        fprintf(stderr, "sidecar: %s\n", err->message);
+    else
+        fprintf(stderr, "sidecar: %s (no message)\n", sc_status_name(st));
+}
+
+int cli_inspect_main(int argc, char **argv) {
+    inspect_opts o;
+    int code = parse_args(argc, argv, &o);
+    if (code >= 0) return code;
+
+    code = CLI_EXIT_INPUT;
+    sc_error err;
+    sc_error_clear(&err);
+    char *prefix = NULL, *out = NULL;
+    size_t out_len = 0;
+    FILE *mem = NULL;
+    tensor_reader r = {0};
+    sc_ckpt_info info;
+    sc_status st;
+    int mem_bad, close_rc;
+
+    if ((st = sc_ckpt_resolve(o.path, &prefix, &err)) != SC_OK) goto fail;
+    if ((st = sc_bundle_open(prefix, &r.bundle, &err)) != SC_OK) goto fail;
+    if ((st = sc_ckpt_describe(r.bundle, &info, &err)) != SC_OK) goto fail;
+
+    /* Everything goes to memory first: a read failing half-way must not leave half an
+     * object on stdout. */
+    mem = open_memstream(&out, &out_len);
+    if (!mem) {
+        fprintf(stderr, "sidecar: cannot buffer the output: %s\n", strerror(errno));
+        goto done;
+    }
+    st = o.json ? write_json(mem, &r, &info, &o, &err) : write_human(mem, &r, &info, &o, &err);
+    if (st != SC_OK) goto fail;
+    mem_bad = ferror(mem);
+    close_rc = fclose(mem);
+    mem = NULL;
+    if (mem_bad || close_rc != 0) {
+        fprintf(stderr, "sidecar: cannot buffer the output: out of memory\n");
+        goto done;
+    }
+    if (fwrite(out, 1, out_len, stdout) != out_len || fflush(stdout) != 0) {
+        fprintf(stderr, "sidecar: writing the output: %s\n", strerror(errno));
+        goto done;
+    }
+    code = CLI_EXIT_OK;
+    if (o.bind_err.status != SC_OK) {
+        cli_report_error(&o.bind_err, o.bind_err.status);
+        code = CLI_EXIT_INPUT;
+    }
+    goto done;
+fail:
+    cli_report_error(&err, st);
+done:
+    if (mem) fclose(mem);
+    free(out);
+    free(r.buf);
+    sc_bundle_free(r.bundle);
+    free(prefix);
+    return code;
+}

@@ -1,0 +1,61 @@
+/* cli/main.c — `sidecar <command> ...`: subcommand dispatch, --help and --version. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Keep in step with project(sidecar VERSION ...) in CMakeLists.txt. */
+#define SIDECAR_VERSION "0.1.0"
+
+static void usage(FILE *f) {
+    fputs("usage: sidecar <command> [options]\n"
+          "\n"
+          "Commands:\n"
+          "  inspect PATH [--model MODEL] [--values N] [--json]\n"
+          "                  list a checkpoint's tensors, layout and step (and its binding to a model)\n"
+          "  eval CKPT --model MODEL --data DATA ...\n"
+          "                  evaluate one checkpoint, like model.evaluate\n"
+          "  run --checkpoint-dir DIR --model MODEL --data DATA ...\n"
+          "                  evaluate each new checkpoint as training writes it (SidecarEvaluator)\n"
+          "\n"
+          "Options:\n"
+          "  -h, --help   show this help; 'sidecar <command> --help' shows a command's help\n"
+          "  --version    show the version\n",
+          f);
+}
+
+static int usage_error(const char *what, const char *arg) {
+    fprintf(stderr, "sidecar: %s '%s'\n", what, arg);
+    fputs("usage: sidecar <command> [options]   (commands: inspect, eval, run)\n"
+          "Run 'sidecar --help' for details.\n",
+          stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        if (!strcmp(cmd, "help") && argc > 2 && !strcmp(argv[2], "inspect"))
+            cli_inspect_usage(stdout);
+        else if (!strcmp(cmd, "help") && argc > 2 && !strcmp(argv[2], "eval"))
+            cli_run_usage(stdout, 0);
+        else if (!strcmp(cmd, "help") && argc > 2 && !strcmp(argv[2], "run"))
+            cli_run_usage(stdout, 1);
+        else
+            usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("sidecar %s\n", SIDECAR_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "inspect")) return cli_inspect_main(argc - 1, argv + 1);
+    if (cmd[0] == '-') return usage_error("unknown option", cmd);
+    if (!strcmp(cmd, "eval")) return cli_run_main(argc - 1, argv + 1, 0);
+    if (!strcmp(cmd, "run")) return cli_run_main(argc - 1, argv + 1, 1);
+    return usage_error("unknown command", cmd);
+}
