@@ -47,6 +47,8 @@ sc_status sc_model_load_keras(const char *path, sc_model **out, sc_error *err);
 void sc_model_free(sc_model *m); /* NULL is fine */
 
 const char *sc_model_name(const sc_model *m);
+/* 2 or 3: which Keras wrote the config (hard_sigmoid and the loss conventions differ). */
+int sc_model_keras_version(const sc_model *m);
 size_t sc_model_num_layers(const sc_model *m);
 
 /* Inputs and outputs, in the model's order. */

@@ -96,6 +96,7 @@ void sc_model_free(sc_model *m) {
 }
 
 const char *sc_model_name(const sc_model *m) { return m->name; }
+int sc_model_keras_version(const sc_model *m) { return m->keras3 ? 3 : 2; }
 size_t sc_model_num_layers(const sc_model *m) { return m->num_layers; }
 size_t sc_model_num_inputs(const sc_model *m) { return m->num_inputs; }
 size_t sc_model_num_outputs(const sc_model *m) { return m->num_outputs; }

@@ -1,0 +1,279 @@
+/* Model core: Keras 2/3 JSON -> graph, forward pass against an independent float64 computation,
+ * memory planning, binding from TF checkpoints in both layouts, and the errors users meet. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "sidecar/checkpoint.h"
+#include "sidecar/model.h"
+
+/* Keras 2.15 to_json() of Sequential([Input(4), Dense(3, relu), Dropout(.5), Dense(2, softmax)]) */
+static const char *k2_seq =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"dtype\": "
+    "\"float32\", \"sparse\": false, \"ragged\": false, \"name\": \"dense_input\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"trainable\": true, \"dtype\": "
+    "\"float32\", \"units\": 3, \"activation\": \"relu\", \"use_bias\": true}},"
+    "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"dropout\", \"rate\": 0.5}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", \"units\": 2, \"activation\": "
+    "\"softmax\"}}]}, \"keras_version\": \"2.15.0\", \"backend\": \"tensorflow\"}";
+
+/* Keras 3 Functional: two Dense layers, keras_tensor references, DTypePolicy objects. */
+static const char *k3_func =
+    "{\"module\": \"keras.src.models.functional\", \"class_name\": \"Functional\", \"config\": {"
+    "\"name\": \"functional\", \"trainable\": true, \"layers\": ["
+    "{\"module\": \"keras.layers\", \"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": "
+    "[null, 4], \"dtype\": \"float32\", \"sparse\": false, \"name\": \"input_layer\"}, "
+    "\"registered_name\": null, \"name\": \"input_layer\", \"inbound_nodes\": []},"
+    "{\"module\": \"keras.layers\", \"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", "
+    "\"dtype\": {\"module\": \"keras\", \"class_name\": \"DTypePolicy\", \"config\": {\"name\": "
+    "\"float32\"}, \"registered_name\": null}, \"units\": 3, \"activation\": \"relu\", \"use_bias\": "
+    "true}, \"registered_name\": null, \"build_config\": {\"input_shape\": [null, 4]}, \"name\": "
+    "\"dense\", \"inbound_nodes\": [{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": "
+    "{\"shape\": [null, 4], \"dtype\": \"float32\", \"keras_history\": [\"input_layer\", 0, 0]}}], "
+    "\"kwargs\": {}}]},"
+    "{\"module\": \"keras.layers\", \"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", "
+    "\"units\": 2, \"activation\": \"softmax\"}, \"name\": \"dense_1\", \"inbound_nodes\": "
+    "[{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": [null, 3], "
+    "\"keras_history\": [\"dense\", 0, 0]}}], \"kwargs\": {}}]}],"
+    "\"input_layers\": [\"input_layer\", 0, 0], \"output_layers\": [\"dense_1\", 0, 0]}}";
+
+static const float W0[4 * 3] = {0.5f, -0.2f, 0.1f, 0.3f, 0.8f, -0.5f, -0.7f, 0.2f, 0.4f, 0.05f, -0.1f, 0.9f};
+static const float B0[3] = {0.1f, -0.05f, 0.2f};
+static const float W1[3 * 2] = {1.0f, -1.0f, 0.5f, 0.25f, -0.3f, 0.7f};
+static const float B1[2] = {0.01f, -0.02f};
+static const float X[2 * 4] = {1.0f, 2.0f, -1.0f, 0.5f, -0.3f, 0.0f, 2.5f, 1.5f};
+
+/* The same network in float64, written out longhand. */
+static void reference(const float *x, double *y) {
+    for (int b = 0; b < 2; b++) {
+        double h[3], z[2];
+        for (int j = 0; j < 3; j++) {
+            double s = B0[j];
+            for (int i = 0; i < 4; i++) s += (double)x[b * 4 + i] * W0[i * 3 + j];
+            h[j] = s > 0 ? s : 0;
+        }
+        for (int j = 0; j < 2; j++) {
+            double s = B1[j];
+            for (int i = 0; i < 3; i++) s += h[i] * W1[i * 2 + j];
+            z[j] = s;
+        }
+        double m = fmax(z[0], z[1]), e0 = exp(z[0] - m), e1 = exp(z[1] - m);
+        y[b * 2] = e0 / (e0 + e1);
+        y[b * 2 + 1] = e1 / (e0 + e1);
+    }
+}
+
+static void set_weights(sc_model *m) {
+    memcpy(sc_model_find_variable(m, "dense", "kernel")->data, W0, sizeof W0);
+    memcpy(sc_model_find_variable(m, "dense", "bias")->data, B0, sizeof B0);
+    memcpy(sc_model_find_variable(m, "dense_1", "kernel")->data, W1, sizeof W1);
+    memcpy(sc_model_find_variable(m, "dense_1", "bias")->data, B1, sizeof B1);
+}
+
+static void check_forward(sc_model *m) {
+    sc_runner *r;
+    sc_error err;
+    assert_int_equal(sc_runner_create(m, 2, &r, &err), SC_OK);
+    const float *in[1] = {X};
+    assert_int_equal(sc_runner_run(r, 2, in, &err), SC_OK);
+    double want[4];
+    reference(X, want);
+    const float *y = sc_runner_output(r, 0);
+    for (int i = 0; i < 4; i++) assert_true(fabs(y[i] - want[i]) <= 1e-6 * fabs(want[i]) + 1e-7);
+    /* The softmax output keeps its logits for the loss' logits shortcut. */
+    const float *lg = sc_runner_output_logits(r, 0);
+    assert_non_null(lg);
+    double e0 = exp(lg[0]), e1 = exp(lg[1]);
+    assert_true(fabs(e0 / (e0 + e1) - y[0]) < 1e-6);
+    /* A batch of one gives the first row again. */
+    assert_int_equal(sc_runner_run(r, 1, in, &err), SC_OK);
+    assert_true(fabs(sc_runner_output(r, 0)[1] - want[1]) < 1e-6);
+    assert_int_equal(sc_runner_run(r, 3, in, &err), SC_INVALID_ARGUMENT);
+    sc_runner_free(r);
+}
+
+static void test_keras2_sequential(void **state) {
+    (void)state;
+    sc_model *m;
+    sc_error err;
+    assert_int_equal(sc_model_load_keras_json(k2_seq, strlen(k2_seq), "k2.json", &m, &err), SC_OK);
+    assert_int_equal(sc_model_num_inputs(m), 1);
+    assert_string_equal(sc_model_input_name(m, 0), "dense_input");
+    assert_int_equal(sc_model_input_shape(m, 0).dims[0], 4);
+    assert_int_equal(sc_model_output_shape(m, 0).dims[0], 2);
+    assert_string_equal(sc_model_output_activation(m, 0), "softmax");
+    assert_int_equal(sc_model_num_variables(m), 4);
+    assert_int_equal(sc_model_find_variable(m, "dense_1", "kernel")->layer_with_weights, 1);
+    set_weights(m);
+    check_forward(m);
+    sc_model_free(m);
+}
+
+static void test_keras3_functional(void **state) {
+    (void)state;
+    sc_model *m;
+    sc_error err;
+    assert_int_equal(sc_model_load_keras_json(k3_func, strlen(k3_func), "k3.json", &m, &err), SC_OK);
+    assert_string_equal(sc_model_input_name(m, 0), "input_layer");
+    assert_string_equal(sc_model_output_name(m, 0), "dense_1");
+    set_weights(m);
+    check_forward(m);
+    sc_model_free(m);
+}
+
+static void test_errors(void **state) {
+    (void)state;
+    sc_model *m;
+    sc_error err;
+    const char *unknown =
+        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+        "\"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}}, {\"class_name\": "
+        "\"FancyAttention\", \"config\": {\"name\": \"fa\"}}]}}";
+    assert_int_equal(sc_model_load_keras_json(unknown, strlen(unknown), "u.json", &m, &err),
+                     SC_UNIMPLEMENTED);
+    assert_null(m);
+    assert_non_null(strstr(err.message, "'fa'"));
+    assert_non_null(strstr(err.message, "FancyAttention"));
+    const char *cf =
+        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+        "\"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}}, {\"class_name\": "
+        "\"Flatten\", \"config\": {\"name\": \"flat\", \"data_format\": \"channels_first\"}}]}}";
+    assert_int_equal(sc_model_load_keras_json(cf, strlen(cf), "cf.json", &m, &err), SC_UNIMPLEMENTED);
+    assert_non_null(strstr(err.message, "channels_first"));
+    assert_non_null(strstr(err.message, "'flat'"));
+    assert_int_equal(sc_model_load_keras_json("{", 1, "bad.json", &m, &err), SC_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "bad.json"));
+    const char *act = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+                      "\"Dense\", \"config\": {\"name\": \"d\", \"units\": 2, \"activation\": "
+                      "\"wiggle\", \"batch_input_shape\": [null, 3]}}]}}";
+    assert_int_equal(sc_model_load_keras_json(act, strlen(act), "a.json", &m, &err), SC_UNIMPLEMENTED);
+    assert_non_null(strstr(err.message, "wiggle"));
+}
+
+/* A chain of 12 Dense(64) layers needs a few activations of memory, not twelve. */
+static void test_arena_reuse(void **state) {
+    (void)state;
+    char json[8192];
+    size_t pos = (size_t)snprintf(json, sizeof json,
+        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+        "\"config\": {\"batch_input_shape\": [null, 64], \"name\": \"in\"}}");
+    for (int i = 0; i < 12; i++)
+        pos += (size_t)snprintf(json + pos, sizeof json - pos,
+                                ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"d%d\", "
+                                "\"units\": 64, \"activation\": \"tanh\"}}", i);
+    snprintf(json + pos, sizeof json - pos, "]}}");
+    sc_model *m;
+    sc_runner *r;
+    assert_int_equal(sc_model_load_keras_json(json, strlen(json), "chain", &m, NULL), SC_OK);
+    assert_int_equal(sc_runner_create(m, 32, &r, NULL), SC_OK);
+    size_t one = 32 * 64 * sizeof(float);
+    assert_true(sc_runner_arena_bytes(r) <= 2 * one);
+    assert_true(sc_runner_arena_bytes(r) >= 2 * one); /* input and output of a layer both live */
+    sc_runner_free(r);
+    sc_model_free(m);
+}
+
+/* Binding from checkpoints written by our own writer, in both Keras 2 layouts. */
+static void write_ckpt(const char *prefix, const char *root, int bad_shape, int drop_bias) {
+    sc_bundle_writer *w;
+    sc_error err;
+    assert_int_equal(sc_bundle_writer_create(prefix, NULL, &w, &err), SC_OK);
+    char key[256];
+    int64_t s0[2] = {4, bad_shape ? 5 : 3}, s1[1] = {3}, s2[2] = {3, 2}, s3[1] = {2};
+    float big[20] = {0};
+    snprintf(key, sizeof key, "%slayer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", root);
+    assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 2, s0, bad_shape ? big : W0,
+                                          bad_shape ? sizeof big : sizeof W0, 0, &err), SC_OK);
+    snprintf(key, sizeof key, "%slayer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE", root);
+    assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err), SC_OK);
+    /* dense_1's kernel stored as float64: converted on bind. */
+    double w1d[6];
+    for (int i = 0; i < 6; i++) w1d[i] = W1[i];
+    snprintf(key, sizeof key, "%slayer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", root);
+    assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_DOUBLE, 2, s2, w1d, sizeof w1d, 0, &err), SC_OK);
+    if (!drop_bias) {
+        snprintf(key, sizeof key, "%slayer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE", root);
+        assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err), SC_OK);
+    }
+    snprintf(key, sizeof key, "%slayer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE", root);
+    assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 2, s0, bad_shape ? big : W0,
+                                          bad_shape ? sizeof big : sizeof W0, 0, &err), SC_OK);
+    int64_t it = 32;
+    assert_int_equal(sc_bundle_writer_add(w, "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_INT64,
+                                          0, NULL, &it, 8, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
+    sc_bundle_writer_free(w);
+}
+
+static void test_bind(void **state) {
+    (void)state;
+    char dir[] = "/tmp/sc_model_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *roots[2] = {"model/", ""};
+    for (int k = 0; k < 2; k++) {
+        char prefix[256];
+        snprintf(prefix, sizeof prefix, "%s/ckpt-%d", dir, k + 1);
+        write_ckpt(prefix, roots[k], 0, 0);
+        sc_model *m;
+        sc_bundle *b;
+        sc_error err;
+        sc_bind_report rep;
+        assert_int_equal(sc_model_load_keras_json(k2_seq, strlen(k2_seq), "k2", &m, &err), SC_OK);
+        assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
+        assert_int_equal(sc_model_bind_bundle(m, b, &rep, &err), SC_OK);
+        assert_int_equal(rep.layout, k == 0 ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS);
+        assert_int_equal(rep.num_entries, 4);
+        assert_non_null(strstr(rep.entries[2].key, "layer_with_weights-1/kernel"));
+        assert_int_equal(rep.num_unused, 0); /* optimizer slots are not "unused" */
+        sc_bind_report_clear(&rep);
+        check_forward(m);
+        sc_bundle_free(b);
+        sc_model_free(m);
+    }
+    /* Shape mismatch names the layer, the variable and both shapes. */
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s/bad-3", dir);
+    write_ckpt(prefix, "model/", 1, 0);
+    sc_model *m;
+    sc_bundle *b;
+    sc_error err;
+    assert_int_equal(sc_model_load_keras_json(k2_seq, strlen(k2_seq), "k2", &m, &err), SC_OK);
+    assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
+    assert_int_equal(sc_model_bind_bundle(m, b, NULL, &err), SC_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "'dense'"));
+    assert_non_null(strstr(err.message, "'kernel'"));
+    assert_non_null(strstr(err.message, "[4,5]"));
+    assert_non_null(strstr(err.message, "[4,3]"));
+    sc_bundle_free(b);
+    /* A missing variable is NOT_FOUND naming it. */
+    snprintf(prefix, sizeof prefix, "%s/nobias-4", dir);
+    write_ckpt(prefix, "", 0, 1);
+    assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
+    assert_int_equal(sc_model_bind_bundle(m, b, NULL, &err), SC_NOT_FOUND);
+    assert_non_null(strstr(err.message, "'dense_1'"));
+    assert_non_null(strstr(err.message, "'bias'"));
+    sc_bundle_free(b);
+    sc_model_free(m);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keras2_sequential),
+        cmocka_unit_test(test_keras3_functional),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_arena_reuse),
+        cmocka_unit_test(test_bind),
+    };
+    return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
