@@ -160,3 +160,24 @@ int sc_path_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+sc_status sc_mkdir_p(const char *dir, sc_error *err) {
+    char *copy = strdup(dir);
+    if (!copy) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", dir);
+    sc_status s = SC_OK;
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+            s = sc_error_set(err, SC_IO, "%s: cannot create directory: %s", copy, strerror(errno));
+            break;
+        }
+        *p = saved;
+        if (saved == '\0') break;
+    }
+    if (s == SC_OK && !sc_path_is_dir(dir))
+        s = sc_error_set(err, SC_IO, "%s: exists but is not a directory", dir);
+    free(copy);
+    return s;
+}

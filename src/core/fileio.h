@@ -26,6 +26,9 @@ sc_status sc_write_file_atomic(const char *path, const void *data, size_t n, sc_
 /* dir + "/" + name, malloc'd; NULL on allocation failure. An absolute name is returned as is. */
 char *sc_path_join(const char *dir, const char *name);
 
+/* mkdir -p: creates dir and its missing parents (0755). An existing non-directory is SC_IO. */
+sc_status sc_mkdir_p(const char *dir, sc_error *err);
+
 /* 1 if the path exists (any type), 0 otherwise. */
 int sc_path_exists(const char *path);
 int sc_path_is_dir(const char *path);

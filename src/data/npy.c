@@ -222,7 +222,7 @@ sc_status sc_npy_parse_header(const uint8_t *buf, size_t n, const char *file, co
     if (bad)
         return sc_error_set(err, SC_DATA_LOSS, "%s: array '%s': malformed NPY header: %s", file,
                             array, bad);
-    sc_dtype dt;
+    sc_dtype dt = SC_DT_INVALID;
     sc_status s = parse_descr(descr, file, array, &dt, err);
     if (s != SC_OK) return s;
     if (fortran && rank > 1)

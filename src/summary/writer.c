@@ -89,28 +89,6 @@ static sc_status append_record(sc_summary_writer *w, sc_error *err) {
     return SC_OK;
 }
 
-static sc_status mkdir_p(const char *dir, sc_error *err) {
-    sc_status s = SC_OK;
-    char *copy = strdup(dir);
-    if (!copy) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", dir);
-    for (char *p = copy + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-            s = sc_error_set(err, SC_IO, "%s: cannot create directory: %s", copy, strerror(errno));
-            goto done;
-        }
-        *p = saved;
-        if (saved == '\0') break;
-    }
-    if (!sc_path_is_dir(dir))
-        s = sc_error_set(err, SC_IO, "%s: exists but is not a directory", dir);
-done:
-    free(copy);
-    return s;
-}
-
 static int valid_name_part(const char *s) { return strchr(s, '/') == NULL; }
 
 /* Opens a new file named after TensorBoard's Python writer: time first so that names sort
@@ -199,7 +177,7 @@ sc_status sc_summary_writer_create(const char *logdir, const sc_summary_writer_p
             goto fail;
         }
     } else {
-        s = mkdir_p(logdir, err);
+        s = sc_mkdir_p(logdir, err);
         if (s != SC_OK) goto fail;
         s = open_unique(w, logdir, secs, host, suffix, err);
         if (s != SC_OK) goto fail;
