@@ -1,0 +1,79 @@
+/* eval/restore.c — a checkpoint into the model, with bounded retries for one still being
+ * written (or deleted by the trainer's max_to_keep while we read it). Every tensor is read whole
+ * and CRC-checked before the model is evaluated, so a torn checkpoint never yields a number. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "core/fileio.h"
+#include "eval/eval_internal.h"
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static sc_status restore_bundle(sc_evaluator *ev, const char *prefix, int64_t *step, sc_error *err) {
+    sc_bundle *b;
+    sc_status s = sc_bundle_open(prefix, &b, err);
+    /* The .index vanished (max_to_keep) or is not there yet: the same as a missing shard. */
+    if (s == SC_NOT_FOUND) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
+    if (s) return s;
+    sc_ckpt_info info;
+    s = sc_ckpt_describe(b, &info, err);
+    if (s == SC_OK && info.step_source != SC_STEP_OPTIMIZER_ITER &&
+        info.step_source != SC_STEP_OPTIMIZER_ITERATIONS)
+        /* Keras' SidecarEvaluator raises here: summaries need the training step. */
+        s = sc_error_set(err, SC_NOT_FOUND,
+                         "%s: Variable `iterations` cannot be loaded from the checkpoint file. "
+                         "Please ensure `iterations` is tracked in the checkpoint saved: save the "
+                         "optimizer with the model (tf.train.Checkpoint(model=..., optimizer=...) "
+                         "or a compiled model's ModelCheckpoint); expected optimizer/iter or "
+                         "optimizer/_iterations", prefix);
+    if (s == SC_OK) {
+        *step = info.step;
+        s = sc_model_bind_bundle(ev->p.model, b, NULL, err);
+    }
+    sc_bundle_free(b);
+    return s;
+}
+
+static sc_status restore_safetensors(sc_evaluator *ev, const char *path, int64_t *step,
+                                     sc_error *err) {
+    sc_safetensors *st;
+    sc_status s = sc_safetensors_open(path, &st, err);
+    if (s == SC_NOT_FOUND) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
+    if (s) return s;
+    /* safetensors hold no optimizer: the step is the number in the file name. */
+    *step = sc_ckpt_number(path);
+    s = sc_model_bind_safetensors(ev->p.model, st, NULL, err);
+    sc_safetensors_free(st);
+    return s;
+}
+
+static sc_status restore_once(sc_evaluator *ev, const char *path, int64_t *step, sc_error *err) {
+    if (ends_with(path, ".safetensors")) return restore_safetensors(ev, path, step, err);
+    if (ends_with(path, ".weights.h5") || ends_with(path, ".keras"))
+        return sc_error_set(err, SC_UNIMPLEMENTED, "%s: Keras 3 weight files are not evaluated yet",
+                            path);
+    return restore_bundle(ev, path, step, err);
+}
+
+sc_status sc_eval_restore(sc_evaluator *ev, const char *path, int64_t *step, sc_error *err) {
+    int delay = ev->p.retry_delay_ms > 0 ? ev->p.retry_delay_ms : 200;
+    int tries = ev->p.retries > 0 ? ev->p.retries : 1;
+    for (int attempt = 1;; attempt++) {
+        sc_status s = restore_once(ev, path, step, err);
+        if (s != SC_UNAVAILABLE && s != SC_DATA_LOSS) return s;
+        if (attempt >= tries || atomic_load(&ev->stop)) return s;
+        sc_eval_log(ev, "Retrying in %d ms (attempt %d of %d): %s", delay, attempt + 1, tries,
+                    err ? err->message : sc_status_name(s));
+        struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !atomic_load(&ev->stop)) {
+        }
+        delay *= 2;
+    }
+}

@@ -1,0 +1,119 @@
+/* eval/run_dataset.c — one evaluation pass over one dataset: what model.evaluate does. */
+#include <string.h>
+
+#include "core/error.h"
+#include "eval/eval_internal.h"
+
+static void fill_logs(sc_evaluator *ev, size_t d, sc_eval_logs *logs, const char *path,
+                      int64_t step) {
+    const sc_eval_result *r = &ev->results[d];
+    const char *nm = ev->p.datasets[d].name;
+    memset(logs, 0, sizeof *logs);
+    logs->num = r->num;
+    logs->names = r->names;
+    logs->values = r->values;
+    logs->checkpoint = path;
+    logs->step = step;
+    logs->dataset = nm ? nm : "";
+    logs->batch = -1;
+    logs->num_batches = -1;
+}
+
+/* The running results: "loss" (the mean of batch losses weighted by batch size, FORMATS §9.1),
+ * then every metric. */
+static sc_status collect(sc_evaluator *ev, size_t d, double loss_total, double loss_count,
+                         sc_error *err) {
+    const sc_eval_dataset *ds = &ev->p.datasets[d];
+    sc_eval_result *r = &ev->results[d];
+    r->num = 0;
+    if (ds->loss) {
+        /* float32 totals, as Keras' Mean keeps them */
+        float t = (float)loss_total, c = (float)loss_count;
+        r->names[r->num] = "loss";
+        r->values[r->num++] = c > 0 ? (double)(t / c) : 0.0;
+    }
+    for (size_t k = 0; k < ds->num_metrics; k++) {
+        r->names[r->num] = sc_metric_name(ds->metrics[k]);
+        sc_status s = sc_metric_result(ds->metrics[k], &r->values[r->num++], err);
+        if (s) return s;
+    }
+    return SC_OK;
+}
+
+static int call(int (*fn)(void *, const sc_eval_logs *), void *user, const sc_eval_logs *logs) {
+    return fn ? fn(user, logs) : 0;
+}
+
+#define FOR_CALLBACKS(ev, hook, logs)                                                              \
+    for (size_t c_ = 0; c_ < (ev)->p.num_callbacks; c_++)                                          \
+        if (call((ev)->p.callbacks[c_].hook, (ev)->p.callbacks[c_].user, (logs)))                  \
+            return sc_error_set(err, SC_ABORTED, "a callback's " #hook " asked to stop");
+
+sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
+                              sc_error *err) {
+    const sc_eval_dataset *ds = &ev->p.datasets[d];
+    const sc_model *m = ev->p.model;
+    sc_status s = sc_dataset_rewind(ds->data, err);
+    if (s) return s;
+    for (size_t k = 0; k < ds->num_metrics; k++) sc_metric_reset(ds->metrics[k]);
+    /* Keras' Mean("loss") keeps float32 total and count; summing in double and rounding at the
+     * end differs from it only in the last bits, far below the tolerance of any comparison. */
+    double loss_total = 0, loss_count = 0;
+    sc_eval_logs logs;
+    if ((s = collect(ev, d, 0, 0, err))) return s;
+    fill_logs(ev, d, &logs, path, step);
+    logs.num = 0;
+    FOR_CALLBACKS(ev, on_test_begin, &logs);
+
+    sc_shape out_shape = sc_model_output_shape(m, 0);
+    const sc_dataset_shape *ls = sc_dataset_label_shape(ds->data, 0);
+    sc_batch b;
+    for (;;) {
+        if (atomic_load(&ev->stop)) return sc_error_set(err, SC_ABORTED, "stopped");
+        if ((s = sc_dataset_next(ds->data, &b, err))) return s;
+        if (b.n == 0) break;
+        logs.batch = b.index;
+        logs.batch_size = b.n;
+        FOR_CALLBACKS(ev, on_test_batch_begin, &logs);
+        if ((s = sc_runner_run(ev->runner, (int)b.n, b.inputs, err)))
+            return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", path,
+                                   (long long)b.index, b.source, (unsigned long long)b.source_record);
+        sc_metric_batch mb;
+        memset(&mb, 0, sizeof mb);
+        mb.batch = b.n;
+        mb.y_true = b.num_outputs ? b.labels[0] : NULL;
+        mb.true_rank = ls ? ls->rank : 0;
+        mb.true_dims = ls ? ls->dims : NULL;
+        mb.y_pred = sc_runner_output(ev->runner, 0);
+        mb.pred_rank = out_shape.rank;
+        mb.pred_dims = out_shape.dims;
+        mb.sample_weight = b.weights;
+        /* TF-backend Keras computes crossentropies from the logits when the output came straight
+         * out of a softmax or sigmoid (FORMATS §9.5); the runner keeps them for such outputs. */
+        mb.logits = sc_runner_output_logits(ev->runner, 0);
+        if (ds->loss) {
+            if (!mb.y_true)
+                return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset '%s' has no labels: a loss "
+                                    "needs them", ds->name ? ds->name : "");
+            float l;
+            if ((s = sc_loss_compute(ds->loss, &mb, &l, err))) return s;
+            loss_total += (double)l * (double)b.n;
+            loss_count += (double)b.n;
+        }
+        for (size_t k = 0; k < ds->num_metrics; k++)
+            if ((s = sc_metric_update(ds->metrics[k], &mb, err)))
+                return sc_error_prefix(err, s, "metric '%s'", sc_metric_name(ds->metrics[k]));
+        if (ev->p.num_callbacks) {
+            if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
+            logs.num = ev->results[d].num;
+            FOR_CALLBACKS(ev, on_test_batch_end, &logs);
+        }
+    }
+    if (sc_dataset_ran_out(ds->data))
+        sc_eval_log(ev, "Your input ran out of data; interrupting evaluation. Make sure that your "
+                        "dataset can generate at least `steps` batches.");
+    if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
+    fill_logs(ev, d, &logs, path, step);
+    FOR_CALLBACKS(ev, on_test_end, &logs);
+    return SC_OK;
+}

@@ -1,0 +1,311 @@
+/* End to end: the evaluator against a real trainer process (tools/sc_demo_trainer) writing
+ * checkpoints. Keras' own scenarios (1000 samples, batch 32, one epoch, max_evaluations 1, both
+ * checkpoint layouts: step 32, the run stops, TensorBoard events at step 32 for the loss and every
+ * metric), the hint for an empty directory, a checkpoint without a step, a corrupt checkpoint among
+ * good ones, restart safety through the journal, and equality with an offline evaluation. */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sidecar/eval.h"
+#include "support/ckpt_fixture.h"
+#include "support/event_decoder.h"
+
+typedef struct fixture {
+    char *dir;
+    char *ckpts, *logdir, *data, *model_json;
+    sc_model *model;
+    sc_dataset *data_ds;
+    sc_loss *loss;
+    sc_metric *metrics[2];
+    char log[16384];
+    size_t log_len;
+} fixture;
+
+static void capture_log(void *user, const char *line) {
+    fixture *f = user;
+    int n = snprintf(f->log + f->log_len, sizeof f->log - f->log_len, "%s\n", line);
+    if (n > 0 && f->log_len + (size_t)n < sizeof f->log) f->log_len += (size_t)n;
+}
+
+static pid_t spawn_trainer(const char *const *args, int wait_for_it) {
+    const char *build = getenv("SC_BUILD_DIR");
+    if (!build) fail_msg("SC_BUILD_DIR is not set (run through ctest)");
+    char *exe = ckf_join(build, "sc_demo_trainer");
+    const char *argv[40] = {exe};
+    size_t n = 1;
+    for (; args[n - 1]; n++) argv[n] = args[n - 1];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(126);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    free(exe);
+    if (wait_for_it) {
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    return pid;
+}
+
+static void reap(pid_t pid) {
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = ckf_mkdtemp();
+    f->ckpts = ckf_join(f->dir, "ckpts");
+    f->logdir = ckf_join(f->dir, "logs");
+    f->data = ckf_join(f->dir, "eval.npz");
+    f->model_json = ckf_join(f->dir, "model.json");
+    const char *args[] = {"--write-data", f->data, "--write-model", f->model_json, NULL};
+    spawn_trainer(args, 1);
+    sc_error err;
+    assert_int_equal(sc_model_load_keras(f->model_json, &f->model, &err), SC_OK);
+    sc_dataset_params dp = sc_dataset_default_params();
+    dp.path = f->data;
+    dp.batch_size = 32;
+    assert_int_equal(sc_dataset_open(&dp, &f->data_ds, &err), SC_OK);
+    sc_loss_spec ls = sc_loss_default_spec("sparse_categorical_crossentropy");
+    assert_int_equal(sc_loss_create(&ls, &f->loss, &err), SC_OK);
+    sc_metric_shapes ms = {2, 4, 1, 1};
+    assert_int_equal(sc_metric_from_string("accuracy", &ms, "sparse_categorical_crossentropy", 2,
+                                           &f->metrics[0], &err), SC_OK);
+    sc_metric_spec auc = sc_metric_default_spec("SparseTopKCategoricalAccuracy");
+    auc.k = 2;
+    auc.name = "top2";
+    assert_int_equal(sc_metric_create(&auc, &f->metrics[1], &err), SC_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    sc_metric_free(f->metrics[0]);
+    sc_metric_free(f->metrics[1]);
+    sc_loss_free(f->loss);
+    sc_dataset_free(f->data_ds);
+    sc_model_free(f->model);
+    ckf_rmtree(f->dir);
+    free(f->ckpts);
+    free(f->logdir);
+    free(f->data);
+    free(f->model_json);
+    free(f);
+    return 0;
+}
+
+static sc_eval_dataset g_eds;
+
+static sc_evaluator_params params(fixture *f, const char *logdir) {
+    g_eds = (sc_eval_dataset){NULL, f->data_ds, f->loss, f->metrics, 2};
+    sc_evaluator_params p = sc_evaluator_default_params();
+    p.model = f->model;
+    p.checkpoint_dir = f->ckpts;
+    p.datasets = &g_eds;
+    p.num_datasets = 1;
+    p.logdir = logdir;
+    p.log = capture_log;
+    p.log_user = f;
+    p.retry_delay_ms = 20;
+    p.timeout_s = 60; /* a failure guard, never reached when things work */
+    f->log_len = 0;
+    f->log[0] = '\0';
+    return p;
+}
+
+/* The validation event file's scalars: tag -> (step, value). */
+static int find_scalar(const char *logdir, const char *sub, const char *tag, int64_t step, float *v) {
+    char *vdir = ckf_join(logdir, sub);
+    DIR *d = opendir(vdir);
+    assert_non_null(d);
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, "tfevents")) {
+            char *p = ckf_join(vdir, e->d_name);
+            evd_events evs;
+            char msg[256];
+            assert_int_equal(evd_decode_file(p, &evs, msg, sizeof msg), 0);
+            for (size_t i = 0; i < evs.n; i++)
+                for (size_t k = 0; k < evs.ev[i].n_values; k++)
+                    if (!strcmp(evs.ev[i].values[k].tag, tag) && evs.ev[i].step == step &&
+                        evd_scalar(&evs.ev[i].values[k], v) == 0)
+                        found++;
+            evd_events_free(&evs);
+            free(p);
+        }
+    closedir(d);
+    free(vdir);
+    return found;
+}
+
+static void keras_scenario(fixture *f, const char *layout) {
+    const char *args[] = {"--out", f->ckpts, "--layout", layout, "--samples", "1000",
+                          "--batch-size", "32", "--epochs", "1", "--sleep-ms", "0", NULL};
+    sc_evaluator_params p = params(f, f->logdir);
+    p.max_evaluations = 1;
+    sc_evaluator *ev;
+    sc_error err;
+    assert_int_equal(sc_evaluator_create(&p, &ev, &err), SC_OK);
+    pid_t trainer = spawn_trainer(args, 0); /* writes while the evaluator waits */
+    assert_int_equal(sc_evaluator_start(ev, &err), SC_OK);
+    reap(trainer);
+    assert_int_equal(sc_evaluator_num_evaluated(ev), 1);
+    sc_evaluator_free(ev);
+    assert_non_null(strstr(f->log, "Evaluation starts: Model weights loaded from latest checkpoint file"));
+    assert_non_null(strstr(f->log, "ckpt-1"));
+    assert_non_null(strstr(f->log, "End of evaluation. Metrics: loss="));
+    assert_non_null(strstr(f->log, "Last checkpoint evaluated. SidecarEvaluator stops."));
+    float loss, acc, top2;
+    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_loss_vs_iterations", 32, &loss), 1);
+    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 32, &acc), 1);
+    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_top2_vs_iterations", 32, &top2), 1);
+    assert_true(loss > 0 && acc >= 0 && acc <= 1 && top2 >= acc);
+
+    /* The same checkpoint evaluated offline gives the same numbers. */
+    char *ck = ckf_join(f->ckpts, "ckpt-1");
+    sc_evaluator_params q = params(f, NULL);
+    assert_int_equal(sc_evaluator_create(&q, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_evaluate(ev, ck, &err), SC_OK);
+    sc_evaluator_free(ev);
+    free(ck);
+    assert_non_null(strstr(f->log, "End of evaluation. Metrics: loss="));
+    char want[64];
+    snprintf(want, sizeof want, "accuracy=%.9g", (double)acc);
+    assert_non_null(strstr(f->log, want));
+}
+
+static void test_keras_checkpoint_manager(void **state) { keras_scenario(*state, "manager"); }
+static void test_keras_model_checkpoint(void **state) { keras_scenario(*state, "keras"); }
+
+static void test_empty_dir_hint(void **state) {
+    fixture *f = *state;
+    sc_evaluator_params p = params(f, NULL);
+    p.hint_after_s = 0.2;
+    p.timeout_s = 0.6;
+    sc_evaluator *ev;
+    sc_error err;
+    assert_int_equal(sc_evaluator_create(&p, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_start(ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_num_evaluated(ev), 0);
+    sc_evaluator_free(ev);
+    assert_non_null(strstr(f->log, "No checkpoints appear to be found after"));
+    assert_non_null(strstr(f->log, "ModelCheckpoint(save_weights_only=True)"));
+    assert_non_null(strstr(f->log, "No new checkpoint for"));
+}
+
+static void test_no_step(void **state) {
+    fixture *f = *state;
+    assert_int_equal(mkdir(f->ckpts, 0755), 0);
+    char *prefix = ckf_join(f->ckpts, "ckpt-1");
+    sc_bundle_writer *w;
+    sc_error err;
+    assert_int_equal(sc_bundle_writer_create(prefix, NULL, &w, &err), SC_OK);
+    float zeros[16 * 32] = {0};
+    const int64_t k0[2] = {16, 32}, b0[1] = {32}, k1[2] = {32, 4}, b1[1] = {4};
+    const char *keys[4] = {"layer_with_weights-0/kernel", "layer_with_weights-0/bias",
+                           "layer_with_weights-1/kernel", "layer_with_weights-1/bias"};
+    const int64_t *shapes[4] = {k0, b0, k1, b1};
+    const int ranks[4] = {2, 1, 2, 1};
+    const size_t sizes[4] = {16 * 32 * 4, 32 * 4, 32 * 4 * 4, 4 * 4};
+    for (int i = 0; i < 4; i++) {
+        char key[128];
+        snprintf(key, sizeof key, "%s/.ATTRIBUTES/VARIABLE_VALUE", keys[i]);
+        assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, ranks[i], shapes[i], zeros,
+                                              sizes[i], 0, &err), SC_OK);
+    }
+    assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
+    sc_bundle_writer_free(w);
+    sc_ckpt_state st = {0};
+    char *paths[1] = {"ckpt-1"};
+    st.model_checkpoint_path = "ckpt-1";
+    st.all_model_checkpoint_paths = paths;
+    st.num_paths = 1;
+    assert_int_equal(sc_ckpt_state_write(f->ckpts, &st, &err), SC_OK);
+    sc_evaluator_params p = params(f, NULL);
+    sc_evaluator *ev;
+    assert_int_equal(sc_evaluator_create(&p, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_start(ev, &err), SC_NOT_FOUND);
+    assert_non_null(strstr(err.message, "Variable `iterations` cannot be loaded"));
+    assert_non_null(strstr(err.message, "ckpt-1"));
+    sc_evaluator_free(ev);
+    free(prefix);
+}
+
+/* ckpt-2's data is corrupted: skipped with a message naming it; 1 and 3 are evaluated. Then a
+ * restart with a higher max_evaluations evaluates only what the journal lacks. */
+static void test_corrupt_and_restart(void **state) {
+    fixture *f = *state;
+    const char *args[] = {"--out", f->ckpts, "--epochs", "4", "--max-to-keep", "0", NULL};
+    spawn_trainer(args, 1);
+    char *data2 = ckf_join(f->ckpts, "ckpt-2.data-00000-of-00001");
+    size_t len;
+    uint8_t *bytes = ckf_read(data2, &len);
+    bytes[len / 2] ^= 0x40;
+    ckf_write(data2, bytes, len);
+    free(bytes);
+    sc_evaluator_params p = params(f, f->logdir);
+    p.every = 1;
+    p.max_evaluations = 3;
+    p.retries = 2;
+    sc_evaluator *ev;
+    sc_error err;
+    assert_int_equal(sc_evaluator_create(&p, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_start(ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_num_evaluated(ev), 2);
+    sc_evaluator_free(ev);
+    assert_non_null(strstr(f->log, "Skipping checkpoint"));
+    assert_non_null(strstr(f->log, "ckpt-2.data-00000-of-00001"));
+    assert_non_null(strstr(f->log, "CRC"));
+    /* Restart: ckpt-1 and ckpt-3 are in the journal; only ckpt-4 is new. */
+    p = params(f, f->logdir);
+    p.every = 1;
+    p.max_evaluations = 4;
+    assert_int_equal(sc_evaluator_create(&p, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_start(ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_num_evaluated(ev), 1); /* ckpt-2 still corrupt: skipped again */
+    sc_evaluator_free(ev);
+    char *journal = ckf_join(f->logdir, "sidecar_journal.jsonl");
+    uint8_t *j = ckf_read(journal, &len);
+    int lines = 0;
+    for (size_t i = 0; i < len; i++) lines += j[i] == '\n';
+    assert_int_equal(lines, 3);
+    assert_non_null(strstr((char *)j, "\"checkpoint\":\"ckpt-1\""));
+    assert_non_null(strstr((char *)j, "\"checkpoint\":\"ckpt-3\""));
+    assert_non_null(strstr((char *)j, "\"checkpoint\":\"ckpt-4\""));
+    assert_null(strstr((char *)j, "\"checkpoint\":\"ckpt-2\""));
+    free(j);
+    free(journal);
+    free(data2);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_keras_checkpoint_manager, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keras_model_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_dir_hint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_and_restart, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("evaluator", tests, NULL, NULL);
+}
