@@ -1,0 +1,171 @@
+/* data/dataset_npz.c — dataset source over an .npz archive (np.savez / np.savez_compressed).
+ * The arrays are loaded whole at open; a batch is a run of consecutive rows converted to
+ * float32 in one call per array. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "data/dataset_internal.h"
+#include "sidecar/tensor.h"
+
+typedef struct npz_src {
+    const sc_ds_spec *spec;
+    const char *path;
+    sc_array *in[SC_DATASET_MAX_INPUTS];
+    sc_array *out[SC_DATASET_MAX_OUTPUTS];
+    sc_array *w;
+    uint64_t rows, pos;
+} npz_src;
+
+static int has_array(const sc_npz *z, const char *name) {
+    for (size_t i = 0; i < sc_npz_num_arrays(z); i++)
+        if (strcmp(sc_npz_array_name(z, i), name) == 0) return 1;
+    return 0;
+}
+
+static const char *list_arrays(const sc_npz *z, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sc_npz_num_arrays(z) && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "",
+                                sc_npz_array_name(z, i));
+    if (sc_npz_num_arrays(z) == 0) snprintf(buf, cap, "none");
+    return buf;
+}
+
+/* Loads `name` for `what` 'label' and checks it holds rows of numbers. */
+static sc_status load(npz_src *s, sc_npz *z, const char *name, const char *what,
+                      const char *label, sc_array **out, sc_error *err) {
+    char present[256];
+    if (!has_array(z, name))
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: no array '%s' for %s '%s' (arrays present: %s)", s->path, name,
+                            what, label, list_arrays(z, present, sizeof present));
+    sc_status st = sc_npz_load(z, name, out, err);
+    if (st != SC_OK) return st;
+    const sc_array_info *info = sc_array_get_info(*out);
+    if (!sc_dtype_converts_to_float32(info->dtype))
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "%s: array '%s' (%s '%s') is %s, which does not convert to float32",
+                            s->path, name, what, label, sc_dtype_name(info->dtype));
+    if (info->rank < 1)
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: array '%s' (%s '%s') is a scalar; expected one row per example",
+                            s->path, name, what, label);
+    uint64_t rows = (uint64_t)info->shape[0];
+    if (s->rows == UINT64_MAX) {
+        s->rows = rows;
+    } else if (rows != s->rows) {
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: array '%s' (%s '%s') has %llu rows, the first array has %llu",
+                            s->path, name, what, label, (unsigned long long)rows,
+                            (unsigned long long)s->rows);
+    }
+    return SC_OK;
+}
+
+static sc_status resolve(npz_src *s, sc_array *a, sc_dataset_shape *want, int exact,
+                         const char *what, const char *name, size_t *elems, sc_error *err) {
+    const sc_array_info *info = sc_array_get_info(a);
+    return sc_ds_resolve_shape(want, info->shape + 1, info->rank - 1, exact, s->path, what, name,
+                               elems, err);
+}
+
+static sc_status npz_convert(npz_src *s, sc_array *a, size_t elems, size_t n, float *dst,
+                             sc_error *err) {
+    const sc_array_info *info = sc_array_get_info(a);
+    const uint8_t *src = (const uint8_t *)sc_array_data(a) + s->pos * elems * info->elem_size;
+    sc_status st = sc_convert_to_float32(info->dtype, src, n * elems, dst, err);
+    return st == SC_OK ? st : sc_error_prefix(err, st, "%s: %s", s->path, sc_array_source(a));
+}
+
+static sc_status npz_fill(void *self, float *const *inputs, float *const *labels, float *weights,
+                          size_t cap, size_t *n, sc_ds_origin *first, sc_error *err) {
+    npz_src *s = self;
+    const sc_ds_spec *sp = s->spec;
+    size_t k = s->rows - s->pos < cap ? (size_t)(s->rows - s->pos) : cap;
+    sc_status st = SC_OK;
+    first->file = s->path;
+    first->record = s->pos;
+    /* Row offsets cannot overflow: the whole array is in memory. */
+    for (size_t i = 0; st == SC_OK && i < sp->p.num_inputs; i++)
+        st = npz_convert(s, s->in[i], sp->in_elems[i], k, inputs[i], err);
+    for (size_t o = 0; st == SC_OK && o < sp->p.num_outputs; o++)
+        st = npz_convert(s, s->out[o], sp->out_elems[o], k, labels[o], err);
+    if (st == SC_OK && s->w) st = npz_convert(s, s->w, 1, k, weights, err);
+    if (st != SC_OK) return st;
+    s->pos += k;
+    *n = k;
+    return SC_OK;
+}
+
+static sc_status npz_rewind(void *self, sc_error *err) {
+    (void)err;
+    ((npz_src *)self)->pos = 0;
+    return SC_OK;
+}
+
+static void npz_free(void *self) {
+    npz_src *s = self;
+    if (!s) return;
+    for (size_t i = 0; i < SC_DATASET_MAX_INPUTS; i++) sc_array_free(s->in[i]);
+    for (size_t o = 0; o < SC_DATASET_MAX_OUTPUTS; o++) sc_array_free(s->out[o]);
+    sc_array_free(s->w);
+    free(s);
+}
+
+static const sc_ds_source_ops npz_ops = {npz_fill, npz_rewind, npz_free};
+
+sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
+    sc_dataset_params *p = &spec->p;
+    sc_npz *z = NULL;
+    npz_src *s = calloc(1, sizeof *s);
+    if (!s) return sc_error_set(err, SC_NO_MEMORY, "%s: dataset source", p->path);
+    s->spec = spec;
+    s->path = p->path;
+    s->rows = UINT64_MAX;
+    sc_status st = sc_npz_open(p->path, &z, err);
+    if (st != SC_OK) goto fail;
+    for (size_t i = 0; i < p->num_inputs; i++) {
+        /* Keras: a single input is `x` whatever the layer's name; several go by name. */
+        const char *name = sc_ds_input_name(spec, i);
+        const char *arr = p->num_inputs == 1 && has_array(z, "x") ? "x" : name;
+        if (p->num_inputs == 1 && strcmp(name, "x") != 0 && !has_array(z, name)) {
+            char present[256];
+            st = sc_error_set(err, SC_INVALID_ARGUMENT,
+                              "%s: no array 'x' or '%s' for input '%s' (arrays present: %s)",
+                              p->path, name, name, list_arrays(z, present, sizeof present));
+            goto fail;
+        }
+        if ((st = load(s, z, arr, "input", name, &s->in[i], err)) != SC_OK ||
+            (st = resolve(s, s->in[i], &p->inputs[i].shape, 1, "input", name, &spec->in_elems[i],
+                          err)) != SC_OK)
+            goto fail;
+    }
+    for (size_t o = 0; o < p->num_outputs; o++) {
+        const char *name = sc_ds_label_name(spec, o);
+        if ((st = load(s, z, name, "label", name, &s->out[o], err)) != SC_OK ||
+            (st = resolve(s, s->out[o], &p->outputs[o].shape, 0, "label", name,
+                          &spec->out_elems[o], err)) != SC_OK)
+            goto fail;
+    }
+    if (p->sample_weight) {
+        sc_dataset_shape one = {.rank = 0};
+        size_t elems;
+        if ((st = load(s, z, p->sample_weight, "sample weight", p->sample_weight, &s->w, err)) !=
+                SC_OK ||
+            (st = resolve(s, s->w, &one, 0, "sample weight", p->sample_weight, &elems, err)) !=
+                SC_OK)
+            goto fail;
+    }
+    sc_npz_free(z);
+    spec->num_examples = (int64_t)s->rows;
+    out->ops = &npz_ops;
+    out->self = s;
+    return SC_OK;
+fail:
+    sc_npz_free(z);
+    npz_free(s);
+    return st;
+}
