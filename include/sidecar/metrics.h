@@ -198,6 +198,10 @@ sc_status sc_metric_merge(sc_metric *dst, const sc_metric *src, sc_error *err);
 
 const char *sc_metric_name(const sc_metric *m);       /* the log name */
 const char *sc_metric_class_name(const sc_metric *m); /* the resolved Keras class */
+/* Renames the metric (its log name; the state is kept): the compile container makes names
+ * unique after the metrics are made. An empty name or one of SC_METRIC_NAME_MAX bytes or more
+ * is SC_INVALID_ARGUMENT, m unchanged. */
+sc_status sc_metric_set_name(sc_metric *m, const char *name, sc_error *err);
 
 /* Makes names unique in place, in order: the second "auc" becomes "auc_1", the third "auc_2",
  * skipping suffixes already present. A name that would not fit is SC_INVALID_ARGUMENT. */

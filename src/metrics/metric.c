@@ -116,6 +116,16 @@ void sc_metric_free(sc_metric *m) {
 const char *sc_metric_name(const sc_metric *m) { return m->name; }
 const char *sc_metric_class_name(const sc_metric *m) { return m->cls->class_name; }
 
+sc_status sc_metric_set_name(sc_metric *m, const char *name, sc_error *err) {
+    size_t n = strlen(name);
+    if (n == 0 || n >= SC_METRIC_NAME_MAX)
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "metric '%s': new name must be 1..%d bytes (got %zu)", m->name,
+                            SC_METRIC_NAME_MAX - 1, n);
+    memcpy(m->name, name, n + 1);
+    return SC_OK;
+}
+
 static sc_status mean_fn_update(sc_metric *m, const sc_metric_batch *b, sc_error *err) {
     sc_rowfn fn = (sc_rowfn)m->cls->sub;
     sc_rows r;
