@@ -80,7 +80,7 @@ static int write_full(int fd, const void *buf, size_t n) {
 /* CheckpointManager.save(ckpt-n), up to the rename of the state file. */
 static int prepare(const char *dir, int n, char *tmp, char *state, size_t cap) {
     char prefix[4096], names[KEEP][32], *paths[KEEP];
-    snprintf(prefix, sizeof prefix, "%s/ckpt-%d", dir, n);
+    if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d", dir, n) < 0) return -1; /* paths are far below PATH_MAX here */
     sc_bundle_writer *bw = NULL;
     float w[256];
     bench_fill(w, sizeof w, (uint64_t)n);
@@ -100,9 +100,9 @@ static int prepare(const char *dir, int n, char *tmp, char *state, size_t cap) {
         return -1;
     }
     if (n > KEEP) {
-        snprintf(prefix, sizeof prefix, "%s/ckpt-%d.index", dir, n - KEEP);
+        if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d.index", dir, n - KEEP) < 0) return -1; /* paths are far below PATH_MAX here */
         unlink(prefix);
-        snprintf(prefix, sizeof prefix, "%s/ckpt-%d.data-00000-of-00001", dir, n - KEEP);
+        if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d.data-00000-of-00001", dir, n - KEEP) < 0) return -1; /* paths are far below PATH_MAX here */
         unlink(prefix);
     }
     int first = n > KEEP ? n - KEEP + 1 : 1, k = 0;
@@ -116,8 +116,8 @@ static int prepare(const char *dir, int n, char *tmp, char *state, size_t cap) {
     char *text = NULL;
     size_t len = 0;
     if (sc_ckpt_state_format(&st, &text, &len, &err) != SC_OK) return -1;
-    snprintf(tmp, cap, "%s/checkpoint.tmp%ld", dir, (long)getpid());
-    snprintf(state, cap, "%s/checkpoint", dir);
+    if (snprintf(tmp, cap, "%s/checkpoint.tmp%ld", dir, (long)getpid()) < 0) return -1; /* paths are far below PATH_MAX here */
+    if (snprintf(state, cap, "%s/checkpoint", dir) < 0) return -1; /* paths are far below PATH_MAX here */
     FILE *f = fopen(tmp, "wb");
     int ok = f && fwrite(text, 1, len, f) == len;
     if (f && fclose(f) != 0) ok = 0;

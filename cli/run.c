@@ -346,7 +346,8 @@ int cli_run_main(int argc, char **argv, int is_run) {
         if ((s = open_data(&o, &st, i, &err))) goto fail;
         if ((s = compile_for(&o, &st, i, &err))) goto fail;
         st.eds[i] = (sc_eval_dataset){o.data_name[i], st.data[i], st.compiled[i].loss,
-                                      st.compiled[i].metrics, st.compiled[i].num_metrics};
+                                      st.compiled[i].metrics, st.compiled[i].num_metrics,
+                                      st.compiled[i].weighted};
     }
     sc_evaluator_params p = sc_evaluator_default_params();
     p.model = st.model;

@@ -69,6 +69,10 @@ typedef struct sc_eval_dataset {
     sc_loss *loss;             /* NULL: no loss (Keras then logs only the metrics) */
     sc_metric **metrics;       /* reset before every evaluation */
     size_t num_metrics;
+    /* [num_metrics]: 1 for a metric that takes the sample weights (Keras' weighted_metrics).
+     * As in Keras, the others (compile's metrics=) see no weights; NULL: none do. The loss
+     * always takes them. */
+    const unsigned char *weighted;
 } sc_eval_dataset;
 
 typedef enum sc_export_mode { SC_EXPORT_AUTO = 0, SC_EXPORT_MIN = 1, SC_EXPORT_MAX = 2 } sc_export_mode;

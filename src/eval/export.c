@@ -14,16 +14,22 @@
 #include "sidecar/checkpoint.h"
 
 static sc_status copy_file(const char *src, const char *dst, sc_error *err) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", dst, (long)getpid());
+    size_t tl = strlen(dst) + 32;
+    char *tmp = malloc(tl);
+    if (!tmp) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+    snprintf(tmp, tl, "%s.tmp%ld", dst, (long)getpid());
     int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
+    if (in < 0) {
+        free(tmp);
         return sc_error_set(err, errno == ENOENT ? SC_UNAVAILABLE : SC_IO,
                             "%s: cannot open for export: %s", src, strerror(errno));
+    }
     int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0) {
         close(in);
-        return sc_error_set(err, SC_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        sc_status s = sc_error_set(err, SC_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return s;
     }
     sc_status s = SC_OK;
     static __thread char buf[1 << 16];
@@ -44,6 +50,7 @@ static sc_status copy_file(const char *src, const char *dst, sc_error *err) {
     if (s == SC_OK && rename(tmp, dst) != 0)
         s = sc_error_set(err, SC_IO, "%s: rename failed: %s", dst, strerror(errno));
     if (s != SC_OK) unlink(tmp);
+    free(tmp);
     return s;
 }
 
@@ -76,18 +83,20 @@ typedef struct {
 
 static sc_status copy_part(const char *dir, const char *name, void *ctx) {
     copy_ctx *c = ctx;
-    char src[4200], dst[4200];
-    snprintf(src, sizeof src, "%s/%s", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", c->dst_dir, name);
+    char *src = sc_path_join(dir, name), *dst = sc_path_join(c->dst_dir, name);
+    sc_status s = src && dst ? copy_file(src, dst, c->err)
+                             : sc_error_set(c->err, SC_NO_MEMORY, "out of memory");
+    free(src);
+    free(dst);
     c->copied++;
-    return copy_file(src, dst, c->err);
+    return s;
 }
 
 static sc_status remove_part(const char *dir, const char *name, void *ctx) {
     (void)ctx;
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    unlink(p);
+    char *p = sc_path_join(dir, name);
+    if (p) unlink(p);
+    free(p);
     return SC_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -74,6 +75,21 @@ sc_status sc_journal_open(const char *path, sc_journal **out, sc_error *err) {
     size_t len = 0;
     sc_status s;
     if (!j->path) { s = sc_error_set(err, SC_NO_MEMORY, "out of memory"); goto fail; }
+    /* One evaluator per log directory: a second one would evaluate the same checkpoints and
+     * interleave lines. The lock goes with the process, so a killed sidecar never leaves it. */
+    j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (j->fd < 0) {
+        s = sc_error_set(err, SC_IO, "%s: cannot open the journal: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        s = sc_error_set(err, errno == EWOULDBLOCK ? SC_UNAVAILABLE : SC_IO,
+                         "%s: %s", path, errno == EWOULDBLOCK
+                             ? "another sidecar is evaluating into this log directory (its "
+                               "journal is locked)"
+                             : strerror(errno));
+        goto fail;
+    }
     s = sc_read_file(path, &data, &len, err);
     if (s == SC_NOT_FOUND) {
         s = SC_OK;
@@ -105,11 +121,6 @@ sc_status sc_journal_open(const char *path, sc_journal **out, sc_error *err) {
         json_decref(o);
         pos = end + 1;
         good = pos;
-    }
-    j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (j->fd < 0) {
-        s = sc_error_set(err, SC_IO, "%s: cannot open the journal: %s", path, strerror(errno));
-        goto fail;
     }
     if (good < len && ftruncate(j->fd, (off_t)good) != 0) {
         s = sc_error_set(err, SC_IO, "%s: cannot drop a torn last line: %s", path, strerror(errno));

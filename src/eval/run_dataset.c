@@ -100,9 +100,11 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
             loss_total += (double)l * (double)b.n;
             loss_count += (double)b.n;
         }
-        for (size_t k = 0; k < ds->num_metrics; k++)
+        for (size_t k = 0; k < ds->num_metrics; k++) {
+            mb.sample_weight = ds->weighted && ds->weighted[k] ? b.weights : NULL;
             if ((s = sc_metric_update(ds->metrics[k], &mb, err)))
                 return sc_error_prefix(err, s, "metric '%s'", sc_metric_name(ds->metrics[k]));
+        }
         if (ev->p.num_callbacks) {
             if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
             logs.num = ev->results[d].num;

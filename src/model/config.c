@@ -200,7 +200,7 @@ static sc_status build_sequential(builder *b, const json_t *root, const json_t *
         if ((s = parse_batch_shape(b, "input", bs, &shape))) return s;
         snprintf(in_name, sizeof in_name, "%s_input", layer_name(e0) ? layer_name(e0) : "input");
     }
-    int t;
+    int t = -1;
     if ((s = add_input(b, in_name, &shape, &t))) return s;
     for (size_t i = first; i < json_array_size(layers); i++) {
         const json_t *e = json_array_get(layers, i);
@@ -289,7 +289,7 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
         sc_layer *L = NULL;
         if (is_input_layer(e)) {
             sc_shape shape;
-            int t;
+            int t = -1;
             if ((s = input_shape_of(b, e, &shape))) goto done;
             /* InputLayer is a layer of Functional models (it counts in `layer-N`) */
             if ((s = create_layer(b, e, &L))) goto done;
@@ -327,7 +327,7 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
                                      bad ? bad : "", bad ? "'" : "");
                     goto done;
                 }
-                int t;
+                int t = -1;
                 if ((s = add_node(b, m->layers[i], ids, n, &t))) goto done;
                 b->layer_outputs[i][next_node[i]++] = t;
                 progress = 1;

@@ -117,7 +117,7 @@ static int teardown(void **state) {
 static sc_eval_dataset g_eds;
 
 static sc_evaluator_params params(fixture *f, const char *logdir) {
-    g_eds = (sc_eval_dataset){NULL, f->data_ds, f->loss, f->metrics, 2};
+    g_eds = (sc_eval_dataset){NULL, f->data_ds, f->loss, f->metrics, 2, NULL};
     sc_evaluator_params p = sc_evaluator_default_params();
     p.model = f->model;
     p.checkpoint_dir = f->ckpts;

@@ -46,6 +46,7 @@ static inline int tu_write(const char *path, const void *data, size_t n) {
 
 /* Whole file, malloc'd (at least 1 byte allocated); NULL on failure. */
 static inline uint8_t *tu_read(const char *path, size_t *n) {
+    *n = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     size_t cap = 4096, len = 0;

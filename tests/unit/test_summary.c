@@ -109,9 +109,9 @@ static void test_file_version_record_matches_a2(void **state) {
     const char *logdir = path_in(f, "logs/validation"); /* parents are created */
     assert_int_equal(sc_summary_writer_create(logdir, &p, &w, &err), SC_OK);
 
-    char prefix[256];
-    snprintf(prefix, sizeof prefix, "%s/events.out.tfevents.1700000000.testhost.%ld.", logdir,
-             (long)getpid());
+    char prefix[512];
+    assert_true(snprintf(prefix, sizeof prefix, "%s/events.out.tfevents.1700000000.testhost.%ld.",
+                         logdir, (long)getpid()) < (int)sizeof prefix);
     const char *path = sc_summary_writer_path(w);
     assert_int_equal(strncmp(path, prefix, strlen(prefix)), 0);
     const char *tail = path + strlen(prefix);
