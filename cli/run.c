@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "sidecar/compile.h"
 #include "sidecar/eval.h"
+#include "sidecar/keras_weights.h"
 
 #define MAX_DATASETS 8
 #define MAX_FEATURES 16
@@ -47,7 +48,8 @@ static const char k_run_usage[] =
 
 static const char k_common_help[] =
     "\n"
-    "  --model MODEL      Keras model JSON (model.to_json(), Keras 2 or 3)\n"
+    "  --model MODEL      Keras model JSON (model.to_json(), Keras 2 or 3) or a .keras archive\n"
+    "                     (whose compile config is then the default loss and metrics)\n"
     "  --data DATA        evaluation data: an .npz with arrays x and y (np.savez; for several\n"
     "                     inputs one array per input layer name, plus y), TFRecord files of\n"
     "                     tf.train.Example (glob patterns, comma-separated; GZIP/ZLIB detected),\n"
@@ -88,7 +90,8 @@ void cli_run_usage(FILE *f, int is_run) {
     fputs(is_run ? k_run_usage : k_eval_usage, f);
     fputs(is_run ? "\nWatches DIR and evaluates each new checkpoint, like Keras' SidecarEvaluator.\n"
                  : "\nEvaluates one checkpoint (a prefix, a directory with a `checkpoint` file, a\n"
-                   "SavedModel directory, or a .safetensors file) like model.evaluate.\n",
+                   "SavedModel directory, a Keras 3 .weights.h5 or .keras file, or a .safetensors\n"
+                   "file) like model.evaluate.\n",
           f);
     fputs(k_common_help, f);
     if (is_run) fputs(k_run_help, f);
@@ -218,8 +221,11 @@ static int parse_args(int argc, char **argv, run_opts *o) {
     if (o->num_data == 0) return usage_error(o->is_run, "missing --data DATA");
     if (o->compile && (o->loss || o->metrics))
         return usage_error(o->is_run, "--compile and --loss/--metrics exclude each other");
-    if (!o->loss && !o->metrics && !o->compile)
-        return usage_error(o->is_run, "nothing to compute: give --loss, --metrics or --compile");
+    size_t ml = strlen(o->model);
+    int archive = ml > 6 && !strcmp(o->model + ml - 6, ".keras");
+    if (!o->loss && !o->metrics && !o->compile && !archive)
+        return usage_error(o->is_run, "nothing to compute: give --loss, --metrics or --compile "
+                                      "(or a .keras model that carries its compile config)");
     if (o->num_data > 1)
         for (size_t i = 0; i < o->num_data; i++)
             if (!o->data_name[i])
@@ -314,9 +320,9 @@ static sc_status compile_for(const run_opts *o, run_state *st, size_t i, sc_erro
     cs.true_rank = ls ? ls->rank + 1 : 1;
     cs.true_last_dim = ls && ls->rank ? ls->dims[ls->rank - 1] : 1;
     cs.keras_version = sc_model_keras_version(st->model);
-    if (o->compile)
-        return sc_compile_from_json(st->compile_json, st->compile_len, o->compile, &cs,
-                                    &st->compiled[i], err);
+    if (st->compile_json)
+        return sc_compile_from_json(st->compile_json, st->compile_len,
+                                    o->compile ? o->compile : o->model, &cs, &st->compiled[i], err);
     return sc_compile_from_names(o->loss, o->metrics, &cs, &st->compiled[i], err);
 }
 
@@ -342,6 +348,21 @@ int cli_run_main(int argc, char **argv, int is_run) {
 
     if ((s = sc_model_load_keras(o.model, &st.model, &err))) goto fail;
     if (o.compile && (s = cli_read_text(o.compile, &st.compile_json, &st.compile_len, &err))) goto fail;
+    if (!o.compile && !o.loss && !o.metrics) {
+        /* A .keras archive's compile config is the default (parse_args made sure it is one). */
+        sc_keras_archive *ar;
+        if ((s = sc_keras_archive_open(o.model, &ar, &err))) goto fail;
+        size_t len;
+        const char *cfg = sc_keras_archive_config(ar, &len);
+        st.compile_json = malloc(len + 1);
+        if (st.compile_json) {
+            memcpy(st.compile_json, cfg, len);
+            st.compile_json[len] = '\0';
+            st.compile_len = len;
+        }
+        sc_keras_archive_free(ar);
+        if (!st.compile_json) goto fail;
+    }
     for (size_t i = 0; i < o.num_data; i++) {
         if ((s = open_data(&o, &st, i, &err))) goto fail;
         if ((s = compile_for(&o, &st, i, &err))) goto fail;
@@ -378,7 +399,9 @@ int cli_run_main(int argc, char **argv, int is_run) {
                                   : !strcmp(o.watch, "inotify") ? SC_WATCH_INOTIFY : SC_WATCH_AUTO;
     } else {
         size_t n = strlen(o.checkpoint);
-        if (n > 12 && !strcmp(o.checkpoint + n - 12, ".safetensors")) {
+        if ((n > 12 && !strcmp(o.checkpoint + n - 12, ".safetensors")) ||
+            (n > 3 && !strcmp(o.checkpoint + n - 3, ".h5")) ||
+            (n > 6 && !strcmp(o.checkpoint + n - 6, ".keras"))) {
             prefix = strdup(o.checkpoint);
         } else if ((s = sc_ckpt_resolve(o.checkpoint, &prefix, &err))) {
             goto fail;

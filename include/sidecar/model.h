@@ -42,7 +42,7 @@ typedef struct sc_model sc_model;
  * config.json): Sequential or Functional. name is used in messages. */
 sc_status sc_model_load_keras_json(const char *json, size_t len, const char *name, sc_model **out,
                                    sc_error *err);
-/* Reads a model JSON file. */
+/* Reads a model JSON file, or the config.json of a Keras 3 `.keras` archive. */
 sc_status sc_model_load_keras(const char *path, sc_model **out, sc_error *err);
 void sc_model_free(sc_model *m); /* NULL is fine */
 
@@ -69,6 +69,7 @@ typedef struct sc_variable {
     const char *name;        /* Keras variable name: "kernel", "bias", "gamma", "moving_mean", ... */
     int index;               /* position in the layer's weights list (Keras order) */
     int layer_with_weights;  /* K of `layer_with_weights-K` in a TF checkpoint (see .c for nesting) */
+    const char *h5_group;    /* Keras 3 .weights.h5 group under layers/: "dense", "dense_1" */
     sc_shape shape;          /* full shape (variables have no batch dimension) */
     int64_t num_elements;
     float *data;             /* owned by the model */
@@ -112,6 +113,13 @@ sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report
  * the variable's index in the layer) or "<layer>/<name>" (Keras 3 variable.path). */
 sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_report *report,
                                     sc_error *err);
+
+/* The same from a Keras 3 `.weights.h5` (a file, or the weights of a `.keras` archive): the
+ * variable i of a layer is `layers/<group>/vars/<i>`, group = snake_case of the class made
+ * unique ("dense", "dense_1"), FORMATS §7.1. */
+struct sc_h5weights;
+sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
+                                  sc_error *err);
 
 /* ---- running ---------------------------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "eval/eval_internal.h"
+#include "sidecar/keras_weights.h"
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
@@ -54,11 +55,44 @@ static sc_status restore_safetensors(sc_evaluator *ev, const char *path, int64_t
     return s;
 }
 
+/* Keras 3 weight files: the optimizer's variable 0 is its iteration counter (FORMATS §7.1). */
+static sc_status restore_h5(sc_evaluator *ev, sc_h5weights *h, const char *path, int64_t *step,
+                            sc_error *err) {
+    const sc_tensor_info *it = sc_h5weights_find(h, "optimizer/vars/0");
+    if (it && it->rank == 0 && (it->dtype == SC_DT_INT64 || it->dtype == SC_DT_INT32)) {
+        int64_t v64 = 0;
+        int32_t v32 = 0;
+        sc_status s = sc_h5weights_read(h, it, it->dtype == SC_DT_INT64 ? (void *)&v64 : (void *)&v32,
+                                        it->size, err);
+        if (s) return s;
+        *step = it->dtype == SC_DT_INT64 ? v64 : v32;
+    } else {
+        /* Saved without a compiled optimizer: the number in the file name stands in. */
+        *step = sc_ckpt_number(path);
+    }
+    return sc_model_bind_h5weights(ev->p.model, h, NULL, err);
+}
+
 static sc_status restore_once(sc_evaluator *ev, const char *path, int64_t *step, sc_error *err) {
     if (ends_with(path, ".safetensors")) return restore_safetensors(ev, path, step, err);
-    if (ends_with(path, ".weights.h5") || ends_with(path, ".keras"))
-        return sc_error_set(err, SC_UNIMPLEMENTED, "%s: Keras 3 weight files are not evaluated yet",
-                            path);
+    if (ends_with(path, ".keras")) {
+        sc_keras_archive *ar;
+        sc_status s = sc_keras_archive_open(path, &ar, err);
+        if (s == SC_NOT_FOUND && !sc_path_exists(path)) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
+        if (s) return s;
+        s = restore_h5(ev, sc_keras_archive_weights(ar), path, step, err);
+        sc_keras_archive_free(ar);
+        return s;
+    }
+    if (ends_with(path, ".h5")) {
+        sc_h5weights *h;
+        sc_status s = sc_h5weights_open(path, &h, err);
+        if (s == SC_NOT_FOUND) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
+        if (s) return s;
+        s = restore_h5(ev, h, path, step, err);
+        sc_h5weights_free(h);
+        return s;
+    }
     return restore_bundle(ev, path, step, err);
 }
 

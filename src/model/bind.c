@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "model/model_internal.h"
+#include "sidecar/keras_weights.h"
 #include "sidecar/safetensors.h"
 #include "sidecar/tensor.h"
 
@@ -97,6 +98,27 @@ static int s_key(const wsource *src, const sc_variable *v, int attempt, char *bu
 static int s_is_model_key(const wsource *src, const char *k) {
     (void)src;
     return !has_prefix(k, "optimizer/");
+}
+
+/* ---- Keras 3 .weights.h5: layers/<group>/vars/<i> ---- */
+
+static size_t h_count(const void *h) { return sc_h5weights_num_tensors(h); }
+static const sc_tensor_info *h_get(const void *h, size_t i) { return sc_h5weights_tensor(h, i); }
+static const sc_tensor_info *h_find(const void *h, const char *k) { return sc_h5weights_find(h, k); }
+static sc_status h_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
+    return sc_h5weights_read(h, t, buf, cap, err);
+}
+static int h_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
+    (void)src;
+    if (attempt == 0) snprintf(buf, cap, "layers/%s/vars/%d", v->h5_group, v->index);
+    /* Keras 2.13 .keras files used _layer_checkpoint_dependencies; Keras 3 falls back to it. */
+    else if (attempt == 1) snprintf(buf, cap, "_layer_checkpoint_dependencies/%s/vars/%d", v->h5_group, v->index);
+    else return -1;
+    return 0;
+}
+static int h_is_model_key(const wsource *src, const char *k) {
+    (void)src;
+    return has_prefix(k, "layers/") || has_prefix(k, "_layer_checkpoint_dependencies/");
 }
 
 static int same_shape(const sc_tensor_info *t, const sc_shape *s) {
@@ -229,6 +251,13 @@ sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report
                             "supported yet", sc_bundle_prefix(b));
     wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key, b_is_model_key, root};
     return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS, report, err);
+}
+
+sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
+                                  sc_error *err) {
+    if (report) memset(report, 0, sizeof *report);
+    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, ""};
+    return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
 
 sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_report *report,

@@ -1,11 +1,13 @@
 /* model/config.c — Keras model JSON (Keras 2 and 3, Sequential and Functional) -> graph.
  * FORMATS §7.3. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "core/fileio.h"
 #include "model/model_internal.h"
+#include "sidecar/keras_weights.h"
 
 typedef struct builder {
     sc_model *m;
@@ -384,6 +386,56 @@ done:
     return s;
 }
 
+/* Keras 3's naming.to_snake_case: drop non-word characters, "_" before an upper-case letter
+ * that starts a capitalised word, and between a lower-case and an upper-case letter:
+ * MaxPooling2D -> max_pooling2d, PReLU -> p_re_lu. */
+static void snake_case(const char *in, char *out, size_t cap) {
+    char tmp[256], tmp2[512];
+    size_t n = 0, k = 0;
+    for (const char *p = in; *p && n + 1 < sizeof tmp; p++)
+        if (isalnum((unsigned char)*p) || *p == '_') tmp[n++] = *p;
+    tmp[n] = '\0';
+    for (size_t i = 0; i < n && k + 2 < sizeof tmp2; i++) {
+        /* (.)([A-Z][a-z]+) */
+        if (i > 0 && isupper((unsigned char)tmp[i]) && i + 1 < n && islower((unsigned char)tmp[i + 1]))
+            tmp2[k++] = '_';
+        tmp2[k++] = tmp[i];
+    }
+    tmp2[k] = '\0';
+    n = 0;
+    for (size_t i = 0; i < k && n + 2 < cap; i++) {
+        /* ([a-z])([A-Z]) */
+        if (i > 0 && islower((unsigned char)tmp2[i - 1]) && isupper((unsigned char)tmp2[i]))
+            out[n++] = '_';
+        out[n++] = (char)tolower((unsigned char)tmp2[i]);
+    }
+    out[n] = '\0';
+}
+
+/* The .weights.h5 group of each layer: snake_case of its class, made unique in the model by
+ * "_1", "_2", ... in model.layers order (FORMATS §7.1). */
+static sc_status name_h5_groups(sc_model *m, sc_error *err) {
+    for (size_t i = 0; i < m->num_layers; i++) {
+        char base[256], name[300];
+        snake_case(m->layers[i]->class_name, base, sizeof base);
+        int k = 0;
+        for (size_t j = 0; j < i; j++) {
+            char other[256];
+            snake_case(m->layers[j]->class_name, other, sizeof other);
+            if (strcmp(other, base) == 0) k++;
+        }
+        if (k)
+            snprintf(name, sizeof name, "%s_%d", base, k);
+        else
+            snprintf(name, sizeof name, "%s", base);
+        m->layers[i]->h5_name = strdup(name);
+        if (!m->layers[i]->h5_name) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        for (size_t v = 0; v < m->layers[i]->num_vars; v++)
+            sc_layer_var(m->layers[i], v)->h5_group = m->layers[i]->h5_name;
+    }
+    return SC_OK;
+}
+
 /* layer_with_weights-K: K counts, in model.layers order, the layers that have weights. */
 static void number_weight_layers(sc_model *m) {
     int k = 0;
@@ -440,6 +492,7 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
                          "%s: model class '%s' is not supported (Sequential or Functional)", name, cls);
     if (s) goto fail;
     number_weight_layers(m);
+    if ((s = name_h5_groups(m, err))) goto fail;
     json_decref(root);
     *out = m;
     return SC_OK;
@@ -450,6 +503,20 @@ fail:
 }
 
 sc_status sc_model_load_keras(const char *path, sc_model **out, sc_error *err) {
+    size_t n = strlen(path);
+    if (n > 6 && strcmp(path + n - 6, ".keras") == 0) {
+        /* A Keras 3 archive: its config.json is the model's serialize_keras_object envelope. */
+        sc_keras_archive *ar;
+        sc_status s = sc_keras_archive_open(path, &ar, err);
+        if (s) return s;
+        size_t len;
+        const char *cfg = sc_keras_archive_config(ar, &len);
+        char name[4200];
+        snprintf(name, sizeof name, "%s:config.json", path);
+        s = sc_model_load_keras_json(cfg, len, name, out, err);
+        sc_keras_archive_free(ar);
+        return s;
+    }
     uint8_t *data;
     size_t len;
     sc_status s = sc_read_file(path, &data, &len, err);

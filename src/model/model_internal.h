@@ -43,6 +43,7 @@ struct sc_layer {
     size_t first_var;   /* this layer's variables are model->vars[first_var .. +num_vars) */
     size_t num_vars;
     int weights_index;  /* K of layer_with_weights-K, -1 when the layer has no weights */
+    char *h5_name;      /* Keras 3 .weights.h5 group: snake_case(class) made unique, "dense_1" */
     int num_nodes;      /* calls seen so far */
     void *impl;
 };

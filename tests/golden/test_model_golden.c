@@ -15,6 +15,7 @@
 
 #include "sidecar/checkpoint.h"
 #include "sidecar/data.h"
+#include "sidecar/keras_weights.h"
 #include "sidecar/model.h"
 #include "sidecar/safetensors.h"
 #include "sidecar/tensor.h"
@@ -39,8 +40,42 @@ static float *load_floats(const char *path, size_t *n) {
     return out;
 }
 
-enum { VIA_SAFETENSORS, VIA_CKPT_KERAS, VIA_CKPT_MANAGER, VIA_COUNT };
-static const char *const k_via[VIA_COUNT] = {"safetensors", "tf-ckpt keras_weights", "tf-ckpt checkpoint_manager"};
+enum { VIA_SAFETENSORS, VIA_CKPT_KERAS, VIA_CKPT_MANAGER, VIA_WEIGHTS_H5, VIA_COUNT };
+static const char *const k_via[VIA_COUNT] = {"safetensors", "tf-ckpt keras_weights",
+                                             "tf-ckpt checkpoint_manager", "keras3 .weights.h5"};
+
+/* Writes the case's weights as a Keras 3 .weights.h5 at the paths weights.json gives (computed
+ * by the generator from Keras' naming rules, independently of the engine's). */
+static void write_h5(const char *dir, sc_safetensors *st, const char *path) {
+    char p[1400];
+    path_of(p, sizeof p, dir, "weights.json");
+    json_error_t je;
+    json_t *wj = json_load_file(p, 0, &je);
+    if (!wj) fail_msg("%s: %s", p, je.text);
+    sc_h5weights_entry e[64];
+    void *bufs[64];
+    size_t n = 0;
+    const json_t *layers = json_object_get(wj, "layers");
+    for (size_t i = 0; i < json_array_size(layers); i++) {
+        const json_t *vars = json_object_get(json_array_get(layers, i), "vars");
+        for (size_t k = 0; k < json_array_size(vars); k++) {
+            const json_t *v = json_array_get(vars, k);
+            const sc_tensor_info *t =
+                sc_safetensors_find(st, json_string_value(json_object_get(v, "safetensors_key")));
+            assert_non_null(t);
+            assert_true(n < 64);
+            bufs[n] = malloc(t->size ? t->size : 1);
+            assert_int_equal(sc_safetensors_read(st, t, bufs[n], t->size, NULL), SC_OK);
+            e[n] = (sc_h5weights_entry){json_string_value(json_object_get(v, "keras3_h5_path")),
+                                        t->dtype, t->rank, t->shape, bufs[n], t->size};
+            n++;
+        }
+    }
+    sc_error err;
+    if (sc_h5weights_write(path, e, n, NULL, 0, &err) != SC_OK) fail_msg("%s", err.message);
+    for (size_t i = 0; i < n; i++) free(bufs[i]);
+    json_decref(wj);
+}
 
 /* Writes the case's weights as a TF checkpoint with our own writer, keyed as Keras 2 does
  * (weights.json gives each variable's layer_with_weights key), at the root or under model/. */
@@ -100,6 +135,14 @@ static int run_case(const json_t *c, int via, const char *tmpdir) {
     sc_bundle *bundle = NULL;
     if (via == VIA_SAFETENSORS) {
         bs = sc_model_bind_safetensors(m, st, &rep, &err);
+    } else if (via == VIA_WEIGHTS_H5) {
+        char h5path[1200];
+        snprintf(h5path, sizeof h5path, "%s/%s.weights.h5", tmpdir, dir);
+        write_h5(dir, st, h5path);
+        sc_h5weights *h;
+        assert_int_equal(sc_h5weights_open(h5path, &h, &err), SC_OK);
+        bs = sc_model_bind_h5weights(m, h, &rep, &err);
+        sc_h5weights_free(h);
     } else {
         char prefix[1200];
         snprintf(prefix, sizeof prefix, "%s/%s-%d", tmpdir, dir, via);
