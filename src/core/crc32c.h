@@ -17,7 +17,9 @@ static inline uint32_t sc_crc32c(const void *data, size_t n) { return sc_crc32c_
 uint32_t sc_crc32c_extend_portable(uint32_t crc, const void *data, size_t n);
 uint32_t sc_crc32c_extend_hw(uint32_t crc, const void *data, size_t n); /* only if sc_crc32c_hw_available() */
 int sc_crc32c_hw_available(void);
-const char *sc_crc32c_impl_name(void); /* "sse4.2" or "portable" */
+/* "avx512-vpclmulqdq+sse4.2" (folding for long inputs), "sse4.2" or "portable".
+ * SC_CRC32C_NO_VPCLMUL=1 in the environment turns the folding path off (tests, benchmarks). */
+const char *sc_crc32c_impl_name(void);
 
 /* TensorFlow stores CRCs "masked" so that a CRC of data containing CRCs stays well distributed. */
 #define SC_CRC_MASK_DELTA 0xa282ead8u

@@ -46,8 +46,10 @@ static void test_paths_agree(void **state) {
         x = x * 1103515245u + 12345u;
         buf[i] = (uint8_t)(x >> 16);
     }
-    const size_t lens[] = {0, 1, 7, 8, 9, 255, 767, 768, 769, 1000, 3 * 8192 - 1, 3 * 8192,
-                           3 * 8192 + 1, 3 * 8192 + 3 * 256 + 5, max};
+    /* Also around the 256-byte step, 64- and 16-byte tails of the folding (VPCLMULQDQ) path. */
+    const size_t lens[] = {0,   1,   7,   8,   9,   15,  16,  63,   64,   255,  256,
+                           257, 271, 272, 319, 320, 511, 512, 513,  767,  768,  769,
+                           1000, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 3 * 256 + 5, max};
     for (size_t a = 0; a < 8; a++)
         for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
             uint32_t p = sc_crc32c_extend_portable(0x1234u, buf + a, lens[i]);
