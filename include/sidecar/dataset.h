@@ -23,7 +23,11 @@
  *             All arrays must have the same number of rows (axis 0). Any numeric dtype
  *             (float16/32/64, int/uint 8..64, bool) converts to float32; integer (sparse) labels
  *             become float class ids.
- *   .npy      SC_INVALID_ARGUMENT: one array holds no labels; save x and y with np.savez.
+ *   .npy      one input (np.save(x)); the labels are another .npy: outputs[0].label when it ends
+ *             in ".npy" (relative to the inputs' directory), else the sibling whose basename
+ *             has the x turned into y (x.npy -> y.npy, x_val.npy -> y_val.npy, val_x.npy ->
+ *             val_y.npy); sample_weight likewise a .npy path. Several inputs or outputs need an
+ *             .npz.
  *   .csv      a header row then one example per row (data.h's CSV rules). Inputs take the
  *             `csv_columns` (default: every column that is neither a label nor the weight, in
  *             file order), consumed by the inputs in order, each taking as many columns as its
@@ -64,7 +68,8 @@
  * Errors (messages name the file, then the record / row / array / feature / input, then what was
  * expected and what was found):
  *   SC_INVALID_ARGUMENT bad params (batch_size 0, too many inputs), a missing array / feature /
- *                      column (the message lists those present), a shape mismatch, a .npy file
+ *                      column (the message lists those present), a shape mismatch, a .npy
+ *                      without a labels file
  *   SC_NOT_FOUND       a file does not exist, a glob matches nothing
  *   SC_DATA_LOSS       corrupt bytes (CRC mismatch, truncated record, bad gzip, bad Example)
  *   SC_UNIMPLEMENTED   a dtype that does not convert to float32
@@ -91,7 +96,7 @@ extern "C" {
 typedef enum sc_data_format {
     SC_DATA_FORMAT_AUTO = 0, /* by extension: .npz .npy .csv, anything else TFRecord */
     SC_DATA_FORMAT_NPZ = 1,
-    SC_DATA_FORMAT_NPY = 2, /* rejected at open with a hint (no labels) */
+    SC_DATA_FORMAT_NPY = 2, /* inputs in one .npy, labels in another (see above) */
     SC_DATA_FORMAT_CSV = 3,
     SC_DATA_FORMAT_TFRECORD = 4
 } sc_data_format;

@@ -235,15 +235,10 @@ sc_status sc_dataset_open(const sc_dataset_params *params, sc_dataset **out, sc_
                                                              : params->format;
     ds->spec.format = f;
     switch (f) {
-    case SC_DATA_FORMAT_NPZ: st = sc_ds_npz_open(&ds->spec, &ds->src, err); break;
+    case SC_DATA_FORMAT_NPZ:
+    case SC_DATA_FORMAT_NPY: st = sc_ds_npz_open(&ds->spec, &ds->src, err); break;
     case SC_DATA_FORMAT_CSV: st = sc_ds_csv_open(&ds->spec, &ds->src, err); break;
     case SC_DATA_FORMAT_TFRECORD: st = sc_ds_tfrecord_open(&ds->spec, &ds->src, err); break;
-    case SC_DATA_FORMAT_NPY:
-        st = sc_error_set(err, SC_INVALID_ARGUMENT,
-                          "%s: a single .npy array holds no labels; save inputs and labels "
-                          "together with np.savez(f, x=x, y=y) and pass the .npz",
-                          params->path);
-        break;
     default:
         st = sc_error_set(err, SC_INVALID_ARGUMENT, "%s: unknown data format %d", params->path,
                           (int)f);

@@ -34,17 +34,10 @@ static const char *list_arrays(const sc_npz *z, char *buf, size_t cap) {
     return buf;
 }
 
-/* Loads `name` for `what` 'label' and checks it holds rows of numbers. */
-static sc_status load(npz_src *s, sc_npz *z, const char *name, const char *what,
-                      const char *label, sc_array **out, sc_error *err) {
-    char present[256];
-    if (!has_array(z, name))
-        return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "%s: no array '%s' for %s '%s' (arrays present: %s)", s->path, name,
-                            what, label, list_arrays(z, present, sizeof present));
-    sc_status st = sc_npz_load(z, name, out, err);
-    if (st != SC_OK) return st;
-    const sc_array_info *info = sc_array_get_info(*out);
+/* An array holds rows of numbers, as many as the first array loaded. */
+static sc_status check_rows(npz_src *s, sc_array *a, const char *name, const char *what,
+                            const char *label, sc_error *err) {
+    const sc_array_info *info = sc_array_get_info(a);
     if (!sc_dtype_converts_to_float32(info->dtype))
         return sc_error_set(err, SC_UNIMPLEMENTED,
                             "%s: array '%s' (%s '%s') is %s, which does not convert to float32",
@@ -65,11 +58,91 @@ static sc_status load(npz_src *s, sc_npz *z, const char *name, const char *what,
     return SC_OK;
 }
 
+/* Loads `name` of the archive for `what` 'label'. */
+static sc_status load(npz_src *s, sc_npz *z, const char *name, const char *what,
+                      const char *label, sc_array **out, sc_error *err) {
+    char present[256];
+    if (!has_array(z, name))
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: no array '%s' for %s '%s' (arrays present: %s)", s->path, name,
+                            what, label, list_arrays(z, present, sizeof present));
+    sc_status st = sc_npz_load(z, name, out, err);
+    return st != SC_OK ? st : check_rows(s, *out, name, what, label, err);
+}
+
 static sc_status resolve(npz_src *s, sc_array *a, sc_dataset_shape *want, int exact,
                          const char *what, const char *name, size_t *elems, sc_error *err) {
     const sc_array_info *info = sc_array_get_info(a);
     return sc_ds_resolve_shape(want, info->shape + 1, info->rank - 1, exact, s->path, what, name,
                                elems, err);
+}
+
+/* A separate .npy file: `file` as given when absolute, else beside the inputs' .npy. */
+static sc_status load_npy(npz_src *s, const char *file, const char *what, sc_array **out,
+                          sc_error *err) {
+    char path[4096];
+    const char *slash = strrchr(s->path, '/');
+    if (file[0] == '/' || !slash)
+        snprintf(path, sizeof path, "%s", file);
+    else
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - s->path), s->path, file);
+    sc_status st = sc_npy_load(path, out, err);
+    if (st == SC_NOT_FOUND)
+        return sc_error_set(err, SC_NOT_FOUND, "%s: no %s file %s (a .npy holds inputs only: give "
+                            "the labels with --label LABELS.npy, or save both with np.savez)",
+                            s->path, what, path);
+    return st != SC_OK ? st : check_rows(s, *out, path, what, file, err);
+}
+
+/* The labels' .npy beside x.npy: the basename's x becomes y (x.npy -> y.npy, x_val.npy ->
+ * y_val.npy, val_x.npy -> val_y.npy); NULL when the name has no such x. */
+static const char *sibling_labels(const char *xpath, char *buf, size_t cap) {
+    const char *base = strrchr(xpath, '/');
+    base = base ? base + 1 : xpath;
+    const char *pats[3] = {"x.npy", "x_", "_x."};
+    for (int i = 0; i < 3; i++) {
+        const char *at = strstr(base, pats[i]);
+        if (!at || (i == 0 && at != base) || (i == 1 && at != base)) continue;
+        snprintf(buf, cap, "%s", base);
+        buf[(at - base) + (i == 2 ? 1 : 0)] = 'y';
+        return buf;
+    }
+    return NULL;
+}
+
+static sc_status npy_open(npz_src *s, sc_ds_spec *spec, sc_error *err) {
+    sc_dataset_params *p = &spec->p;
+    const char *name = sc_ds_input_name(spec, 0);
+    if (p->num_inputs != 1 || p->num_outputs > 1)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: a .npy holds one array: for several "
+                            "inputs or outputs save them with np.savez and pass the .npz", s->path);
+    sc_status st = sc_npy_load(s->path, &s->in[0], err);
+    if (st != SC_OK || (st = check_rows(s, s->in[0], s->path, "input", name, err)) != SC_OK ||
+        (st = resolve(s, s->in[0], &p->inputs[0].shape, 1, "input", name, &spec->in_elems[0],
+                      err)) != SC_OK)
+        return st;
+    if (p->num_outputs == 1) {
+        char sib[512];
+        const char *label = p->outputs[0].label;
+        if (!label || strcmp(label + (strlen(label) > 4 ? strlen(label) - 4 : 0), ".npy") != 0)
+            label = sibling_labels(s->path, sib, sizeof sib);
+        if (!label)
+            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: where are the labels? give them with "
+                                "--label LABELS.npy (or name the inputs x.npy and the labels y.npy)",
+                                s->path);
+        if ((st = load_npy(s, label, "label", &s->out[0], err)) != SC_OK ||
+            (st = resolve(s, s->out[0], &p->outputs[0].shape, 0, "label", label,
+                          &spec->out_elems[0], err)) != SC_OK)
+            return st;
+    }
+    if (p->sample_weight) {
+        sc_dataset_shape one = {.rank = 0};
+        size_t elems;
+        if ((st = load_npy(s, p->sample_weight, "sample weight", &s->w, err)) != SC_OK ||
+            (st = resolve(s, s->w, &one, 0, "sample weight", p->sample_weight, &elems, err)) != SC_OK)
+            return st;
+    }
+    return SC_OK;
 }
 
 static sc_status npz_convert(npz_src *s, sc_array *a, size_t elems, size_t n, float *dst,
@@ -125,7 +198,12 @@ sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
     s->spec = spec;
     s->path = p->path;
     s->rows = UINT64_MAX;
-    sc_status st = sc_npz_open(p->path, &z, err);
+    sc_status st;
+    if (spec->format == SC_DATA_FORMAT_NPY) {
+        if ((st = npy_open(s, spec, err)) != SC_OK) goto fail;
+        goto done;
+    }
+    st = sc_npz_open(p->path, &z, err);
     if (st != SC_OK) goto fail;
     for (size_t i = 0; i < p->num_inputs; i++) {
         /* Keras: a single input is `x` whatever the layer's name; several go by name. */
@@ -159,6 +237,7 @@ sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
                 SC_OK)
             goto fail;
     }
+done:
     sc_npz_free(z);
     spec->num_examples = (int64_t)s->rows;
     out->ops = &npz_ops;

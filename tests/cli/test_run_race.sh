@@ -14,8 +14,8 @@ common=(--model "$TMP/model.json" --data "$TMP/eval.npz" --loss sparse_categoric
 "$CLI" run --checkpoint-dir "$TMP/run" "${common[@]}" --logdir "$TMP/logs" --timeout 5 \
     >"$OUT" 2>"$ERR" &
 sidecar=$!
-# Epochs of 4 steps: a checkpoint every few milliseconds, max_to_keep 2.
-"$TRAINER" --out "$TMP/run" --epochs 100000 --steps-per-epoch 4 --max-to-keep 2 >"$TMP/train.log" &
+# Epochs of 16 steps, no pause: a checkpoint every few milliseconds, max_to_keep 2.
+"$TRAINER" --out "$TMP/run" --epochs 100000 --steps-per-epoch 16 --max-to-keep 2 >"$TMP/train.log" &
 trainer=$!
 sleep "$SECS"
 kill -TERM $trainer
@@ -34,7 +34,7 @@ n=$(wc -l <"$OUT")
 [ "$n" -ge 3 ] || fail "expected several evaluations, got $n"
 # Reference: the same training, keeping everything, up to the last epoch seen, evaluated offline
 # by one `sidecar run --every` over the finished directory.
-"$TRAINER" --out "$TMP/ref" --epochs "$last" --steps-per-epoch 4 --max-to-keep 0 >/dev/null ||
+"$TRAINER" --out "$TMP/ref" --epochs "$last" --steps-per-epoch 16 --max-to-keep 0 >/dev/null ||
     fail "reference trainer"
 "$CLI" run --checkpoint-dir "$TMP/ref" "${common[@]}" --every --max-evaluations "$last" \
     --logdir "$TMP/ref_logs" >"$TMP/ref.jsonl" 2>"$TMP/ref.err" || fail "offline reference run"

@@ -482,6 +482,47 @@ static void test_fixture_titanic(void **state) {
     sc_dataset_free(dc);
 }
 
+/* Inputs and labels in two .npy files (np.save(x), np.save(y)): the sibling rule and an
+ * explicit labels file, with int64 labels converted. */
+static void test_npy_pair(void **state) {
+    char xp[512], yp[512], lp[512];
+    float x[5 * 3];
+    int64_t y[5], yy[5];
+    for (int i = 0; i < 15; i++) x[i] = (float)i * 0.5f;
+    for (int i = 0; i < 5; i++) y[i] = i % 2, yy[i] = 10 + i;
+    int64_t xs[2] = {5, 3}, ys[1] = {5};
+    assert_int_equal(sc_npy_save(tu_path(xp, sizeof xp, *state, "x_val.npy"), SC_DT_FLOAT, 2, xs, x,
+                                 sizeof x, NULL, NULL), SC_OK);
+    assert_int_equal(sc_npy_save(tu_path(yp, sizeof yp, *state, "y_val.npy"), SC_DT_INT64, 1, ys, y,
+                                 sizeof y, NULL, NULL), SC_OK);
+    assert_int_equal(sc_npy_save(tu_path(lp, sizeof lp, *state, "other.npy"), SC_DT_INT64, 1, ys, yy,
+                                 sizeof yy, NULL, NULL), SC_OK);
+    for (int explicit_label = 0; explicit_label < 2; explicit_label++) {
+        sc_dataset_params p = sc_dataset_default_params();
+        p.path = xp;
+        p.batch_size = 4;
+        if (explicit_label) p.outputs[0].label = "other.npy";
+        sc_dataset *ds;
+        sc_error err;
+        if (sc_dataset_open(&p, &ds, &err) != SC_OK) fail_msg("%s", err.message);
+        assert_int_equal(sc_dataset_format(ds), SC_DATA_FORMAT_NPY);
+        assert_int_equal(sc_dataset_num_examples(ds), 5);
+        sc_batch b;
+        size_t seen = 0;
+        for (;;) {
+            assert_int_equal(sc_dataset_next(ds, &b, &err), SC_OK);
+            if (b.n == 0) break;
+            for (size_t i = 0; i < b.n; i++) {
+                assert_true(b.inputs[0][i * 3 + 2] == x[(seen + i) * 3 + 2]);
+                assert_true(b.labels[0][i] == (float)(explicit_label ? yy : y)[seen + i]);
+            }
+            seen += b.n;
+        }
+        assert_int_equal(seen, 5);
+        sc_dataset_free(ds);
+    }
+}
+
 static void test_params(void **state) {
     sc_dataset_params p = sc_dataset_default_params();
     assert_int_equal(p.batch_size, 32);
@@ -496,9 +537,10 @@ static void test_params(void **state) {
     float v[2] = {1, 2};
     int64_t s[1] = {2};
     assert_int_equal(sc_npy_save(path, SC_DT_FLOAT, 1, s, v, sizeof v, NULL, NULL), SC_OK);
-    assert_int_equal(sc_dataset_open(&p, &ds, &err), SC_INVALID_ARGUMENT);
+    /* x.npy without its y.npy: NOT_FOUND naming the labels file it looked for */
+    assert_int_equal(sc_dataset_open(&p, &ds, &err), SC_NOT_FOUND);
     assert_null(ds);
-    assert_non_null(strstr(err.message, "np.savez"));
+    assert_non_null(strstr(err.message, "y.npy"));
     p.batch_size = 0;
     assert_int_equal(sc_dataset_open(&p, &ds, &err), SC_INVALID_ARGUMENT);
     p.batch_size = 1;
@@ -516,6 +558,7 @@ static void test_params(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_npy_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_npz_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_npz_multi_input, setup, teardown),
