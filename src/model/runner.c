@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/layers/layers.h"
 #include "model/model_internal.h"
 
 struct sc_runner {
@@ -128,7 +129,7 @@ sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_
         float *out = r->arena + r->offsets[n->output];
         sc_status s = n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch, err);
         if (s) return s;
-        if (n->layer->act != SC_ACT_LINEAR) {
+        if (n->layer->act != SC_ACT_LINEAR && !sc_layer_fuses_activation(n->layer)) {
             size_t last = n->out_shape.rank ? (size_t)n->out_shape.dims[n->out_shape.rank - 1] : 1;
             size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);
             for (size_t o = 0; o < m->num_outputs; o++)

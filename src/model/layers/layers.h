@@ -26,6 +26,10 @@ extern const sc_layer_ops sc_layer_reshape;
 
 extern const sc_layer_ops sc_layer_conv1d;
 extern const sc_layer_ops sc_layer_conv2d;
+/* Conv1D/Conv2D apply their activation themselves, chunk by chunk right after each GEMM while
+ * the chunk is still in cache; the runner must not apply it again. Never for softmax/sigmoid:
+ * the runner keeps their pre-activation values for the logits shortcut. */
+int sc_layer_fuses_activation(const sc_layer *L);
 extern const sc_layer_ops sc_layer_depthwise_conv2d;
 extern const sc_layer_ops sc_layer_separable_conv2d;
 extern const sc_layer_ops sc_layer_max_pooling1d;

@@ -61,6 +61,33 @@ static sc_status pool_infer(sc_layer *L, sc_node *n, sc_error *err) {
     return SC_OK;
 }
 
+/* Max over the window of one output cell: a branch-free loop over channels per window cell,
+ * which the compiler vectorizes (restrict: out and in never overlap). */
+static void max_cell(float *restrict o, const float *restrict img, const sc_conv_geom *g,
+                     int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+    const int64_t C = g->c;
+    const float *x = img + (h0 * g->w + w0) * C;
+    for (int64_t c = 0; c < C; c++) o[c] = x[c];
+    for (int64_t ih = h0; ih < h1; ih++)
+        for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
+            x = img + (ih * g->w + iw) * C;
+            for (int64_t c = 0; c < C; c++) o[c] = x[c] > o[c] ? x[c] : o[c];
+        }
+}
+
+static void avg_cell(float *restrict o, const float *restrict img, const sc_conv_geom *g,
+                     int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+    const int64_t C = g->c;
+    for (int64_t c = 0; c < C; c++) o[c] = 0.0f;
+    for (int64_t ih = h0; ih < h1; ih++)
+        for (int64_t iw = w0; iw < w1; iw++) {
+            const float *x = img + (ih * g->w + iw) * C;
+            for (int64_t c = 0; c < C; c++) o[c] += x[c];
+        }
+    float inv = 1.0f / (float)((h1 - h0) * (w1 - w0));
+    for (int64_t c = 0; c < C; c++) o[c] *= inv;
+}
+
 static sc_status pool_forward(const sc_layer *L, const sc_node *n, int batch,
                               const float *const *in, float *out, float *scratch, sc_error *err) {
     (void)n;
@@ -80,19 +107,10 @@ static sc_status pool_forward(const sc_layer *L, const sc_node *n, int batch,
                 if (w0 < 0) w0 = 0;
                 if (h1 > g->h) h1 = g->h;
                 if (w1 > g->w) w1 = g->w;
-                for (int64_t c = 0; c < C; c++) o[c] = p->is_max ? -INFINITY : 0.0f;
-                for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = w0; iw < w1; iw++) {
-                        const float *x = img + (ih * g->w + iw) * C;
-                        if (p->is_max)
-                            for (int64_t c = 0; c < C; c++) o[c] = x[c] > o[c] ? x[c] : o[c];
-                        else
-                            for (int64_t c = 0; c < C; c++) o[c] += x[c];
-                    }
-                if (!p->is_max) {
-                    float inv = 1.0f / (float)((h1 - h0) * (w1 - w0));
-                    for (int64_t c = 0; c < C; c++) o[c] *= inv;
-                }
+                if (p->is_max)
+                    max_cell(o, img, g, h0, h1, w0, w1);
+                else
+                    avg_cell(o, img, g, h0, h1, w0, w1);
             }
     }
     return SC_OK;
