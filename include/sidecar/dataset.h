@@ -187,6 +187,9 @@ int sc_dataset_ran_out(const sc_dataset *ds);
 /* Number of examples in the data: known at open for NPZ, after a first complete pass for CSV
  * and TFRecord; -1 while unknown. */
 int64_t sc_dataset_num_examples(const sc_dataset *ds);
+/* Batches in a pass (min(steps, ceil(examples / batch_size))) when the number of examples is
+ * known; -1 otherwise. For progress bars. */
+int64_t sc_dataset_num_batches(const sc_dataset *ds);
 
 /* Resolved shapes (rank >= 0, no -1 dims) and the format used (AUTO resolved). */
 const sc_dataset_shape *sc_dataset_input_shape(const sc_dataset *ds, size_t i);

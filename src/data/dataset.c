@@ -338,6 +338,14 @@ sc_status sc_dataset_rewind(sc_dataset *ds, sc_error *err) {
 
 int sc_dataset_ran_out(const sc_dataset *ds) { return ds->ran_out; }
 int64_t sc_dataset_num_examples(const sc_dataset *ds) { return ds->spec.num_examples; }
+
+int64_t sc_dataset_num_batches(const sc_dataset *ds) {
+    int64_t n = ds->spec.num_examples, bs = (int64_t)ds->spec.p.batch_size;
+    int64_t steps = (int64_t)ds->spec.p.steps;
+    if (n < 0) return -1;
+    int64_t b = (n + bs - 1) / bs;
+    return steps > 0 && steps < b ? steps : b;
+}
 sc_data_format sc_dataset_format(const sc_dataset *ds) { return ds->spec.format; }
 
 const sc_dataset_shape *sc_dataset_input_shape(const sc_dataset *ds, size_t i) {

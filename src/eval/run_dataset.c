@@ -16,7 +16,7 @@ static void fill_logs(sc_evaluator *ev, size_t d, sc_eval_logs *logs, const char
     logs->step = step;
     logs->dataset = nm ? nm : "";
     logs->batch = -1;
-    logs->num_batches = -1;
+    logs->num_batches = sc_dataset_num_batches(ev->p.datasets[d].data);
 }
 
 /* The running results: "loss" (the mean of batch losses weighted by batch size, FORMATS §9.1),
