@@ -62,13 +62,46 @@ sc_shape sc_model_output_shape(const sc_model *m, size_t i);
  * ...): losses use it for Keras' logits shortcut (FORMATS §9.5). */
 const char *sc_model_output_activation(const sc_model *m, size_t i);
 
+/* ---- a model written in C --------------------------------------------------------------- */
+
+/* A model whose forward pass is a C function: it plugs into binding, the runner and the
+ * evaluator exactly like a Keras-config model. Its variables are named by their checkpoint path,
+ * as a subclassed Keras model's attributes are: "dense1/kernel" binds to the TF checkpoint key
+ * "[model/]dense1/kernel/.ATTRIBUTES/VARIABLE_VALUE" and to the safetensors key
+ * "dense1/kernel". */
+typedef struct sc_custom_model_params {
+    const char *name;
+    size_t num_inputs;                  /* >= 1 */
+    const char *const *input_names;     /* [num_inputs], or NULL: "x", "x1", ... */
+    const sc_shape *input_shapes;       /* [num_inputs], per example */
+    sc_shape output_shape;              /* per example */
+    /* "linear" (NULL), or "softmax"/"sigmoid": then forward writes the values before the
+     * activation, the runner applies it and keeps those logits for the losses' logits shortcut,
+     * as TensorFlow does for a Keras output layer with that activation. */
+    const char *output_activation;
+    size_t num_variables;
+    const char *const *variable_names;  /* [num_variables] checkpoint paths, "dense1/kernel" */
+    const sc_shape *variable_shapes;    /* [num_variables] */
+    size_t scratch_floats;              /* scratch per example the forward may use */
+    /* output[batch x output_shape] = f(inputs, variables). Must not allocate; may fail only on
+     * bad input values (fill err). variables[i] has the bound values of variable i. */
+    sc_status (*forward)(void *user, int batch, const float *const *inputs,
+                         const float *const *variables, float *output, float *scratch,
+                         sc_error *err);
+    void *user;
+} sc_custom_model_params;
+
+/* Copies the params (names, shapes); user is borrowed. */
+sc_status sc_model_create_custom(const sc_custom_model_params *p, sc_model **out, sc_error *err);
+
 /* ---- variables -------------------------------------------------------------------------- */
 
 typedef struct sc_variable {
     const char *layer;       /* layer name, e.g. "dense_1" */
     const char *name;        /* Keras variable name: "kernel", "bias", "gamma", "moving_mean", ... */
     int index;               /* position in the layer's weights list (Keras order) */
-    int layer_with_weights;  /* K of `layer_with_weights-K` in a TF checkpoint (see .c for nesting) */
+    int layer_with_weights;  /* K of `layer_with_weights-K` in a TF checkpoint; -1 for a model
+                                written in C, whose variable `name` is its checkpoint path */
     const char *h5_group;    /* Keras 3 .weights.h5 group under layers/: "dense", "dense_1" */
     sc_shape shape;          /* full shape (variables have no batch dimension) */
     int64_t num_elements;

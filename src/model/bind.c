@@ -46,6 +46,7 @@ typedef struct wsource {
     /* Keys that look like model variables (for the "left over" list). */
     int (*is_model_key)(const struct wsource *src, const char *key);
     const char *root;  /* bundles: "model/" or "" */
+    int custom;        /* the model is written in C (variables named by checkpoint path) */
 } wsource;
 
 /* ---- TF checkpoints ---- */
@@ -58,10 +59,16 @@ static sc_status b_read(void *h, const sc_tensor_info *t, void *buf, size_t cap,
 }
 static int b_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
     if (attempt > 0) return -1;
-    snprintf(buf, cap, "%slayer_with_weights-%d/%s" ATTR, src->root, v->layer_with_weights, v->name);
+    if (v->layer_with_weights < 0) /* a model written in C: the name is the checkpoint path */
+        snprintf(buf, cap, "%s%s" ATTR, src->root, v->name);
+    else
+        snprintf(buf, cap, "%slayer_with_weights-%d/%s" ATTR, src->root, v->layer_with_weights,
+                 v->name);
     return 0;
 }
 static int b_is_model_key(const wsource *src, const char *k) {
+    if (src->custom) return !has_prefix(k, "optimizer/") && !has_prefix(k, "save_counter/") &&
+                            !strstr(k, "/.OPTIMIZER_SLOT/") && strcmp(k, "_CHECKPOINTABLE_OBJECT_GRAPH");
     char lw[64];
     snprintf(lw, sizeof lw, "%slayer_with_weights-", src->root);
     return has_prefix(k, lw) && !strstr(k, "/.OPTIMIZER_SLOT/");
@@ -90,6 +97,11 @@ static sc_status s_read(void *h, const sc_tensor_info *t, void *buf, size_t cap,
 }
 static int s_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
     (void)src;
+    if (v->layer_with_weights < 0) { /* a model written in C: the name is the path */
+        if (attempt > 0) return -1;
+        snprintf(buf, cap, "%s", v->name);
+        return 0;
+    }
     if (attempt == 0) snprintf(buf, cap, "%s/vars/%d", v->layer, v->index);
     else if (attempt == 1) snprintf(buf, cap, "%s/%s", v->layer, v->name);
     else return -1;
@@ -241,22 +253,37 @@ done:
     return s;
 }
 
+static int is_custom(const sc_model *m) {
+    return m->num_layers == 1 && m->num_vars && m->vars[0].layer_with_weights < 0 &&
+           strcmp(m->layers[0]->class_name, "custom") == 0;
+}
+
 sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report, sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
+    if (is_custom(m)) {
+        /* Keyed by attribute path, under model/ in a tf.train.Checkpoint(model=...). */
+        int under_model = 0;
+        for (size_t i = 0; i < sc_bundle_num_tensors(b) && !under_model; i++)
+            under_model = has_prefix(sc_bundle_tensor(b, i)->key, "model/");
+        wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key,
+                       b_is_model_key, under_model ? "model/" : "", 1};
+        return bind(m, &src, under_model ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS,
+                    report, err);
+    }
     const char *root = key_root(b);
     if (!root)
         return sc_error_set(err, SC_NOT_FOUND,
                             "%s: no Keras layer variables (expected keys 'layer_with_weights-K/...' "
                             "at the root or under 'model/'); Keras 3 TF-format checkpoints are not "
                             "supported yet", sc_bundle_prefix(b));
-    wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key, b_is_model_key, root};
+    wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key, b_is_model_key, root, 0};
     return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS, report, err);
 }
 
 sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
                                   sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
-    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, ""};
+    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, "", 0};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
 
@@ -264,6 +291,6 @@ sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_rep
                                     sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
     wsource src = {st, sc_safetensors_path(st), s_count, s_get, s_find, s_read, s_key,
-                   s_is_model_key, ""};
+                   s_is_model_key, "", 0};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
