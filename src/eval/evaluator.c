@@ -112,7 +112,7 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
             sc_eval_log(ev, "Results journal lists %zu evaluated checkpoints: they are not "
                             "evaluated again.", sc_journal_count(ev->journal));
         if (p->export_dir) {
-            const char *best_path;
+            const char *best_path = NULL;
             if (sc_journal_best(ev->journal, p->monitor, ev->higher_is_better, &ev->best,
                                 &best_path)) {
                 ev->have_best = 1;

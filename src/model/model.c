@@ -245,7 +245,7 @@ sc_status sc_cfg_activation(sc_layer *L, const json_t *cfg, sc_error *err) {
 }
 
 sc_status sc_cfg_channels_last(const sc_layer *L, const json_t *cfg, sc_error *err) {
-    const char *df;
+    const char *df = NULL;
     sc_status s = sc_cfg_str(L, cfg, "data_format", "channels_last", &df, err);
     if (s) return s;
     if (strcmp(df, "channels_last") != 0)

@@ -186,7 +186,7 @@ static sc_status up_init(sc_layer *L, const json_t *cfg, sc_error *err) {
     shape_op *p = new_op(L, err);
     if (!p) return SC_NO_MEMORY;
     const int64_t two[2] = {2, 2};
-    const char *interp;
+    const char *interp = NULL;
     sc_status s = sc_cfg_ints(L, cfg, "size", 2, two, p->a, err);
     if (!s) s = sc_cfg_str(L, cfg, "interpolation", "nearest", &interp, err);
     if (!s) s = sc_cfg_channels_last(L, cfg, err);
