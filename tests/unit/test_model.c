@@ -158,6 +158,48 @@ static void test_errors(void **state) {
     assert_non_null(strstr(err.message, "wiggle"));
 }
 
+/* Keras 2 Functional with a shared layer: one Dense called on two inputs (two nodes, one set of
+ * variables), then Add. */
+static void test_shared_layer(void **state) {
+    (void)state;
+    const char *json =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"model\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"a\"}, "
+        "\"name\": \"a\", \"inbound_nodes\": []},"
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"b\"}, "
+        "\"name\": \"b\", \"inbound_nodes\": []},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 3, \"activation\": \"relu\"}, "
+        "\"name\": \"dense\", \"inbound_nodes\": [[[\"a\", 0, 0, {}]], [[\"b\", 0, 0, {}]]]},"
+        "{\"class_name\": \"Add\", \"config\": {\"name\": \"add\"}, \"name\": \"add\", "
+        "\"inbound_nodes\": [[[\"dense\", 0, 0, {}], [\"dense\", 1, 0, {}]]]}],"
+        "\"input_layers\": [[\"a\", 0, 0], [\"b\", 0, 0]], \"output_layers\": [[\"add\", 0, 0]]},"
+        "\"keras_version\": \"2.15.0\"}";
+    sc_model *m;
+    sc_error err;
+    if (sc_model_load_keras_json(json, strlen(json), "shared.json", &m, &err) != SC_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(sc_model_num_inputs(m), 2);
+    assert_int_equal(sc_model_num_variables(m), 2); /* one kernel, one bias */
+    memcpy(sc_model_find_variable(m, "dense", "kernel")->data, W0, sizeof W0);
+    memcpy(sc_model_find_variable(m, "dense", "bias")->data, B0, sizeof B0);
+    sc_runner *r;
+    assert_int_equal(sc_runner_create(m, 2, &r, &err), SC_OK);
+    const float *in[2] = {X, X + 4}; /* a = row 0 of X, b = row 1 (batch 1) */
+    assert_int_equal(sc_runner_run(r, 1, in, &err), SC_OK);
+    const float *y = sc_runner_output(r, 0);
+    for (int j = 0; j < 3; j++) {
+        double ha = B0[j], hb = B0[j];
+        for (int i = 0; i < 4; i++) {
+            ha += (double)X[i] * W0[i * 3 + j];
+            hb += (double)X[4 + i] * W0[i * 3 + j];
+        }
+        double want = (ha > 0 ? ha : 0) + (hb > 0 ? hb : 0);
+        assert_true(fabs(y[j] - want) < 1e-5);
+    }
+    sc_runner_free(r);
+    sc_model_free(m);
+}
+
 /* A chain of 12 Dense(64) layers needs a few activations of memory, not twelve. */
 static void test_arena_reuse(void **state) {
     (void)state;
@@ -272,6 +314,7 @@ int main(void) {
         cmocka_unit_test(test_keras2_sequential),
         cmocka_unit_test(test_keras3_functional),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_shared_layer),
         cmocka_unit_test(test_arena_reuse),
         cmocka_unit_test(test_bind),
     };
