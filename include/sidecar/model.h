@@ -103,6 +103,7 @@ typedef struct sc_variable {
     int layer_with_weights;  /* K of `layer_with_weights-K` in a TF checkpoint; -1 for a model
                                 written in C, whose variable `name` is its checkpoint path */
     const char *h5_group;    /* Keras 3 .weights.h5 group under layers/: "dense", "dense_1" */
+    size_t layer_index;      /* the layer's position in the model (sc_model_num_layers order) */
     sc_shape shape;          /* full shape (variables have no batch dimension) */
     int64_t num_elements;
     float *data;             /* owned by the model */

@@ -47,6 +47,8 @@ typedef struct wsource {
     int (*is_model_key)(const struct wsource *src, const char *key);
     const char *root;  /* bundles: "model/" or "" */
     int custom;        /* the model is written in C (variables named by checkpoint path) */
+    int keras3_ops;    /* Keras 3 TF-backend keys (_operations/<n>/...) */
+    const sc_model *model;
 } wsource;
 
 /* ---- TF checkpoints ---- */
@@ -57,16 +59,27 @@ static const sc_tensor_info *b_find(const void *h, const char *k) { return sc_bu
 static sc_status b_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
     return sc_bundle_read(h, t, buf, cap, err);
 }
+/* Keras 3 with the TF backend keys layers by attribute path (FORMATS §3.4, UNCONFIRMED: from
+ * third-party observations, no real file checked): `_operations/<n>/` (Sequential:
+ * `_functional/_operations/<n>/`), with Dense/Conv kernels as `_kernel` and Embedding tables as
+ * `_embeddings`. */
 static int b_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
     if (attempt > 0) return -1;
     if (v->layer_with_weights < 0) /* a model written in C: the name is the checkpoint path */
         snprintf(buf, cap, "%s%s" ATTR, src->root, v->name);
-    else
+    else if (src->keras3_ops) {
+        const char *attr = !strcmp(v->name, "kernel") ? "_kernel"
+                         : !strcmp(v->name, "embeddings") ? "_embeddings" : v->name;
+        snprintf(buf, cap, "%s%s_operations/%d/%s" ATTR, src->root,
+                 src->model->sequential ? "_functional/" : "", src->model->layers[v->layer_index]->op_index,
+                 attr);
+    } else
         snprintf(buf, cap, "%slayer_with_weights-%d/%s" ATTR, src->root, v->layer_with_weights,
                  v->name);
     return 0;
 }
 static int b_is_model_key(const wsource *src, const char *k) {
+    if (src->keras3_ops) return strstr(k, "_operations/") != NULL && !strstr(k, "/.OPTIMIZER_SLOT/");
     if (src->custom) return !has_prefix(k, "optimizer/") && !has_prefix(k, "save_counter/") &&
                             !strstr(k, "/.OPTIMIZER_SLOT/") && strcmp(k, "_CHECKPOINTABLE_OBJECT_GRAPH");
     char lw[64];
@@ -266,24 +279,37 @@ sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report
         for (size_t i = 0; i < sc_bundle_num_tensors(b) && !under_model; i++)
             under_model = has_prefix(sc_bundle_tensor(b, i)->key, "model/");
         wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key,
-                       b_is_model_key, under_model ? "model/" : "", 1};
+                       b_is_model_key, under_model ? "model/" : "", 1, 0, m};
         return bind(m, &src, under_model ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS,
                     report, err);
     }
     const char *root = key_root(b);
+    int k3 = 0;
+    if (!root) {
+        /* Keras 3 TF-backend keys? */
+        for (size_t i = 0; i < sc_bundle_num_tensors(b) && !root; i++) {
+            const char *k = sc_bundle_tensor(b, i)->key;
+            if (has_prefix(k, "model/_operations/") || has_prefix(k, "model/_functional/_operations/"))
+                root = "model/";
+            else if (has_prefix(k, "_operations/") || has_prefix(k, "_functional/_operations/"))
+                root = "";
+        }
+        k3 = root != NULL;
+    }
     if (!root)
         return sc_error_set(err, SC_NOT_FOUND,
                             "%s: no Keras layer variables (expected keys 'layer_with_weights-K/...' "
-                            "at the root or under 'model/'); Keras 3 TF-format checkpoints are not "
-                            "supported yet", sc_bundle_prefix(b));
-    wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key, b_is_model_key, root, 0};
+                            "or Keras 3's '_operations/N/...', at the root or under 'model/')",
+                            sc_bundle_prefix(b));
+    wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key, b_is_model_key,
+                   root, 0, k3, m};
     return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS, report, err);
 }
 
 sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
                                   sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
-    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, "", 0};
+    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, "", 0, 0, m};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
 
@@ -291,6 +317,6 @@ sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_rep
                                     sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
     wsource src = {st, sc_safetensors_path(st), s_count, s_get, s_find, s_read, s_key,
-                   s_is_model_key, "", 0};
+                   s_is_model_key, "", 0, 0, m};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }

@@ -85,6 +85,7 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
     L->ops = ops;
     L->model = m;
     L->weights_index = -1;
+    L->index = m->num_layers;
     L->name = strdup(name);
     L->class_name = strdup(cls);
     m->layers[m->num_layers++] = L;
@@ -436,11 +437,14 @@ static sc_status name_h5_groups(sc_model *m, sc_error *err) {
     return SC_OK;
 }
 
-/* layer_with_weights-K: K counts, in model.layers order, the layers that have weights. */
+/* layer_with_weights-K: K counts, in model.layers order, the layers that have weights. Keras 3's
+ * `_operations/<n>` counts every operation, InputLayers included: a Sequential model's
+ * functional has its InputLayer first, which this engine does not keep as a layer. */
 static void number_weight_layers(sc_model *m) {
     int k = 0;
     for (size_t i = 0; i < m->num_layers; i++) {
         sc_layer *L = m->layers[i];
+        L->op_index = (int)i + (m->sequential ? 1 : 0);
         if (L->num_vars == 0) continue;
         L->weights_index = k++;
         for (size_t v = 0; v < L->num_vars; v++) sc_layer_var(L, v)->layer_with_weights = L->weights_index;
@@ -483,7 +487,8 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
     const json_t *mn = json_object_get(cfg, "name");
     m->name = strdup(json_is_string(mn) ? json_string_value(mn) : "model");
     const char *cls = json_string_value(cn);
-    if (strcmp(cls, "Sequential") == 0)
+    m->sequential = strcmp(cls, "Sequential") == 0;
+    if (m->sequential)
         s = build_sequential(&b, root, cfg);
     else if (strcmp(cls, "Functional") == 0 || strcmp(cls, "Model") == 0)
         s = build_functional(&b, cfg);

@@ -54,6 +54,7 @@ sc_status sc_layer_add_variable(sc_layer *L, const char *name, const sc_shape *s
     v->name = strdup(name);
     v->index = (int)L->num_vars;
     v->layer_with_weights = -1;
+    v->layer_index = L->index;
     v->shape = *shape;
     v->num_elements = n;
     v->data = calloc((size_t)(n ? n : 1), sizeof(float));

@@ -39,11 +39,13 @@ struct sc_layer {
     sc_model *model;
     char *name;
     char *class_name;
+    size_t index;       /* position in model->layers */
     sc_activation act;  /* fused activation for layers with an `activation` option */
     size_t first_var;   /* this layer's variables are model->vars[first_var .. +num_vars) */
     size_t num_vars;
     int weights_index;  /* K of layer_with_weights-K, -1 when the layer has no weights */
     char *h5_name;      /* Keras 3 .weights.h5 group: snake_case(class) made unique, "dense_1" */
+    int op_index;       /* Keras 3 TF checkpoints: n of `_operations/<n>` (InputLayers count) */
     int num_nodes;      /* calls seen so far */
     void *impl;
 };
@@ -81,6 +83,7 @@ struct sc_model {
     size_t num_outputs;
     int num_weight_layers;
     int keras3;       /* written by Keras 3: changes hard_sigmoid and a few defaults */
+    int sequential;   /* Keras 3 keys it `_functional/_operations/<n>` */
 };
 
 /* Declares a variable of the layer (Keras order). Its data is allocated and zeroed. */

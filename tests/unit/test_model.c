@@ -309,6 +309,44 @@ static void test_bind(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+/* Keras 3 TF-backend keys (FORMATS §3.4, UNCONFIRMED there: built here from that description):
+ * a Functional model's layers under model/_operations/<n>/ with InputLayers counted, Dense kernels
+ * as _kernel. */
+static void test_bind_keras3_tf_keys(void **state) {
+    (void)state;
+    char dir[] = "/tmp/sc_model_k3_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s/ckpt-1", dir);
+    sc_bundle_writer *w;
+    sc_error err;
+    const int64_t s0[2] = {4, 3}, s1[1] = {3}, s2[2] = {3, 2}, s3[1] = {2};
+    int64_t it = 5;
+    assert_int_equal(sc_bundle_writer_create(prefix, NULL, &w, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/1/_kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s0, W0, sizeof W0, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/1/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/2/_kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s2, W1, sizeof W1, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/2/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_INT64, 0, NULL, &it, 8, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
+    sc_bundle_writer_free(w);
+    sc_model *m;
+    sc_bundle *b;
+    sc_bind_report rep;
+    assert_int_equal(sc_model_load_keras_json(k3_func, strlen(k3_func), "k3.json", &m, &err), SC_OK);
+    assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
+    if (sc_model_bind_bundle(m, b, &rep, &err) != SC_OK) fail_msg("%s", err.message);
+    assert_string_equal(rep.entries[0].key, "model/_operations/1/_kernel/.ATTRIBUTES/VARIABLE_VALUE");
+    assert_int_equal(rep.num_unused, 0);
+    sc_bind_report_clear(&rep);
+    check_forward(m);
+    sc_bundle_free(b);
+    sc_model_free(m);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keras2_sequential),
@@ -317,6 +355,7 @@ int main(void) {
         cmocka_unit_test(test_shared_layer),
         cmocka_unit_test(test_arena_reuse),
         cmocka_unit_test(test_bind),
+        cmocka_unit_test(test_bind_keras3_tf_keys),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
