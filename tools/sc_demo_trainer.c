@@ -60,6 +60,8 @@ static const char USAGE[] =
     "  --sleep-ms M            pause after each checkpoint but the last (default 0)\n"
     "  --write-data PATH.npz   held-out split as np.savez(x=float32 [N,16], y=int64 [N])\n"
     "  --write-model PATH.json the model as Keras 2.15 model.to_json()\n"
+    "  --archive DIR           also write every checkpoint to DIR/ckpt-N (no state file, never\n"
+    "                          deleted): a record of exactly what was saved, for tests\n"
     "\n"
     "Data and model are written before training starts; without --out nothing is trained.\n"
     "Not written: optimizer slot variables (plain SGD has none) and the\n"
@@ -67,7 +69,7 @@ static const char USAGE[] =
     "stdout: one line per epoch, 'epoch E step S loss L accuracy A checkpoint PREFIX'.\n";
 
 typedef struct options {
-    const char *out, *data_path, *model_path;
+    const char *out, *data_path, *model_path, *archive;
     int keras_layout, legacy_optimizer;
     long long epochs, steps_per_epoch, batch_size, samples, eval_samples, max_to_keep, sleep_ms;
     uint64_t seed;
@@ -105,6 +107,7 @@ static int parse_options(int argc, char **argv, options *o, int *help) {
         }
         i++;
         if (!strcmp(a, "--out")) bad = !*(o->out = v);
+        else if (!strcmp(a, "--archive")) bad = !*(o->archive = v);
         else if (!strcmp(a, "--write-data")) bad = !*(o->data_path = v);
         else if (!strcmp(a, "--write-model")) bad = !*(o->model_path = v);
         else if (!strcmp(a, "--layout")) {
@@ -340,8 +343,20 @@ static sc_status delete_checkpoint(const char *dir, int64_t number, sc_error *er
 static sc_status save_checkpoint(saver *s, const demo_mlp *m, int64_t number, int64_t iterations,
                                  sc_error *err) {
     const options *o = s->o;
+    sc_status st;
+    if (o->archive) { /* first, so that s->prefix ends up naming the real checkpoint */
+        char *arch = malloc(strlen(o->archive) + 32);
+        if (!arch) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        sprintf(arch, "%s/ckpt-%" PRId64, o->archive, number);
+        char *real = s->prefix;
+        s->prefix = arch;
+        st = write_bundle(s, m, iterations, o->keras_layout ? -1 : number, err);
+        s->prefix = real;
+        free(arch);
+        if (st != SC_OK) return st;
+    }
     snprintf(s->prefix, s->prefix_cap, "%s/ckpt-%" PRId64, o->out, number);
-    sc_status st = write_bundle(s, m, iterations, o->keras_layout ? -1 : number, err);
+    st = write_bundle(s, m, iterations, o->keras_layout ? -1 : number, err);
     if (st != SC_OK) return st;
     s->kept[s->num_kept] = number;
     s->stamps[s->num_kept] = now_seconds();
@@ -362,27 +377,6 @@ static sc_status save_checkpoint(saver *s, const demo_mlp *m, int64_t number, in
 }
 
 /* ---- training -------------------------------------------------------------------------------- */
-
-static sc_status make_dir(const char *dir, sc_error *err) {
-    char *p = strdup(dir);
-    if (!p) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", dir);
-    for (char *q = p + 1;; q++) { /* mkdir -p */
-        char c = *q;
-        if (c != '/' && c != '\0') continue;
-        *q = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            sc_status st = sc_error_set(err, SC_IO, "%s: cannot create directory: %s", p,
-                                        strerror(errno));
-            free(p);
-            return st;
-        }
-        *q = c;
-        if (!c) break;
-    }
-    free(p);
-    return sc_path_is_dir(dir) ? SC_OK
-                               : sc_error_set(err, SC_INVALID_ARGUMENT, "%s: not a directory", dir);
-}
 
 static void sleep_ms(long long ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -411,7 +405,8 @@ static sc_status train(const options *o, sc_error *err) {
         st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory for %zu samples", o->out, n);
         goto done;
     }
-    if ((st = make_dir(o->out, err)) != SC_OK) goto done;
+    if ((st = sc_mkdir_p(o->out, err)) != SC_OK) goto done;
+    if (o->archive && (st = sc_mkdir_p(o->archive, err)) != SC_OK) goto done;
     if (sc_path_exists(state_path)) {
         st = sc_error_set(err, SC_INVALID_ARGUMENT, "%s: already exists; the demo trainer "
                           "starts a fresh run in an empty directory", state_path);
