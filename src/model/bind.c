@@ -74,7 +74,7 @@ static int b_key(const wsource *src, const sc_variable *v, int attempt, char *bu
                  src->model->sequential ? "_functional/" : "", src->model->layers[v->layer_index]->op_index,
                  attr);
     } else
-        snprintf(buf, cap, "%slayer_with_weights-%d/%s" ATTR, src->root, v->layer_with_weights,
+        snprintf(buf, cap, "%s%s/%s" ATTR, src->root, src->model->layers[v->layer_index]->ckpt_path,
                  v->name);
     return 0;
 }

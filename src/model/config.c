@@ -11,6 +11,9 @@
 
 typedef struct builder {
     sc_model *m;
+    sc_layer *parent; /* the nested model whose layers are being created; NULL at the top */
+    sc_layer **layer_of; /* Functional: the layer made for each config entry */
+    size_t num_entries;
     const char *src; /* file name for messages */
     sc_error *err;
     /* per layer: tensor ids produced by each of its calls (node order) */
@@ -64,6 +67,15 @@ static const char *layer_name(const json_t *entry) {
     return json_is_string(n) ? json_string_value(n) : NULL;
 }
 
+static int is_input_layer(const json_t *entry);
+
+/* A nested Sequential model: never called itself; apply() runs its layers. */
+static sc_status container_infer(sc_layer *L, sc_node *n, sc_error *err) {
+    (void)n;
+    return sc_error_set(err, SC_INVALID_ARGUMENT, "nested model '%s' is called like a layer", L->name);
+}
+static const sc_layer_ops k_container_ops = {"Sequential", NULL, container_infer, NULL, NULL, NULL};
+
 static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
     sc_model *m = b->m;
     const json_t *cn = json_object_get(entry, "class_name");
@@ -74,7 +86,12 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
                             "%s: layer entry %zu lacks class_name, config or name", b->src,
                             m->num_layers);
     const char *cls = json_string_value(cn);
-    const sc_layer_ops *ops = sc_layer_lookup(cls);
+    int nested = strcmp(cls, "Sequential") == 0;
+    if (!strcmp(cls, "Functional") || !strcmp(cls, "Model"))
+        return sc_error_set(b->err, SC_UNIMPLEMENTED,
+                            "%s: layer '%s': a nested Functional model is not supported (nested "
+                            "Sequential models are)", b->src, name);
+    const sc_layer_ops *ops = nested ? &k_container_ops : sc_layer_lookup(cls);
     if (!ops)
         return sc_error_set(b->err, SC_UNIMPLEMENTED,
                             "%s: layer '%s': class '%s' is not supported", b->src, name, cls);
@@ -86,10 +103,34 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
     L->model = m;
     L->weights_index = -1;
     L->index = m->num_layers;
+    L->parent = b->parent;
+    L->is_container = nested;
     L->name = strdup(name);
     L->class_name = strdup(cls);
     m->layers[m->num_layers++] = L;
     if (!L->name || !L->class_name) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    if (nested) {
+        /* Its layers follow it in m->layers, with parent = L; its InputLayer is the call's input. */
+        const json_t *sub = json_object_get(cfg, "layers");
+        if (!json_is_array(sub) || json_array_size(sub) == 0)
+            return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s' has no layers",
+                                b->src, name);
+        sc_layer *saved = b->parent;
+        b->parent = L;
+        for (size_t i = 0; i < json_array_size(sub); i++) {
+            const json_t *e = json_array_get(sub, i);
+            if (is_input_layer(e)) continue;
+            sc_layer *child;
+            sc_status s = create_layer(b, e, &child);
+            if (s) {
+                b->parent = saved;
+                return s;
+            }
+        }
+        b->parent = saved;
+        *out = L;
+        return SC_OK;
+    }
     /* Mixed precision would compute in float16; we compute in float32 and say so. */
     const json_t *dt = json_object_get(cfg, "dtype");
     const json_t *pol = json_is_object(dt) ? json_object_get(json_object_get(dt, "config"), "name") : dt;
@@ -128,6 +169,24 @@ static sc_status add_node(builder *b, sc_layer *L, const int *inputs, int n_in, 
     int t = new_tensor(b, &n->out_shape, node_index);
     if (t < 0) return SC_NO_MEMORY;
     m->nodes[node_index].output = t;
+    L->num_nodes++;
+    *tid = t;
+    return SC_OK;
+}
+
+/* A call of L: a node, or for a nested model the calls of its layers in order. */
+static sc_status apply(builder *b, sc_layer *L, const int *inputs, int n_in, int *tid) {
+    if (!L->is_container) return add_node(b, L, inputs, n_in, tid);
+    if (n_in != 1)
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s' takes one input",
+                            b->src, L->name);
+    int t = inputs[0];
+    sc_model *m = b->m;
+    for (size_t i = L->index + 1; i < m->num_layers; i++) {
+        if (m->layers[i]->parent != L) continue;
+        sc_status s = apply(b, m->layers[i], &t, 1, &t);
+        if (s) return s;
+    }
     L->num_nodes++;
     *tid = t;
     return SC_OK;
@@ -213,18 +272,20 @@ static sc_status build_sequential(builder *b, const json_t *root, const json_t *
                                 layer_name(e) ? layer_name(e) : "?");
         sc_layer *L;
         if ((s = create_layer(b, e, &L))) return s;
-        if ((s = add_node(b, L, &t, 1, &t))) return s;
+        if ((s = apply(b, L, &t, 1, &t))) return s;
     }
     return set_outputs(b, &t, 1);
 }
 
 /* ---- Functional ---- */
 
-static sc_layer *find_layer(sc_model *m, const char *name, size_t *idx) {
-    for (size_t i = 0; i < m->num_layers; i++)
-        if (strcmp(m->layers[i]->name, name) == 0) {
+/* The model's own layer (config entry) of that name; a nested model's layers are not
+ * visible from outside it. */
+static sc_layer *find_layer(builder *b, const char *name, size_t *idx) {
+    for (size_t i = 0; i < b->num_entries; i++)
+        if (b->layer_of[i] && strcmp(b->layer_of[i]->name, name) == 0) {
             if (idx) *idx = i;
-            return m->layers[i];
+            return b->layer_of[i];
         }
     return NULL;
 }
@@ -233,7 +294,7 @@ static sc_layer *find_layer(sc_model *m, const char *name, size_t *idx) {
  * reference is impossible. */
 static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tensor) {
     size_t li;
-    sc_layer *L = find_layer(b->m, name, &li);
+    sc_layer *L = find_layer(b, name, &li);
     if (!L || tensor != 0 || node < 0) return -2;
     if (node >= L->num_nodes) return -1;
     return b->layer_outputs[li][node];
@@ -279,8 +340,11 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
         return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: model has no layers", b->src);
     sc_status s;
     b->layer_outputs = calloc(nl, sizeof *b->layer_outputs);
+    b->layer_of = calloc(nl, sizeof *b->layer_of);
+    b->num_entries = nl;
+    sc_layer **layer_of = b->layer_of;
     size_t *next_node = calloc(nl, sizeof *next_node);
-    if (!b->layer_outputs || !next_node) {
+    if (!b->layer_outputs || !next_node || !layer_of) {
         free(next_node);
         return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
     }
@@ -296,6 +360,7 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
             if ((s = input_shape_of(b, e, &shape))) goto done;
             /* InputLayer is a layer of Functional models (it counts in `layer-N`) */
             if ((s = create_layer(b, e, &L))) goto done;
+            layer_of[i] = L;
             if ((s = add_input(b, L->name, &shape, &t))) goto done;
             b->layer_outputs[i] = malloc(sizeof(int));
             if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
@@ -305,6 +370,7 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
             continue;
         }
         if ((s = create_layer(b, e, &L))) goto done;
+        layer_of[i] = L;
         size_t calls = json_array_size(json_object_get(e, "inbound_nodes"));
         b->layer_outputs[i] = malloc((calls ? calls : 1) * sizeof(int));
         if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
@@ -325,13 +391,13 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
                 if (r == -2 || n == 0) {
                     s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
                                      "%s: layer '%s': inbound node %zu refers to %s%s%s", b->src,
-                                     m->layers[i]->name, next_node[i],
+                                     layer_of[i]->name, next_node[i],
                                      bad ? "unknown layer '" : "no tensor",
                                      bad ? bad : "", bad ? "'" : "");
                     goto done;
                 }
                 int t = -1;
-                if ((s = add_node(b, m->layers[i], ids, n, &t))) goto done;
+                if ((s = apply(b, layer_of[i], ids, n, &t))) goto done;
                 b->layer_outputs[i][next_node[i]++] = t;
                 progress = 1;
             }
@@ -341,7 +407,7 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
         if (next_node[i] < json_array_size(json_object_get(json_array_get(layers, i), "inbound_nodes"))) {
             s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
                              "%s: layer '%s': its inputs can never be computed (a cycle or a "
-                             "missing layer)", b->src, m->layers[i]->name);
+                             "missing layer)", b->src, layer_of[i]->name);
             goto done;
         }
     /* Outputs, and the model's input order, from output_layers / input_layers. A single
@@ -383,6 +449,9 @@ done:
     for (size_t i = 0; i < nl; i++) free(b->layer_outputs[i]);
     free(b->layer_outputs);
     b->layer_outputs = NULL;
+    free(b->layer_of);
+    b->layer_of = NULL;
+    b->num_entries = 0;
     free(next_node);
     return s;
 }
@@ -413,43 +482,69 @@ static void snake_case(const char *in, char *out, size_t cap) {
     out[n] = '\0';
 }
 
-/* The .weights.h5 group of each layer: snake_case of its class, made unique in the model by
- * "_1", "_2", ... in model.layers order (FORMATS §7.1). */
+/* The .weights.h5 path of each layer: snake_case of its class, made unique among the layers of
+ * the same (possibly nested) model by "_1", "_2", ... in order; a nested model's layers go
+ * below "<its path>/layers/" (FORMATS §7.1). */
 static sc_status name_h5_groups(sc_model *m, sc_error *err) {
     for (size_t i = 0; i < m->num_layers; i++) {
-        char base[256], name[300];
-        snake_case(m->layers[i]->class_name, base, sizeof base);
+        sc_layer *L = m->layers[i];
+        char base[256], name[700];
+        snake_case(L->class_name, base, sizeof base);
         int k = 0;
         for (size_t j = 0; j < i; j++) {
             char other[256];
+            if (m->layers[j]->parent != L->parent) continue;
             snake_case(m->layers[j]->class_name, other, sizeof other);
             if (strcmp(other, base) == 0) k++;
         }
-        if (k)
-            snprintf(name, sizeof name, "%s_%d", base, k);
-        else
-            snprintf(name, sizeof name, "%s", base);
-        m->layers[i]->h5_name = strdup(name);
-        if (!m->layers[i]->h5_name) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
-        for (size_t v = 0; v < m->layers[i]->num_vars; v++)
-            sc_layer_var(m->layers[i], v)->h5_group = m->layers[i]->h5_name;
+        int n = snprintf(name, sizeof name, "%s%s%s", L->parent ? L->parent->h5_name : "",
+                         L->parent ? "/layers/" : "", base);
+        if (k && n >= 0 && (size_t)n < sizeof name) snprintf(name + n, sizeof name - (size_t)n, "_%d", k);
+        L->h5_name = strdup(name);
+        if (!L->h5_name) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        for (size_t v = 0; v < L->num_vars; v++) sc_layer_var(L, v)->h5_group = L->h5_name;
     }
     return SC_OK;
 }
 
-/* layer_with_weights-K: K counts, in model.layers order, the layers that have weights. Keras 3's
- * `_operations/<n>` counts every operation, InputLayers included: a Sequential model's
- * functional has its InputLayer first, which this engine does not keep as a layer. */
-static void number_weight_layers(sc_model *m) {
+/* layer_with_weights-K: K counts, in the order of a model's layers, those that have weights; a
+ * nested model is one of them when any of its layers has weights, and its own layers are
+ * numbered below it: layer_with_weights-0/layer_with_weights-1/kernel (FORMATS §3.3). Returns
+ * how many of the container's layers have weights. */
+static int has_weights(const sc_model *m, const sc_layer *L) {
+    if (!L->is_container) return L->num_vars > 0;
+    for (size_t i = L->index + 1; i < m->num_layers; i++)
+        if (m->layers[i]->parent == L && has_weights(m, m->layers[i])) return 1;
+    return 0;
+}
+
+static int number_weight_layers(sc_model *m, sc_layer *container, sc_error *err) {
     int k = 0;
     for (size_t i = 0; i < m->num_layers; i++) {
         sc_layer *L = m->layers[i];
-        L->op_index = (int)i + (m->sequential ? 1 : 0);
-        if (L->num_vars == 0) continue;
+        if (L->parent != container || !has_weights(m, L)) continue;
         L->weights_index = k++;
+        char path[600];
+        snprintf(path, sizeof path, "%s%slayer_with_weights-%d", container ? container->ckpt_path : "",
+                 container ? "/" : "", L->weights_index);
+        L->ckpt_path = strdup(path);
+        if (!L->ckpt_path) {
+            sc_error_set(err, SC_NO_MEMORY, "out of memory");
+            return -1;
+        }
         for (size_t v = 0; v < L->num_vars; v++) sc_layer_var(L, v)->layer_with_weights = L->weights_index;
+        if (L->is_container && number_weight_layers(m, L, err) < 0) return -1;
     }
-    m->num_weight_layers = k;
+    return k;
+}
+
+/* Keras 3's `_operations/<n>` counts every operation of the top model, InputLayers included: a
+ * Sequential model's functional has its InputLayer first, which this engine does not keep as a
+ * layer. (Nested models' keys there are not known: FORMATS §3.4.) */
+static void number_operations(sc_model *m) {
+    int n = m->sequential ? 1 : 0;
+    for (size_t i = 0; i < m->num_layers; i++)
+        if (!m->layers[i]->parent) m->layers[i]->op_index = n++;
 }
 
 static int detect_keras3(const json_t *root) {
@@ -469,7 +564,11 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
         return sc_error_set(err, SC_INVALID_ARGUMENT, "%s:%d:%d: not valid JSON: %s", name, je.line,
                             je.column, je.text);
     sc_model *m = calloc(1, sizeof *m);
-    builder b = {m, name, err, NULL};
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.m = m;
+    b.src = name;
+    b.err = err;
     sc_status s;
     if (!m) {
         s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
@@ -496,7 +595,12 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
         s = sc_error_set(err, SC_UNIMPLEMENTED,
                          "%s: model class '%s' is not supported (Sequential or Functional)", name, cls);
     if (s) goto fail;
-    number_weight_layers(m);
+    number_operations(m);
+    m->num_weight_layers = number_weight_layers(m, NULL, err);
+    if (m->num_weight_layers < 0) {
+        s = SC_NO_MEMORY;
+        goto fail;
+    }
     if ((s = name_h5_groups(m, err))) goto fail;
     json_decref(root);
     *out = m;

@@ -79,6 +79,7 @@ void sc_model_free(sc_model *m) {
         free(L->name);
         free(L->class_name);
         free(L->h5_name);
+        free(L->ckpt_path);
         free(L);
     }
     for (size_t i = 0; i < m->num_vars; i++) {

@@ -44,7 +44,12 @@ struct sc_layer {
     size_t first_var;   /* this layer's variables are model->vars[first_var .. +num_vars) */
     size_t num_vars;
     int weights_index;  /* K of layer_with_weights-K, -1 when the layer has no weights */
-    char *h5_name;      /* Keras 3 .weights.h5 group: snake_case(class) made unique, "dense_1" */
+    char *h5_name;      /* Keras 3 .weights.h5 path below layers/: "dense_1", or for a layer of
+                           a nested model "sequential/layers/dense" */
+    char *ckpt_path;    /* Keras 2 TF checkpoint path: "layer_with_weights-1", nested
+                           "layer_with_weights-0/layer_with_weights-2" */
+    sc_layer *parent;   /* the nested model this layer belongs to; NULL at the top */
+    int is_container;   /* a nested (Sequential) model: no node of its own, its layers run */
     int op_index;       /* Keras 3 TF checkpoints: n of `_operations/<n>` (InputLayers count) */
     int num_nodes;      /* calls seen so far */
     void *impl;

@@ -347,12 +347,74 @@ static void test_bind_keras3_tf_keys(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+/* A Sequential model nested in a Functional one (Keras 2 JSON): its layers run inline; its
+ * variables are keyed below it, layer_with_weights-0/layer_with_weights-J/... in a TF checkpoint
+ * and layers/sequential/layers/dense[_1]/vars/i in a .weights.h5. */
+static void test_nested_sequential(void **state) {
+    (void)state;
+    const char *json =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"outer\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}, "
+        "\"name\": \"in\", \"inbound_nodes\": []},"
+        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"backbone\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"bin\"}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d1\", \"units\": 3, \"activation\": \"relu\"}},"
+        "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 0.5}}]},"
+        "\"name\": \"backbone\", \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", \"units\": 2, \"activation\": \"softmax\"}, "
+        "\"name\": \"head\", \"inbound_nodes\": [[[\"backbone\", 0, 0, {}]]]}],"
+        "\"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"head\", 0, 0]]},"
+        "\"keras_version\": \"2.15.0\"}";
+    sc_model *m;
+    sc_error err;
+    if (sc_model_load_keras_json(json, strlen(json), "nested.json", &m, &err) != SC_OK)
+        fail_msg("%s", err.message);
+    /* Same weights as the flat model: d1 = dense, head = dense_1 of the reference. */
+    char dir[] = "/tmp/sc_model_nested_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s/ckpt-1", dir);
+    sc_bundle_writer *w;
+    const int64_t s0[2] = {4, 3}, s1[1] = {3}, s2[2] = {3, 2}, s3[1] = {2};
+    assert_int_equal(sc_bundle_writer_create(prefix, NULL, &w, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/layer_with_weights-0/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s0, W0, sizeof W0, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/layer_with_weights-0/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s2, W1, sizeof W1, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
+    sc_bundle_writer_free(w);
+    sc_bundle *b;
+    sc_bind_report rep;
+    assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
+    if (sc_model_bind_bundle(m, b, &rep, &err) != SC_OK) fail_msg("%s", err.message);
+    assert_string_equal(rep.entries[0].variable, "d1/kernel");
+    assert_string_equal(rep.entries[0].key,
+                        "model/layer_with_weights-0/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+    assert_int_equal(rep.num_unused, 0);
+    sc_bind_report_clear(&rep);
+    assert_string_equal(sc_model_find_variable(m, "d1", "kernel")->h5_group, "sequential/layers/dense");
+    assert_string_equal(sc_model_find_variable(m, "head", "kernel")->h5_group, "dense");
+    check_forward(m);
+    sc_bundle_free(b);
+    sc_model_free(m);
+    /* A nested Functional model is refused by name, not misread. */
+    const char *nf = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
+                     "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"i\"}},"
+                     "{\"class_name\": \"Functional\", \"config\": {\"name\": \"inner\", \"layers\": []}}]}}";
+    assert_int_equal(sc_model_load_keras_json(nf, strlen(nf), "nf.json", &m, &err), SC_UNIMPLEMENTED);
+    assert_non_null(strstr(err.message, "'inner'"));
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keras2_sequential),
         cmocka_unit_test(test_keras3_functional),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_shared_layer),
+        cmocka_unit_test(test_nested_sequential),
         cmocka_unit_test(test_arena_reuse),
         cmocka_unit_test(test_bind),
         cmocka_unit_test(test_bind_keras3_tf_keys),
