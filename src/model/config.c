@@ -14,6 +14,7 @@ typedef struct builder {
     sc_layer *parent; /* the nested model whose layers are being created; NULL at the top */
     sc_layer **layer_of; /* Functional: the layer made for each config entry */
     size_t num_entries;
+    size_t *next_node;   /* Functional: calls built so far per entry, in this scope */
     const char *src; /* file name for messages */
     sc_error *err;
     /* per layer: tensor ids produced by each of its calls (node order) */
@@ -74,7 +75,9 @@ static sc_status container_infer(sc_layer *L, sc_node *n, sc_error *err) {
     (void)n;
     return sc_error_set(err, SC_INVALID_ARGUMENT, "nested model '%s' is called like a layer", L->name);
 }
-static const sc_layer_ops k_container_ops = {"Sequential", NULL, container_infer, NULL, NULL, NULL};
+static void container_destroy(sc_layer *L) { json_decref(L->impl); }
+static const sc_layer_ops k_container_ops = {"(nested model)", NULL, container_infer, NULL, NULL,
+                                             container_destroy};
 
 static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
     sc_model *m = b->m;
@@ -86,11 +89,8 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
                             "%s: layer entry %zu lacks class_name, config or name", b->src,
                             m->num_layers);
     const char *cls = json_string_value(cn);
-    int nested = strcmp(cls, "Sequential") == 0;
-    if (!strcmp(cls, "Functional") || !strcmp(cls, "Model"))
-        return sc_error_set(b->err, SC_UNIMPLEMENTED,
-                            "%s: layer '%s': a nested Functional model is not supported (nested "
-                            "Sequential models are)", b->src, name);
+    int nested_func = !strcmp(cls, "Functional") || !strcmp(cls, "Model");
+    int nested = nested_func || strcmp(cls, "Sequential") == 0;
     const sc_layer_ops *ops = nested ? &k_container_ops : sc_layer_lookup(cls);
     if (!ops)
         return sc_error_set(b->err, SC_UNIMPLEMENTED,
@@ -115,11 +115,14 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
         if (!json_is_array(sub) || json_array_size(sub) == 0)
             return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s' has no layers",
                                 b->src, name);
+        L->impl = json_incref((json_t *)cfg); /* a nested Functional is built at each call */
         sc_layer *saved = b->parent;
         b->parent = L;
         for (size_t i = 0; i < json_array_size(sub); i++) {
             const json_t *e = json_array_get(sub, i);
-            if (is_input_layer(e)) continue;
+            /* A nested Sequential's InputLayer is its call's input; a Functional's InputLayers
+             * are layers that its calls map to their inputs. */
+            if (is_input_layer(e) && !nested_func) continue;
             sc_layer *child;
             sc_status s = create_layer(b, e, &child);
             if (s) {
@@ -175,8 +178,16 @@ static sc_status add_node(builder *b, sc_layer *L, const int *inputs, int n_in, 
 }
 
 /* A call of L: a node, or for a nested model the calls of its layers in order. */
+static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *container,
+                                  const int *call_in, int n_call, int *call_out);
+
 static sc_status apply(builder *b, sc_layer *L, const int *inputs, int n_in, int *tid) {
     if (!L->is_container) return add_node(b, L, inputs, n_in, tid);
+    if (strcmp(L->class_name, "Sequential") != 0) {
+        sc_status s = build_functional(b, L->impl, L, inputs, n_in, tid);
+        if (!s) L->num_nodes++;
+        return s;
+    }
     if (n_in != 1)
         return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s' takes one input",
                             b->src, L->name);
@@ -296,7 +307,7 @@ static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tenso
     size_t li;
     sc_layer *L = find_layer(b, name, &li);
     if (!L || tensor != 0 || node < 0) return -2;
-    if (node >= L->num_nodes) return -1;
+    if ((size_t)node >= b->next_node[li]) return -1;
     return b->layer_outputs[li][node];
 }
 
@@ -332,29 +343,55 @@ static int collect(builder *b, const json_t *v, int *ids, int *n, const char **b
     return 0;
 }
 
-static sc_status build_functional(builder *b, const json_t *cfg) {
+/* Builds a Functional graph. At the top (container NULL) its layers are created here, its
+ * InputLayers become the model's inputs and its outputs the model's outputs. For a nested
+ * Functional model (container set, layers already created as its children) the call's input
+ * tensors stand for its InputLayers (in input_layers order) and its one output is returned. */
+static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *container,
+                                  const int *call_in, int n_call, int *call_out) {
     sc_model *m = b->m;
     const json_t *layers = json_object_get(cfg, "layers");
     size_t nl = json_array_size(layers);
     if (!json_is_array(layers) || nl == 0)
         return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: model has no layers", b->src);
+    /* A scope of its own: references resolve among this model's layers only. */
+    sc_layer **saved_of = b->layer_of;
+    int **saved_out = b->layer_outputs;
+    size_t saved_n = b->num_entries, *saved_next = b->next_node;
     sc_status s;
     b->layer_outputs = calloc(nl, sizeof *b->layer_outputs);
     b->layer_of = calloc(nl, sizeof *b->layer_of);
+    b->next_node = calloc(nl, sizeof *b->next_node);
     b->num_entries = nl;
     sc_layer **layer_of = b->layer_of;
-    size_t *next_node = calloc(nl, sizeof *next_node);
+    size_t *next_node = b->next_node;
     if (!b->layer_outputs || !next_node || !layer_of) {
-        free(next_node);
-        return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+        s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+        goto done;
+    }
+    if (container) {
+        size_t k = 0;
+        for (size_t i = container->index + 1; i < m->num_layers && k < nl; i++)
+            if (m->layers[i]->parent == container) layer_of[k++] = m->layers[i];
+        if (k != nl) {
+            s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s': layers out of "
+                             "step with its config", b->src, container->name);
+            goto done;
+        }
     }
     /* Create every layer first (so references resolve by name), then add calls in passes until
      * all are built: configs list layers in a topological order, but shared layers can refer
      * forward. */
     for (size_t i = 0; i < nl; i++) {
         const json_t *e = json_array_get(layers, i);
-        sc_layer *L = NULL;
+        sc_layer *L = layer_of[i];
         if (is_input_layer(e)) {
+            b->layer_outputs[i] = malloc(sizeof(int));
+            if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
+            if (container) { /* bound to the call's inputs below, from input_layers */
+                b->layer_outputs[i][0] = -1;
+                continue;
+            }
             sc_shape shape;
             int t = -1;
             if ((s = input_shape_of(b, e, &shape))) goto done;
@@ -362,18 +399,41 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
             if ((s = create_layer(b, e, &L))) goto done;
             layer_of[i] = L;
             if ((s = add_input(b, L->name, &shape, &t))) goto done;
-            b->layer_outputs[i] = malloc(sizeof(int));
-            if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
             b->layer_outputs[i][0] = t;
             L->num_nodes = 1;
             next_node[i] = 1;
             continue;
         }
-        if ((s = create_layer(b, e, &L))) goto done;
-        layer_of[i] = L;
+        if (!container) {
+            if ((s = create_layer(b, e, &L))) goto done;
+            layer_of[i] = L;
+        }
         size_t calls = json_array_size(json_object_get(e, "inbound_nodes"));
         b->layer_outputs[i] = malloc((calls ? calls : 1) * sizeof(int));
         if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
+    }
+    if (container) {
+        /* input_layers: [[name, 0, 0], ...] or one triple: the call's inputs, in that order. */
+        const json_t *ins = json_object_get(cfg, "input_layers");
+        size_t n_ins = json_is_array(ins) && json_array_size(ins) && json_is_string(json_array_get(ins, 0))
+                           ? 1 : json_array_size(ins);
+        if ((int)n_ins != n_call) {
+            s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s' has %zu inputs, "
+                             "called with %d", b->src, container->name, n_ins, n_call);
+            goto done;
+        }
+        for (size_t k = 0; k < n_ins; k++) {
+            const json_t *tr = n_ins == 1 && json_is_string(json_array_get(ins, 0)) ? ins : json_array_get(ins, k);
+            const char *nm = json_string_value(json_array_get(tr, 0));
+            size_t li;
+            if (!nm || !find_layer(b, nm, &li) || !is_input_layer(json_array_get(layers, li))) {
+                s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s': input_layers "
+                                 "names no InputLayer", b->src, container->name);
+                goto done;
+            }
+            b->layer_outputs[li][0] = call_in[k];
+            next_node[li] = 1;
+        }
     }
     for (int progress = 1; progress;) {
         progress = 0;
@@ -420,6 +480,16 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
                          bad ? bad : "nothing that was built");
         goto done;
     }
+    if (container) {
+        if (n != 1) {
+            s = sc_error_set(b->err, SC_UNIMPLEMENTED, "%s: nested model '%s' has %d outputs "
+                             "(one is supported)", b->src, container->name, n);
+            goto done;
+        }
+        *call_out = ids[0];
+        s = SC_OK;
+        goto done;
+    }
     if ((s = set_outputs(b, ids, (size_t)n))) goto done;
     const json_t *ins = json_object_get(cfg, "input_layers");
     n = 0;
@@ -446,13 +516,15 @@ static sc_status build_functional(builder *b, const json_t *cfg) {
     }
     s = SC_OK;
 done:
-    for (size_t i = 0; i < nl; i++) free(b->layer_outputs[i]);
+    if (b->layer_outputs)
+        for (size_t i = 0; i < nl; i++) free(b->layer_outputs[i]);
     free(b->layer_outputs);
-    b->layer_outputs = NULL;
     free(b->layer_of);
-    b->layer_of = NULL;
-    b->num_entries = 0;
-    free(next_node);
+    free(b->next_node);
+    b->layer_outputs = saved_out;
+    b->layer_of = saved_of;
+    b->num_entries = saved_n;
+    b->next_node = saved_next;
     return s;
 }
 
@@ -590,7 +662,7 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
     if (m->sequential)
         s = build_sequential(&b, root, cfg);
     else if (strcmp(cls, "Functional") == 0 || strcmp(cls, "Model") == 0)
-        s = build_functional(&b, cfg);
+        s = build_functional(&b, cfg, NULL, NULL, 0, NULL);
     else
         s = sc_error_set(err, SC_UNIMPLEMENTED,
                          "%s: model class '%s' is not supported (Sequential or Functional)", name, cls);

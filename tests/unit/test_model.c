@@ -397,12 +397,28 @@ static void test_nested_sequential(void **state) {
     check_forward(m);
     sc_bundle_free(b);
     sc_model_free(m);
-    /* A nested Functional model is refused by name, not misread. */
-    const char *nf = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
-                     "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"i\"}},"
-                     "{\"class_name\": \"Functional\", \"config\": {\"name\": \"inner\", \"layers\": []}}]}}";
-    assert_int_equal(sc_model_load_keras_json(nf, strlen(nf), "nf.json", &m, &err), SC_UNIMPLEMENTED);
-    assert_non_null(strstr(err.message, "'inner'"));
+    /* A Functional model nested in a Sequential one, called on the outer input: the same
+     * network, keyed layer_with_weights-0/layer_with_weights-0/... for its Dense. */
+    const char *nf =
+        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"outer\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"i\"}},"
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"inner\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"ii\"}, "
+        "\"name\": \"ii\", \"inbound_nodes\": []},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d1\", \"units\": 3, \"activation\": \"relu\"}, "
+        "\"name\": \"d1\", \"inbound_nodes\": [[[\"ii\", 0, 0, {}]]]}],"
+        "\"input_layers\": [[\"ii\", 0, 0]], \"output_layers\": [[\"d1\", 0, 0]]}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", \"units\": 2, \"activation\": \"softmax\"}}]},"
+        "\"keras_version\": \"2.15.0\"}";
+    if (sc_model_load_keras_json(nf, strlen(nf), "nf.json", &m, &err) != SC_OK) fail_msg("%s", err.message);
+    assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
+    if (sc_model_bind_bundle(m, b, &rep, &err) != SC_OK) fail_msg("%s", err.message);
+    assert_int_equal(rep.num_unused, 0);
+    sc_bind_report_clear(&rep);
+    assert_string_equal(sc_model_find_variable(m, "d1", "kernel")->h5_group, "functional/layers/dense");
+    check_forward(m);
+    sc_bundle_free(b);
+    sc_model_free(m);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
