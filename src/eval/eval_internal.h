@@ -34,6 +34,9 @@ struct sc_evaluator {
 };
 
 double sc_eval_now(void);
+/* The number after the last '-' of a checkpoint's name, a weight file's extension removed
+ * (ckpt-12.weights.h5 -> 12); -1 when there is none. */
+int64_t sc_eval_checkpoint_number(const char *path);
 void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Restores the checkpoint (prefix or weight file) into the model with bounded retries and reads

@@ -154,6 +154,23 @@ void sc_evaluator_stop(sc_evaluator *ev) {
 
 size_t sc_evaluator_num_evaluated(const sc_evaluator *ev) { return ev->num_evaluated; }
 
+/* The number after the last '-' (Keras' stop rule), for a weight file without its extension:
+ * ckpt-12.weights.h5 -> 12, as the watcher numbers them. */
+int64_t sc_eval_checkpoint_number(const char *path) {
+    static const char *const exts[] = {".weights.h5", ".keras", ".safetensors", ".h5"};
+    size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        size_t k = strlen(exts[i]);
+        if (n > k && strcmp(path + n - k, exts[i]) == 0) {
+            char *stem = strndup(path, n - k);
+            int64_t num = stem ? sc_ckpt_number(stem) : -1;
+            free(stem);
+            return num;
+        }
+    }
+    return sc_ckpt_number(path);
+}
+
 /* ---- outputs of one finished evaluation ---- */
 
 static sc_status write_tensorboard(sc_evaluator *ev, int64_t step, sc_error *err) {
@@ -193,7 +210,7 @@ static sc_status write_outputs(sc_evaluator *ev, const char *path, int64_t step,
                                            (const char *const *)ev->results[d].names,
                                            ev->results[d].values};
         }
-        if ((s = sc_journal_append(ev->journal, path, sc_ckpt_number(path), step, sets, n,
+        if ((s = sc_journal_append(ev->journal, path, sc_eval_checkpoint_number(path), step, sets, n,
                                    sc_eval_now(), mono_now() - started, err)))
             return s;
     }
@@ -256,7 +273,7 @@ sc_status sc_evaluator_evaluate(sc_evaluator *ev, const char *path, sc_error *er
 /* ---- the loop ---- */
 
 static int last_checkpoint(const sc_evaluator *ev, const char *path) {
-    int64_t n = sc_ckpt_number(path);
+    int64_t n = sc_eval_checkpoint_number(path);
     return ev->p.max_evaluations > 0 && n >= ev->p.max_evaluations;
 }
 

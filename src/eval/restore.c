@@ -49,7 +49,7 @@ static sc_status restore_safetensors(sc_evaluator *ev, const char *path, int64_t
     if (s == SC_NOT_FOUND) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
     if (s) return s;
     /* safetensors hold no optimizer: the step is the number in the file name. */
-    *step = sc_ckpt_number(path);
+    *step = sc_eval_checkpoint_number(path);
     s = sc_model_bind_safetensors(ev->p.model, st, NULL, err);
     sc_safetensors_free(st);
     return s;
@@ -68,7 +68,7 @@ static sc_status restore_h5(sc_evaluator *ev, sc_h5weights *h, const char *path,
         *step = it->dtype == SC_DT_INT64 ? v64 : v32;
     } else {
         /* Saved without a compiled optimizer: the number in the file name stands in. */
-        *step = sc_ckpt_number(path);
+        *step = sc_eval_checkpoint_number(path);
     }
     return sc_model_bind_h5weights(ev->p.model, h, NULL, err);
 }

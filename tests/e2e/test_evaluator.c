@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "sidecar/eval.h"
+#include "sidecar/keras_weights.h"
 #include "support/ckpt_fixture.h"
 #include "support/event_decoder.h"
 
@@ -304,6 +305,65 @@ static void test_corrupt_and_restart(void **state) {
     free(data2);
 }
 
+/* Keras 3 training writes `ckpt-N.weights.h5` in place, with no state file: the evaluator notices
+ * the file, binds it (layers/dense[_1]/vars/i), takes the step from optimizer/vars/0, and stops
+ * by the number in the name. The weights come from a trainer checkpoint, so the metrics must
+ * equal that checkpoint's. */
+static void test_keras3_weights_file(void **state) {
+    fixture *f = *state;
+    char *tf = ckf_join(f->dir, "tf");
+    const char *args[] = {"--out", tf, "--epochs", "2", "--max-to-keep", "0", NULL};
+    spawn_trainer(args, 1);
+    char *prefix = ckf_join(tf, "ckpt-2");
+    sc_bundle *b;
+    sc_error err;
+    assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
+    const char *keys[4][2] = {
+        {"model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", "layers/dense/vars/0"},
+        {"model/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE", "layers/dense/vars/1"},
+        {"model/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", "layers/dense_1/vars/0"},
+        {"model/layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE", "layers/dense_1/vars/1"}};
+    sc_h5weights_entry e[5];
+    void *bufs[4];
+    for (int i = 0; i < 4; i++) {
+        const sc_tensor_info *t = sc_bundle_find(b, keys[i][0]);
+        assert_non_null(t);
+        bufs[i] = malloc(t->size);
+        assert_int_equal(sc_bundle_read(b, t, bufs[i], t->size, &err), SC_OK);
+        e[i] = (sc_h5weights_entry){keys[i][1], t->dtype, t->rank, t->shape, bufs[i], t->size};
+    }
+    int64_t it = 64; /* the trainer's step after 2 epochs of 32 batches */
+    e[4] = (sc_h5weights_entry){"optimizer/vars/0", SC_DT_INT64, 0, NULL, &it, 8};
+    assert_int_equal(mkdir(f->ckpts, 0755), 0);
+    char *h5 = ckf_join(f->ckpts, "ckpt-2.weights.h5");
+    if (sc_h5weights_write(h5, e, 5, NULL, 0, &err) != SC_OK) fail_msg("%s", err.message);
+    for (int i = 0; i < 4; i++) free(bufs[i]);
+    sc_bundle_free(b);
+    sc_evaluator_params p = params(f, f->logdir);
+    p.max_evaluations = 2;
+    sc_evaluator *ev;
+    assert_int_equal(sc_evaluator_create(&p, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_start(ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_num_evaluated(ev), 1);
+    sc_evaluator_free(ev);
+    assert_non_null(strstr(f->log, "ckpt-2.weights.h5"));
+    assert_non_null(strstr(f->log, "Last checkpoint evaluated."));
+    float acc_h5, acc_tf;
+    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_h5), 1);
+    /* The same weights from the TF checkpoint, offline. */
+    char *logs2 = ckf_join(f->dir, "logs_tf");
+    sc_evaluator_params q = params(f, logs2);
+    assert_int_equal(sc_evaluator_create(&q, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_evaluate(ev, prefix, &err), SC_OK);
+    sc_evaluator_free(ev);
+    assert_int_equal(find_scalar(logs2, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_tf), 1);
+    assert_true(acc_h5 == acc_tf);
+    free(logs2);
+    free(h5);
+    free(prefix);
+    free(tf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keras_checkpoint_manager, setup, teardown),
@@ -311,6 +371,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_empty_dir_hint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_and_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keras3_weights_file, setup, teardown),
     };
     return cmocka_run_group_tests_name("evaluator", tests, NULL, NULL);
 }
