@@ -217,8 +217,6 @@ static sc_status load_var(const wsource *src, sc_variable *v, const sc_tensor_in
 static sc_status bind(sc_model *m, const wsource *src, sc_ckpt_layout layout,
                       sc_bind_report *report, sc_error *err) {
     sc_status s = SC_OK;
-    void *tmp = NULL;
-    size_t tmp_cap = 0;
     unsigned char *used = calloc(src->count(src->h) + 1, 1);
     if (!used) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     if (report) {
@@ -255,14 +253,14 @@ static sc_status bind(sc_model *m, const wsource *src, sc_ckpt_layout layout,
         used[index_of(src, t)] = 1;
         if (report) report->entries[i].key = strdup(key);
         if (s != SC_OK) continue;
-        s = load_var(src, v, t, key, &tmp, &tmp_cap, err);
+        /* The conversion buffer lives in the model: the next checkpoint reuses it. */
+        s = load_var(src, v, t, key, &m->bind_tmp, &m->bind_tmp_cap, err);
         if (!s) v->bound = 1;
     }
     if (report && report_unused(src, used, report) != SC_OK && s == SC_OK)
         s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
 done:
     free(used);
-    free(tmp);
     return s;
 }
 

@@ -94,6 +94,7 @@ void sc_model_free(sc_model *m) {
     free(m->vars);
     free(m->inputs);
     free(m->outputs);
+    free(m->bind_tmp);
     free(m->name);
     free(m);
 }

@@ -89,6 +89,8 @@ struct sc_model {
     int num_weight_layers;
     int keras3;       /* written by Keras 3: changes hard_sigmoid and a few defaults */
     int sequential;   /* Keras 3 keys it `_functional/_operations/<n>` */
+    void *bind_tmp;   /* binding: float16/bfloat16/float64 bytes before conversion, reused */
+    size_t bind_tmp_cap;
 };
 
 /* Declares a variable of the layer (Keras order). Its data is allocated and zeroed. */
