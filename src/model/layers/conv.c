@@ -2,11 +2,11 @@
  * chunk of images with the kernel [kh*kw*c, filters] (Keras stores (kh, kw, c, f), which is
  * that matrix row-major). A 1x1, stride-1 convolution skips im2col: the input already is the
  * matrix. */
-#include <cblas.h>
 #include <string.h>
 
 #include "model/layers/conv_geom.h"
 #include "model/layers/layers.h"
+#include "tensor/gemm.h"
 
 /* Scratch per chunk: 512 KiB of im2col rows (and a GEMM output of the same order) stay in L2;
  * OpenBLAS is as fast on these chunks as on the whole batch (bench_forward, README). */
@@ -183,7 +183,7 @@ static sc_status conv_forward(const sc_layer *L, const sc_node *n, int batch,
         int M = (int)(nb * pix);
         if (bias)
             for (int i = 0; i < M; i++) memcpy(o + (size_t)i * F, bias, (size_t)F * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, F, K, 1.0f, a, K, kernel, F,
+        sc_gemm_f32(0, 0, M, F, K, 1.0f, a, K, kernel, F,
                     bias ? 1.0f : 0.0f, o, F);
         if (fused) sc_activation_apply(L->act, o, (size_t)M, (size_t)F);
     }

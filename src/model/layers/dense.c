@@ -1,9 +1,9 @@
 /* Dense: y = act(x @ kernel + bias) over the last axis. kernel [in, units], bias [units]. */
-#include <cblas.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "model/layers/layers.h"
+#include "tensor/gemm.h"
 
 typedef struct {
     int64_t units;
@@ -60,7 +60,7 @@ static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const f
         for (int i = 0; i < M; i++) memcpy(out + (size_t)i * N, bias, (size_t)N * sizeof(float));
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, in[0], K, kernel, N, beta,
+    sc_gemm_f32(0, 0, M, N, K, 1.0f, in[0], K, kernel, N, beta,
                 out, N);
     return SC_OK;
 }

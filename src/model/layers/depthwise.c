@@ -2,11 +2,11 @@
  * Depthwise: out[.., c*dm + m] = sum over the window of in[.., c] * k[kh, kw, c, m] + bias.
  * Separable: the depthwise result (no bias) into scratch, then a 1x1 GEMM with the pointwise
  * kernel [c*dm, filters] plus bias. */
-#include <cblas.h>
 #include <string.h>
 
 #include "model/layers/conv_geom.h"
 #include "model/layers/layers.h"
+#include "tensor/gemm.h"
 
 typedef struct {
     int separable;
@@ -122,7 +122,7 @@ static sc_status dw_forward(const sc_layer *L, const sc_node *n, int batch, cons
     const int M = (int)(batch * pix), F = (int)c->filters;
     if (bias)
         for (int i = 0; i < M; i++) memcpy(out + (size_t)i * F, bias, (size_t)F * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, F, (int)mid, 1.0f, scratch, (int)mid, pk,
+    sc_gemm_f32(0, 0, M, F, (int)mid, 1.0f, scratch, (int)mid, pk,
                 F, bias ? 1.0f : 0.0f, out, F);
     return SC_OK;
 }
