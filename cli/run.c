@@ -223,8 +223,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
     if (o->num_data == 0) return usage_error(o->is_run, "missing --data DATA");
     if (o->compile && (o->loss || o->metrics))
         return usage_error(o->is_run, "--compile and --loss/--metrics exclude each other");
-    size_t ml = strlen(o->model);
-    int archive = ml > 6 && !strcmp(o->model + ml - 6, ".keras");
+    int archive = sc_ckpt_file_kind(o->model) == SC_CKPT_KERAS_ARCHIVE;
     if (!o->loss && !o->metrics && !o->compile && !archive)
         return usage_error(o->is_run, "nothing to compute: give --loss, --metrics or --compile "
                                       "(or a .keras model that carries its compile config)");
@@ -343,7 +342,8 @@ int cli_run_main(int argc, char **argv, int is_run) {
     run_state st;
     memset(&st, 0, sizeof st);
     sc_evaluator *ev = NULL;
-    char *prefix = NULL, *dir = NULL;
+    char *dir = NULL;
+    sc_ckpt_ref ref = {SC_CKPT_NONE, NULL, -1};
     sc_status s;
     sc_callback cbs[2];
     size_t ncb = 0;
@@ -400,16 +400,8 @@ int cli_run_main(int argc, char **argv, int is_run) {
         if (o.watch) p.watch_mode = !strcmp(o.watch, "poll") ? SC_WATCH_POLL
                                   : !strcmp(o.watch, "inotify") ? SC_WATCH_INOTIFY : SC_WATCH_AUTO;
     } else {
-        size_t n = strlen(o.checkpoint);
-        if ((n > 12 && !strcmp(o.checkpoint + n - 12, ".safetensors")) ||
-            (n > 3 && !strcmp(o.checkpoint + n - 3, ".h5")) ||
-            (n > 6 && !strcmp(o.checkpoint + n - 6, ".keras"))) {
-            prefix = strdup(o.checkpoint);
-        } else if ((s = sc_ckpt_resolve(o.checkpoint, &prefix, &err))) {
-            goto fail;
-        }
-        if (!prefix) goto fail;
-        dir = strdup(prefix);
+        if ((s = sc_ckpt_ref_resolve(o.checkpoint, &ref, &err))) goto fail;
+        dir = strdup(ref.path);
         if (!dir) goto fail;
         char *slash = strrchr(dir, '/');
         if (slash) *slash = '\0'; else strcpy(dir, ".");
@@ -423,7 +415,7 @@ int cli_run_main(int argc, char **argv, int is_run) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    s = is_run ? sc_evaluator_start(ev, &err) : sc_evaluator_evaluate(ev, prefix, &err);
+    s = is_run ? sc_evaluator_start(ev, &err) : sc_evaluator_evaluate_ref(ev, &ref, &err);
     cli_progress_clear();
     if (s) goto fail;
     code = CLI_EXIT_OK;
@@ -442,7 +434,7 @@ done:
     for (size_t f = 0; f < o.num_features; f++) free((char *)o.feature_input[f]);
     sc_model_free(st.model);
     free(st.compile_json);
-    free(prefix);
+    sc_ckpt_ref_clear(&ref);
     free(dir);
     return code;
 }

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sidecar/ckpt_ref.h"
 #include "sidecar/dataset.h"
 #include "sidecar/metrics.h"
 #include "sidecar/model.h"
@@ -121,8 +122,12 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err);
  * written are flushed and complete. Async-signal-safe (for SIGINT/SIGTERM handlers). */
 void sc_evaluator_stop(sc_evaluator *ev);
 
-/* Evaluates one checkpoint (prefix or weight file) on every dataset, with callbacks, TensorBoard
- * and journal like one turn of the loop (`sidecar eval`). */
+/* Evaluates one checkpoint on every dataset, with callbacks, TensorBoard and journal like one
+ * turn of the loop (`sidecar eval`). The ref says what the checkpoint is (sc_ckpt_ref_resolve
+ * or a watcher event); ref->path is used during the call only. */
+sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc_error *err);
+/* The same for a path, classified once with sc_ckpt_ref_resolve (a prefix, a directory, a
+ * SavedModel or a weight file). */
 sc_status sc_evaluator_evaluate(sc_evaluator *ev, const char *checkpoint, sc_error *err);
 
 /* Number of evaluations completed by this evaluator (not counting the journal's earlier ones). */

@@ -78,6 +78,28 @@ sc_status sc_h5weights_read(sc_h5weights *h, const sc_tensor_info *t, void *buf,
 const char *sc_h5weights_group_name(sc_h5weights *h, const char *path);
 
 /* ---------------------------------------------------------------------------------------------
+ * What the file says beyond its tensors
+ * ------------------------------------------------------------------------------------------- */
+
+/* 1 when the file is in Keras 2's legacy layout (FORMATS §7.4/§7.5: "<layer>/<...>/kernel:0",
+ * under model_weights/ in a full-model file), 0 for Keras 3's (layers/<path>/vars/<i>). Decided
+ * by content: no Keras 3 key (layers/, _layer_checkpoint_dependencies/, optimizer/vars/). */
+int sc_h5weights_is_legacy(const sc_h5weights *h);
+
+/* The training step. Keras 3: the int scalar optimizer/vars/0. Legacy: the int scalar in
+ * optimizer_weights/ named iter, iterations or iteration (":0" or not; any optimizer group);
+ * *key (may be NULL) gets its key. SC_NOT_FOUND when the file holds no counter (saved without the
+ * optimizer), with a message saying so; SC_DATA_LOSS when it cannot be read. */
+sc_status sc_h5weights_keras3_step(sc_h5weights *h, int64_t *step, sc_error *err);
+sc_status sc_h5weights_legacy_step(sc_h5weights *h, int64_t *step, const char **key,
+                                   sc_error *err);
+
+/* A string attribute of the root group (legacy "model_config", "training_config",
+ * "keras_version"), fixed or variable length, up to 64 MiB, malloc'd into *out; *out is NULL
+ * when the file has no such attribute. */
+sc_status sc_h5weights_root_attr(sc_h5weights *h, const char *attr, char **out, sc_error *err);
+
+/* ---------------------------------------------------------------------------------------------
  * Writing (tests, tools): a file laid out as h5py with Keras 3 would write it
  * ------------------------------------------------------------------------------------------- */
 

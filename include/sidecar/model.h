@@ -154,6 +154,13 @@ sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_rep
 struct sc_h5weights;
 sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
                                   sc_error *err);
+/* The same from a Keras 2 legacy HDF5 file (FORMATS §7.4/§7.5): model.save("m.h5") (weights
+ * under model_weights/) or save_weights("w.h5") (at the root). A variable of layer L (top-level
+ * ancestor T) is "<root>T/L/<var>:0", else the one dataset in T's group ending in "/L/<var>"
+ * (":0" optional), else, for a top-level layer, the one ending in "/<var>". Layer names are the
+ * model config's; the file's scope names in between are not checked. */
+sc_status sc_model_bind_h5legacy(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
+                                 sc_error *err);
 
 /* ---- running ---------------------------------------------------------------------------- */
 

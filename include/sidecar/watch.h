@@ -10,9 +10,13 @@
  *     once "<prefix>.index" exists. The state file is the completion signal: TensorFlow writes it
  *     (atomically, by rename) after the bundle is complete.
  *   - Weight files (params.weight_files, on by default): "<stem>-<N>.weights.h5",
- *     "<stem>-<N>.keras" and "<stem>-<N>.safetensors", N all digits. Keras 3
- *     ModelCheckpoint("dir/ckpt-{epoch}.weights.h5") writes these in place with no state file;
- *     the newest is the largest N, and an empty file (just created) does not count yet.
+ *     "<stem>-<N>.keras", "<stem>-<N>.safetensors" and Keras 2's "<stem>-<N>.h5"/".hdf5", N all
+ *     digits (sc_ckpt_file_kind decides). Keras ModelCheckpoint("dir/ckpt-{epoch}.weights.h5")
+ *     or ("dir/ckpt-{epoch}.h5") writes these in place with no state file; the newest is the
+ *     largest N, and an empty file (just created) does not count yet.
+ *   - SavedModel directories "<stem>-<N>/" (TF2 ModelCheckpoint(save_weights_only=False)
+ *     without an .h5 suffix), counted once complete (sc_saved_model_complete: saved_model.pb,
+ *     which TF writes after the variables). Reported again when saved_model.pb changes.
  *   When both kinds exist the larger checkpoint number wins; a tie goes to the bundle.
  *
  * When it reports
@@ -62,6 +66,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sidecar/ckpt_ref.h"
 #include "sidecar/status.h"
 
 #ifdef __cplusplus
@@ -92,7 +97,8 @@ typedef enum sc_watch_result {
 typedef enum sc_watch_kind {
     SC_WATCH_NONE = 0,   /* no candidate (TIMEOUT, INTERRUPTED) */
     SC_WATCH_BUNDLE = 1, /* a TensorFlow checkpoint prefix (open with sc_bundle_open) */
-    SC_WATCH_FILE = 2    /* a .weights.h5 / .keras / .safetensors file */
+    SC_WATCH_FILE = 2,   /* a .weights.h5 / .keras / .safetensors / .h5 file */
+    SC_WATCH_SAVED_MODEL = 3 /* a SavedModel directory "<stem>-<N>" */
 } sc_watch_kind;
 
 /* What sc_watcher_wait found. Strings are owned by the watcher and stay valid until the next
@@ -102,11 +108,13 @@ typedef struct sc_watch_event {
     sc_watch_kind kind;
     const char *path;        /* the newest candidate: a prefix or a file path (dir joined) */
     int64_t number;          /* sc_ckpt_number(path without extension), -1 when it has none */
+    sc_ckpt_ref ref;         /* path, classified: what restore, the journal and export use */
     /* Every checkpoint still present, oldest first, ending with path, so that an "--every"
      * evaluator can catch up in order. Bundles: the state file's all_model_checkpoint_paths
      * (joined like path) whose .index exists; weight files: the non-empty ones (any of the three
      * extensions) by number, then name. */
     const char *const *all;
+    const sc_ckpt_ref *all_refs; /* all[i], classified */
     size_t num_all;
 } sc_watch_event;
 

@@ -5,6 +5,7 @@
 #include "sidecar/checkpoint.h"
 #include "sidecar/object_graph.h"
 #include "core/error.h"
+#include "core/strutil.h"
 
 const char *sc_ckpt_layout_name(sc_ckpt_layout layout) {
     switch (layout) {
@@ -33,16 +34,12 @@ static int starts_with(const sc_tensor_info *t, const char *s) {
     return t->key_len >= n && memcmp(t->key, s, n) == 0;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
 
 static sc_ckpt_layout detect_layout(const sc_bundle *b) {
     const char *prefix = sc_bundle_prefix(b);
     /* A SavedModel is recognised by where it lives, whatever its keys (Keras SavedModels also
      * carry layer_with_weights-K keys). */
-    if (strcmp(prefix, "variables/variables") == 0 || ends_with(prefix, "/variables/variables"))
+    if (strcmp(prefix, "variables/variables") == 0 || sc_ends_with(prefix, "/variables/variables"))
         return SC_LAYOUT_SAVED_MODEL;
     int manager = 0, keras = 0;
     size_t n = sc_bundle_num_tensors(b);

@@ -388,6 +388,8 @@ static const char *find_group_name(sc_h5weights *h, const char *path) {
     return g->name;
 }
 
+hid_t sc_h5weights_file(const sc_h5weights *h) { return h->file; }
+
 const char *sc_h5weights_group_name(sc_h5weights *h, const char *path) {
     const char *name = find_group_name(h, path);
     if (name) return name;

@@ -26,6 +26,13 @@ int sc_h5_error_is_lock(void);
 sc_status sc_h5_read_str_attr(hid_t obj, const char *file, const char *obj_path,
                               const char *attr, char **out, sc_error *err);
 
+/* The same with a limit of 64 MiB instead of 64 KiB, for model_config / training_config. */
+sc_status sc_h5_read_config_attr(hid_t obj, const char *file, const char *obj_path,
+                                 const char *attr, char **out, sc_error *err);
+
+/* The open file behind a handle (for attribute reads). */
+hid_t sc_h5weights_file(const sc_h5weights *h);
+
 /* How a dataset's elements are read into little-endian memory. */
 typedef enum {
     SC_H5_RD_NONE, /* listed but not readable as a tensor */

@@ -53,8 +53,22 @@ sc_status sc_h5_error(sc_error *err, sc_status status, const char *fmt, ...) {
 }
 
 
+static sc_status read_str_attr(hid_t obj, const char *file, const char *obj_path,
+                               const char *attr, size_t max, char **out, sc_error *err);
+
 sc_status sc_h5_read_str_attr(hid_t obj, const char *file, const char *obj_path,
                               const char *attr, char **out, sc_error *err) {
+    return read_str_attr(obj, file, obj_path, attr, MAX_ATTR_STRING, out, err);
+}
+
+/* Model configs of large models run to megabytes (a whole Functional graph in JSON). */
+sc_status sc_h5_read_config_attr(hid_t obj, const char *file, const char *obj_path,
+                                 const char *attr, char **out, sc_error *err) {
+    return read_str_attr(obj, file, obj_path, attr, (size_t)64 << 20, out, err);
+}
+
+static sc_status read_str_attr(hid_t obj, const char *file, const char *obj_path,
+                               const char *attr, size_t max, char **out, sc_error *err) {
     *out = NULL;
     sc_status st = SC_OK;
     hid_t a = -1, ft = -1, sp = -1, mt = -1;
@@ -80,7 +94,7 @@ sc_status sc_h5_read_str_attr(hid_t obj, const char *file, const char *obj_path,
             goto done;
         }
         if (s) {
-            *out = strndup(s, MAX_ATTR_STRING);
+            *out = strndup(s, max);
             H5free_memory(s);
             if (!*out) st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", file);
         }
@@ -89,10 +103,9 @@ sc_status sc_h5_read_str_attr(hid_t obj, const char *file, const char *obj_path,
                          "string type", file, obj_path, attr);
     } else {
         size_t n = H5Tget_size(ft);
-        if (n == 0 || n > MAX_ATTR_STRING) {
+        if (n == 0 || n > max) {
             st = sc_error_set(err, SC_DATA_LOSS, "%s: object '/%s': attribute '%s' is a %zu-byte "
-                              "string, expected 1..%u", file, obj_path, attr, n,
-                              MAX_ATTR_STRING);
+                              "string, expected 1..%zu", file, obj_path, attr, n, max);
             goto done;
         }
         char *s = calloc(1, n + 1);

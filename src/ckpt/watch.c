@@ -376,7 +376,9 @@ sc_status sc_watcher_wait(sc_watcher *w, int timeout_ms, sc_watch_event *ev, sc_
                 ev->kind = w->cur.kind;
                 ev->path = w->cur.path;
                 ev->number = w->cur.number;
+                ev->ref = (sc_ckpt_ref){w->cur.ckind, w->cur.path, w->cur.number};
                 ev->all = (const char *const *)w->cur.all;
+                ev->all_refs = w->cur.all_refs;
                 ev->num_all = w->cur.num_all;
                 return SC_OK;
             }

@@ -14,7 +14,9 @@ typedef struct sc_watch_cand {
     sc_watch_kind kind; /* SC_WATCH_NONE: nothing complete */
     char *path;
     int64_t number;
+    sc_ckpt_kind ckind; /* what path is */
     char **all; /* oldest first, ends with path */
+    sc_ckpt_ref *all_refs; /* all[i], classified (paths point into all) */
     size_t num_all;
     dev_t dev;
     ino_t ino;
@@ -31,7 +33,7 @@ void sc_watch_cand_clear(sc_watch_cand *c);
 /* Same path, kind and file identity. */
 int sc_watch_cand_same(const sc_watch_cand *a, const sc_watch_cand *b);
 /* The checkpoint number of a weight-file name ("ckpt-3.weights.h5" -> 3), or -1 when the name is
- * not <stem>-<digits>.{weights.h5,keras,safetensors}. */
+ * not <stem>-<digits>.<ext>, ext one of sc_ckpt_file_kind's. */
 int64_t sc_watch_weight_file_number(const char *name);
 
 /* Test hooks. Feeds raw inotify event bytes (struct inotify_event records) to the watcher as if

@@ -15,14 +15,14 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "ckpt/watch_internal.h"
-
-static const char *const WEIGHT_EXTS[] = {".weights.h5", ".keras", ".safetensors"};
+#include "sidecar/ckpt_ref.h"
 
 void sc_watch_cand_clear(sc_watch_cand *c) {
     if (!c) return;
     free(c->path);
     for (size_t i = 0; i < c->num_all; i++) free(c->all[i]);
     free(c->all);
+    free(c->all_refs);
     memset(c, 0, sizeof *c);
     c->number = -1;
 }
@@ -98,7 +98,11 @@ static sc_status scan_bundle(const char *dir, sc_watch_cand *c, sc_error *proble
         c->all[c->num_all++] = p;
     }
     if (!has_latest && !(c->all[c->num_all++] = strdup(prefix))) goto oom;
+    if (!(c->all_refs = calloc(c->num_all, sizeof *c->all_refs))) goto oom;
+    for (size_t i = 0; i < c->num_all; i++)
+        c->all_refs[i] = (sc_ckpt_ref){SC_CKPT_BUNDLE, c->all[i], sc_ckpt_number(c->all[i])};
     c->kind = SC_WATCH_BUNDLE;
+    c->ckind = SC_CKPT_BUNDLE;
     c->path = prefix;
     prefix = NULL;
     c->number = sc_ckpt_number(c->path);
@@ -113,28 +117,30 @@ done:
     return rc;
 }
 
-int64_t sc_watch_weight_file_number(const char *name) {
-    size_t n = strlen(name);
-    for (size_t k = 0; k < sizeof WEIGHT_EXTS / sizeof *WEIGHT_EXTS; k++) {
-        size_t el = strlen(WEIGHT_EXTS[k]);
-        if (n <= el || strcmp(name + n - el, WEIGHT_EXTS[k]) != 0) continue;
-        /* The number must end right before the extension: "ckpt-3.weights.h5" -> "ckpt-3". */
-        const char *end = name + n - el, *p = end;
-        while (p > name && p[-1] >= '0' && p[-1] <= '9') p--;
-        if (p == end || p == name || p[-1] != '-') return -1;
-        int64_t v = 0;
-        for (; p < end; p++) {
-            if (v > (INT64_MAX - (*p - '0')) / 10) return -1;
-            v = v * 10 + (*p - '0');
-        }
-        return v;
+/* The number right before the end of name[0..end): "<stem>-<digits>", -1 otherwise. */
+static int64_t dash_number(const char *name, size_t end_at) {
+    const char *end = name + end_at, *p = end;
+    while (p > name && p[-1] >= '0' && p[-1] <= '9') p--;
+    if (p == end || p == name || p[-1] != '-') return -1;
+    int64_t v = 0;
+    for (; p < end; p++) {
+        if (v > (INT64_MAX - (*p - '0')) / 10) return -1;
+        v = v * 10 + (*p - '0');
     }
-    return -1;
+    return v;
+}
+
+int64_t sc_watch_weight_file_number(const char *name) {
+    if (sc_ckpt_file_kind(name) == SC_CKPT_NONE) return -1;
+    /* The number must end right before the extension: "ckpt-3.weights.h5" -> "ckpt-3". */
+    size_t n = strlen(name), el = strlen(sc_ckpt_file_ext(name));
+    return n > el ? dash_number(name, n - el) : -1;
 }
 
 typedef struct wfile {
     int64_t number;
     char *name;
+    sc_ckpt_kind kind;
 } wfile;
 
 static int wfile_cmp(const void *a, const void *b) {
@@ -157,12 +163,23 @@ static sc_status scan_files(const char *dir, sc_watch_cand *c, sc_error *problem
     struct stat st, last_st;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        int64_t num = sc_watch_weight_file_number(e->d_name);
+        if (e->d_name[0] == '.') continue;
+        sc_ckpt_kind kind = sc_ckpt_file_kind(e->d_name);
+        int64_t num = kind != SC_CKPT_NONE ? sc_watch_weight_file_number(e->d_name)
+                                           : dash_number(e->d_name, strlen(e->d_name));
         if (num < 0) continue;
         char *path = sc_path_join(dir, e->d_name);
         if (!path) goto oom;
-        /* An empty file was just created and holds nothing yet; directories never count. */
-        int keep = stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+        int keep;
+        if (kind != SC_CKPT_NONE) {
+            /* An empty file was just created and holds nothing yet. */
+            keep = stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+        } else {
+            /* "ckpt-01/": a SavedModel (TF2 ModelCheckpoint(save_weights_only=False)), counted
+             * once saved_model.pb, written after the variables, is there. */
+            keep = stat(path, &st) == 0 && S_ISDIR(st.st_mode) && sc_saved_model_complete(path);
+            kind = SC_CKPT_SAVED_MODEL;
+        }
         free(path);
         if (!keep) continue;
         if (n == cap) {
@@ -174,20 +191,32 @@ static sc_status scan_files(const char *dir, sc_watch_cand *c, sc_error *problem
             cap = ncap;
         }
         if (!(v[n].name = strdup(e->d_name))) goto oom;
+        v[n].kind = kind;
         v[n++].number = num;
     }
     if (n == 0) goto done;
     qsort(v, n, sizeof *v, wfile_cmp);
-    if (!(c->all = calloc(n, sizeof *c->all))) goto oom;
-    for (size_t i = 0; i < n; i++)
-        if (!(c->all[c->num_all++] = sc_path_join(dir, v[i].name))) goto oom;
+    if (!(c->all = calloc(n, sizeof *c->all)) || !(c->all_refs = calloc(n, sizeof *c->all_refs)))
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        if (!(c->all[c->num_all] = sc_path_join(dir, v[i].name))) goto oom;
+        c->all_refs[c->num_all] = (sc_ckpt_ref){v[i].kind, c->all[c->num_all], v[i].number};
+        c->num_all++;
+    }
     if (!(c->path = strdup(c->all[n - 1]))) goto oom;
-    /* Re-stat the newest: the identity must be the one of the path reported. */
-    if (stat(c->path, &last_st) != 0) {
+    /* Re-stat the newest: the identity must be the one of the path reported (for a SavedModel,
+     * of its saved_model.pb, which is rewritten when the directory is saved again). */
+    char *idp = v[n - 1].kind == SC_CKPT_SAVED_MODEL ? sc_path_join(c->path, "saved_model.pb")
+                                                     : strdup(c->path);
+    if (!idp) goto oom;
+    int gone = stat(idp, &last_st) != 0;
+    free(idp);
+    if (gone) {
         sc_watch_cand_clear(c); /* gone since readdir: the next scan sees the truth */
         goto done;
     }
-    c->kind = SC_WATCH_FILE;
+    c->kind = v[n - 1].kind == SC_CKPT_SAVED_MODEL ? SC_WATCH_SAVED_MODEL : SC_WATCH_FILE;
+    c->ckind = v[n - 1].kind;
     c->number = v[n - 1].number;
     set_identity(c, &last_st);
     goto done;

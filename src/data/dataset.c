@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "core/error.h"
+#include "core/strutil.h"
 #include "data/dataset_internal.h"
 
 typedef struct slot {
@@ -74,16 +75,12 @@ sc_dataset_params sc_dataset_default_params(void) {
     return p;
 }
 
-static int ends_with(const char *s, size_t n, const char *suffix) {
-    size_t k = strlen(suffix);
-    return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
-}
 
 static sc_data_format detect_format(const char *path) {
     size_t n = strcspn(path, ","); /* a list: the first entry's extension decides */
-    if (ends_with(path, n, ".npz")) return SC_DATA_FORMAT_NPZ;
-    if (ends_with(path, n, ".npy")) return SC_DATA_FORMAT_NPY;
-    if (ends_with(path, n, ".csv")) return SC_DATA_FORMAT_CSV;
+    if (sc_ends_with_n(path, n, ".npz", 1)) return SC_DATA_FORMAT_NPZ;
+    if (sc_ends_with_n(path, n, ".npy", 1)) return SC_DATA_FORMAT_NPY;
+    if (sc_ends_with_n(path, n, ".csv", 1)) return SC_DATA_FORMAT_CSV;
     return SC_DATA_FORMAT_TFRECORD;
 }
 

@@ -34,15 +34,12 @@ struct sc_evaluator {
 };
 
 double sc_eval_now(void);
-/* The number after the last '-' of a checkpoint's name, a weight file's extension removed
- * (ckpt-12.weights.h5 -> 12); -1 when there is none. */
-int64_t sc_eval_checkpoint_number(const char *path);
 void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Restores the checkpoint (prefix or weight file) into the model with bounded retries and reads
- * its training step. SC_UNAVAILABLE / SC_DATA_LOSS after the retries (the caller skips it);
- * SC_NOT_FOUND with Keras' message when there is no step. */
-sc_status sc_eval_restore(sc_evaluator *ev, const char *path, int64_t *step, sc_error *err);
+/* Restores the checkpoint into the model with bounded retries and reads its training step.
+ * SC_UNAVAILABLE / SC_DATA_LOSS after the retries (the caller skips it); SC_NOT_FOUND with
+ * Keras' message when there is no step. */
+sc_status sc_eval_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *step, sc_error *err);
 
 /* Evaluates dataset d: rewind, batches through the model, loss and metrics, callbacks; fills
  * ev->results[d]. */

@@ -154,23 +154,6 @@ void sc_evaluator_stop(sc_evaluator *ev) {
 
 size_t sc_evaluator_num_evaluated(const sc_evaluator *ev) { return ev->num_evaluated; }
 
-/* The number after the last '-' (Keras' stop rule), for a weight file without its extension:
- * ckpt-12.weights.h5 -> 12, as the watcher numbers them. */
-int64_t sc_eval_checkpoint_number(const char *path) {
-    static const char *const exts[] = {".weights.h5", ".keras", ".safetensors", ".h5"};
-    size_t n = strlen(path);
-    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
-        size_t k = strlen(exts[i]);
-        if (n > k && strcmp(path + n - k, exts[i]) == 0) {
-            char *stem = strndup(path, n - k);
-            int64_t num = stem ? sc_ckpt_number(stem) : -1;
-            free(stem);
-            return num;
-        }
-    }
-    return sc_ckpt_number(path);
-}
-
 /* ---- outputs of one finished evaluation ---- */
 
 static sc_status write_tensorboard(sc_evaluator *ev, int64_t step, sc_error *err) {
@@ -197,8 +180,9 @@ static sc_status write_tensorboard(sc_evaluator *ev, int64_t step, sc_error *err
     return SC_OK;
 }
 
-static sc_status write_outputs(sc_evaluator *ev, const char *path, int64_t step, double started,
-                               sc_error *err) {
+static sc_status write_outputs(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t step,
+                               double started, sc_error *err) {
+    const char *path = ref->path;
     sc_status s;
     if (ev->p.logdir) {
         if ((s = write_tensorboard(ev, step, err))) return s;
@@ -210,7 +194,7 @@ static sc_status write_outputs(sc_evaluator *ev, const char *path, int64_t step,
                                            (const char *const *)ev->results[d].names,
                                            ev->results[d].values};
         }
-        if ((s = sc_journal_append(ev->journal, path, sc_eval_checkpoint_number(path), step, sets, n,
+        if ((s = sc_journal_append(ev->journal, path, ref->number, step, sets, n,
                                    sc_eval_now(), mono_now() - started, err)))
             return s;
     }
@@ -227,7 +211,7 @@ static sc_status write_outputs(sc_evaluator *ev, const char *path, int64_t step,
             sc_eval_log(ev, "Best-model export: metric '%s' is not in the evaluation's logs; "
                             "nothing exported.", ev->p.monitor);
         } else if (!ev->have_best || (ev->higher_is_better ? v > ev->best : v < ev->best)) {
-            s = sc_export_checkpoint(ev->p.export_dir, path, ev->have_best ? ev->best_path : NULL,
+            s = sc_export_checkpoint(ev->p.export_dir, ref, ev->have_best ? ev->best_path : NULL,
                                      err);
             if (s) return s;
             sc_eval_log(ev, "Best-model export: %s=%.9g is the best so far; %s copied to %s",
@@ -256,37 +240,47 @@ static void log_metrics(sc_evaluator *ev) {
     }
 }
 
-sc_status sc_evaluator_evaluate(sc_evaluator *ev, const char *path, sc_error *err) {
+sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc_error *err) {
     double started = mono_now();
     int64_t step;
-    sc_status s = sc_eval_restore(ev, path, &step, err);
+    const char *path = ref->path;
+    sc_status s = sc_eval_restore(ev, ref, &step, err);
     if (s) return s;
     sc_eval_log(ev, "Evaluation starts: Model weights loaded from latest checkpoint file %s", path);
     for (size_t d = 0; d < ev->p.num_datasets; d++)
         if ((s = sc_eval_dataset_run(ev, d, path, step, err))) return s;
     log_metrics(ev);
-    if ((s = write_outputs(ev, path, step, started, err))) return s;
+    if ((s = write_outputs(ev, ref, step, started, err))) return s;
     ev->num_evaluated++;
     return SC_OK;
 }
 
+sc_status sc_evaluator_evaluate(sc_evaluator *ev, const char *checkpoint, sc_error *err) {
+    sc_ckpt_ref ref;
+    sc_status s = sc_ckpt_ref_resolve(checkpoint, &ref, err);
+    if (s) return s;
+    s = sc_evaluator_evaluate_ref(ev, &ref, err);
+    sc_ckpt_ref_clear(&ref);
+    return s;
+}
+
 /* ---- the loop ---- */
 
-static int last_checkpoint(const sc_evaluator *ev, const char *path) {
-    int64_t n = sc_eval_checkpoint_number(path);
-    return ev->p.max_evaluations > 0 && n >= ev->p.max_evaluations;
+static int last_checkpoint(const sc_evaluator *ev, const sc_ckpt_ref *ref) {
+    return ev->p.max_evaluations > 0 && ref->number >= ev->p.max_evaluations;
 }
 
 /* Evaluates path unless the journal lists it. Returns SC_OK, or the status that ends the run.
  * *done is set when the stop rule says this was the last checkpoint. */
-static sc_status consider(sc_evaluator *ev, const char *path, int *done, sc_error *err) {
+static sc_status consider(sc_evaluator *ev, const sc_ckpt_ref *ref, int *done, sc_error *err) {
+    const char *path = ref->path;
     if (ev->journal && sc_journal_has(ev->journal, path)) {
-        if (last_checkpoint(ev, path)) *done = 1;
+        if (last_checkpoint(ev, ref)) *done = 1;
         return SC_OK;
     }
     sc_error e2;
     sc_error_clear(&e2);
-    sc_status s = sc_evaluator_evaluate(ev, path, &e2);
+    sc_status s = sc_evaluator_evaluate_ref(ev, ref, &e2);
     if (s == SC_UNAVAILABLE || s == SC_DATA_LOSS) {
         /* Torn or vanished after every retry: skip it and go on. The watcher reports it again
          * if its files change (a slow writer finishing), and then it is tried again. */
@@ -297,7 +291,7 @@ static sc_status consider(sc_evaluator *ev, const char *path, int *done, sc_erro
         if (err) *err = e2;
         return s;
     }
-    if (last_checkpoint(ev, path)) {
+    if (last_checkpoint(ev, ref)) {
         sc_eval_log(ev, "Last checkpoint evaluated. SidecarEvaluator stops.");
         *done = 1;
     }
@@ -347,9 +341,9 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
         if (ev->p.every) {
             /* Oldest first: catch up on everything still present, in order. */
             for (size_t i = 0; i < wev.num_all && !done && !atomic_load(&ev->stop); i++)
-                if ((s = consider(ev, wev.all[i], &done, err))) return s;
+                if ((s = consider(ev, &wev.all_refs[i], &done, err))) return s;
         } else {
-            if ((s = consider(ev, wev.path, &done, err))) return s;
+            if ((s = consider(ev, &wev.ref, &done, err))) return s;
         }
     }
     for (size_t d = 0; d < ev->p.num_datasets; d++)

@@ -112,19 +112,87 @@ static void split(const char *path, char *dir, size_t cap, const char **base) {
     }
 }
 
-sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, const char *previous,
+/* A SavedModel directory, copied file by file (saved_model.pb, variables/, assets/, ...) into
+ * dst, created here. Subdirectories recurse; other file types are skipped. */
+static sc_status copy_tree(const char *src, const char *dst, int depth, sc_error *err) {
+    if (depth > 8) return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: nested too deeply", src);
+    if (mkdir(dst, 0755) != 0 && errno != EEXIST)
+        return sc_error_set(err, SC_IO, "%s: cannot create: %s", dst, strerror(errno));
+    DIR *d = opendir(src);
+    if (!d) return sc_error_set(err, errno == ENOENT ? SC_UNAVAILABLE : SC_IO, "%s: cannot list: %s",
+                                src, strerror(errno));
+    sc_status s = SC_OK;
+    struct dirent *e;
+    while (s == SC_OK && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *a = sc_path_join(src, e->d_name), *b = sc_path_join(dst, e->d_name);
+        struct stat st;
+        if (!a || !b) s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        else if (stat(a, &st) != 0) s = sc_error_set(err, SC_UNAVAILABLE, "%s: gone: %s", a, strerror(errno));
+        else if (S_ISDIR(st.st_mode)) s = copy_tree(a, b, depth + 1, err);
+        else if (S_ISREG(st.st_mode)) s = copy_file(a, b, err);
+        free(a);
+        free(b);
+    }
+    closedir(d);
+    return s;
+}
+
+static void remove_tree(const char *path, int depth) {
+    DIR *d = depth <= 8 ? opendir(path) : NULL;
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char *p = sc_path_join(path, e->d_name);
+            struct stat st;
+            if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p, depth + 1);
+            else if (p) unlink(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
+sc_status sc_export_checkpoint(const char *dir, const sc_ckpt_ref *ref, const char *previous,
                                sc_error *err) {
+    const char *checkpoint = ref->path;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return sc_error_set(err, SC_IO, "%s: cannot create the export directory: %s", dir,
                             strerror(errno));
     char src_dir[4096];
     const char *base;
     split(checkpoint, src_dir, sizeof src_dir, &base);
-    copy_ctx c = {dir, err, 0};
-    sc_status s = for_each_part(src_dir, base, copy_part, &c, err);
-    if (s) return sc_error_prefix(err, s, "exporting %s", checkpoint);
-    if (c.copied == 0)
-        return sc_error_set(err, SC_UNAVAILABLE, "exporting %s: its files are gone", checkpoint);
+    sc_status s;
+    if (ref->kind == SC_CKPT_SAVED_MODEL) {
+        /* Into a temporary directory renamed into place, so the name never holds half a copy. */
+        char *dst = sc_path_join(dir, base);
+        size_t tl = dst ? strlen(dst) + 32 : 0;
+        char *tmp = dst ? malloc(tl) : NULL;
+        if (!tmp) {
+            free(dst);
+            return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        }
+        snprintf(tmp, tl, "%s.tmp%ld", dst, (long)getpid());
+        remove_tree(tmp, 0);
+        s = copy_tree(checkpoint, tmp, 0, err);
+        if (s == SC_OK) {
+            remove_tree(dst, 0);
+            if (rename(tmp, dst) != 0)
+                s = sc_error_set(err, SC_IO, "%s: rename failed: %s", dst, strerror(errno));
+        }
+        if (s) remove_tree(tmp, 0);
+        free(tmp);
+        free(dst);
+        if (s) return sc_error_prefix(err, s, "exporting %s", checkpoint);
+    } else {
+        copy_ctx c = {dir, err, 0};
+        s = for_each_part(src_dir, base, copy_part, &c, err);
+        if (s) return sc_error_prefix(err, s, "exporting %s", checkpoint);
+        if (c.copied == 0)
+            return sc_error_set(err, SC_UNAVAILABLE, "exporting %s: its files are gone", checkpoint);
+    }
     sc_ckpt_state st = {0};
     char *paths[1] = {(char *)base};
     st.model_checkpoint_path = (char *)base;
@@ -135,7 +203,12 @@ sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, const ch
         char pdir[4096];
         const char *pbase;
         split(previous, pdir, sizeof pdir, &pbase);
-        if (strcmp(pbase, base) != 0) for_each_part(dir, pbase, remove_part, NULL, err);
+        if (strcmp(pbase, base) != 0) {
+            char *pdirpath = sc_path_join(dir, pbase);
+            if (pdirpath && sc_path_is_dir(pdirpath)) remove_tree(pdirpath, 0);
+            else for_each_part(dir, pbase, remove_part, NULL, err);
+            free(pdirpath);
+        }
     }
     return SC_OK;
 }

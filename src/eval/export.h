@@ -8,12 +8,13 @@
 #ifndef SC_EVAL_EXPORT_H
 #define SC_EVAL_EXPORT_H
 
+#include "sidecar/ckpt_ref.h"
 #include "sidecar/status.h"
 
-/* Copies the checkpoint (a TF prefix: .index + .data-* shards; or a single weight file) into
- * dir, makes it the one the state file names, and removes previous_path's copies (a path in dir,
- * or NULL). */
-sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, const char *previous,
+/* Copies the checkpoint into dir, makes it the one the state file names, and removes
+ * previous_path's copies (a path in dir, or NULL). By ref->kind: a TF prefix (.index + .data-*
+ * shards), a single weight file, or a SavedModel directory (copied whole, as <dir>/<name>/). */
+sc_status sc_export_checkpoint(const char *dir, const sc_ckpt_ref *ref, const char *previous,
                                sc_error *err);
 
 #endif

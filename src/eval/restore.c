@@ -3,6 +3,7 @@
  * and CRC-checked before the model is evaluated, so a torn checkpoint never yields a number. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -12,16 +13,16 @@
 #include "eval/eval_internal.h"
 #include "sidecar/keras_weights.h"
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
+/* A file that is not there (yet, or any more: max_to_keep) is retried like a torn one. */
+static sc_status gone_is_unavailable(sc_status s, sc_error *err) {
+    if (s == SC_NOT_FOUND) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
+    return s;
 }
 
 static sc_status restore_bundle(sc_evaluator *ev, const char *prefix, int64_t *step, sc_error *err) {
     sc_bundle *b;
-    sc_status s = sc_bundle_open(prefix, &b, err);
     /* The .index vanished (max_to_keep) or is not there yet: the same as a missing shard. */
-    if (s == SC_NOT_FOUND) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
+    sc_status s = gone_is_unavailable(sc_bundle_open(prefix, &b, err), err);
     if (s) return s;
     sc_ckpt_info info;
     s = sc_ckpt_describe(b, &info, err);
@@ -42,65 +43,76 @@ static sc_status restore_bundle(sc_evaluator *ev, const char *prefix, int64_t *s
     return s;
 }
 
-static sc_status restore_safetensors(sc_evaluator *ev, const char *path, int64_t *step,
+static sc_status restore_safetensors(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *step,
                                      sc_error *err) {
     sc_safetensors *st;
-    sc_status s = sc_safetensors_open(path, &st, err);
-    if (s == SC_NOT_FOUND) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
+    sc_status s = gone_is_unavailable(sc_safetensors_open(ref->path, &st, err), err);
     if (s) return s;
     /* safetensors hold no optimizer: the step is the number in the file name. */
-    *step = sc_eval_checkpoint_number(path);
+    *step = ref->number;
     s = sc_model_bind_safetensors(ev->p.model, st, NULL, err);
     sc_safetensors_free(st);
     return s;
 }
 
-/* Keras 3 weight files: the optimizer's variable 0 is its iteration counter (FORMATS §7.1). */
-static sc_status restore_h5(sc_evaluator *ev, sc_h5weights *h, const char *path, int64_t *step,
-                            sc_error *err) {
-    const sc_tensor_info *it = sc_h5weights_find(h, "optimizer/vars/0");
-    if (it && it->rank == 0 && (it->dtype == SC_DT_INT64 || it->dtype == SC_DT_INT32)) {
-        int64_t v64 = 0;
-        int32_t v32 = 0;
-        sc_status s = sc_h5weights_read(h, it, it->dtype == SC_DT_INT64 ? (void *)&v64 : (void *)&v32,
-                                        it->size, err);
-        if (s) return s;
-        *step = it->dtype == SC_DT_INT64 ? v64 : v32;
-    } else {
-        /* Saved without a compiled optimizer: the number in the file name stands in. */
-        *step = sc_eval_checkpoint_number(path);
+/* Keras 3 weight files: the optimizer's variable 0 is its iteration counter (FORMATS §7.1).
+ * Keras 2 legacy files: the counter in optimizer_weights (§7.5). Saved without an optimizer:
+ * the number in the file name stands in. */
+static sc_status restore_h5(sc_evaluator *ev, sc_h5weights *h, const sc_ckpt_ref *ref,
+                            int64_t *step, sc_error *err) {
+    int legacy = sc_h5weights_is_legacy(h);
+    sc_status s = legacy ? sc_h5weights_legacy_step(h, step, NULL, err)
+                         : sc_h5weights_keras3_step(h, step, err);
+    if (s == SC_NOT_FOUND) {
+        *step = ref->number;
+        s = SC_OK;
     }
-    return sc_model_bind_h5weights(ev->p.model, h, NULL, err);
+    if (s) return s;
+    return legacy ? sc_model_bind_h5legacy(ev->p.model, h, NULL, err)
+                  : sc_model_bind_h5weights(ev->p.model, h, NULL, err);
 }
 
-static sc_status restore_once(sc_evaluator *ev, const char *path, int64_t *step, sc_error *err) {
-    if (ends_with(path, ".safetensors")) return restore_safetensors(ev, path, step, err);
-    if (ends_with(path, ".keras")) {
+static sc_status restore_once(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *step,
+                              sc_error *err) {
+    sc_status s;
+    switch (ref->kind) {
+    case SC_CKPT_SAFETENSORS: return restore_safetensors(ev, ref, step, err);
+    case SC_CKPT_KERAS_ARCHIVE: {
         sc_keras_archive *ar;
-        sc_status s = sc_keras_archive_open(path, &ar, err);
-        if (s == SC_NOT_FOUND && !sc_path_exists(path)) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
+        s = sc_keras_archive_open(ref->path, &ar, err);
+        if (s == SC_NOT_FOUND && !sc_path_exists(ref->path)) s = gone_is_unavailable(s, err);
         if (s) return s;
-        s = restore_h5(ev, sc_keras_archive_weights(ar), path, step, err);
+        s = restore_h5(ev, sc_keras_archive_weights(ar), ref, step, err);
         sc_keras_archive_free(ar);
         return s;
     }
-    if (ends_with(path, ".h5")) {
+    case SC_CKPT_KERAS_WEIGHTS:
+    case SC_CKPT_LEGACY_H5: {
         sc_h5weights *h;
-        sc_status s = sc_h5weights_open(path, &h, err);
-        if (s == SC_NOT_FOUND) s = err ? (err->status = SC_UNAVAILABLE) : SC_UNAVAILABLE;
-        if (s) return s;
-        s = restore_h5(ev, h, path, step, err);
+        if ((s = gone_is_unavailable(sc_h5weights_open(ref->path, &h, err), err))) return s;
+        s = restore_h5(ev, h, ref, step, err);
         sc_h5weights_free(h);
         return s;
     }
-    return restore_bundle(ev, path, step, err);
+    case SC_CKPT_BUNDLE:
+    case SC_CKPT_SAVED_MODEL: {
+        char *prefix;
+        if ((s = sc_ckpt_ref_bundle_prefix(ref, &prefix, err))) return s;
+        s = restore_bundle(ev, prefix, step, err);
+        free(prefix);
+        return s;
+    }
+    default:
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: not a checkpoint sidecar can read",
+                            ref->path);
+    }
 }
 
-sc_status sc_eval_restore(sc_evaluator *ev, const char *path, int64_t *step, sc_error *err) {
+sc_status sc_eval_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *step, sc_error *err) {
     int delay = ev->p.retry_delay_ms > 0 ? ev->p.retry_delay_ms : 200;
     int tries = ev->p.retries > 0 ? ev->p.retries : 1;
     for (int attempt = 1;; attempt++) {
-        sc_status s = restore_once(ev, path, step, err);
+        sc_status s = restore_once(ev, ref, step, err);
         if (s != SC_UNAVAILABLE && s != SC_DATA_LOSS) return s;
         if (attempt >= tries || atomic_load(&ev->stop)) return s;
         sc_eval_log(ev, "Retrying in %d ms (attempt %d of %d): %s", delay, attempt + 1, tries,

@@ -146,6 +146,53 @@ static int h_is_model_key(const wsource *src, const char *k) {
     return has_prefix(k, "layers/") || has_prefix(k, "_layer_checkpoint_dependencies/");
 }
 
+/* ---- Keras 2 legacy HDF5 (FORMATS §7.4/§7.5): <root><layer>/<scope...>/<var>[:0], root
+ * "model_weights/" in a full-model file. The scope between depends on the writer
+ * ("dense/dense/kernel:0" in tf.keras, "dense_3/sequential_1/dense_3/kernel" in Keras 3's legacy
+ * save, "lstm/lstm/lstm_cell/kernel:0" for RNN cells, "<nested model>/<layer>/kernel:0"), so
+ * the key is found by its ending inside the top-level layer's group. ---- */
+
+static int ends_var(const char *k, size_t kl, const char *tail) {
+    size_t n = strlen(tail);
+    if (kl > n + 2 && !strcmp(k + kl - 2, ":0")) kl -= 2;
+    return kl > n && k[kl - n - 1] == '/' && !strncmp(k + kl - n, tail, n);
+}
+
+static int l_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
+    const sc_layer *L = src->model->layers[v->layer_index], *top = L;
+    while (top->parent) top = top->parent;
+    if (attempt == 0) {
+        snprintf(buf, cap, "%s%s/%s/%s:0", src->root, top->name, L->name, v->name);
+        return 0;
+    }
+    if (attempt > 2) return -1;
+    /* 1: ".../<layer>/<var>" inside the top-level group; 2 (top-level layers only): any
+     * ".../<var>" there. Taken only when exactly one dataset matches. */
+    if (attempt == 2 && top != L) return -1;
+    char group[300], tail[300];
+    snprintf(group, sizeof group, "%s%s/", src->root, top->name);
+    if (attempt == 1) snprintf(tail, sizeof tail, "%s/%s", L->name, v->name);
+    else snprintf(tail, sizeof tail, "%s", v->name);
+    size_t gl = strlen(group), found = 0;
+    const char *hit = NULL;
+    for (size_t i = 0; i < src->count(src->h); i++) {
+        const char *k = src->get(src->h, i)->key;
+        if (strncmp(k, group, gl) || !ends_var(k, strlen(k), tail)) continue;
+        hit = k;
+        found++;
+    }
+    if (found != 1) {
+        snprintf(buf, cap, "%s", ""); /* no dataset has an empty key: not found */
+        return 0;
+    }
+    snprintf(buf, cap, "%s", hit);
+    return 0;
+}
+static int l_is_model_key(const wsource *src, const char *k) {
+    if (*src->root) return has_prefix(k, src->root);
+    return !has_prefix(k, "optimizer_weights/");
+}
+
 static int same_shape(const sc_tensor_info *t, const sc_shape *s) {
     if (t->rank != s->rank) return 0;
     for (int i = 0; i < s->rank; i++)
@@ -308,6 +355,17 @@ sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_r
                                   sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
     wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, "", 0, 0, m};
+    return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
+}
+
+sc_status sc_model_bind_h5legacy(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
+                                 sc_error *err) {
+    if (report) memset(report, 0, sizeof *report);
+    int full = 0;
+    for (size_t i = 0; i < sc_h5weights_num_tensors(h) && !full; i++)
+        full = has_prefix(sc_h5weights_tensor(h, i)->key, "model_weights/");
+    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, l_key, l_is_model_key,
+                   full ? "model_weights/" : "", 0, 0, m};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
 

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "model/model_internal.h"
+#include "sidecar/ckpt_ref.h"
 #include "sidecar/keras_weights.h"
 
 typedef struct builder {
@@ -684,8 +685,7 @@ fail:
 }
 
 sc_status sc_model_load_keras(const char *path, sc_model **out, sc_error *err) {
-    size_t n = strlen(path);
-    if (n > 6 && strcmp(path + n - 6, ".keras") == 0) {
+    if (sc_ckpt_file_kind(path) == SC_CKPT_KERAS_ARCHIVE) {
         /* A Keras 3 archive: its config.json is the model's serialize_keras_object envelope. */
         sc_keras_archive *ar;
         sc_status s = sc_keras_archive_open(path, &ar, err);

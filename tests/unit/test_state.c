@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "sidecar/checkpoint.h"
+#include "sidecar/ckpt_ref.h"
 #include "core/fileio.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -487,6 +488,77 @@ static void test_fixture_state_files(void **state) {
     free(p);
 }
 
+/* ---- the typed checkpoint reference (one classification for the whole program) ---------- */
+
+static void test_ckpt_kinds(void **state) {
+    (void)state;
+    assert_int_equal(sc_ckpt_file_kind("a/ckpt-3.weights.h5"), SC_CKPT_KERAS_WEIGHTS);
+    assert_int_equal(sc_ckpt_file_kind("ckpt-3.h5"), SC_CKPT_LEGACY_H5);
+    assert_int_equal(sc_ckpt_file_kind("m.hdf5"), SC_CKPT_LEGACY_H5);
+    assert_int_equal(sc_ckpt_file_kind("m.keras"), SC_CKPT_KERAS_ARCHIVE);
+    assert_int_equal(sc_ckpt_file_kind("m.safetensors"), SC_CKPT_SAFETENSORS);
+    assert_int_equal(sc_ckpt_file_kind("ckpt-3"), SC_CKPT_NONE);
+    assert_int_equal(sc_ckpt_file_kind("ckpt-3.index"), SC_CKPT_NONE);
+    assert_int_equal(sc_ckpt_file_kind("ckpt-3.h5.tmp"), SC_CKPT_NONE);
+    assert_string_equal(sc_ckpt_file_ext("x-1.weights.h5"), ".weights.h5");
+    assert_int_equal(sc_ckpt_ref_number(SC_CKPT_KERAS_WEIGHTS, "d/ckpt-12.weights.h5"), 12);
+    assert_int_equal(sc_ckpt_ref_number(SC_CKPT_LEGACY_H5, "d/ckpt-07.h5"), 7);
+    assert_int_equal(sc_ckpt_ref_number(SC_CKPT_SAVED_MODEL, "d/ckpt-05/"), 5);
+    assert_int_equal(sc_ckpt_ref_number(SC_CKPT_BUNDLE, "d/ckpt-9"), 9);
+    assert_int_equal(sc_ckpt_ref_number(SC_CKPT_BUNDLE, "d/cp-0050.ckpt"), -1);
+    assert_int_equal(sc_ckpt_ref_number(SC_CKPT_SAFETENSORS, ".safetensors"), -1);
+    assert_string_equal(sc_ckpt_kind_name(SC_CKPT_SAVED_MODEL), "saved_model");
+}
+
+static void test_ckpt_ref_resolve(void **state) {
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[4096];
+    sc_ckpt_ref ref;
+    sc_error err;
+    /* A weight file: classified by its name, but it must exist. */
+    snprintf(path, sizeof path, "%s/ckpt-4.h5", dir);
+    assert_int_equal(sc_ckpt_ref_resolve(path, &ref, &err), SC_NOT_FOUND);
+    assert_non_null(strstr(err.message, "ckpt-4.h5"));
+    write_text(dir, "ckpt-4.h5", "HDF");
+    assert_int_equal(sc_ckpt_ref_resolve(path, &ref, &err), SC_OK);
+    assert_int_equal(ref.kind, SC_CKPT_LEGACY_H5);
+    assert_int_equal(ref.number, 4);
+    assert_string_equal(ref.path, path);
+    sc_ckpt_ref_clear(&ref);
+    assert_null(ref.path);
+    /* A SavedModel directory (trailing '/' dropped) and its bundle prefix. */
+    snprintf(path, sizeof path, "%s/ckpt-06", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/ckpt-06/variables", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    write_text(path, "variables.index", "idx");
+    snprintf(path, sizeof path, "%s/ckpt-06", dir);
+    write_text(path, "saved_model.pb", "pb");
+    snprintf(path, sizeof path, "%s/ckpt-06/", dir);
+    assert_int_equal(sc_ckpt_ref_resolve(path, &ref, &err), SC_OK);
+    assert_int_equal(ref.kind, SC_CKPT_SAVED_MODEL);
+    assert_int_equal(ref.number, 6);
+    snprintf(path, sizeof path, "%s/ckpt-06", dir);
+    assert_string_equal(ref.path, path);
+    char *prefix;
+    assert_int_equal(sc_ckpt_ref_bundle_prefix(&ref, &prefix, &err), SC_OK);
+    snprintf(path, sizeof path, "%s/ckpt-06/variables/variables", dir);
+    assert_string_equal(prefix, path);
+    free(prefix);
+    sc_ckpt_ref_clear(&ref);
+    /* A prefix: a bundle; a weight file has no bundle prefix. */
+    write_text(dir, "ckpt-8.index", "idx");
+    snprintf(path, sizeof path, "%s/ckpt-8", dir);
+    assert_int_equal(sc_ckpt_ref_resolve(path, &ref, &err), SC_OK);
+    assert_int_equal(ref.kind, SC_CKPT_BUNDLE);
+    assert_int_equal(ref.number, 8);
+    sc_ckpt_ref_clear(&ref);
+    sc_ckpt_ref w = {SC_CKPT_SAFETENSORS, "x.safetensors", -1};
+    assert_int_equal(sc_ckpt_ref_bundle_prefix(&w, &prefix, &err), SC_INVALID_ARGUMENT);
+    rm_rf(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_example),
@@ -500,6 +572,8 @@ int main(void) {
         cmocka_unit_test(test_latest_checkpoint),
         cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_ckpt_number),
+        cmocka_unit_test(test_ckpt_kinds),
+        cmocka_unit_test(test_ckpt_ref_resolve),
         cmocka_unit_test(test_fixture_state_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

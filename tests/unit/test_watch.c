@@ -175,6 +175,14 @@ static void expect_ckpt(sc_watcher *w, int timeout_ms, const char *dir, const ch
     assert_int_equal(ev.number, number);
     assert_true(ev.num_all >= 1);
     assert_string_equal(ev.all[ev.num_all - 1], ev.path);
+    /* The typed reference agrees with the event and is what the list holds too. */
+    assert_string_equal(ev.ref.path, ev.path);
+    assert_int_equal(ev.ref.number, number);
+    assert_int_equal(ev.ref.kind, kind == SC_WATCH_BUNDLE        ? SC_CKPT_BUNDLE
+                                  : kind == SC_WATCH_SAVED_MODEL ? SC_CKPT_SAVED_MODEL
+                                                                 : sc_ckpt_file_kind(name));
+    for (size_t i = 0; i < ev.num_all; i++) assert_string_equal(ev.all_refs[i].path, ev.all[i]);
+    assert_int_equal(ev.all_refs[ev.num_all - 1].kind, ev.ref.kind);
 }
 
 /* Every test gets a fresh directory; teardown (run even when a test fails) frees the watchers
@@ -359,7 +367,8 @@ static void test_weight_file_number(void **s) {
     assert_int_equal(sc_watch_weight_file_number("ckpt3.weights.h5"), -1);
     assert_int_equal(sc_watch_weight_file_number("ckpt-.weights.h5"), -1);
     assert_int_equal(sc_watch_weight_file_number("-3.weights.h5"), 3);
-    assert_int_equal(sc_watch_weight_file_number("ckpt-3.h5"), -1);
+    assert_int_equal(sc_watch_weight_file_number("ckpt-3.h5"), 3); /* Keras 2 ModelCheckpoint */
+    assert_int_equal(sc_watch_weight_file_number("ckpt-3.txt"), -1);
     assert_int_equal(sc_watch_weight_file_number("ckpt-3.weights.h5.tmp"), -1);
     assert_int_equal(sc_watch_weight_file_number(".weights.h5"), -1);
     assert_int_equal(sc_watch_weight_file_number("x-99999999999999999999.keras"), -1);
@@ -410,6 +419,30 @@ static void test_bundle_and_weight_file(void **s) {
     expect_ckpt(w, 0, dir, "ckpt-2", 2, SC_WATCH_BUNDLE); /* a tie goes to the bundle */
     assert_int_equal(write_file(dir, "ckpt-3.weights.h5", "HDF"), 0);
     expect_ckpt(w, GUARD_MS, dir, "ckpt-3.weights.h5", 3, SC_WATCH_FILE);
+}
+
+/* Keras 2 ModelCheckpoint("ckpt-{epoch}.h5") files, and TF2 ModelCheckpoint(save_weights_only=
+ * False) SavedModel directories, noticed only once saved_model.pb is written. */
+static void test_legacy_h5_and_saved_model_dirs(void **s) {
+    const char *dir = fx_dir(s);
+    assert_int_equal(write_file(dir, "ckpt-1.h5", "HDF"), 0);
+    sc_watcher *w = keep(s, watcher(dir, SC_WATCH_AUTO));
+    expect_ckpt(w, 0, dir, "ckpt-1.h5", 1, SC_WATCH_FILE);
+    /* ckpt-02/ with its variables but no saved_model.pb yet: not a checkpoint. */
+    char *sm = ckf_join(dir, "ckpt-02");
+    assert_int_equal(mkdir(sm, 0755), 0);
+    char *vars = ckf_join(sm, "variables");
+    assert_int_equal(mkdir(vars, 0755), 0);
+    assert_int_equal(write_file(vars, "variables.index", "idx"), 0);
+    expect_timeout(w);
+    char *notes = ckf_join(dir, "eval-3"); /* a directory that is no SavedModel never counts */
+    assert_int_equal(mkdir(notes, 0755), 0);
+    expect_timeout(w);
+    assert_int_equal(write_file(sm, "saved_model.pb", "pb"), 0);
+    expect_ckpt(w, GUARD_MS, dir, "ckpt-02", 2, SC_WATCH_SAVED_MODEL);
+    free(notes);
+    free(vars);
+    free(sm);
 }
 
 /* ---- lost events, interrupts, signals ------------------------------------------------------ */
@@ -546,6 +579,7 @@ int main(void) {
         FX_TEST(test_bad_state_file_reported_once),
         FX_TEST(test_dir_is_a_file),
         cmocka_unit_test(test_weight_file_number),
+        FX_TEST(test_legacy_h5_and_saved_model_dirs),
         FX_TEST(test_weight_files_by_number),
         FX_TEST(test_bundle_and_weight_file),
         FX_TEST(test_queue_overflow_rescans),
