@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "sidecar/compile.h"
 #include "sidecar/eval.h"
 #include "sidecar/keras_weights.h"
+#include "sidecar/watch.h"
 
 #define MAX_DATASETS 8
 #define MAX_FEATURES 16
@@ -92,8 +94,8 @@ void cli_run_usage(FILE *f, int is_run) {
     fputs(is_run ? k_run_usage : k_eval_usage, f);
     fputs(is_run ? "\nWatches DIR and evaluates each new checkpoint, like Keras' SidecarEvaluator.\n"
                  : "\nEvaluates one checkpoint (a prefix, a directory with a `checkpoint` file, a\n"
-                   "SavedModel directory, a Keras 3 .weights.h5 or .keras file, or a .safetensors\n"
-                   "file) like model.evaluate.\n",
+                   "SavedModel directory, a Keras 3 .weights.h5 or .keras file, a Keras 2 .h5\n"
+                   "file, or a .safetensors file) like model.evaluate.\n",
           f);
     fputs(k_common_help, f);
     if (is_run) fputs(k_run_help, f);
@@ -219,12 +221,11 @@ static int parse_args(int argc, char **argv, run_opts *o) {
     }
     if (!o->is_run && !o->checkpoint) return usage_error(0, "missing CKPT");
     if (o->is_run && !o->checkpoint_dir) return usage_error(1, "missing --checkpoint-dir DIR");
-    if (!o->model) return usage_error(o->is_run, "missing --model MODEL");
     if (o->num_data == 0) return usage_error(o->is_run, "missing --data DATA");
     if (o->compile && (o->loss || o->metrics))
         return usage_error(o->is_run, "--compile and --loss/--metrics exclude each other");
-    int archive = sc_ckpt_file_kind(o->model) == SC_CKPT_KERAS_ARCHIVE;
-    if (!o->loss && !o->metrics && !o->compile && !archive)
+    int archive = o->model && sc_ckpt_file_kind(o->model) == SC_CKPT_KERAS_ARCHIVE;
+    if (o->model && !o->loss && !o->metrics && !o->compile && !archive)
         return usage_error(o->is_run, "nothing to compute: give --loss, --metrics or --compile "
                                       "(or a .keras model that carries its compile config)");
     if (o->num_data > 1)
@@ -285,6 +286,7 @@ typedef struct run_state {
     sc_eval_dataset eds[MAX_DATASETS];
     char *compile_json;
     size_t compile_len;
+    const char *config_source; /* the checkpoint's config, when there is no --model */
 } run_state;
 
 static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error *err) {
@@ -323,8 +325,66 @@ static sc_status compile_for(const run_opts *o, run_state *st, size_t i, sc_erro
     cs.keras_version = sc_model_keras_version(st->model);
     if (st->compile_json)
         return sc_compile_from_json(st->compile_json, st->compile_len,
-                                    o->compile ? o->compile : o->model, &cs, &st->compiled[i], err);
+                                    o->compile ? o->compile : o->model ? o->model : st->config_source,
+                                    &cs, &st->compiled[i], err);
     return sc_compile_from_names(o->loss, o->metrics, &cs, &st->compiled[i], err);
+}
+
+/* The library's sc_error_set is internal: the command fills its own errors the same way. */
+static sc_status cli_error(sc_error *err, sc_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static sc_status cli_error(sc_error *err, sc_status status, const char *fmt, ...) {
+    err->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static _Atomic(sc_watcher *) g_first_watcher;
+
+static void on_signal_first(int sig) {
+    (void)sig;
+    sc_watcher *w = atomic_load(&g_first_watcher);
+    if (w) sc_watcher_interrupt(w);
+}
+
+/* run without --model: waits for the first checkpoint (as the evaluator's watcher will see it)
+ * to read the model it carries. --timeout bounds the wait; SIGINT/SIGTERM end it. */
+static sc_status first_checkpoint(const run_opts *o, sc_ckpt_ref *ref, sc_error *err) {
+    sc_watcher_params wp = sc_watcher_default_params();
+    if (o->poll > 0 || (o->watch && !strcmp(o->watch, "poll"))) {
+        wp.mode = SC_WATCH_POLL;
+        if (o->poll > 0) wp.poll_interval_ms = (int)(o->poll * 1000 + 0.5) > 0 ? (int)(o->poll * 1000 + 0.5) : 1;
+    }
+    sc_watcher *w;
+    sc_status s = sc_watcher_create(o->checkpoint_dir, &wp, &w, err);
+    if (s) return s;
+    atomic_store(&g_first_watcher, w);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal_first;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    fprintf(stderr, "No --model: waiting for the first checkpoint in %s to read its model\n",
+            o->checkpoint_dir);
+    sc_watch_event ev;
+    s = sc_watcher_wait(w, o->timeout > 0 ? (int)(o->timeout * 1000) : -1, &ev, err);
+    if (s == SC_OK && ev.result == SC_WATCH_CHECKPOINT) {
+        ref->kind = ev.ref.kind;
+        ref->number = ev.ref.number;
+        if (!(ref->path = strdup(ev.ref.path))) s = cli_error(err, SC_NO_MEMORY, "out of memory");
+    } else if (s == SC_OK) {
+        s = cli_error(err, ev.result == SC_WATCH_INTERRUPTED ? SC_ABORTED : SC_NOT_FOUND,
+                         "%s: %s before a checkpoint came to read the model from (no --model)",
+                         o->checkpoint_dir, ev.result == SC_WATCH_INTERRUPTED ? "stopped" : "timed out");
+    }
+    atomic_store(&g_first_watcher, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sc_watcher_free(w);
+    return s;
 }
 
 int cli_run_main(int argc, char **argv, int is_run) {
@@ -344,13 +404,38 @@ int cli_run_main(int argc, char **argv, int is_run) {
     sc_evaluator *ev = NULL;
     char *dir = NULL;
     sc_ckpt_ref ref = {SC_CKPT_NONE, NULL, -1};
+    sc_keras_config kc;
+    memset(&kc, 0, sizeof kc);
     sc_status s;
     sc_callback cbs[2];
     size_t ncb = 0;
 
-    if ((s = sc_model_load_keras(o.model, &st.model, &err))) goto fail;
+    if (!is_run && (s = sc_ckpt_ref_resolve(o.checkpoint, &ref, &err))) goto fail;
+    if (!o.model) {
+        /* The model from the checkpoint itself (run: the first one that comes). */
+        if (is_run && (s = first_checkpoint(&o, &ref, &err))) goto fail;
+        if ((s = sc_ckpt_keras_config(&ref, &kc, &err))) goto fail;
+        st.config_source = kc.source;
+        if ((s = sc_model_load_keras_json(kc.model_json, strlen(kc.model_json), kc.source,
+                                          &st.model, &err)))
+            goto fail;
+        if (!o.compile && !o.loss && !o.metrics) {
+            if (!kc.compile_json) {
+                s = cli_error(&err, SC_NOT_FOUND, "%s: the model was saved before compile() "
+                                 "(no training config); give --loss/--metrics or --compile",
+                                 kc.source);
+                goto fail;
+            }
+            st.compile_len = strlen(kc.compile_json);
+            st.compile_json = kc.compile_json;
+            kc.compile_json = NULL;
+        }
+        if (is_run) sc_ckpt_ref_clear(&ref);
+    } else if ((s = sc_model_load_keras(o.model, &st.model, &err))) {
+        goto fail;
+    }
     if (o.compile && (s = cli_read_text(o.compile, &st.compile_json, &st.compile_len, &err))) goto fail;
-    if (!o.compile && !o.loss && !o.metrics) {
+    if (o.model && !o.compile && !o.loss && !o.metrics) {
         /* A .keras archive's compile config is the default (parse_args made sure it is one). */
         sc_keras_archive *ar;
         if ((s = sc_keras_archive_open(o.model, &ar, &err))) goto fail;
@@ -400,7 +485,6 @@ int cli_run_main(int argc, char **argv, int is_run) {
         if (o.watch) p.watch_mode = !strcmp(o.watch, "poll") ? SC_WATCH_POLL
                                   : !strcmp(o.watch, "inotify") ? SC_WATCH_INOTIFY : SC_WATCH_AUTO;
     } else {
-        if ((s = sc_ckpt_ref_resolve(o.checkpoint, &ref, &err))) goto fail;
         dir = strdup(ref.path);
         if (!dir) goto fail;
         char *slash = strrchr(dir, '/');
@@ -435,6 +519,7 @@ done:
     sc_model_free(st.model);
     free(st.compile_json);
     sc_ckpt_ref_clear(&ref);
+    sc_keras_config_clear(&kc);
     free(dir);
     return code;
 }

@@ -79,6 +79,28 @@ void sc_ckpt_ref_clear(sc_ckpt_ref *ref); /* frees path and zeroes the ref */
  * other kinds. */
 sc_status sc_ckpt_ref_bundle_prefix(const sc_ckpt_ref *ref, char **prefix, sc_error *err);
 
+/* ---------------------------------------------------------------------------------------------
+ * The model a checkpoint carries (no separate model JSON needed)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct sc_keras_config {
+    char *model_json;   /* for sc_model_load_keras_json */
+    char *compile_json; /* for sc_compile_from_json; NULL when saved before compile() */
+    char source[4200];  /* names the config in messages: "m.h5:model_config" */
+} sc_keras_config;
+
+/* Reads the Keras model config and compile config inside the checkpoint:
+ *   SC_CKPT_KERAS_ARCHIVE  config.json (its compile_config);
+ *   SC_CKPT_LEGACY_H5      the root attributes model_config and training_config (FORMATS §7.5);
+ *   SC_CKPT_SAVED_MODEL    keras_metadata.pb's root object, or when that file is absent the
+ *                          root's user_object metadata in saved_model.pb (FORMATS §7.6): its
+ *                          class_name/config, and training_config as the compile config.
+ * SC_NOT_FOUND (the message says to give --model) for kinds that carry no config, a weights-only
+ * .h5, or a SavedModel whose root is not a Keras Functional/Sequential model; SC_DATA_LOSS for
+ * malformed protos; file errors as their readers report them. Clear with sc_keras_config_clear. */
+sc_status sc_ckpt_keras_config(const sc_ckpt_ref *ref, sc_keras_config *out, sc_error *err);
+void sc_keras_config_clear(sc_keras_config *c);
+
 #ifdef __cplusplus
 }
 #endif

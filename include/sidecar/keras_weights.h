@@ -113,10 +113,13 @@ typedef struct sc_h5weights_entry {
 } sc_h5weights_entry;
 
 /* A group to create even if no dataset lives in it (Keras' empty `vars`), with an optional
- * string attribute `name` (NULL: none). */
+ * string attribute `name` (NULL: none) and an optional string attribute `attr` = value (Keras 2's
+ * root "model_config" / "training_config"; path "" is the root). */
 typedef struct sc_h5weights_group {
     const char *path;
     const char *name;
+    const char *attr;
+    const char *value;
 } sc_h5weights_group;
 
 /* Writes groups, then entries, to "<path>.tmp<pid>" and renames it into place. Contiguous,

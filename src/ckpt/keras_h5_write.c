@@ -124,6 +124,9 @@ static sc_status write_group(hid_t file, hid_t lcpl, hid_t gcpl, const char *pat
     if (g->name && write_str_attr(grp, "name", g->name) < 0)
         st = sc_h5_error(err, SC_IO, "%s: group '/%s': cannot write attribute 'name'", path,
                          g->path);
+    if (st == SC_OK && g->attr && g->value && write_str_attr(grp, g->attr, g->value) < 0)
+        st = sc_h5_error(err, SC_IO, "%s: group '/%s': cannot write attribute '%s'", path,
+                         g->path, g->attr);
     H5Gclose(grp);
     return st;
 }

@@ -125,6 +125,7 @@ static sc_status init_ctx(sc_compile_ctx *c, const char *file, const sc_compile_
 static const char *const COMPILE_KEYS[] = {
     "optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
     "steps_per_execution", "jit_compile", "auto_scale_loss", "pss_evaluation_shards",
+    "optimizer_config", /* Keras 2 training_config (legacy .h5, SavedModel metadata) */
 };
 
 static sc_status from_config(const sc_compile_ctx *c, const json_t *cc, sc_compiled *out) {

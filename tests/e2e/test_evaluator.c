@@ -18,8 +18,11 @@
 
 #include <cmocka.h>
 
+#include "sidecar/ckpt_ref.h"
+#include "sidecar/compile.h"
 #include "sidecar/eval.h"
 #include "sidecar/keras_weights.h"
+#include "core/fileio.h"
 #include "support/ckpt_fixture.h"
 #include "support/event_decoder.h"
 
@@ -364,6 +367,138 @@ static void test_keras3_weights_file(void **state) {
     free(tf);
 }
 
+/* Keras 2 HDF5 (FORMATS §7.4/§7.5), written with libhdf5 as h5py writes it, from the trainer's
+ * ckpt-2 weights. full: model.save("m.h5") (model_config/training_config at the root, weights
+ * under model_weights/, the step in optimizer_weights/Adam/iter:0); else save_weights (weights
+ * at the root, no step). k3: Keras 3's legacy names "<layer>/sequential/<layer>/<var>" (no
+ * ":0"), as in its model.save("m.h5"). */
+static void write_legacy_h5(fixture *f, const char *tf_prefix, const char *path, int full, int k3) {
+    static const char *const tf_keys[4] = {
+        "model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+        "model/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE",
+        "model/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+        "model/layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE"};
+    static const char *const layer[4] = {"dense", "dense", "dense_1", "dense_1"};
+    static const char *const var[4] = {"kernel", "bias", "kernel", "bias"};
+    sc_bundle *b;
+    sc_error err;
+    assert_int_equal(sc_bundle_open(tf_prefix, &b, &err), SC_OK);
+    sc_h5weights_entry e[5];
+    void *bufs[4];
+    char keys[4][128];
+    for (int i = 0; i < 4; i++) {
+        const sc_tensor_info *t = sc_bundle_find(b, tf_keys[i]);
+        assert_non_null(t);
+        bufs[i] = malloc(t->size);
+        assert_int_equal(sc_bundle_read(b, t, bufs[i], t->size, &err), SC_OK);
+        snprintf(keys[i], sizeof keys[i], "%s%s/%s/%s%s", full ? "model_weights/" : "", layer[i],
+                 k3 ? "sequential" : layer[i], k3 ? layer[i] : var[i], k3 ? "" : ":0");
+        if (k3) snprintf(keys[i] + strlen(keys[i]), sizeof keys[i] - strlen(keys[i]), "/%s", var[i]);
+        e[i] = (sc_h5weights_entry){keys[i], t->dtype, t->rank, t->shape, bufs[i], t->size};
+    }
+    int64_t it = 64; /* the trainer's step after 2 epochs of 32 batches */
+    e[4] = (sc_h5weights_entry){k3 ? "optimizer_weights/adam/iteration" : "optimizer_weights/Adam/iter:0",
+                                SC_DT_INT64, 0, NULL, &it, 8};
+    uint8_t *json;
+    size_t len;
+    assert_int_equal(sc_read_file(f->model_json, &json, &len, &err), SC_OK);
+    const char *tc = "{\"loss\": \"sparse_categorical_crossentropy\", \"metrics\": [\"accuracy\"], "
+                     "\"weighted_metrics\": null, \"loss_weights\": null, \"optimizer_config\": "
+                     "{\"class_name\": \"Adam\", \"config\": {\"name\": \"Adam\"}}}";
+    sc_h5weights_group g[3] = {{"", NULL, "model_config", (const char *)json},
+                               {"", NULL, "training_config", tc},
+                               {"", NULL, "keras_version", k3 ? "3.11.1" : "2.15.0"}};
+    if (sc_h5weights_write(path, e, full ? 5 : 4, g, full ? 3 : 0, &err) != SC_OK)
+        fail_msg("%s", err.message);
+    free(json);
+    for (int i = 0; i < 4; i++) free(bufs[i]);
+    sc_bundle_free(b);
+}
+
+static void legacy_h5_scenario(fixture *f, int k3) {
+    char *tf = ckf_join(f->dir, "tf");
+    const char *args[] = {"--out", tf, "--epochs", "2", "--max-to-keep", "0", NULL};
+    spawn_trainer(args, 1);
+    char *prefix = ckf_join(tf, "ckpt-2");
+    assert_int_equal(mkdir(f->ckpts, 0755), 0);
+    char *h5 = ckf_join(f->ckpts, "ckpt-2.h5");
+    write_legacy_h5(f, prefix, h5, 1, k3);
+
+    /* The file carries the model and the compile config: no model JSON needed. */
+    sc_ckpt_ref ref;
+    sc_error err;
+    assert_int_equal(sc_ckpt_ref_resolve(h5, &ref, &err), SC_OK);
+    assert_int_equal(ref.kind, SC_CKPT_LEGACY_H5);
+    assert_int_equal(ref.number, 2);
+    sc_keras_config kc;
+    if (sc_ckpt_keras_config(&ref, &kc, &err) != SC_OK) fail_msg("%s", err.message);
+    assert_non_null(strstr(kc.source, "model_config"));
+    sc_model *m;
+    if (sc_model_load_keras_json(kc.model_json, strlen(kc.model_json), kc.source, &m, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(sc_model_num_inputs(m), 1);
+    sc_model_free(m);
+    sc_compile_shapes cs = {.pred_rank = 2, .pred_last_dim = 4, .true_rank = 1,
+                            .true_last_dim = 1, .keras_version = 2};
+    sc_compiled c;
+    if (sc_compile_from_json(kc.compile_json, strlen(kc.compile_json), kc.source, &cs, &c, &err))
+        fail_msg("%s", err.message);
+    assert_non_null(c.loss);
+    assert_int_equal(c.num_metrics, 1);
+    sc_compiled_clear(&c);
+    sc_keras_config_clear(&kc);
+
+    /* Watched like the other Keras files; the step from optimizer_weights. */
+    sc_evaluator_params p = params(f, f->logdir);
+    p.max_evaluations = 2;
+    sc_evaluator *ev;
+    assert_int_equal(sc_evaluator_create(&p, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_start(ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_num_evaluated(ev), 1);
+    sc_evaluator_free(ev);
+    assert_non_null(strstr(f->log, "ckpt-2.h5"));
+    assert_non_null(strstr(f->log, "Last checkpoint evaluated."));
+    float acc_h5, acc_tf, loss_h5, loss_tf;
+    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_h5), 1);
+    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_loss_vs_iterations", 64, &loss_h5), 1);
+    /* The same weights from the TF checkpoint give the same numbers. */
+    char *logs2 = ckf_join(f->dir, "logs_tf");
+    sc_evaluator_params q = params(f, logs2);
+    assert_int_equal(sc_evaluator_create(&q, &ev, &err), SC_OK);
+    assert_int_equal(sc_evaluator_evaluate(ev, prefix, &err), SC_OK);
+    sc_evaluator_free(ev);
+    assert_int_equal(find_scalar(logs2, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_tf), 1);
+    assert_int_equal(find_scalar(logs2, "validation", "evaluation_loss_vs_iterations", 64, &loss_tf), 1);
+    assert_true(acc_h5 == acc_tf);
+    assert_true(loss_h5 == loss_tf);
+
+    /* save_weights("w.h5"): weights at the root, no config, no step (the name's number). */
+    char *w = ckf_join(f->dir, "weights-7.h5");
+    write_legacy_h5(f, prefix, w, 0, k3);
+    sc_ckpt_ref_clear(&ref);
+    assert_int_equal(sc_ckpt_ref_resolve(w, &ref, &err), SC_OK);
+    assert_int_equal(sc_ckpt_keras_config(&ref, &kc, &err), SC_NOT_FOUND);
+    assert_non_null(strstr(err.message, "give --model"));
+    char *logs3 = ckf_join(f->dir, "logs_w");
+    sc_evaluator_params r = params(f, logs3);
+    assert_int_equal(sc_evaluator_create(&r, &ev, &err), SC_OK);
+    if (sc_evaluator_evaluate_ref(ev, &ref, &err)) fail_msg("%s", err.message);
+    sc_evaluator_free(ev);
+    float acc_w;
+    assert_int_equal(find_scalar(logs3, "validation", "evaluation_accuracy_vs_iterations", 7, &acc_w), 1);
+    assert_true(acc_w == acc_tf);
+    sc_ckpt_ref_clear(&ref);
+    free(logs3);
+    free(w);
+    free(logs2);
+    free(h5);
+    free(prefix);
+    free(tf);
+}
+
+static void test_legacy_h5_keras2(void **state) { legacy_h5_scenario(*state, 0); }
+static void test_legacy_h5_keras3_names(void **state) { legacy_h5_scenario(*state, 1); }
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keras_checkpoint_manager, setup, teardown),
@@ -372,6 +507,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_no_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keras3_weights_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_h5_keras2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_h5_keras3_names, setup, teardown),
     };
     return cmocka_run_group_tests_name("evaluator", tests, NULL, NULL);
 }

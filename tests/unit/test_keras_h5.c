@@ -49,10 +49,10 @@ static const sc_h5weights_entry k_entries[] = {
 #define N_ENTRIES (sizeof k_entries / sizeof k_entries[0])
 
 static const sc_h5weights_group k_groups[] = {
-    {"vars", "sequential"},                /* the root model's empty vars */
-    {"layers/dense/vars", "dense_6"},      /* Keras 3.1x: name on vars, path name differs */
-    {"layers/dropout/vars", NULL},         /* Keras <= 3.3: empty vars, no attribute */
-    {"layers/flatten", "flatten"},         /* a group with only a name attribute */
+    {"vars", "sequential", NULL, NULL},    /* the root model's empty vars */
+    {"layers/dense/vars", "dense_6", NULL, NULL}, /* Keras 3.1x: name on vars, path name differs */
+    {"layers/dropout/vars", NULL, NULL, NULL}, /* Keras <= 3.3: empty vars, no attribute */
+    {"layers/flatten", "flatten", NULL, NULL}, /* a group with only a name attribute */
 };
 
 /* strcmp order of the keys above ('/' sorts before '_', "10" before "1x"). */
