@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "sidecar/checkpoint.h"
+#include "sidecar/ckpt_ref.h"
 #include "sidecar/eval.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_INPUT = 1, CLI_EXIT_USAGE = 2 };
@@ -41,12 +42,14 @@ void cli_progress_clear(void);
 
 /* ---- --model (cli/inspect_model.c) ---- */
 
-/* Loads the Keras model, binds the bundle's variables to it and writes the binding table (JSON:
- * fields ,"model","binding","unused" to splice into the inspect object). A model that does not
- * load is returned as an error; a binding that fails (missing key, shape mismatch) still writes
- * the table and leaves its status in bind_err->status for the caller to report after the output. */
-sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, sc_bundle *b,
-                            sc_error *bind_err, sc_error *err);
+/* Loads the Keras model, binds the checkpoint's variables to it and writes the binding table
+ * (JSON: fields ,"model","binding","unused" to splice into the inspect object). source is what
+ * kind says: an sc_bundle (bundle, SavedModel), an sc_h5weights (.weights.h5, the weights of a
+ * .keras, a legacy .h5) or an sc_safetensors. A model that does not load is returned as an
+ * error; a binding that fails (missing key, shape mismatch) still writes the table and leaves
+ * its status in bind_err->status for the caller to report after the output. */
+sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, sc_ckpt_kind kind,
+                            void *source, sc_error *bind_err, sc_error *err);
 
 /* ---- text escaping (cli/escape.c) ---- */
 

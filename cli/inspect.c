@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sidecar/keras_weights.h"
+#include "sidecar/safetensors.h"
 
 typedef struct inspect_opts {
     const char *path;
@@ -19,12 +21,29 @@ typedef struct inspect_opts {
     uint64_t values; /* 0: do not read values */
 } inspect_opts;
 
-/* One growing buffer reused for every tensor read. */
+/* Where the tensors come from (a bundle, an HDF5 weights file, a safetensors file), seen through
+ * one interface, and one growing buffer reused for every tensor read. */
 typedef struct tensor_reader {
-    sc_bundle *bundle;
+    sc_bundle *bundle;     /* bundles (and SavedModels) only */
+    void *h;               /* the open source: bundle, sc_h5weights or sc_safetensors */
+    const char *name;      /* "prefix" in the output: the bundle prefix or the file */
+    size_t (*count)(const void *h);
+    const sc_tensor_info *(*get)(const void *h, size_t i);
+    sc_status (*read)(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err);
     void *buf;
     size_t cap;
 } tensor_reader;
+
+/* What the header shows: for bundles from sc_ckpt_describe, for weight files from the file. */
+typedef struct ckpt_view {
+    const char *layout;      /* sc_ckpt_layout_name, or the file's sc_ckpt_kind_name */
+    int has_step;
+    int64_t step;
+    const char *step_source; /* sc_step_source_name, or the HDF5 key the step came from */
+    int32_t num_shards;
+    const char *model_config; /* where the file's own model config is, NULL when it has none */
+    sc_ckpt_kind kind;
+} ckpt_view;
 
 static const char k_usage_line[] =
     "usage: sidecar inspect PATH [--model MODEL] [--values N] [--json]\n";
@@ -126,7 +145,7 @@ static int parse_args(int argc, char **argv, inspect_opts *o) {
 static sc_status read_whole(tensor_reader *r, const sc_tensor_info *t, sc_error *err) {
     if (t->size > SIZE_MAX) {
         snprintf(err->message, sizeof err->message, "%s: tensor '%s': %" PRIu64 " bytes do not fit in memory",
-                 sc_bundle_prefix(r->bundle), t->key, t->size);
+                 r->name, t->key, t->size);
         return err->status = SC_NO_MEMORY;
     }
     if (t->size > r->cap || !r->buf) {
@@ -134,19 +153,22 @@ static sc_status read_whole(tensor_reader *r, const sc_tensor_info *t, sc_error 
         void *nb = realloc(r->buf, want);
         if (!nb) {
             snprintf(err->message, sizeof err->message, "%s: tensor '%s': no memory for %zu bytes",
-                     sc_bundle_prefix(r->bundle), t->key, want);
+                     r->name, t->key, want);
             return err->status = SC_NO_MEMORY;
         }
         r->buf = nb;
         r->cap = want;
     }
-    return sc_bundle_read(r->bundle, t, r->buf, r->cap, err);
+    return r->read(r->h, t, r->buf, r->cap, err);
 }
 
 /* Values of one tensor, or the reason they are not shown. */
 static sc_status put_values(FILE *f, cli_format fmt, tensor_reader *r, const sc_tensor_info *t,
                             uint64_t n, sc_error *err) {
     const char *why = cli_values_not_decoded(t);
+    /* Strings and compounds of an HDF5 file are listed, not read (keras_weights.h). */
+    if (!why && !r->bundle && (t->dtype == SC_DT_STRING || t->dtype == SC_DT_INVALID))
+        why = "HDF5 string or compound dataset";
     if (why) {
         if (fmt == CLI_JSON) {
             fputs("null,\"not_decoded\":", f);
@@ -179,23 +201,26 @@ static void pad(FILE *f, size_t n) {
     while (n-- > 0) fputc(' ', f);
 }
 
-static sc_status write_json(FILE *f, tensor_reader *r, const sc_ckpt_info *info,
+static sc_status write_json(FILE *f, tensor_reader *r, const ckpt_view *info,
                             inspect_opts *o, sc_error *err) {
-    sc_bundle *b = r->bundle;
-    size_t n = sc_bundle_num_tensors(b);
+    size_t n = r->count(r->h);
     fputs("{\"prefix\":", f);
-    cli_json_string(f, sc_bundle_prefix(b));
+    cli_json_string(f, r->name);
     fputs(",\"layout\":", f);
-    cli_json_string(f, sc_ckpt_layout_name(info->layout));
-    if (info->step_source == SC_STEP_NONE)
+    cli_json_string(f, info->layout);
+    if (!info->has_step)
         fputs(",\"step\":null", f);
     else
         fprintf(f, ",\"step\":%" PRId64, info->step);
     fputs(",\"step_source\":", f);
-    cli_json_string(f, sc_step_source_name(info->step_source));
-    fprintf(f, ",\"num_shards\":%" PRId32 ",\"tensors\":[", sc_bundle_num_shards(b));
+    cli_json_string(f, info->step_source);
+    if (info->model_config) {
+        fputs(",\"model_config\":", f);
+        cli_json_string(f, info->model_config);
+    }
+    fprintf(f, ",\"num_shards\":%" PRId32 ",\"tensors\":[", info->num_shards);
     for (size_t i = 0; i < n; i++) {
-        const sc_tensor_info *t = sc_bundle_tensor(b, i);
+        const sc_tensor_info *t = r->get(r->h, i);
         fputs(i ? ",{\"key\":\"" : "{\"key\":\"", f);
         cli_json_bytes(f, t->key, t->key_len);
         fputs("\",\"dtype\":", f);
@@ -212,21 +237,20 @@ static sc_status write_json(FILE *f, tensor_reader *r, const sc_ckpt_info *info,
     }
     fputc(']', f);
     if (o->model) {
-        sc_status st = cli_write_binding(f, CLI_JSON, o->model, b, &o->bind_err, err);
+        sc_status st = cli_write_binding(f, CLI_JSON, o->model, info->kind, r->h, &o->bind_err, err);
         if (st != SC_OK) return st;
     }
     fputs("}\n", f);
     return SC_OK;
 }
 
-static sc_status write_human(FILE *f, tensor_reader *r, const sc_ckpt_info *info,
+static sc_status write_human(FILE *f, tensor_reader *r, const ckpt_view *info,
                              inspect_opts *o, sc_error *err) {
-    sc_bundle *b = r->bundle;
-    size_t n = sc_bundle_num_tensors(b);
+    size_t n = r->count(r->h);
     size_t wkey = 3, wdtype = 5, wshape = 5, wbytes = 5; /* the headings */
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        const sc_tensor_info *t = sc_bundle_tensor(b, i);
+        const sc_tensor_info *t = r->get(r->h, i);
         size_t w = cli_text_bytes(NULL, t->key, t->key_len, 0);
         if (w > wkey) wkey = w;
         w = strlen(sc_dtype_name(t->dtype));
@@ -239,20 +263,20 @@ static sc_status write_human(FILE *f, tensor_reader *r, const sc_ckpt_info *info
     }
 
     fputs("prefix   ", f);
-    cli_text_bytes(f, sc_bundle_prefix(b), strlen(sc_bundle_prefix(b)), 0);
-    fprintf(f, "\nlayout   %s\n", sc_ckpt_layout_name(info->layout));
-    if (info->step_source == SC_STEP_NONE)
+    cli_text_bytes(f, r->name, strlen(r->name), 0);
+    fprintf(f, "\nlayout   %s\n", info->layout);
+    if (!info->has_step)
         fputs("step     unknown (no step variable, no number in the file name)\n", f);
     else
-        fprintf(f, "step     %" PRId64 ", from %s\n", info->step,
-                sc_step_source_name(info->step_source));
-    fprintf(f, "shards   %" PRId32 "\n", sc_bundle_num_shards(b));
+        fprintf(f, "step     %" PRId64 ", from %s\n", info->step, info->step_source);
+    if (info->model_config) fprintf(f, "model    %s (no --model needed)\n", info->model_config);
+    fprintf(f, "shards   %" PRId32 "\n", info->num_shards);
     fprintf(f, "tensors  %zu, %" PRIu64 " bytes\n\n", n, total);
 
     fprintf(f, "%-*s  %-*s  %-*s  %*s\n", (int)wkey, "KEY", (int)wdtype, "DTYPE", (int)wshape,
             "SHAPE", (int)wbytes, "BYTES");
     for (size_t i = 0; i < n; i++) {
-        const sc_tensor_info *t = sc_bundle_tensor(b, i);
+        const sc_tensor_info *t = r->get(r->h, i);
         pad(f, wkey - cli_text_bytes(f, t->key, t->key_len, 0));
         fprintf(f, "  %-*s  ", (int)wdtype, sc_dtype_name(t->dtype));
         pad(f, wshape - put_shape(f, t));
@@ -264,8 +288,70 @@ static sc_status write_human(FILE *f, tensor_reader *r, const sc_ckpt_info *info
             fputc('\n', f);
         }
     }
-    return o->model ? cli_write_binding(f, CLI_HUMAN, o->model, b, &o->bind_err, err)
+    return o->model ? cli_write_binding(f, CLI_HUMAN, o->model, info->kind, r->h, &o->bind_err, err)
                     : SC_OK;
+}
+
+/* ---- the sources ---- */
+
+static size_t b_count(const void *h) { return sc_bundle_num_tensors(h); }
+static const sc_tensor_info *b_get(const void *h, size_t i) { return sc_bundle_tensor(h, i); }
+static sc_status b_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
+    return sc_bundle_read(h, t, buf, cap, err);
+}
+static size_t h_count(const void *h) { return sc_h5weights_num_tensors(h); }
+static const sc_tensor_info *h_get(const void *h, size_t i) { return sc_h5weights_tensor(h, i); }
+static sc_status h_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
+    return sc_h5weights_read(h, t, buf, cap, err);
+}
+static size_t s_count(const void *h) { return sc_safetensors_num_tensors(h); }
+static const sc_tensor_info *s_get(const void *h, size_t i) { return sc_safetensors_tensor(h, i); }
+static sc_status s_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
+    return sc_safetensors_read(h, t, buf, cap, err);
+}
+
+typedef struct file_handles {
+    sc_h5weights *h5;
+    sc_keras_archive *archive;
+    sc_safetensors *st;
+} file_handles;
+
+/* A weight file: its tensors, and the step as the evaluator reads it (restore.c). */
+static sc_status open_file(const sc_ckpt_ref *ref, tensor_reader *r, ckpt_view *v,
+                           file_handles *fh, sc_error *err) {
+    sc_status st;
+    v->layout = sc_ckpt_kind_name(ref->kind);
+    v->kind = ref->kind;
+    v->num_shards = 1;
+    if (ref->kind == SC_CKPT_SAFETENSORS) {
+        if ((st = sc_safetensors_open(ref->path, &fh->st, err)) != SC_OK) return st;
+        *r = (tensor_reader){NULL, fh->st, ref->path, s_count, s_get, s_read, NULL, 0};
+    } else {
+        sc_h5weights *h;
+        if (ref->kind == SC_CKPT_KERAS_ARCHIVE) {
+            if ((st = sc_keras_archive_open(ref->path, &fh->archive, err)) != SC_OK) return st;
+            h = sc_keras_archive_weights(fh->archive);
+        } else {
+            if ((st = sc_h5weights_open(ref->path, &fh->h5, err)) != SC_OK) return st;
+            h = fh->h5;
+        }
+        *r = (tensor_reader){NULL, h, ref->path, h_count, h_get, h_read, NULL, 0};
+        sc_error e2;
+        const char *key = "optimizer/vars/0";
+        st = sc_h5weights_is_legacy(h) ? sc_h5weights_legacy_step(h, &v->step, &key, &e2)
+                                       : sc_h5weights_keras3_step(h, &v->step, &e2);
+        if (st == SC_OK) {
+            v->has_step = 1;
+            v->step_source = key;
+            return SC_OK;
+        }
+        if (st != SC_NOT_FOUND) return *err = e2, st;
+    }
+    /* No optimizer in the file: the number in its name stands in, as when evaluating. */
+    v->has_step = ref->number >= 0;
+    v->step = ref->number;
+    v->step_source = sc_step_source_name(v->has_step ? SC_STEP_FILE_NAME : SC_STEP_NONE);
+    return SC_OK;
 }
 
 void cli_report_error(const sc_error *err, sc_status st) {
@@ -287,13 +373,36 @@ int cli_inspect_main(int argc, char **argv) {
     size_t out_len = 0;
     FILE *mem = NULL;
     tensor_reader r = {0};
-    sc_ckpt_info info;
+    ckpt_view view = {0};
+    sc_ckpt_ref ref = {SC_CKPT_NONE, NULL, -1};
+    sc_keras_config kc = {0};
+    file_handles fh = {0};
     sc_status st;
     int mem_bad, close_rc;
 
-    if ((st = sc_ckpt_resolve(o.path, &prefix, &err)) != SC_OK) goto fail;
-    if ((st = sc_bundle_open(prefix, &r.bundle, &err)) != SC_OK) goto fail;
-    if ((st = sc_ckpt_describe(r.bundle, &info, &err)) != SC_OK) goto fail;
+    if ((st = sc_ckpt_ref_resolve(o.path, &ref, &err)) != SC_OK) goto fail;
+    if (ref.kind == SC_CKPT_BUNDLE || ref.kind == SC_CKPT_SAVED_MODEL) {
+        sc_ckpt_info info;
+        if ((st = sc_ckpt_ref_bundle_prefix(&ref, &prefix, &err)) != SC_OK) goto fail;
+        if ((st = sc_bundle_open(prefix, &r.bundle, &err)) != SC_OK) goto fail;
+        if ((st = sc_ckpt_describe(r.bundle, &info, &err)) != SC_OK) goto fail;
+        r.h = r.bundle;
+        r.name = sc_bundle_prefix(r.bundle);
+        r.count = b_count;
+        r.get = b_get;
+        r.read = b_read;
+        view = (ckpt_view){sc_ckpt_layout_name(info.layout), info.step_source != SC_STEP_NONE,
+                           info.step, sc_step_source_name(info.step_source),
+                           sc_bundle_num_shards(r.bundle), NULL, ref.kind};
+    } else if ((st = open_file(&ref, &r, &view, &fh, &err)) != SC_OK) {
+        goto fail;
+    }
+    /* Say where the model config is when the checkpoint carries one (eval needs no --model). */
+    if (ref.kind == SC_CKPT_SAVED_MODEL || ref.kind == SC_CKPT_LEGACY_H5 ||
+        ref.kind == SC_CKPT_KERAS_ARCHIVE) {
+        sc_error e2;
+        if (sc_ckpt_keras_config(&ref, &kc, &e2) == SC_OK) view.model_config = kc.source;
+    }
 
     /* Everything goes to memory first: a read failing half-way must not leave half an
      * object on stdout. */
@@ -302,7 +411,7 @@ int cli_inspect_main(int argc, char **argv) {
         fprintf(stderr, "sidecar: cannot buffer the output: %s\n", strerror(errno));
         goto done;
     }
-    st = o.json ? write_json(mem, &r, &info, &o, &err) : write_human(mem, &r, &info, &o, &err);
+    st = o.json ? write_json(mem, &r, &view, &o, &err) : write_human(mem, &r, &view, &o, &err);
     if (st != SC_OK) goto fail;
     mem_bad = ferror(mem);
     close_rc = fclose(mem);
@@ -328,6 +437,11 @@ done:
     free(out);
     free(r.buf);
     sc_bundle_free(r.bundle);
+    sc_h5weights_free(fh.h5);
+    sc_keras_archive_free(fh.archive);
+    sc_safetensors_free(fh.st);
+    sc_keras_config_clear(&kc);
+    sc_ckpt_ref_clear(&ref);
     free(prefix);
     return code;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sidecar/keras_weights.h"
 #include "sidecar/model.h"
 
 static void shape_str(const sc_shape *s, char *buf, size_t cap) {
@@ -62,14 +63,19 @@ static void write_human(FILE *f, sc_model *m, const sc_bind_report *rep, const c
     }
 }
 
-sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, sc_bundle *b,
-                            sc_error *bind_err, sc_error *err) {
+sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, sc_ckpt_kind kind,
+                            void *source, sc_error *bind_err, sc_error *err) {
     sc_model *m = NULL;
     sc_bind_report rep;
     memset(&rep, 0, sizeof rep);
     sc_status st = sc_model_load_keras(model_path, &m, err);
     if (st != SC_OK) return st;
-    sc_status bs = sc_model_bind_bundle(m, b, &rep, bind_err);
+    sc_status bs;
+    if (kind == SC_CKPT_SAFETENSORS) bs = sc_model_bind_safetensors(m, source, &rep, bind_err);
+    else if (kind == SC_CKPT_BUNDLE || kind == SC_CKPT_SAVED_MODEL)
+        bs = sc_model_bind_bundle(m, source, &rep, bind_err);
+    else if (sc_h5weights_is_legacy(source)) bs = sc_model_bind_h5legacy(m, source, &rep, bind_err);
+    else bs = sc_model_bind_h5weights(m, source, &rep, bind_err);
     /* The table is the point of --model: print it even when binding fails (the caller reports
      * bind_err after the output). */
     int rep_written = rep.entries != NULL;

@@ -141,6 +141,39 @@ static int saved_model_root(const uint8_t *d, size_t n, pb_node *out) {
     return k < 0 ? -1 : 1;
 }
 
+/* Keras' SavedModel metadata serializes tuples as {"class_name": "__tuple__", "items": [...]}
+ * (get_json_type), where to_json() writes lists: turn them back into lists, everywhere. */
+static json_t *untuple(json_t *v, int depth) {
+    if (depth > 256) return v;
+    if (json_is_object(v)) {
+        const json_t *cn = json_object_get(v, "class_name");
+        json_t *items = json_object_get(v, "items");
+        if (json_is_string(cn) && !strcmp(json_string_value(cn), "__tuple__") && json_is_array(items)) {
+            json_incref(items);
+            json_decref(v);
+            return untuple(items, depth + 1);
+        }
+        const char *k;
+        json_t *x;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, x) {
+            json_incref(x);
+            json_t *y = untuple(x, depth + 1);
+            if (y != x) json_object_set(v, k, y);
+            json_decref(y);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *x = json_array_get(v, i);
+            json_incref(x);
+            json_t *y = untuple(x, depth + 1);
+            if (y != x) json_array_set(v, i, y);
+            json_decref(y);
+        }
+    }
+    return v;
+}
+
 /* The root's metadata JSON: class_name and config at the top (what to_json() has), beside
  * training_config (the compile arguments). */
 static sc_status from_metadata(const pb_node *node, const char *src, sc_keras_config *c,
@@ -153,6 +186,7 @@ static sc_status from_metadata(const pb_node *node, const char *src, sc_keras_co
                             (const char *)node->identifier);
     json_error_t je;
     json_t *root = json_loadb((const char *)node->metadata, node->metadata_len, 0, &je);
+    if (root) root = untuple(root, 0);
     if (!json_is_object(root)) {
         json_decref(root);
         return sc_error_set(err, SC_DATA_LOSS, "%s: the root object's Keras metadata is not a "
