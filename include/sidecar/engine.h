@@ -19,6 +19,11 @@
 void sc_engine_set_threads(int n);
 /* Threads the next forward pass will use. */
 int sc_engine_threads(void);
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 Conv2Ds between two blocked edges (on by default;
+ * read when a runner creates its primitives, i.e. on its first pass). Its rounding differs from the direct convolution's by a
+ * few float32 ulps of the layer's sums (README "Compute engine" has the measured error). */
+void sc_engine_set_winograd(int on);
+int sc_engine_winograd(void);
 /* "oneDNN 2.6.3 (cpu omp), ISA avx512_core, 2 threads" into buf; returns buf. */
 const char *sc_engine_describe(char *buf, size_t cap);
 

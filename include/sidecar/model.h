@@ -183,6 +183,8 @@ size_t sc_runner_arena_bytes(const sc_runner *r);
 typedef struct sc_runner_stats {
     int engine_nodes;         /* nodes run as oneDNN primitives (Dense, Conv1D/2D) */
     int fused_activations;    /* of those, activations applied as primitive post-ops */
+    int blocked_edges;        /* Conv2D outputs kept in oneDNN's nChw16c layout */
+    int winograd_nodes;       /* Conv2Ds running oneDNN's Winograd kernel */
     size_t scratchpad_bytes;  /* oneDNN's shared scratchpad (the largest primitive's need) */
     size_t weights_bytes;     /* weights reordered into oneDNN's layout (copies beside the
                                  model's variables) */

@@ -28,7 +28,8 @@ typedef struct node_plan {
     int kind;
     int fuse;                   /* activation applied as a post-op */
     int failed;                 /* oneDNN has no kernel: the layer's forward runs */
-    int next;                   /* slot to replace for the next new shape (never 0 once used) */
+    int in_blocked, out_blocked; /* activations in nChw16c on that edge (see blocked_edge) */
+    int winograd;               /* the primitive is a Winograd convolution */
     slot s[2];
 } node_plan;
 
@@ -70,6 +71,35 @@ static void slot_clear(slot *s) {
     memset(s, 0, sizeof *s);
 }
 
+static int is_conv2d(const sc_dnnl_plan *p, size_t i) {
+    return p->nodes[i].kind == KIND_CONV && p->m->nodes[i].layer->ops == &sc_layer_conv2d;
+}
+
+/* Tensor t may stay in oneDNN's nChw16c layout: a Conv2D makes it, only Conv2Ds read it (as
+ * their one input), it is no model output, and its channels fill whole blocks of 16 (so the
+ * blocked tensor has the plain one's size and fits its arena slot). The runner's element-wise
+ * activation does not care about the layout. Between such convolutions oneDNN skips two
+ * layout conversions per layer and may use its Winograd kernels (blocked layouts only). */
+static int blocked_edge(const sc_dnnl_plan *p, int t) {
+    const sc_model *m = p->m;
+    const sc_tensor_slot *ts = &m->tensors[t];
+    if (ts->producer < 0 || !is_conv2d(p, (size_t)ts->producer) || ts->shape.rank != 3 ||
+        ts->shape.dims[2] % 16 != 0)
+        return 0;
+    for (size_t o = 0; o < m->num_outputs; o++)
+        if (m->outputs[o] == t) return 0;
+    int readers = 0;
+    for (size_t i = 0; i < m->num_nodes; i++) {
+        const sc_node *n = &m->nodes[i];
+        for (int k = 0; k < n->num_inputs; k++)
+            if (n->inputs[k] == t) {
+                if (!is_conv2d(p, i) || n->num_inputs != 1) return 0;
+                readers++;
+            }
+    }
+    return readers > 0;
+}
+
 sc_status sc_dnnl_plan_create(const sc_model *m, sc_dnnl_plan **out, sc_error *err) {
     *out = NULL;
     sc_dnnl_plan *p = calloc(1, sizeof *p);
@@ -95,6 +125,12 @@ sc_status sc_dnnl_plan_create(const sc_model *m, sc_dnnl_plan **out, sc_error *e
         float al, be;
         np->fuse = np->kind && post_op(L->act, &alg, &al, &be);
     }
+    for (size_t i = 0; i < m->num_nodes; i++) {
+        node_plan *np = &p->nodes[i];
+        if (np->kind != KIND_CONV) continue;
+        np->out_blocked = blocked_edge(p, m->nodes[i].output);
+        np->in_blocked = blocked_edge(p, m->nodes[i].inputs[0]);
+    }
     *out = p;
     return SC_OK;
 }
@@ -116,11 +152,12 @@ void sc_dnnl_plan_free(sc_dnnl_plan *p) {
 /* Primitive descriptor of node i for this batch, or a oneDNN status. */
 static dnnl_status_t make_pd(const sc_dnnl_plan *p, const sc_node *n, const node_plan *np,
                              int batch, dnnl_primitive_desc_t *pd, dnnl_memory_desc_t *user_w,
-                             dnnl_memory_desc_t *bias_md) {
+                             dnnl_memory_desc_t *bias_md, int *winograd) {
     const sc_layer *L = n->layer;
     const int has_bias = L->num_vars >= 2;
     dnnl_status_t st;
     dnnl_memory_desc_t src, wany, dst;
+    *winograd = 0;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     DNNL_TRY(dnnl_primitive_attr_create(&attr));
@@ -159,16 +196,31 @@ static dnnl_status_t make_pd(const sc_dnnl_plan *p, const sc_node *n, const node
                           (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.pl};
         for (int k = 0; k < 2; k++)
             if (pr[k] < 0) pr[k] = 0; /* valid padding with a stride remainder */
-        DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_nhwc));
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32,
+                                              np->in_blocked ? dnnl_nChw16c : dnnl_nhwc));
         DNNL_TRY(dnnl_memory_desc_init_by_tag(user_w, 4, wd, dnnl_f32, dnnl_hwio)); /* Keras */
         DNNL_TRY(dnnl_memory_desc_init_by_tag(&wany, 4, wd, dnnl_f32, dnnl_format_tag_any));
-        DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_nhwc));
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32,
+                                              np->out_blocked ? dnnl_nChw16c : dnnl_nhwc));
         DNNL_TRY(dnnl_memory_desc_init_by_tag(bias_md, 1, bd, dnnl_f32, dnnl_x));
         dnnl_convolution_desc_t d;
-        DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
-            &d, dnnl_forward_inference, dnnl_convolution_direct, &src, &wany,
-            has_bias ? bias_md : NULL, &dst, strides, dil, pl, pr));
-        DNNL_TRY(dnnl_primitive_desc_create(pd, &d, attr, p->eng, NULL));
+        *winograd = 0;
+        if (np->in_blocked && np->out_blocked && g.kh == 3 && g.kw == 3 && g.sh == 1 &&
+            g.sw == 1 && g.dh == 1 && g.dw == 1 && sc_engine_winograd()) {
+            /* F(4x4, 3x3) on blocked layouts only; tests/golden and bench_forward bound its
+             * error against the direct convolution (README "Compute engine"). */
+            DNNL_TRY(dnnl_convolution_forward_desc_init(&d, dnnl_forward_inference,
+                                                        dnnl_convolution_winograd, &src, &wany,
+                                                        has_bias ? bias_md : NULL, &dst, strides,
+                                                        pl, pr));
+            *winograd = dnnl_primitive_desc_create(pd, &d, attr, p->eng, NULL) == dnnl_success;
+        }
+        if (!*winograd) {
+            DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
+                &d, dnnl_forward_inference, dnnl_convolution_direct, &src, &wany,
+                has_bias ? bias_md : NULL, &dst, strides, dil, pl, pr));
+            DNNL_TRY(dnnl_primitive_desc_create(pd, &d, attr, p->eng, NULL));
+        }
     }
 fail:
     if (ops) dnnl_post_ops_destroy(ops);
@@ -188,10 +240,13 @@ static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slo
     const sc_layer *L = n->layer;
     dnnl_primitive_desc_t pd = NULL, rpd = NULL;
     dnnl_memory_desc_t user_w, bias_md;
-    dnnl_status_t st = make_pd(p, n, np, batch, &pd, &user_w, &bias_md);
+    int wino = 0;
+    dnnl_status_t st = make_pd(p, n, np, batch, &pd, &user_w, &bias_md, &wino);
+    np->winograd = wino;
     if (st != dnnl_success) {
         if (pd) dnnl_primitive_desc_destroy(pd);
-        *unsupported = st == dnnl_unimplemented;
+        /* A node on a blocked edge cannot fall back to the layer's NHWC forward. */
+        *unsupported = st == dnnl_unimplemented && !np->in_blocked && !np->out_blocked;
         return *unsupported ? SC_OK : dnnl_fail(L, "primitive descriptor", st, err);
     }
     const char *what = "primitive creation";
@@ -333,6 +388,8 @@ void sc_dnnl_plan_stats(const sc_dnnl_plan *p, sc_runner_stats *out) {
         if (!np->kind || np->failed) continue;
         out->engine_nodes++;
         out->fused_activations += np->fuse && np->s[0].batch;
+        out->blocked_edges += np->out_blocked;
+        out->winograd_nodes += np->winograd;
         for (int k = 0; k < 2; k++) out->weights_bytes += np->s[k].wbytes;
     }
     out->scratchpad_bytes = p->scratch_bytes;

@@ -12,6 +12,7 @@ static dnnl_engine_t g_engine;
 static dnnl_stream_t g_stream;
 static dnnl_status_t g_status = dnnl_success;
 static atomic_int g_threads; /* 0: OpenMP's default */
+static atomic_int g_no_winograd;
 
 static void create(void) {
     g_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0);
@@ -91,3 +92,6 @@ const char *sc_engine_describe(char *buf, size_t cap) {
              sc_engine_isa(), sc_engine_threads());
     return buf;
 }
+
+void sc_engine_set_winograd(int on) { atomic_store(&g_no_winograd, !on); }
+int sc_engine_winograd(void) { return !atomic_load(&g_no_winograd); }
