@@ -29,6 +29,7 @@ typedef struct run_opts {
     long batch_size;
     long steps;
     long max_evaluations;
+    long threads;
     const char *logdir;
     int every, json, progress; /* progress: -1 auto (terminal), 0 off, 1 on */
     const char *export_dir, *monitor, *mode;
@@ -69,6 +70,8 @@ static const char k_common_help[] =
     "                     config.json with compile_config): losses and metrics with options\n"
     "  --batch-size N     examples per batch (default 32, as Keras)\n"
     "  --steps N          batches per evaluation (default: until the data is exhausted)\n"
+    "  --threads N        compute threads of the forward pass (oneDNN's OpenMP pool; default:\n"
+    "                     OMP_NUM_THREADS when set, else one per online CPU)\n"
     "  --logdir DIR       TensorBoard events (DIR/validation) and the results journal\n"
     "  --json             one JSON object per evaluation on stdout:\n"
     "                     {\"checkpoint\": ..., \"step\": N, \"metrics\": {\"loss\": ..., ...}}\n"
@@ -184,6 +187,9 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             } else if (!strcmp(a, "--batch-size")) {
                 if (!parse_long(v, 1, &o->batch_size) || o->batch_size > 1 << 20)
                     return usage_error(o->is_run, "--batch-size expects a positive integer, got '%s'", v);
+            } else if (!strcmp(a, "--threads")) {
+                if (!parse_long(v, 1, &o->threads) || o->threads > 1024)
+                    return usage_error(o->is_run, "--threads expects a positive integer, got '%s'", v);
             } else if (!strcmp(a, "--steps")) {
                 if (!parse_long(v, 1, &o->steps))
                     return usage_error(o->is_run, "--steps expects a positive integer, got '%s'", v);
@@ -462,6 +468,7 @@ int cli_run_main(int argc, char **argv, int is_run) {
     p.datasets = st.eds;
     p.num_datasets = o.num_data;
     p.max_batch = (int)o.batch_size;
+    p.threads = (int)o.threads;
     p.logdir = o.logdir;
     p.log = log_line;
     if (o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO))) cbs[ncb++] = cli_progress_callback();

@@ -84,6 +84,8 @@ typedef struct sc_evaluator_params {
     sc_eval_dataset *datasets;
     size_t num_datasets;
     int max_batch;               /* runner size: the datasets' batch size; default 32 */
+    int threads;                 /* compute threads (sc_engine_set_threads, process-wide); 0
+                                    (default): OMP_NUM_THREADS, else one per online CPU */
     int64_t max_evaluations;     /* stop after the checkpoint numbered >= this; 0: never */
     const sc_callback *callbacks;
     size_t num_callbacks;

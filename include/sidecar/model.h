@@ -111,6 +111,9 @@ typedef struct sc_variable {
 } sc_variable;
 
 size_t sc_model_num_variables(const sc_model *m);
+/* Writing a variable's data is allowed between forward passes: runners reorder the weights
+ * into the engine's layout again on their next pass after either accessor was called (and after
+ * every bind). Keep no pointer from before a run and write through it after. */
 sc_variable *sc_model_variable(sc_model *m, size_t i);
 /* The variable "layer/name", or NULL. */
 sc_variable *sc_model_find_variable(sc_model *m, const char *layer, const char *name);
@@ -182,6 +185,22 @@ const float *sc_runner_output(const sc_runner *r, size_t i);
 const float *sc_runner_output_logits(const sc_runner *r, size_t i);
 /* Bytes of the activation arena (for reporting memory use). */
 size_t sc_runner_arena_bytes(const sc_runner *r);
+
+/* The compute engine's side of a runner (include/sidecar/engine.h). */
+typedef struct sc_runner_stats {
+    int engine_nodes;         /* nodes run as oneDNN primitives (Dense, Conv1D/2D) */
+    int fused_activations;    /* of those, activations applied as primitive post-ops */
+    int blocked_edges;        /* Conv2D outputs kept in oneDNN's nChw16c layout */
+    int winograd_nodes;       /* Conv2Ds running oneDNN's Winograd kernel */
+    size_t scratchpad_bytes;  /* oneDNN's shared scratchpad (the largest primitive's need) */
+    size_t weights_bytes;     /* weights reordered into oneDNN's layout (copies beside the
+                                 model's variables) */
+    double cold_seconds;      /* primitive creation + weight reorders of the last run that did
+                                 any: the cold path from a bound checkpoint to its first batch */
+    int cold_primitives;      /* primitives created in that run */
+    int cold_reorders;        /* weight reorders in that run */
+} sc_runner_stats;
+void sc_runner_stats_get(const sc_runner *r, sc_runner_stats *out);
 
 #ifdef __cplusplus
 }

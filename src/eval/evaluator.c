@@ -12,6 +12,7 @@
 #include "core/fileio.h"
 #include "eval/eval_internal.h"
 #include "eval/export.h"
+#include "sidecar/engine.h"
 
 sc_evaluator_params sc_evaluator_default_params(void) {
     sc_evaluator_params p;
@@ -93,7 +94,12 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
             goto fail;
         }
     }
+    if (p->threads > 0) sc_engine_set_threads(p->threads);
     if ((s = sc_runner_create(p->model, p->max_batch, &ev->runner, err))) goto fail;
+    {
+        char eng[160];
+        sc_eval_log(ev, "Compute engine: %s", sc_engine_describe(eng, sizeof eng));
+    }
     if (p->logdir) {
         char *jp = sc_path_join(p->logdir, "sidecar_journal.jsonl");
         if (!jp) {
@@ -249,6 +255,13 @@ sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc
     sc_eval_log(ev, "Evaluation starts: Model weights loaded from latest checkpoint file %s", path);
     for (size_t d = 0; d < ev->p.num_datasets; d++)
         if ((s = sc_eval_dataset_run(ev, d, path, step, err))) return s;
+    sc_runner_stats rs;
+    sc_runner_stats_get(ev->runner, &rs);
+    if (rs.engine_nodes)
+        sc_eval_log(ev, "Compute engine: %d layers on oneDNN primitives; cold path %.2f ms (%d "
+                    "primitives created, %d weight reorders); scratchpad %zu bytes",
+                    rs.engine_nodes, rs.cold_seconds * 1e3, rs.cold_primitives, rs.cold_reorders,
+                    rs.scratchpad_bytes);
     log_metrics(ev);
     if ((s = write_outputs(ev, ref, step, started, err))) return s;
     ev->num_evaluated++;

@@ -276,6 +276,7 @@ static sc_status bind(sc_model *m, const wsource *src, sc_ckpt_layout layout,
         report->num_entries = m->num_vars;
     }
     for (size_t i = 0; i < m->num_vars; i++) m->vars[i].bound = 0;
+    m->weights_gen++; /* overwritten in place from here on, even if the bind fails */
     for (size_t i = 0; i < m->num_vars; i++) {
         sc_variable *v = &m->vars[i];
         char key[512], first[512] = "";

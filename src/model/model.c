@@ -124,11 +124,18 @@ const char *sc_model_output_activation(const sc_model *m, size_t i) {
     return sc_activation_name(n ? n->layer->act : SC_ACT_LINEAR);
 }
 size_t sc_model_num_variables(const sc_model *m) { return m->num_vars; }
-sc_variable *sc_model_variable(sc_model *m, size_t i) { return i < m->num_vars ? &m->vars[i] : NULL; }
+/* A mutable variable may be written through: runners must reorder the weights again. */
+sc_variable *sc_model_variable(sc_model *m, size_t i) {
+    if (i >= m->num_vars) return NULL;
+    m->weights_gen++;
+    return &m->vars[i];
+}
 sc_variable *sc_model_find_variable(sc_model *m, const char *layer, const char *name) {
     for (size_t i = 0; i < m->num_vars; i++)
-        if (strcmp(m->vars[i].layer, layer) == 0 && strcmp(m->vars[i].name, name) == 0)
+        if (strcmp(m->vars[i].layer, layer) == 0 && strcmp(m->vars[i].name, name) == 0) {
+            m->weights_gen++;
             return &m->vars[i];
+        }
     return NULL;
 }
 

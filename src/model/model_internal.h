@@ -91,6 +91,9 @@ struct sc_model {
     int sequential;   /* Keras 3 keys it `_functional/_operations/<n>` */
     void *bind_tmp;   /* binding: float16/bfloat16/float64 bytes before conversion, reused */
     size_t bind_tmp_cap;
+    /* Bumped whenever variable data may have changed (every bind, every mutable variable
+     * handed out): runners redo their oneDNN weight reorders when it moves. */
+    unsigned weights_gen;
 };
 
 /* Declares a variable of the layer (Keras order). Its data is allocated and zeroed. */

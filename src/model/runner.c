@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/dnnl_plan.h"
 #include "model/layers/layers.h"
 #include "model/model_internal.h"
 
@@ -21,6 +22,7 @@ struct sc_runner {
     size_t *offsets;          /* per tensor, floats into the arena */
     float **logits;           /* per output: pre-activation copy, or NULL */
     const float **in_ptrs;    /* per tensor: where the current batch's data is */
+    sc_dnnl_plan *engine;     /* Dense and convolution nodes as oneDNN primitives */
 };
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment for every tensor */
@@ -72,6 +74,11 @@ sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc
     r->in_ptrs = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *r->in_ptrs);
     r->logits = calloc(m->num_outputs ? m->num_outputs : 1, sizeof *r->logits);
     if (!r->offsets || !r->in_ptrs || !r->logits) goto oom;
+    sc_status es = sc_dnnl_plan_create(m, &r->engine, err);
+    if (es) {
+        sc_runner_free(r);
+        return es;
+    }
     r->arena_floats = plan(m, max_batch, r->offsets);
     size_t scratch = 0;
     for (size_t i = 0; i < m->num_nodes; i++) {
@@ -110,8 +117,11 @@ void sc_runner_free(sc_runner *r) {
     free(r->scratch);
     free(r->offsets);
     free(r->in_ptrs);
+    sc_dnnl_plan_free(r->engine);
     free(r);
 }
+
+static sc_status run_nodes(sc_runner *r, int batch, sc_error *err);
 
 sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_error *err) {
     const sc_model *m = r->m;
@@ -119,6 +129,14 @@ sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_
         return sc_error_set(err, SC_INVALID_ARGUMENT, "batch of %d examples: the runner was planned "
                             "for 1 to %d", batch, r->max_batch);
     for (size_t i = 0; i < m->num_inputs; i++) r->in_ptrs[m->inputs[i]] = inputs[i];
+    sc_dnnl_plan_begin(r->engine);
+    sc_status s = run_nodes(r, batch, err);
+    sc_dnnl_plan_end(r->engine);
+    return s;
+}
+
+static sc_status run_nodes(sc_runner *r, int batch, sc_error *err) {
+    const sc_model *m = r->m;
     for (size_t i = 0; i < m->num_nodes; i++) {
         const sc_node *n = &m->nodes[i];
         const float *in[SC_MAX_NODE_INPUTS];
@@ -127,9 +145,14 @@ sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_
             in[k] = m->tensors[t].producer < 0 ? r->in_ptrs[t] : r->arena + r->offsets[t];
         }
         float *out = r->arena + r->offsets[n->output];
-        sc_status s = n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch, err);
+        int handled, act_done;
+        sc_status s = sc_dnnl_plan_run(r->engine, i, batch, in[0], out, &handled, &act_done, err);
         if (s) return s;
-        if (n->layer->act != SC_ACT_LINEAR && !sc_layer_fuses_activation(n->layer)) {
+        if (!handled) {
+            if ((s = n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch, err))) return s;
+            act_done = sc_layer_fuses_activation(n->layer);
+        }
+        if (n->layer->act != SC_ACT_LINEAR && !act_done) {
             size_t last = n->out_shape.rank ? (size_t)n->out_shape.dims[n->out_shape.rank - 1] : 1;
             size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);
             for (size_t o = 0; o < m->num_outputs; o++)
@@ -149,3 +172,7 @@ const float *sc_runner_output(const sc_runner *r, size_t i) {
 const float *sc_runner_output_logits(const sc_runner *r, size_t i) { return r->logits[i]; }
 
 size_t sc_runner_arena_bytes(const sc_runner *r) { return r->arena_floats * sizeof(float); }
+
+void sc_runner_stats_get(const sc_runner *r, sc_runner_stats *out) {
+    sc_dnnl_plan_stats(r->engine, out);
+}

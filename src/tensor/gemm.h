@@ -1,7 +1,7 @@
 /* tensor/gemm.h — the engine's one entry point for a plain float32 matrix product.
  *
  * Every layer that needs C = alpha * op(A) @ op(B) + beta * C on row-major float32 matrices calls
- * this, so the backend behind it (today OpenBLAS' cblas_sgemm; the compute engine may change it)
+ * this, so the backend behind it (oneDNN's dnnl_sgemm on the engine's OpenMP pool, tensor/engine.c)
  * is chosen in one place. Layers with a dedicated engine primitive (Dense, convolutions) may use
  * that instead; recurrent cells and attention products go through here.
  */

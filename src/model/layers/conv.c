@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/layers/conv_geom.h"
+#include "model/layers/engine_info.h"
 #include "model/layers/layers.h"
 #include "tensor/gemm.h"
 
@@ -197,3 +198,9 @@ int sc_layer_fuses_activation(const sc_layer *L) {
 
 const sc_layer_ops sc_layer_conv1d = {"Conv1D", conv1d_init, conv_infer, conv_scratch, conv_forward, NULL};
 const sc_layer_ops sc_layer_conv2d = {"Conv2D", conv2d_init, conv_infer, conv_scratch, conv_forward, NULL};
+
+int sc_conv_engine_geometry(const sc_layer *L, sc_conv_geom *g) {
+    if (L->ops != &sc_layer_conv1d && L->ops != &sc_layer_conv2d) return 0;
+    *g = ((const conv *)L->impl)->g;
+    return 1;
+}
