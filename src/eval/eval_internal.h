@@ -31,6 +31,9 @@ struct sc_evaluator {
     int have_best;
     double best;
     char best_path[4096];
+    char **seen;                     /* basenames evaluated by this evaluator */
+    size_t num_seen, cap_seen;
+    int stop_logged;
 };
 
 double sc_eval_now(void);

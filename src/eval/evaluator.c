@@ -50,12 +50,18 @@ void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) {
         fprintf(stderr, "%s\n", line);
 }
 
-/* Keras ModelCheckpoint's rule for mode "auto": max when the name holds "acc" or starts with
- * "fmeasure", min otherwise. */
+/* Mode "auto": Keras ModelCheckpoint maximises names holding "acc" or starting with
+ * "fmeasure"; sidecar also maximises the other metrics where higher is better (auc, precision,
+ * recall, f1/fbeta scores, iou, top_k accuracy, r2) and minimises the rest. */
 static int higher_is_better(const sc_evaluator_params *p) {
+    static const char *const up[] = {"acc", "auc", "precision", "recall", "f1", "fbeta",
+                                     "iou", "top_k", "r2"};
     if (p->export_mode == SC_EXPORT_MAX) return 1;
     if (p->export_mode == SC_EXPORT_MIN) return 0;
-    return strstr(p->monitor, "acc") != NULL || strncmp(p->monitor, "fmeasure", 8) == 0;
+    if (strncmp(p->monitor, "fmeasure", 8) == 0) return 1;
+    for (size_t i = 0; i < sizeof up / sizeof up[0]; i++)
+        if (strstr(p->monitor, up[i])) return 1;
+    return 0;
 }
 
 sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, sc_error *err) {
@@ -69,6 +75,10 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
                             "model '%s' has %zu outputs: evaluating multi-output models (one loss "
                             "per output) is not supported yet", sc_model_name(p->model),
                             sc_model_num_outputs(p->model));
+    if (p->export_dir) {
+        sc_status cs = sc_export_dir_check(p->export_dir, p->checkpoint_dir, err);
+        if (cs) return cs;
+    }
     sc_evaluator *ev = calloc(1, sizeof *ev);
     if (!ev) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     ev->p = *p;
@@ -140,6 +150,8 @@ void sc_evaluator_free(sc_evaluator *ev) {
     free(ev->results);
     free(ev->names);
     free(ev->values);
+    for (size_t i = 0; i < ev->num_seen; i++) free(ev->seen[i]);
+    free(ev->seen);
     sc_runner_free(ev->runner);
     sc_journal_free(ev->journal);
     sc_watcher_free(ev->watcher);
@@ -226,6 +238,9 @@ static sc_status write_outputs(sc_evaluator *ev, const char *path, int64_t step,
         if (!found) {
             sc_eval_log(ev, "Best-model export: metric '%s' is not in the evaluation's logs; "
                             "nothing exported.", ev->p.monitor);
+        } else if (isnan(v)) {
+            sc_eval_log(ev, "Best-model export: %s is NaN for %s; it is never the best.",
+                        ev->p.monitor, path);
         } else if (!ev->have_best || (ev->higher_is_better ? v > ev->best : v < ev->best)) {
             s = sc_export_checkpoint(ev->p.export_dir, path, ev->have_best ? ev->best_path : NULL,
                                      err);
@@ -277,16 +292,57 @@ static int last_checkpoint(const sc_evaluator *ev, const char *path) {
     return ev->p.max_evaluations > 0 && n >= ev->p.max_evaluations;
 }
 
-/* Evaluates path unless the journal lists it. Returns SC_OK, or the status that ends the run.
- * *done is set when the stop rule says this was the last checkpoint. */
+static const char *base_of(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* 1 when this evaluator already evaluated a checkpoint of this name (memory: also without a
+ * journal, so --every does not evaluate the kept checkpoints again at each new one). */
+static int seen(const sc_evaluator *ev, const char *path) {
+    for (size_t i = 0; i < ev->num_seen; i++)
+        if (strcmp(ev->seen[i], base_of(path)) == 0) return 1;
+    return 0;
+}
+
+static sc_status remember(sc_evaluator *ev, const char *path, sc_error *err) {
+    if (ev->num_seen == ev->cap_seen) {
+        size_t cap = ev->cap_seen ? ev->cap_seen * 2 : 16;
+        char **n = realloc(ev->seen, cap * sizeof *n);
+        if (!n) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        ev->seen = n;
+        ev->cap_seen = cap;
+    }
+    if (!(ev->seen[ev->num_seen] = strdup(base_of(path))))
+        return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+    ev->num_seen++;
+    return SC_OK;
+}
+
+/* Evaluates path unless this evaluator or the journal already did. Returns SC_OK, or the status
+ * that ends the run. *done is set when the stop rule says this was the last checkpoint, or a
+ * stop was requested. */
 static sc_status consider(sc_evaluator *ev, const char *path, int *done, sc_error *err) {
-    if (ev->journal && sc_journal_has(ev->journal, path)) {
+    if (seen(ev, path) || (ev->journal && sc_journal_has(ev->journal, path))) {
         if (last_checkpoint(ev, path)) *done = 1;
         return SC_OK;
     }
     sc_error e2;
     sc_error_clear(&e2);
     sc_status s = sc_evaluator_evaluate(ev, path, &e2);
+    if (s != SC_OK && atomic_load(&ev->stop)) {
+        /* A requested stop is not a failure: the evaluation is abandoned before any of its
+         * outputs (TensorBoard, journal, export) was written. */
+        sc_eval_log(ev, "Stop requested: the evaluation of %s was abandoned (nothing written "
+                        "for it); SidecarEvaluator stops.", path);
+        ev->stop_logged = 1;
+        *done = 1;
+        return SC_OK;
+    }
+    if (s == SC_OK && (s = remember(ev, path, &e2)) != SC_OK) {
+        if (err) *err = e2;
+        return s;
+    }
     if (s == SC_UNAVAILABLE || s == SC_DATA_LOSS) {
         /* Torn or vanished after every retry: skip it and go on. The watcher reports it again
          * if its files change (a slow writer finishing), and then it is tried again. */
@@ -311,7 +367,10 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
     sc_status s = sc_watcher_create(ev->p.checkpoint_dir, &wp, &ev->watcher, err);
     if (s) return s;
     atomic_store(&ev->watcher_live, ev->watcher);
-    if (atomic_load(&ev->stop)) return SC_OK; /* a stop that came before the watcher existed */
+    if (atomic_load(&ev->stop)) { /* a stop that came before the watcher existed */
+        sc_eval_log(ev, "Stop requested: SidecarEvaluator stops.");
+        return SC_OK;
+    }
     sc_eval_log(ev, "Watching %s for checkpoints (%s)", ev->p.checkpoint_dir,
                 sc_watcher_method(ev->watcher));
     double last_new = mono_now(), started = last_new;
@@ -352,6 +411,8 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
             if ((s = consider(ev, wev.path, &done, err))) return s;
         }
     }
+    if (atomic_load(&ev->stop) && !ev->stop_logged)
+        sc_eval_log(ev, "Stop requested: SidecarEvaluator stops.");
     for (size_t d = 0; d < ev->p.num_datasets; d++)
         if (ev->writers[d] && (s = sc_summary_writer_flush(ev->writers[d], err))) return s;
     return SC_OK;

@@ -1,5 +1,6 @@
 /* eval/export.c — best-model export (see export.h). */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,11 +113,104 @@ static void split(const char *path, char *dir, size_t cap, const char **base) {
     }
 }
 
-sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, const char *previous,
-                               sc_error *err) {
+/* ---- which directory the export may write ---- */
+
+#define MARKER ".sidecar-export"
+
+/* The absolute, symlink-free form of path, which need not exist: realpath() of its longest
+ * existing ancestor, then the rest. 0 on success; -1 when a missing component is "." or ".."
+ * (cannot be resolved without the directory) or the result does not fit. */
+static int canonical(const char *path, char *out, size_t cap) {
+    char buf[PATH_MAX];
+    if (realpath(path, buf)) return snprintf(out, cap, "%s", buf) < (int)cap ? 0 : -1;
+    if (errno != ENOENT && errno != ENOTDIR) return -1;
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    const char *slash = memrchr(path, '/', n);
+    const char *last = slash ? slash + 1 : path;
+    size_t ll = n - (size_t)(last - path);
+    if (ll == 0 || (ll == 1 && last[0] == '.') || (ll == 2 && !strncmp(last, "..", 2))) return -1;
+    char parent[PATH_MAX];
+    if (!slash) snprintf(parent, sizeof parent, ".");
+    else if (slash == path) snprintf(parent, sizeof parent, "/");
+    else if ((size_t)(slash - path) >= sizeof parent) return -1;
+    else snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+    if (canonical(parent, buf, sizeof buf)) return -1;
+    int w = snprintf(out, cap, "%s%s%.*s", buf, strcmp(buf, "/") ? "/" : "", (int)ll, last);
+    return w >= 0 && (size_t)w < cap ? 0 : -1;
+}
+
+/* 1 when a is b or lies inside b. */
+static int within(const char *a, const char *b) {
+    size_t n = strlen(b);
+    if (!strcmp(b, "/")) return 1;
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* 1 when dir exists and holds anything but the marker. */
+static int foreign_files(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int foreign = 0;
+    struct dirent *e;
+    while (!foreign && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) foreign = 1;
+    closedir(d);
+    return foreign;
+}
+
+static int has_marker(const char *dir) {
+    char *m = sc_path_join(dir, MARKER);
+    int ok = m && access(m, F_OK) == 0;
+    free(m);
+    return ok;
+}
+
+sc_status sc_export_dir_check(const char *export_dir, const char *checkpoint_dir, sc_error *err) {
+    char e[PATH_MAX], c[PATH_MAX];
+    if (canonical(export_dir, e, sizeof e))
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "--export-best %s: cannot resolve the path",
+                            export_dir);
+    if (canonical(checkpoint_dir, c, sizeof c))
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "--checkpoint-dir %s: cannot resolve the path",
+                            checkpoint_dir);
+    if (within(e, c) || within(c, e))
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "--export-best %s (%s) overlaps --checkpoint-dir %s (%s): the export "
+                            "would overwrite and delete the trainer's files; use a directory "
+                            "outside the checkpoint directory", export_dir, e, checkpoint_dir, c);
+    if (foreign_files(export_dir) && !has_marker(export_dir))
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "--export-best %s: the directory holds files sidecar did not create "
+                            "(no %s marker); use a new or empty directory", export_dir, MARKER);
+    return SC_OK;
+}
+
+/* Makes dir (if needed) and claims it with the marker; refuses a directory with files of
+ * someone else's, so nothing sidecar did not create is ever rewritten or deleted. */
+static sc_status claim_dir(const char *dir, sc_error *err) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return sc_error_set(err, SC_IO, "%s: cannot create the export directory: %s", dir,
                             strerror(errno));
+    if (has_marker(dir)) return SC_OK;
+    if (foreign_files(dir))
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: the export directory holds files sidecar did not create (no %s "
+                            "marker): nothing exported", dir, MARKER);
+    char *m = sc_path_join(dir, MARKER);
+    if (!m) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+    int fd = open(m, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    sc_status s = SC_OK;
+    if (fd < 0) s = sc_error_set(err, SC_IO, "%s: cannot create: %s", m, strerror(errno));
+    else close(fd);
+    free(m);
+    return s;
+}
+
+sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, const char *previous,
+                               sc_error *err) {
+    sc_status cs = claim_dir(dir, err);
+    if (cs) return cs;
     char src_dir[4096];
     const char *base;
     split(checkpoint, src_dir, sizeof src_dir, &base);

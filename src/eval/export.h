@@ -10,6 +10,11 @@
 
 #include "sidecar/status.h"
 
+/* The export directory is sidecar's alone: it holds a `.sidecar-export` marker, created when the
+ * directory was new or empty. A directory with other files, or one that is, holds or lies in
+ * the checkpoint directory (compared as real paths), is refused (sc_export_dir_check in eval.h).
+ * Only files of earlier exports are ever replaced or removed. */
+
 /* Copies the checkpoint (a TF prefix: .index + .data-* shards; or a single weight file) into
  * dir, makes it the one the state file names, and removes previous_path's copies (a path in dir,
  * or NULL). */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -51,6 +52,8 @@ static int add_entry(sc_journal *j, const char *path, json_t *metrics) {
     j->n++;
     return 0;
 }
+
+static char *line_path(const json_t *o);
 
 void sc_journal_free(sc_journal *j) {
     if (!j) return;
@@ -106,14 +109,16 @@ sc_status sc_journal_open(const char *path, sc_journal **out, sc_error *err) {
         line_no++;
         json_error_t je;
         json_t *o = json_loadb((const char *)data + pos, end - pos, 0, &je);
-        const json_t *p = o ? json_object_get(o, "path") : NULL;
-        if (!json_is_string(p)) {
+        char *p = o ? line_path(o) : NULL;
+        if (!p) {
             json_decref(o);
             s = sc_error_set(err, SC_DATA_LOSS, "%s:%zu: not a journal line (%s); move the file "
                              "away to start afresh", path, line_no, o ? "no \"path\"" : je.text);
             goto fail;
         }
-        if (add_entry(j, json_string_value(p), json_object_get(o, "metrics"))) {
+        int bad = add_entry(j, p, json_object_get(o, "metrics"));
+        free(p);
+        if (bad) {
             json_decref(o);
             s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
             goto fail;
@@ -159,13 +164,80 @@ int sc_journal_best(const sc_journal *j, const char *monitor, int higher, double
     return found;
 }
 
+/* JSON has no NaN or infinity: they are written as the strings "NaN", "Infinity" and
+ * "-Infinity" (Python's spelling), so a NaN loss stays visible and is never a best value
+ * (sc_journal_best only looks at numbers). */
+static json_t *metric_value(double v) {
+    if (isnan(v)) return json_string("NaN");
+    if (isinf(v)) return json_string(v > 0 ? "Infinity" : "-Infinity");
+    return json_real(v);
+}
+
 static json_t *metrics_object(const sc_journal_metrics *m) {
     json_t *o = json_object();
-    for (size_t k = 0; o && k < m->num; k++)
-        /* JSON has no NaN/inf: such values are written as null (the metric had no data). */
-        json_object_set_new(o, m->names[k],
-                            isfinite(m->values[k]) ? json_real(m->values[k]) : json_null());
+    for (size_t k = 0; o && k < m->num; k++) json_object_set_new(o, m->names[k], metric_value(m->values[k]));
     return o;
+}
+
+/* A path is arbitrary bytes; jansson only takes UTF-8. A path that is not UTF-8 is stored as
+ * "path_hex" (every byte as two lowercase hex digits), and "path"/"checkpoint" then hold a
+ * display form with U+FFFD for the bad bytes. Readers prefer "path_hex". */
+static void set_path(json_t *o, const char *path) {
+    json_t *p = json_string(path);
+    if (p) {
+        json_object_set_new(o, "checkpoint", json_string(base_name(path)));
+        json_object_set_new(o, "path", p);
+        return;
+    }
+    size_t n = strlen(path);
+    char *hex = malloc(2 * n + 1), *disp = malloc(3 * n + 1);
+    if (hex && disp) {
+        size_t d = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)path[i];
+            snprintf(hex + 2 * i, 3, "%02x", c);
+            if (c < 0x80) {
+                disp[d++] = (char)c;
+            } else { /* U+FFFD */
+                disp[d++] = (char)0xef;
+                disp[d++] = (char)0xbf;
+                disp[d++] = (char)0xbd;
+            }
+        }
+        hex[2 * n] = '\0';
+        disp[d] = '\0';
+        json_object_set_new(o, "checkpoint", json_string(base_name(disp)));
+        json_object_set_new(o, "path", json_string(disp));
+        json_object_set_new(o, "path_hex", json_string(hex));
+    }
+    free(hex);
+    free(disp);
+}
+
+/* The path a journal line names: "path_hex" decoded, else "path". NULL when neither (or a bad
+ * hex string); the caller frees the result. */
+static char *line_path(const json_t *o) {
+    const json_t *h = json_object_get(o, "path_hex");
+    if (json_is_string(h)) {
+        const char *s = json_string_value(h);
+        size_t n = strlen(s);
+        if (n % 2 || n == 0) return NULL;
+        char *p = malloc(n / 2 + 1);
+        if (!p) return NULL;
+        for (size_t i = 0; i < n / 2; i++) {
+            unsigned v;
+            if (sscanf(s + 2 * i, "%2x", &v) != 1 || !v || !strchr("0123456789abcdef", s[2 * i]) ||
+                !strchr("0123456789abcdef", s[2 * i + 1])) {
+                free(p);
+                return NULL;
+            }
+            p[i] = (char)v;
+        }
+        p[n / 2] = '\0';
+        return p;
+    }
+    const json_t *p = json_object_get(o, "path");
+    return json_is_string(p) ? strdup(json_string_value(p)) : NULL;
 }
 
 sc_status sc_journal_append(sc_journal *j, const char *path, int64_t number, int64_t step,
@@ -174,8 +246,7 @@ sc_status sc_journal_append(sc_journal *j, const char *path, int64_t number, int
     json_t *o = json_object();
     json_t *first = num_sets ? metrics_object(&sets[0]) : json_object();
     if (!o || !first) goto oom;
-    json_object_set_new(o, "checkpoint", json_string(base_name(path)));
-    json_object_set_new(o, "path", json_string(path));
+    set_path(o, path);
     json_object_set_new(o, "number", json_integer(number));
     json_object_set_new(o, "step", json_integer(step));
     json_object_set(o, "metrics", first);
