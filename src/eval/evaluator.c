@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/error.h"
@@ -75,6 +76,9 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
                             "model '%s' has %zu outputs: evaluating multi-output models (one loss "
                             "per output) is not supported yet", sc_model_name(p->model),
                             sc_model_num_outputs(p->model));
+    if (p->num_datasets > SC_EVAL_MAX_DATASETS)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "evaluator: %zu datasets, at most %d",
+                            p->num_datasets, SC_EVAL_MAX_DATASETS);
     if (p->export_dir) {
         sc_status cs = sc_export_dir_check(p->export_dir, p->checkpoint_dir, err);
         if (cs) return cs;
@@ -121,12 +125,27 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         if (sc_journal_count(ev->journal))
             sc_eval_log(ev, "Results journal lists %zu evaluated checkpoints: they are not "
                             "evaluated again.", sc_journal_count(ev->journal));
+        if (sc_journal_num_repaired(ev->journal))
+            sc_eval_log(ev, "Results journal: an evaluation cut short (crash or full disk) had "
+                            "written into %zu event file(s); they were truncated back and its "
+                            "checkpoint is evaluated again.", sc_journal_num_repaired(ev->journal));
         if (p->export_dir) {
             const char *best_path = NULL;
             if (sc_journal_best(ev->journal, p->monitor, ev->higher_is_better, &ev->best,
                                 &best_path)) {
                 ev->have_best = 1;
                 snprintf(ev->best_path, sizeof ev->best_path, "%s", best_path);
+                /* The journal names the best, but a crash (or full disk) may have come before
+                 * its export finished: finish it now. */
+                if (!sc_export_is_current(p->export_dir, best_path)) {
+                    sc_error e2;
+                    if (sc_export_checkpoint(p->export_dir, best_path, &e2) == SC_OK)
+                        sc_eval_log(ev, "Best-model export: %s (the journal's best) copied to %s",
+                                    best_path, p->export_dir);
+                    else
+                        sc_eval_log(ev, "Best-model export: the journal's best %s could not be "
+                                        "exported: %s", best_path, e2.message);
+                }
             }
         }
     }
@@ -185,26 +204,54 @@ int64_t sc_eval_checkpoint_number(const char *path) {
 
 /* ---- outputs of one finished evaluation ---- */
 
-static sc_status write_tensorboard(sc_evaluator *ev, int64_t step, sc_error *err) {
-    for (size_t d = 0; d < ev->p.num_datasets; d++) {
+/* The run directory of dataset d, relative to the log directory: validation[_NAME]. */
+static void run_dir(const sc_evaluator *ev, size_t d, char *out, size_t cap) {
+    const char *name = ev->p.datasets[d].name;
+    snprintf(out, cap, "validation%s%s", name && *name ? "_" : "", name && *name ? name : "");
+}
+
+/* TensorBoard events of one evaluation, exactly once: the writers exist (their file headers
+ * written), the journal records each event file's size (the intent line), then the scalars
+ * are written and synced. The result line follows in write_outputs; a failure in between is
+ * rolled back when the journal is next opened (journal.h). */
+static sc_status write_tensorboard(sc_evaluator *ev, const char *path, int64_t step, sc_error *err) {
+    size_t nd = ev->p.num_datasets;
+    char rel[SC_EVAL_MAX_DATASETS][600];
+    const char *files[SC_EVAL_MAX_DATASETS] = {0};
+    uint64_t offsets[SC_EVAL_MAX_DATASETS] = {0};
+    for (size_t d = 0; d < nd; d++) {
+        char sub[512];
+        run_dir(ev, d, sub, sizeof sub);
         if (!ev->writers[d]) {
-            const char *name = ev->p.datasets[d].name;
-            char sub[512];
-            snprintf(sub, sizeof sub, "%s/validation%s%s", ev->p.logdir, name && *name ? "_" : "",
-                     name && *name ? name : "");
-            sc_status s = sc_summary_writer_create(sub, NULL, &ev->writers[d], err);
+            char *dir = sc_path_join(ev->p.logdir, sub);
+            if (!dir) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+            sc_summary_writer_params wp = sc_summary_writer_default_params();
+            wp.fsync_on_flush = 1; /* the events are on disk before the result line says so */
+            sc_status s = sc_summary_writer_create(dir, &wp, &ev->writers[d], err);
+            free(dir);
             if (s) return s;
         }
+        const char *wp = sc_summary_writer_path(ev->writers[d]);
+        const char *b = strrchr(wp, '/');
+        snprintf(rel[d], sizeof rel[d], "%s/%s", sub, b ? b + 1 : wp);
+        files[d] = rel[d];
+        struct stat st;
+        sc_status s = sc_summary_writer_flush(ev->writers[d], err);
+        if (s) return s;
+        if (stat(wp, &st) != 0) return sc_error_set(err, SC_IO, "%s: %s", wp, strerror(errno));
+        offsets[d] = (uint64_t)st.st_size;
+    }
+    sc_status s = sc_journal_begin(ev->journal, path, files, offsets, nd, err);
+    if (s) return s;
+    for (size_t d = 0; d < nd; d++) {
         const sc_eval_result *r = &ev->results[d];
         for (size_t k = 0; k < r->num; k++) {
             char tag[300];
             snprintf(tag, sizeof tag, "evaluation_%s_vs_iterations", r->names[k]);
-            sc_status s = sc_summary_write_scalar(ev->writers[d], tag, step, (float)r->values[k],
-                                                  -1.0, err);
-            if (s) return s;
+            if ((s = sc_summary_write_scalar(ev->writers[d], tag, step, (float)r->values[k], -1.0, err)))
+                return s;
         }
-        sc_status s = sc_summary_writer_flush(ev->writers[d], err);
-        if (s) return s;
+        if ((s = sc_summary_writer_flush(ev->writers[d], err))) return s;
     }
     return SC_OK;
 }
@@ -213,9 +260,9 @@ static sc_status write_outputs(sc_evaluator *ev, const char *path, int64_t step,
                                sc_error *err) {
     sc_status s;
     if (ev->p.logdir) {
-        if ((s = write_tensorboard(ev, step, err))) return s;
-        sc_journal_metrics sets[16];
-        size_t n = ev->p.num_datasets < 16 ? ev->p.num_datasets : 16;
+        if ((s = write_tensorboard(ev, path, step, err))) return s;
+        sc_journal_metrics sets[SC_EVAL_MAX_DATASETS];
+        size_t n = ev->p.num_datasets;
         for (size_t d = 0; d < n; d++) {
             const char *nm = ev->p.datasets[d].name;
             sets[d] = (sc_journal_metrics){nm ? nm : "", ev->results[d].num,
@@ -242,8 +289,7 @@ static sc_status write_outputs(sc_evaluator *ev, const char *path, int64_t step,
             sc_eval_log(ev, "Best-model export: %s is NaN for %s; it is never the best.",
                         ev->p.monitor, path);
         } else if (!ev->have_best || (ev->higher_is_better ? v > ev->best : v < ev->best)) {
-            s = sc_export_checkpoint(ev->p.export_dir, path, ev->have_best ? ev->best_path : NULL,
-                                     err);
+            s = sc_export_checkpoint(ev->p.export_dir, path, err);
             if (s) return s;
             sc_eval_log(ev, "Best-model export: %s=%.9g is the best so far; %s copied to %s",
                         ev->p.monitor, v, path, ev->p.export_dir);

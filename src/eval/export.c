@@ -14,6 +14,8 @@
 #include "eval/export.h"
 #include "sidecar/checkpoint.h"
 
+#define MARKER ".sidecar-export" /* claims the export directory as sidecar's */
+
 static sc_status copy_file(const char *src, const char *dst, sc_error *err) {
     size_t tl = strlen(dst) + 32;
     char *tmp = malloc(tl);
@@ -93,12 +95,36 @@ static sc_status copy_part(const char *dir, const char *name, void *ctx) {
     return s;
 }
 
-static sc_status remove_part(const char *dir, const char *name, void *ctx) {
-    (void)ctx;
-    char *p = sc_path_join(dir, name);
-    if (p) unlink(p);
-    free(p);
-    return SC_OK;
+/* Removes every file of the (marked, sidecar-owned) export directory that is not the marker, the
+ * state file or a part of the checkpoint `keep`: the previous best, and temporary files of an
+ * export that a crash interrupted. */
+static void remove_others(const char *dir, const char *keep) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t kl = strlen(keep);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, MARKER) || !strcmp(n, "checkpoint"))
+            continue;
+        if (!strncmp(n, keep, kl) && (n[kl] == '\0' || n[kl] == '.') && !strstr(n + kl, ".tmp"))
+            continue;
+        char *p = sc_path_join(dir, n);
+        if (p) unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
+/* 1 when dir's state file already names the checkpoint whose basename is base. */
+int sc_export_is_current(const char *dir, const char *checkpoint) {
+    const char *slash = strrchr(checkpoint, '/');
+    const char *base = slash ? slash + 1 : checkpoint;
+    sc_ckpt_state st = {0};
+    if (sc_ckpt_state_read(dir, &st, NULL) != SC_OK) return 0;
+    int same = st.model_checkpoint_path && !strcmp(st.model_checkpoint_path, base);
+    sc_ckpt_state_clear(&st);
+    return same;
 }
 
 static void split(const char *path, char *dir, size_t cap, const char **base) {
@@ -115,7 +141,6 @@ static void split(const char *path, char *dir, size_t cap, const char **base) {
 
 /* ---- which directory the export may write ---- */
 
-#define MARKER ".sidecar-export"
 
 /* The absolute, symlink-free form of path, which need not exist: realpath() of its longest
  * existing ancestor, then the rest. 0 on success; -1 when a missing component is "." or ".."
@@ -207,8 +232,7 @@ static sc_status claim_dir(const char *dir, sc_error *err) {
     return s;
 }
 
-sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, const char *previous,
-                               sc_error *err) {
+sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, sc_error *err) {
     sc_status cs = claim_dir(dir, err);
     if (cs) return cs;
     char src_dir[4096];
@@ -225,11 +249,6 @@ sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, const ch
     st.all_model_checkpoint_paths = paths;
     st.num_paths = 1;
     if ((s = sc_ckpt_state_write(dir, &st, err))) return s;
-    if (previous) {
-        char pdir[4096];
-        const char *pbase;
-        split(previous, pdir, sizeof pdir, &pbase);
-        if (strcmp(pbase, base) != 0) for_each_part(dir, pbase, remove_part, NULL, err);
-    }
+    remove_others(dir, base);
     return SC_OK;
 }

@@ -16,9 +16,11 @@
  * Only files of earlier exports are ever replaced or removed. */
 
 /* Copies the checkpoint (a TF prefix: .index + .data-* shards; or a single weight file) into
- * dir, makes it the one the state file names, and removes previous_path's copies (a path in dir,
- * or NULL). */
-sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, const char *previous,
-                               sc_error *err);
+ * dir, makes it the one the state file names, then removes every other file of dir but the
+ * marker (the previous best, leftovers of an interrupted export). */
+sc_status sc_export_checkpoint(const char *dir, const char *checkpoint, sc_error *err);
+
+/* 1 when dir's state file names checkpoint (by basename): the export is up to date. */
+int sc_export_is_current(const char *dir, const char *checkpoint);
 
 #endif
