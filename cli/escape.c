@@ -53,7 +53,13 @@ void cli_json_bytes(FILE *f, const void *data, size_t n) {
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
         default:
-            if (c < 0x20 || c >= 0x80)
+            /* A byte that is not part of well-formed UTF-8 is written as the lone surrogate
+             * U+DC80..U+DCFF (Python's surrogateescape: os.fsencode() of the decoded string
+             * gives the bytes back). A real character never decodes to a surrogate, so the
+             * output is unambiguous. */
+            if (c >= 0x80)
+                fprintf(f, "\\udc%02x", (unsigned)c);
+            else if (c < 0x20)
                 fprintf(f, "\\u%04x", (unsigned)c);
             else
                 fputc(c, f);

@@ -16,6 +16,7 @@
 
 #define MAX_DATASETS 8
 #define MAX_FEATURES 16
+#define CLI_MAX_BATCH (1 << 20)
 
 typedef struct run_opts {
     int is_run;
@@ -26,6 +27,7 @@ typedef struct run_opts {
     const char *data_path[MAX_DATASETS];
     size_t num_data;
     const char *loss, *metrics, *compile;
+    char *metrics_buf;            /* repeated --metrics, merged */
     long batch_size;
     long steps;
     long max_evaluations;
@@ -138,10 +140,26 @@ static int parse_double(const char *s, double *out) {
 
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, run_opts *o) {
+    char opt[64];
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *inline_value = NULL;
+        /* --opt=VALUE, as getopt_long accepts it. */
+        const char *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
+        if (eq) {
+            if ((size_t)(eq - a) >= sizeof opt) return usage_error(o->is_run, "unknown option '%s'", a);
+            snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
+            a = opt;
+            inline_value = eq + 1;
+        }
 #define VALUE()                                                                                    \
-    (i + 1 < argc ? argv[++i] : (usage_error(o->is_run, "%s needs a value", a), (char *)NULL))
+    (inline_value ? inline_value                                                                   \
+     : i + 1 < argc ? argv[++i]                                                                    \
+                    : (usage_error(o->is_run, "%s needs a value", a), (char *)NULL))
+#define ONCE(field)                                                                                \
+    if (o->field) return usage_error(o->is_run, "%s given twice (it takes one value)", a)
+        int is_flag = !strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "--json") ||
+                      !strcmp(a, "--every") || !strcmp(a, "--progress") || !strcmp(a, "--no-progress");
+        if (is_flag && inline_value) return usage_error(o->is_run, "%s takes no value", a);
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             cli_run_usage(stdout, o->is_run);
             return CLI_EXIT_OK;
@@ -156,8 +174,10 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         } else if (a[0] == '-' && a[1] == '-') {
             const char *v = VALUE();
             if (!v) return CLI_EXIT_USAGE;
-            if (!strcmp(a, "--model")) o->model = v;
-            else if (!strcmp(a, "--data")) {
+            if (!strcmp(a, "--model")) {
+                ONCE(model);
+                o->model = v;
+            } else if (!strcmp(a, "--data")) {
                 if (o->num_data == MAX_DATASETS) return usage_error(o->is_run, "at most %d --data", MAX_DATASETS);
                 const char *eq = strchr(v, '=');
                 o->data_name[o->num_data] = NULL;
@@ -171,12 +191,40 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                         o->data_path[o->num_data] = eq + 1;
                     }
                 }
+                for (size_t k = 0; k < o->num_data; k++)
+                    if (o->data_name[k] && o->data_name[o->num_data] &&
+                        !strcmp(o->data_name[k], o->data_name[o->num_data])) {
+                        free((char *)o->data_name[o->num_data]);
+                        return usage_error(o->is_run, "--data name '%s' given twice (each dataset "
+                                           "needs its own name: its TensorBoard run and journal "
+                                           "entry are keyed by it)", o->data_name[k]);
+                    }
                 o->num_data++;
-            } else if (!strcmp(a, "--loss")) o->loss = v;
-            else if (!strcmp(a, "--metrics")) o->metrics = v;
-            else if (!strcmp(a, "--compile")) o->compile = v;
-            else if (!strcmp(a, "--label")) o->label = v;
-            else if (!strcmp(a, "--sample-weight")) o->sample_weight = v;
+            } else if (!strcmp(a, "--loss")) {
+                ONCE(loss);
+                o->loss = v;
+            } else if (!strcmp(a, "--metrics")) {
+                /* Repeated --metrics are merged: --metrics a --metrics b is --metrics a,b. */
+                if (o->metrics) {
+                    size_t n = strlen(o->metrics) + strlen(v) + 2;
+                    char *m = malloc(n);
+                    if (!m) return CLI_EXIT_INPUT;
+                    snprintf(m, n, "%s,%s", o->metrics, v);
+                    free(o->metrics_buf);
+                    o->metrics = o->metrics_buf = m;
+                } else {
+                    o->metrics = v;
+                }
+            } else if (!strcmp(a, "--compile")) {
+                ONCE(compile);
+                o->compile = v;
+            } else if (!strcmp(a, "--label")) {
+                ONCE(label);
+                o->label = v;
+            } else if (!strcmp(a, "--sample-weight")) {
+                ONCE(sample_weight);
+                o->sample_weight = v;
+            }
             else if (!strcmp(a, "--compression")) o->compression = v;
             else if (!strcmp(a, "--feature")) {
                 const char *eq = strchr(v, '=');
@@ -185,21 +233,32 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 o->feature_input[o->num_features] = strndup(v, (size_t)(eq - v));
                 o->feature_name[o->num_features++] = eq + 1;
             } else if (!strcmp(a, "--batch-size")) {
-                if (!parse_long(v, 1, &o->batch_size) || o->batch_size > 1 << 20)
-                    return usage_error(o->is_run, "--batch-size expects a positive integer, got '%s'", v);
+                if (!parse_long(v, 1, &o->batch_size) || o->batch_size > CLI_MAX_BATCH)
+                    return usage_error(o->is_run, "--batch-size expects an integer from 1 to %d "
+                                       "(the maximum), got '%s'", CLI_MAX_BATCH, v);
             } else if (!strcmp(a, "--threads")) {
                 if (!parse_long(v, 1, &o->threads) || o->threads > 1024)
                     return usage_error(o->is_run, "--threads expects a positive integer, got '%s'", v);
             } else if (!strcmp(a, "--steps")) {
                 if (!parse_long(v, 1, &o->steps))
                     return usage_error(o->is_run, "--steps expects a positive integer, got '%s'", v);
-            } else if (o->is_run && !strcmp(a, "--checkpoint-dir")) o->checkpoint_dir = v;
+            } else if (o->is_run && !strcmp(a, "--checkpoint-dir")) {
+                ONCE(checkpoint_dir);
+                o->checkpoint_dir = v;
+            }
             else if (o->is_run && !strcmp(a, "--max-evaluations")) {
                 if (!parse_long(v, 0, &o->max_evaluations))
                     return usage_error(o->is_run, "--max-evaluations expects an integer >= 0, got '%s'", v);
-            } else if (!strcmp(a, "--logdir")) o->logdir = v;
-            else if (o->is_run && !strcmp(a, "--export-best")) o->export_dir = v;
-            else if (o->is_run && !strcmp(a, "--monitor")) o->monitor = v;
+            } else if (!strcmp(a, "--logdir")) {
+                ONCE(logdir);
+                o->logdir = v;
+            } else if (o->is_run && !strcmp(a, "--export-best")) {
+                ONCE(export_dir);
+                o->export_dir = v;
+            } else if (o->is_run && !strcmp(a, "--monitor")) {
+                ONCE(monitor);
+                o->monitor = v;
+            }
             else if (o->is_run && !strcmp(a, "--mode")) {
                 if (strcmp(v, "min") && strcmp(v, "max") && strcmp(v, "auto"))
                     return usage_error(o->is_run, "--mode expects min, max or auto, got '%s'", v);
@@ -224,6 +283,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             return usage_error(o->is_run, "unexpected argument '%s'", a);
         }
 #undef VALUE
+#undef ONCE
     }
     if (!o->is_run && !o->checkpoint) return usage_error(0, "missing CKPT");
     if (o->is_run && !o->checkpoint_dir) return usage_error(1, "missing --checkpoint-dir DIR");
@@ -238,6 +298,12 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         for (size_t i = 0; i < o->num_data; i++)
             if (!o->data_name[i])
                 return usage_error(o->is_run, "with several datasets each needs a name: --data NAME=DATA");
+    if (o->is_run && o->export_dir) {
+        sc_error e;
+        sc_error_clear(&e);
+        if (sc_export_dir_check(o->export_dir, o->checkpoint_dir, &e))
+            return usage_error(1, "%s", e.message);
+    }
     return -1;
 }
 
@@ -255,10 +321,14 @@ static int json_on_test_end(void *user, const sc_eval_logs *logs) {
     for (size_t i = 0; i < logs->num; i++) {
         if (i) fputc(',', stdout);
         cli_json_string(stdout, logs->names[i]);
-        if (logs->values[i] == logs->values[i] && logs->values[i] - logs->values[i] == 0)
-            printf(":%.9g", logs->values[i]);
+        /* JSON has no NaN/infinity: written as the strings Python spells them with (README). */
+        double v = logs->values[i];
+        if (v != v)
+            fputs(":\"NaN\"", stdout);
+        else if (v - v != 0)
+            fputs(v > 0 ? ":\"Infinity\"" : ":\"-Infinity\"", stdout);
         else
-            fputs(":null", stdout);
+            printf(":%.9g", v);
     }
     fputs("}}\n", stdout);
     fflush(stdout);
@@ -266,9 +336,10 @@ static int json_on_test_end(void *user, const sc_eval_logs *logs) {
 }
 
 static sc_evaluator *g_ev;
+static volatile sig_atomic_t g_signal;
 
 static void on_signal(int sig) {
-    (void)sig;
+    g_signal = sig;
     if (g_ev) sc_evaluator_stop(g_ev);
 }
 
@@ -316,7 +387,18 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
     dp.outputs[0].label = o->label;
     dp.sample_weight = o->sample_weight;
     dp.compression = parse_compression(o->compression);
-    return sc_dataset_open(&dp, &st->data[i], err);
+    sc_status s = sc_dataset_open(&dp, &st->data[i], err);
+    if (s) return s;
+    /* Empty data would give loss 0 (and so the "best" checkpoint): refuse it up front. */
+    sc_batch b;
+    if ((s = sc_dataset_next(st->data[i], &b, err))) return s;
+    if (b.n == 0) {
+        err->status = SC_INVALID_ARGUMENT;
+        snprintf(err->message, sizeof err->message, "%s: no examples to evaluate (the data is "
+                 "empty)", o->data_path[i]);
+        return SC_INVALID_ARGUMENT;
+    }
+    return sc_dataset_rewind(st->data[i], err);
 }
 
 static sc_status compile_for(const run_opts *o, run_state *st, size_t i, sc_error *err) {
@@ -508,6 +590,12 @@ int cli_run_main(int argc, char **argv, int is_run) {
     sigaction(SIGTERM, &sa, NULL);
     s = is_run ? sc_evaluator_start(ev, &err) : sc_evaluator_evaluate_ref(ev, &ref, &err);
     cli_progress_clear();
+    if (s == SC_ABORTED && g_signal && !is_run) {
+        /* A requested stop is not a failure (supervisors read exit 1 as one). */
+        fprintf(stderr, "sidecar: stop requested (signal %d): the evaluation of %s was abandoned, "
+                        "nothing written\n", (int)g_signal, ref.path);
+        s = SC_OK;
+    }
     if (s) goto fail;
     code = CLI_EXIT_OK;
     goto done;
@@ -523,6 +611,7 @@ done:
         if (o.data_name[i]) free((char *)o.data_name[i]);
     }
     for (size_t f = 0; f < o.num_features; f++) free((char *)o.feature_input[f]);
+    free(o.metrics_buf);
     sc_model_free(st.model);
     free(st.compile_json);
     sc_ckpt_ref_clear(&ref);

@@ -97,7 +97,9 @@ typedef struct sc_evaluator_params {
     int poll_interval_ms;        /* default 1000 */
     const char *export_dir;      /* best-model export (Keras SidecarEvaluatorModelExport); NULL: off */
     const char *monitor;         /* default "loss" */
-    sc_export_mode export_mode;  /* AUTO: max for names containing acc/auc/precision/recall/f1/iou */
+    sc_export_mode export_mode;  /* AUTO: max for names containing acc, auc, precision, recall,
+                                  * f1, fbeta, iou, top_k or r2 (or starting with fmeasure); min
+                                  * otherwise (loss, errors, crossentropies, ...) */
     int retries;                 /* attempts for a half-written checkpoint; default 5 */
     int retry_delay_ms;          /* first back-off, doubled each time; default 200 */
     /* Log lines ("Evaluation starts: ...", "End of evaluation. Metrics: ...", warnings). NULL:
@@ -123,6 +125,12 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err);
 /* Asks a running loop to stop soon: the evaluation in progress is abandoned, outputs already
  * written are flushed and complete. Async-signal-safe (for SIGINT/SIGTERM handlers). */
 void sc_evaluator_stop(sc_evaluator *ev);
+
+/* Checks a best-model export directory before anything is written: SC_INVALID_ARGUMENT, naming
+ * both paths, when it is the checkpoint directory, lies inside it or contains it (real paths,
+ * symlinks resolved, the export directory need not exist yet), or when it already holds files
+ * that an earlier sidecar export did not create. sc_evaluator_create runs the same check. */
+sc_status sc_export_dir_check(const char *export_dir, const char *checkpoint_dir, sc_error *err);
 
 /* Evaluates one checkpoint on every dataset, with callbacks, TensorBoard and journal like one
  * turn of the loop (`sidecar eval`). The ref says what the checkpoint is (sc_ckpt_ref_resolve

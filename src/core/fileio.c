@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +87,28 @@ sc_status sc_pread_full(int fd, const char *path, void *buf, size_t n, uint64_t 
     return SC_OK;
 }
 
+/* Atomics: writers in several threads (one evaluator each) stay race-free. */
+static _Atomic uint64_t g_writes, g_fail_at;
+static _Atomic int g_fault_mode;
+
+uint64_t sc_fault_inject_write(uint64_t n, sc_fault_mode mode) {
+    uint64_t now = atomic_load(&g_writes);
+    atomic_store(&g_fault_mode, (int)mode);
+    atomic_store(&g_fail_at, n ? now + n : 0);
+    return now;
+}
+
 sc_status sc_write_full(int fd, const char *path, const void *buf, size_t n, sc_error *err) {
     const uint8_t *p = buf;
+    uint64_t nth = atomic_fetch_add(&g_writes, 1) + 1;
+    if (nth == atomic_load(&g_fail_at)) {
+        atomic_store(&g_fail_at, 0);
+        size_t half = n / 2;
+        if (half && write(fd, p, half) < 0) { /* the torn part; its own failure changes nothing */
+        }
+        if (g_fault_mode == SC_FAULT_CRASH) _exit(9);
+        return sc_error_set(err, SC_IO, "%s: write failed: no space left on device (injected)", path);
+    }
     while (n) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {

@@ -8,6 +8,8 @@
 #include "sidecar/eval.h"
 #include "sidecar/summary.h"
 
+#define SC_EVAL_MAX_DATASETS 16 /* datasets per evaluator (the CLI allows 8) */
+
 /* One dataset's results of the last evaluation: "loss" first, then the metrics. */
 typedef struct sc_eval_result {
     size_t num;
@@ -31,6 +33,9 @@ struct sc_evaluator {
     int have_best;
     double best;
     char best_path[4096];
+    char **seen;                     /* basenames evaluated by this evaluator */
+    size_t num_seen, cap_seen;
+    int stop_logged;
 };
 
 double sc_eval_now(void);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/error.h"
@@ -51,12 +52,18 @@ void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) {
         fprintf(stderr, "%s\n", line);
 }
 
-/* Keras ModelCheckpoint's rule for mode "auto": max when the name holds "acc" or starts with
- * "fmeasure", min otherwise. */
+/* Mode "auto": Keras ModelCheckpoint maximises names holding "acc" or starting with
+ * "fmeasure"; sidecar also maximises the other metrics where higher is better (auc, precision,
+ * recall, f1/fbeta scores, iou, top_k accuracy, r2) and minimises the rest. */
 static int higher_is_better(const sc_evaluator_params *p) {
+    static const char *const up[] = {"acc", "auc", "precision", "recall", "f1", "fbeta",
+                                     "iou", "top_k", "r2"};
     if (p->export_mode == SC_EXPORT_MAX) return 1;
     if (p->export_mode == SC_EXPORT_MIN) return 0;
-    return strstr(p->monitor, "acc") != NULL || strncmp(p->monitor, "fmeasure", 8) == 0;
+    if (strncmp(p->monitor, "fmeasure", 8) == 0) return 1;
+    for (size_t i = 0; i < sizeof up / sizeof up[0]; i++)
+        if (strstr(p->monitor, up[i])) return 1;
+    return 0;
 }
 
 sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, sc_error *err) {
@@ -70,6 +77,13 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
                             "model '%s' has %zu outputs: evaluating multi-output models (one loss "
                             "per output) is not supported yet", sc_model_name(p->model),
                             sc_model_num_outputs(p->model));
+    if (p->num_datasets > SC_EVAL_MAX_DATASETS)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "evaluator: %zu datasets, at most %d",
+                            p->num_datasets, SC_EVAL_MAX_DATASETS);
+    if (p->export_dir) {
+        sc_status cs = sc_export_dir_check(p->export_dir, p->checkpoint_dir, err);
+        if (cs) return cs;
+    }
     sc_evaluator *ev = calloc(1, sizeof *ev);
     if (!ev) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     ev->p = *p;
@@ -117,12 +131,31 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         if (sc_journal_count(ev->journal))
             sc_eval_log(ev, "Results journal lists %zu evaluated checkpoints: they are not "
                             "evaluated again.", sc_journal_count(ev->journal));
+        if (sc_journal_num_repaired(ev->journal))
+            sc_eval_log(ev, "Results journal: an evaluation cut short (crash or full disk) had "
+                            "written into %zu event file(s); they were truncated back and its "
+                            "checkpoint is evaluated again.", sc_journal_num_repaired(ev->journal));
         if (p->export_dir) {
             const char *best_path = NULL;
             if (sc_journal_best(ev->journal, p->monitor, ev->higher_is_better, &ev->best,
                                 &best_path)) {
                 ev->have_best = 1;
                 snprintf(ev->best_path, sizeof ev->best_path, "%s", best_path);
+                /* The journal names the best, but a crash (or full disk) may have come before
+                 * its export finished: finish it now. */
+                if (!sc_export_is_current(p->export_dir, best_path)) {
+                    sc_error e2;
+                    sc_ckpt_ref bref = {0};
+                    sc_status es = sc_ckpt_ref_resolve(best_path, &bref, &e2);
+                    if (es == SC_OK) es = sc_export_checkpoint(p->export_dir, &bref, &e2);
+                    sc_ckpt_ref_clear(&bref);
+                    if (es == SC_OK)
+                        sc_eval_log(ev, "Best-model export: %s (the journal's best) copied to %s",
+                                    best_path, p->export_dir);
+                    else
+                        sc_eval_log(ev, "Best-model export: the journal's best %s could not be "
+                                        "exported: %s", best_path, e2.message);
+                }
             }
         }
     }
@@ -146,6 +179,8 @@ void sc_evaluator_free(sc_evaluator *ev) {
     free(ev->results);
     free(ev->names);
     free(ev->values);
+    for (size_t i = 0; i < ev->num_seen; i++) free(ev->seen[i]);
+    free(ev->seen);
     sc_runner_free(ev->runner);
     sc_journal_free(ev->journal);
     sc_watcher_free(ev->watcher);
@@ -162,26 +197,54 @@ size_t sc_evaluator_num_evaluated(const sc_evaluator *ev) { return ev->num_evalu
 
 /* ---- outputs of one finished evaluation ---- */
 
-static sc_status write_tensorboard(sc_evaluator *ev, int64_t step, sc_error *err) {
-    for (size_t d = 0; d < ev->p.num_datasets; d++) {
+/* The run directory of dataset d, relative to the log directory: validation[_NAME]. */
+static void run_dir(const sc_evaluator *ev, size_t d, char *out, size_t cap) {
+    const char *name = ev->p.datasets[d].name;
+    snprintf(out, cap, "validation%s%s", name && *name ? "_" : "", name && *name ? name : "");
+}
+
+/* TensorBoard events of one evaluation, exactly once: the writers exist (their file headers
+ * written), the journal records each event file's size (the intent line), then the scalars
+ * are written and synced. The result line follows in write_outputs; a failure in between is
+ * rolled back when the journal is next opened (journal.h). */
+static sc_status write_tensorboard(sc_evaluator *ev, const char *path, int64_t step, sc_error *err) {
+    size_t nd = ev->p.num_datasets;
+    char rel[SC_EVAL_MAX_DATASETS][600];
+    const char *files[SC_EVAL_MAX_DATASETS] = {0};
+    uint64_t offsets[SC_EVAL_MAX_DATASETS] = {0};
+    for (size_t d = 0; d < nd; d++) {
+        char sub[512];
+        run_dir(ev, d, sub, sizeof sub);
         if (!ev->writers[d]) {
-            const char *name = ev->p.datasets[d].name;
-            char sub[512];
-            snprintf(sub, sizeof sub, "%s/validation%s%s", ev->p.logdir, name && *name ? "_" : "",
-                     name && *name ? name : "");
-            sc_status s = sc_summary_writer_create(sub, NULL, &ev->writers[d], err);
+            char *dir = sc_path_join(ev->p.logdir, sub);
+            if (!dir) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+            sc_summary_writer_params wp = sc_summary_writer_default_params();
+            wp.fsync_on_flush = 1; /* the events are on disk before the result line says so */
+            sc_status s = sc_summary_writer_create(dir, &wp, &ev->writers[d], err);
+            free(dir);
             if (s) return s;
         }
+        const char *wp = sc_summary_writer_path(ev->writers[d]);
+        const char *b = strrchr(wp, '/');
+        snprintf(rel[d], sizeof rel[d], "%s/%s", sub, b ? b + 1 : wp);
+        files[d] = rel[d];
+        struct stat st;
+        sc_status s = sc_summary_writer_flush(ev->writers[d], err);
+        if (s) return s;
+        if (stat(wp, &st) != 0) return sc_error_set(err, SC_IO, "%s: %s", wp, strerror(errno));
+        offsets[d] = (uint64_t)st.st_size;
+    }
+    sc_status s = sc_journal_begin(ev->journal, path, files, offsets, nd, err);
+    if (s) return s;
+    for (size_t d = 0; d < nd; d++) {
         const sc_eval_result *r = &ev->results[d];
         for (size_t k = 0; k < r->num; k++) {
             char tag[300];
             snprintf(tag, sizeof tag, "evaluation_%s_vs_iterations", r->names[k]);
-            sc_status s = sc_summary_write_scalar(ev->writers[d], tag, step, (float)r->values[k],
-                                                  -1.0, err);
-            if (s) return s;
+            if ((s = sc_summary_write_scalar(ev->writers[d], tag, step, (float)r->values[k], -1.0, err)))
+                return s;
         }
-        sc_status s = sc_summary_writer_flush(ev->writers[d], err);
-        if (s) return s;
+        if ((s = sc_summary_writer_flush(ev->writers[d], err))) return s;
     }
     return SC_OK;
 }
@@ -191,9 +254,9 @@ static sc_status write_outputs(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t
     const char *path = ref->path;
     sc_status s;
     if (ev->p.logdir) {
-        if ((s = write_tensorboard(ev, step, err))) return s;
-        sc_journal_metrics sets[16];
-        size_t n = ev->p.num_datasets < 16 ? ev->p.num_datasets : 16;
+        if ((s = write_tensorboard(ev, path, step, err))) return s;
+        sc_journal_metrics sets[SC_EVAL_MAX_DATASETS];
+        size_t n = ev->p.num_datasets;
         for (size_t d = 0; d < n; d++) {
             const char *nm = ev->p.datasets[d].name;
             sets[d] = (sc_journal_metrics){nm ? nm : "", ev->results[d].num,
@@ -216,9 +279,11 @@ static sc_status write_outputs(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t
         if (!found) {
             sc_eval_log(ev, "Best-model export: metric '%s' is not in the evaluation's logs; "
                             "nothing exported.", ev->p.monitor);
+        } else if (isnan(v)) {
+            sc_eval_log(ev, "Best-model export: %s is NaN for %s; it is never the best.",
+                        ev->p.monitor, path);
         } else if (!ev->have_best || (ev->higher_is_better ? v > ev->best : v < ev->best)) {
-            s = sc_export_checkpoint(ev->p.export_dir, ref, ev->have_best ? ev->best_path : NULL,
-                                     err);
+            s = sc_export_checkpoint(ev->p.export_dir, ref, err);
             if (s) return s;
             sc_eval_log(ev, "Best-model export: %s=%.9g is the best so far; %s copied to %s",
                         ev->p.monitor, v, path, ev->p.export_dir);
@@ -283,17 +348,58 @@ static int last_checkpoint(const sc_evaluator *ev, const sc_ckpt_ref *ref) {
     return ev->p.max_evaluations > 0 && ref->number >= ev->p.max_evaluations;
 }
 
-/* Evaluates path unless the journal lists it. Returns SC_OK, or the status that ends the run.
- * *done is set when the stop rule says this was the last checkpoint. */
+static const char *base_of(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* 1 when this evaluator already evaluated a checkpoint of this name (memory: also without a
+ * journal, so --every does not evaluate the kept checkpoints again at each new one). */
+static int seen(const sc_evaluator *ev, const char *path) {
+    for (size_t i = 0; i < ev->num_seen; i++)
+        if (strcmp(ev->seen[i], base_of(path)) == 0) return 1;
+    return 0;
+}
+
+static sc_status remember(sc_evaluator *ev, const char *path, sc_error *err) {
+    if (ev->num_seen == ev->cap_seen) {
+        size_t cap = ev->cap_seen ? ev->cap_seen * 2 : 16;
+        char **n = realloc(ev->seen, cap * sizeof *n);
+        if (!n) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        ev->seen = n;
+        ev->cap_seen = cap;
+    }
+    if (!(ev->seen[ev->num_seen] = strdup(base_of(path))))
+        return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+    ev->num_seen++;
+    return SC_OK;
+}
+
+/* Evaluates path unless this evaluator or the journal already did. Returns SC_OK, or the status
+ * that ends the run. *done is set when the stop rule says this was the last checkpoint, or a
+ * stop was requested. */
 static sc_status consider(sc_evaluator *ev, const sc_ckpt_ref *ref, int *done, sc_error *err) {
     const char *path = ref->path;
-    if (ev->journal && sc_journal_has(ev->journal, path)) {
+    if (seen(ev, path) || (ev->journal && sc_journal_has(ev->journal, path))) {
         if (last_checkpoint(ev, ref)) *done = 1;
         return SC_OK;
     }
     sc_error e2;
     sc_error_clear(&e2);
     sc_status s = sc_evaluator_evaluate_ref(ev, ref, &e2);
+    if (s != SC_OK && atomic_load(&ev->stop)) {
+        /* A requested stop is not a failure: the evaluation is abandoned before any of its
+         * outputs (TensorBoard, journal, export) was written. */
+        sc_eval_log(ev, "Stop requested: the evaluation of %s was abandoned (nothing written "
+                        "for it); SidecarEvaluator stops.", path);
+        ev->stop_logged = 1;
+        *done = 1;
+        return SC_OK;
+    }
+    if (s == SC_OK && (s = remember(ev, path, &e2)) != SC_OK) {
+        if (err) *err = e2;
+        return s;
+    }
     if (s == SC_UNAVAILABLE || s == SC_DATA_LOSS) {
         /* Torn or vanished after every retry: skip it and go on. The watcher reports it again
          * if its files change (a slow writer finishing), and then it is tried again. */
@@ -318,7 +424,10 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
     sc_status s = sc_watcher_create(ev->p.checkpoint_dir, &wp, &ev->watcher, err);
     if (s) return s;
     atomic_store(&ev->watcher_live, ev->watcher);
-    if (atomic_load(&ev->stop)) return SC_OK; /* a stop that came before the watcher existed */
+    if (atomic_load(&ev->stop)) { /* a stop that came before the watcher existed */
+        sc_eval_log(ev, "Stop requested: SidecarEvaluator stops.");
+        return SC_OK;
+    }
     sc_eval_log(ev, "Watching %s for checkpoints (%s)", ev->p.checkpoint_dir,
                 sc_watcher_method(ev->watcher));
     double last_new = mono_now(), started = last_new;
@@ -359,6 +468,8 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
             if ((s = consider(ev, &wev.ref, &done, err))) return s;
         }
     }
+    if (atomic_load(&ev->stop) && !ev->stop_logged)
+        sc_eval_log(ev, "Stop requested: SidecarEvaluator stops.");
     for (size_t d = 0; d < ev->p.num_datasets; d++)
         if (ev->writers[d] && (s = sc_summary_writer_flush(ev->writers[d], err))) return s;
     return SC_OK;

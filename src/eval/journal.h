@@ -39,7 +39,20 @@ typedef struct sc_journal_metrics {
     const double *values;
 } sc_journal_metrics;
 
-/* Appends one line and fsyncs it. */
+/* Exactly-once outputs. Before an evaluation writes its TensorBoard events, its intent is
+ * written atomically to "<journal>.pending": the checkpoint and each of sidecar's event files
+ * (relative to the journal's directory) with its size. The result line (sc_journal_append)
+ * follows once the events are on disk, and then the intent file is removed. Opening a journal
+ * with an intent whose checkpoint has no result line truncates those event files back to the
+ * recorded sizes (only "validation..." / "events.out.tfevents..." files directly below are ever
+ * truncated), so a crash or a full disk at any write leaves no event the journal does not list,
+ * and the checkpoint is evaluated again. The journal itself keeps one line per checkpoint. */
+sc_status sc_journal_begin(sc_journal *j, const char *checkpoint_path, const char *const *files,
+                           const uint64_t *offsets, size_t num_files, sc_error *err);
+/* Event files rolled back when the journal was opened. */
+size_t sc_journal_num_repaired(const sc_journal *j);
+
+/* Appends one result line and fsyncs it. */
 sc_status sc_journal_append(sc_journal *j, const char *path, int64_t number, int64_t step,
                             const sc_journal_metrics *sets, size_t num_sets, double wall_time,
                             double duration_s, sc_error *err);

@@ -68,10 +68,12 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
     sc_shape out_shape = sc_model_output_shape(m, 0);
     const sc_dataset_shape *ls = sc_dataset_label_shape(ds->data, 0);
     sc_batch b;
+    uint64_t batches = 0;
     for (;;) {
         if (atomic_load(&ev->stop)) return sc_error_set(err, SC_ABORTED, "stopped");
         if ((s = sc_dataset_next(ds->data, &b, err))) return s;
         if (b.n == 0) break;
+        batches++;
         logs.batch = b.index;
         logs.batch_size = b.n;
         FOR_CALLBACKS(ev, on_test_batch_begin, &logs);
@@ -111,6 +113,9 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
             FOR_CALLBACKS(ev, on_test_batch_end, &logs);
         }
     }
+    if (batches == 0) /* loss 0 of no data would look like the best checkpoint */
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset%s%s: no examples to evaluate (the "
+                            "data is empty)", ds->name ? " " : "", ds->name ? ds->name : "");
     if (sc_dataset_ran_out(ds->data))
         sc_eval_log(ev, "Your input ran out of data; interrupting evaluation. Make sure that your "
                         "dataset can generate at least `steps` batches.");

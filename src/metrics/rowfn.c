@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "core/error.h"
+#include "core/nanmath.h"
 #include "metrics/metrics_internal.h"
 
 size_t sc_argmax(const float *x, size_t n) {
@@ -73,9 +74,9 @@ static float bce_element(const sc_rowopts *o, float y, float p, const float *z, 
     if (o->label_smoothing > 0.0f) y = y * (1.0f - o->label_smoothing) + 0.5f * o->label_smoothing;
     if (z || o->from_logits) {
         float x = z ? z[j] : p; /* sigmoid_cross_entropy_with_logits */
-        return fmaxf(x, 0.0f) - x * y + log1pf(expf(-fabsf(x)));
+        return sc_maxf(x, 0.0f) - x * y + log1pf(expf(-fabsf(x)));
     }
-    float q = fminf(fmaxf(p, SC_EPSILON), 1.0f - SC_EPSILON);
+    float q = sc_minf(sc_maxf(p, SC_EPSILON), 1.0f - SC_EPSILON);
     if (o->keras_version >= 3) return -(y * logf(q) + (1.0f - y) * logf(1.0f - q));
     return -(y * logf(q + SC_EPSILON) + (1.0f - y) * logf(1.0f - q + SC_EPSILON));
 }
@@ -112,7 +113,7 @@ static float cce(const sc_rowopts *o, const float *y, const float *p, size_t c, 
     float fs = (float)sum;
     for (size_t j = 0; j < c; j++) {
         float yj = s > 0.0f ? y[j] * (1.0f - s) + s / (float)c : y[j];
-        float q = fminf(fmaxf(p[j] / fs, SC_EPSILON), 1.0f - SC_EPSILON);
+        float q = sc_minf(sc_maxf(p[j] / fs, SC_EPSILON), 1.0f - SC_EPSILON);
         acc += (double)yj * logf(q);
     }
     return (float)-acc;
@@ -123,14 +124,14 @@ static float scce(const sc_rowopts *o, size_t c, const float *p, size_t n, const
     if (o->keras_version >= 3 && o->backend == SC_BACKEND_JAX) {
         double sum = 0.0;
         for (size_t j = 0; j < n; j++) sum += p[j];
-        float q = fminf(fmaxf(p[c] / (float)sum, SC_EPSILON), 1.0f - SC_EPSILON);
+        float q = sc_minf(sc_maxf(p[c] / (float)sum, SC_EPSILON), 1.0f - SC_EPSILON);
         return -logf(q);
     }
     /* TF: log of the clipped probabilities fed to sparse_softmax_cross_entropy_with_logits,
      * which renormalizes them: log(sum q) - log q_c. */
     double sq = 0.0;
-    for (size_t j = 0; j < n; j++) sq += fminf(fmaxf(p[j], SC_EPSILON), 1.0f - SC_EPSILON);
-    float qc = fminf(fmaxf(p[c], SC_EPSILON), 1.0f - SC_EPSILON);
+    for (size_t j = 0; j < n; j++) sq += sc_minf(sc_maxf(p[j], SC_EPSILON), 1.0f - SC_EPSILON);
+    float qc = sc_minf(sc_maxf(p[c], SC_EPSILON), 1.0f - SC_EPSILON);
     return logf((float)sq) - logf(qc);
 }
 
@@ -161,14 +162,14 @@ float sc_rowfn_eval(sc_rowfn fn, const sc_rowctx *ctx, const float *y, size_t ct
         float neg = -INFINITY;
         for (size_t j = 0; j < n; j++) {
             pos += (double)y[j] * p[j];
-            neg = fmaxf(neg, (1.0f - y[j]) * p[j]);
+            neg = sc_maxf(neg, (1.0f - y[j]) * p[j]);
         }
-        return fmaxf(neg - (float)pos + 1.0f, 0.0f);
+        return sc_maxf(neg - (float)pos + 1.0f, 0.0f);
     }
     case SC_FN_KLD:
         for (size_t j = 0; j < n; j++) {
-            float yc = fminf(fmaxf(y[j * sy], SC_EPSILON), 1.0f);
-            float pc = fminf(fmaxf(p[j * sp], SC_EPSILON), 1.0f);
+            float yc = sc_minf(sc_maxf(y[j * sy], SC_EPSILON), 1.0f);
+            float pc = sc_minf(sc_maxf(p[j * sp], SC_EPSILON), 1.0f);
             acc += (double)yc * logf(yc / pc);
         }
         return (float)acc;
@@ -178,7 +179,7 @@ float sc_rowfn_eval(sc_rowfn fn, const sc_rowctx *ctx, const float *y, size_t ct
             yy += (double)y[j] * y[j];
             pp += (double)p[j] * p[j];
         }
-        float ry = 1.0f / sqrtf(fmaxf((float)yy, 1e-12f)), rp = 1.0f / sqrtf(fmaxf((float)pp, 1e-12f));
+        float ry = 1.0f / sqrtf(sc_maxf((float)yy, 1e-12f)), rp = 1.0f / sqrtf(sc_maxf((float)pp, 1e-12f));
         for (size_t j = 0; j < n; j++) acc += (double)(y[j] * ry) * (p[j] * rp);
         return (float)acc;
     }
@@ -193,9 +194,9 @@ float sc_rowfn_eval(sc_rowfn fn, const sc_rowctx *ctx, const float *y, size_t ct
         case SC_FN_BCE: v = bce_element(o, yj, pj, z, j * sp); break;
         case SC_FN_MSE: v = (yj - pj) * (yj - pj); break;
         case SC_FN_MAE: v = fabsf(yj - pj); break;
-        case SC_FN_MAPE: v = fabsf((yj - pj) / fmaxf(fabsf(yj), SC_EPSILON)); break;
+        case SC_FN_MAPE: v = fabsf((yj - pj) / sc_maxf(fabsf(yj), SC_EPSILON)); break;
         case SC_FN_MSLE: {
-            float d = logf(fmaxf(pj, SC_EPSILON) + 1.0f) - logf(fmaxf(yj, SC_EPSILON) + 1.0f);
+            float d = logf(sc_maxf(pj, SC_EPSILON) + 1.0f) - logf(sc_maxf(yj, SC_EPSILON) + 1.0f);
             v = d * d;
             break;
         }
@@ -212,7 +213,7 @@ float sc_rowfn_eval(sc_rowfn fn, const sc_rowctx *ctx, const float *y, size_t ct
         case SC_FN_HINGE:
         case SC_FN_SQUARED_HINGE: {
             float yc = ctx->hinge_convert ? 2.0f * yj - 1.0f : yj;
-            v = fmaxf(1.0f - yc * pj, 0.0f);
+            v = sc_maxf(1.0f - yc * pj, 0.0f);
             if (fn == SC_FN_SQUARED_HINGE) v *= v;
             break;
         }

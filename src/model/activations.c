@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/nanmath.h"
 #include "model/activations.h"
 
 static const struct {
@@ -67,7 +68,7 @@ static void softmax_rows(float *x, size_t rows, size_t last, int log_form) {
     for (size_t r = 0; r < rows; r++) {
         float *v = x + r * last;
         float m = -INFINITY;
-        for (size_t i = 0; i < last; i++) m = fmaxf(m, v[i]);
+        for (size_t i = 0; i < last; i++) m = sc_maxf(m, v[i]);
         float s = 0.0f;
         for (size_t i = 0; i < last; i++) s += expf(v[i] - m);
         if (log_form) {
@@ -85,22 +86,22 @@ void sc_activation_apply(sc_activation a, float *x, size_t rows, size_t last) {
     switch (a) {
     case SC_ACT_LINEAR: return;
     case SC_ACT_RELU:
-        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) x[i] = sc_maxf(x[i], 0.0f);
         return;
     case SC_ACT_RELU6:
-        for (size_t i = 0; i < n; i++) x[i] = fminf(fmaxf(x[i], 0.0f), 6.0f);
+        for (size_t i = 0; i < n; i++) x[i] = sc_clampf(x[i], 0.0f, 6.0f);
         return;
     case SC_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++) x[i] = sigmoidf(x[i]);
         return;
     case SC_ACT_HARD_SIGMOID_K2:
-        for (size_t i = 0; i < n; i++) x[i] = fminf(fmaxf(0.2f * x[i] + 0.5f, 0.0f), 1.0f);
+        for (size_t i = 0; i < n; i++) x[i] = sc_clampf(0.2f * x[i] + 0.5f, 0.0f, 1.0f);
         return;
     case SC_ACT_HARD_SIGMOID_K3:
-        for (size_t i = 0; i < n; i++) x[i] = fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+        for (size_t i = 0; i < n; i++) x[i] = sc_clampf(x[i] + 3.0f, 0.0f, 6.0f) / 6.0f;
         return;
     case SC_ACT_HARD_SILU:
-        for (size_t i = 0; i < n; i++) x[i] *= fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
+        for (size_t i = 0; i < n; i++) x[i] *= sc_clampf(x[i] + 3.0f, 0.0f, 6.0f) / 6.0f;
         return;
     case SC_ACT_TANH:
         for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/nanmath.h"
 #include "model/layers/layers.h"
 
 typedef enum { M_ADD, M_SUB, M_MUL, M_AVG, M_MAX, M_MIN } merge_op;
@@ -40,8 +41,8 @@ static sc_status merge_forward(const sc_layer *L, const sc_node *n, int batch,
         case M_ADD: case M_AVG: for (size_t i = 0; i < total; i++) out[i] += x[i]; break;
         case M_SUB: for (size_t i = 0; i < total; i++) out[i] -= x[i]; break;
         case M_MUL: for (size_t i = 0; i < total; i++) out[i] *= x[i]; break;
-        case M_MAX: for (size_t i = 0; i < total; i++) out[i] = x[i] > out[i] ? x[i] : out[i]; break;
-        case M_MIN: for (size_t i = 0; i < total; i++) out[i] = x[i] < out[i] ? x[i] : out[i]; break;
+        case M_MAX: for (size_t i = 0; i < total; i++) out[i] = sc_maxf(out[i], x[i]); break;
+        case M_MIN: for (size_t i = 0; i < total; i++) out[i] = sc_minf(out[i], x[i]); break;
         }
     }
     if (op == M_AVG)

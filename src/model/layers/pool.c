@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/nanmath.h"
 #include "model/layers/conv_geom.h"
 #include "model/layers/layers.h"
 
@@ -71,7 +72,7 @@ static void max_cell(float *restrict o, const float *restrict img, const sc_conv
     for (int64_t ih = h0; ih < h1; ih++)
         for (int64_t iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
             x = img + (ih * g->w + iw) * C;
-            for (int64_t c = 0; c < C; c++) o[c] = x[c] > o[c] ? x[c] : o[c];
+            for (int64_t c = 0; c < C; c++) o[c] = sc_maxf(o[c], x[c]);
         }
 }
 
@@ -169,7 +170,7 @@ static sc_status gpool_forward(const sc_layer *L, const sc_node *n, int batch,
         for (int64_t c = 0; c < C; c++) o[c] = p->is_max ? -INFINITY : 0.0f;
         for (int64_t i = 0; i < cells; i++, x += C)
             if (p->is_max)
-                for (int64_t c = 0; c < C; c++) o[c] = x[c] > o[c] ? x[c] : o[c];
+                for (int64_t c = 0; c < C; c++) o[c] = sc_maxf(o[c], x[c]);
             else
                 for (int64_t c = 0; c < C; c++) o[c] += x[c];
         if (!p->is_max)
