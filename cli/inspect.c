@@ -17,6 +17,7 @@ typedef struct inspect_opts {
     sc_error bind_err; /* the binding's outcome, reported after the output */
     int json;
     uint64_t values; /* 0: do not read values */
+    const char *model_root, *step_key; /* --model-root, --step-key */
 } inspect_opts;
 
 /* One growing buffer reused for every tensor read. */
@@ -44,6 +45,11 @@ void cli_inspect_usage(FILE *f) {
           "  --values N  read every tensor whole (verifying its CRC) and show its first N values;\n"
           "              strings are shown escaped and cut short, types that are not decoded\n"
           "              (variant, resource, ...) say so\n"
+          "  --model-root NAME  where the model is in the object graph (\"net\", \"\" for the\n"
+          "              root); default: found (with --model: the object holding all its variables)\n"
+          "  --step-key KEY  the tensor holding the training step (a key or a graph path such\n"
+          "              as net/optimizer/iter); default: the counter of the optimizer that\n"
+          "              trained the model (the one holding slot variables)\n"
           "  --json      print one JSON object instead:\n"
           "              {\"prefix\", \"layout\", \"step\", \"step_source\", \"num_shards\",\n"
           "               \"tensors\": [{\"key\", \"dtype\", \"shape\", \"bytes\", \"values\"}]}\n"
@@ -104,6 +110,13 @@ static int parse_args(int argc, char **argv, inspect_opts *o) {
                 o->model = argv[++i];
             } else if (!strncmp(a, "--model=", 8)) {
                 o->model = a + 8;
+            } else if (!strcmp(a, "--model-root") || !strcmp(a, "--step-key")) {
+                if (i + 1 >= argc) return usage_error("%s needs a value", a);
+                *(a[2] == 'm' ? &o->model_root : &o->step_key) = argv[++i];
+            } else if (!strncmp(a, "--model-root=", 13)) {
+                o->model_root = a + 13;
+            } else if (!strncmp(a, "--step-key=", 11)) {
+                o->step_key = a + 11;
             } else if (!strcmp(a, "--values")) {
                 if (i + 1 >= argc) return usage_error("--values needs a count N");
                 count = argv[++i];
@@ -193,6 +206,14 @@ static sc_status write_json(FILE *f, tensor_reader *r, const sc_ckpt_info *info,
         fprintf(f, ",\"step\":%" PRId64, info->step);
     fputs(",\"step_source\":", f);
     cli_json_string(f, sc_step_source_name(info->step_source));
+    if (info->step_key) {
+        fputs(",\"step_key\":", f);
+        cli_json_string(f, info->step_key);
+    }
+    if (info->model_path_found) {
+        fputs(",\"model_root\":", f);
+        cli_json_string(f, info->model_path);
+    }
     fprintf(f, ",\"num_shards\":%" PRId32 ",\"tensors\":[", sc_bundle_num_shards(b));
     for (size_t i = 0; i < n; i++) {
         const sc_tensor_info *t = sc_bundle_tensor(b, i);
@@ -212,7 +233,7 @@ static sc_status write_json(FILE *f, tensor_reader *r, const sc_ckpt_info *info,
     }
     fputc(']', f);
     if (o->model) {
-        sc_status st = cli_write_binding(f, CLI_JSON, o->model, b, &o->bind_err, err);
+        sc_status st = cli_write_binding(f, CLI_JSON, o->model, o->model_root, b, &o->bind_err, err);
         if (st != SC_OK) return st;
     }
     fputs("}\n", f);
@@ -240,10 +261,24 @@ static sc_status write_human(FILE *f, tensor_reader *r, const sc_ckpt_info *info
 
     fputs("prefix   ", f);
     cli_text_bytes(f, sc_bundle_prefix(b), strlen(sc_bundle_prefix(b)), 0);
-    fprintf(f, "\nlayout   %s\n", sc_ckpt_layout_name(info->layout));
+    fprintf(f, "\nlayout   %s", sc_ckpt_layout_name(info->layout));
+    if (info->model_path_found && info->model_path[0])
+        fprintf(f, ", model under '%s'", info->model_path);
+    else if (info->model_path_found)
+        fputs(", model at the root", f);
+    fputc('\n', f);
     if (info->step_source == SC_STEP_NONE)
         fputs("step     unknown (no step variable, no number in the file name)\n", f);
-    else
+    else if (info->step_key && (info->step_source == SC_STEP_OPTIMIZER_ITER ||
+                                info->step_source == SC_STEP_OPTIMIZER_ITERATIONS ||
+                                info->step_source == SC_STEP_GIVEN_KEY)) {
+        /* The key, without the /.ATTRIBUTES/VARIABLE_VALUE every variable has. */
+        const char *k = info->step_key, *attr = strstr(k, "/.ATTRIBUTES/VARIABLE_VALUE");
+        fprintf(f, "step     %" PRId64 ", from %.*s", info->step,
+                (int)(attr && !attr[27] ? (size_t)(attr - k) : strlen(k)), k);
+        if (info->step_reason) fprintf(f, " (%s)", info->step_reason);
+        fputc('\n', f);
+    } else
         fprintf(f, "step     %" PRId64 ", from %s\n", info->step,
                 sc_step_source_name(info->step_source));
     fprintf(f, "shards   %" PRId32 "\n", sc_bundle_num_shards(b));
@@ -264,7 +299,7 @@ static sc_status write_human(FILE *f, tensor_reader *r, const sc_ckpt_info *info
             fputc('\n', f);
         }
     }
-    return o->model ? cli_write_binding(f, CLI_HUMAN, o->model, b, &o->bind_err, err)
+    return o->model ? cli_write_binding(f, CLI_HUMAN, o->model, o->model_root, b, &o->bind_err, err)
                     : SC_OK;
 }
 
@@ -293,7 +328,8 @@ int cli_inspect_main(int argc, char **argv) {
 
     if ((st = sc_ckpt_resolve(o.path, &prefix, &err)) != SC_OK) goto fail;
     if ((st = sc_bundle_open(prefix, &r.bundle, &err)) != SC_OK) goto fail;
-    if ((st = sc_ckpt_describe(r.bundle, &info, &err)) != SC_OK) goto fail;
+    sc_step_params sp = {o.step_key, NULL, 0};
+    if ((st = sc_ckpt_describe_ex(r.bundle, &sp, &info, &err)) != SC_OK) goto fail;
 
     /* Everything goes to memory first: a read failing half-way must not leave half an
      * object on stdout. */

@@ -30,7 +30,12 @@ static void write_json(FILE *f, sc_model *m, const sc_bind_report *rep, const ch
             fputs("null", f);
         fputc('}', f);
     }
-    fputs("],\"unused\":[", f);
+    fputc(']', f);
+    if (rep->model_root) {
+        fputs(",\"model_found_under\":", f);
+        cli_json_string(f, rep->model_root);
+    }
+    fputs(",\"unused\":[", f);
     for (size_t i = 0; i < rep->num_unused; i++) {
         if (i) fputc(',', f);
         cli_json_string(f, rep->unused_keys[i]);
@@ -49,6 +54,10 @@ static void write_human(FILE *f, sc_model *m, const sc_bind_report *rep, const c
     }
     fprintf(f, "\nmodel    %s (%s, %zu layers, %zu variables)\n\n", model_path, sc_model_name(m),
             sc_model_num_layers(m), sc_model_num_variables(m));
+    if (rep->model_root && rep->model_root[0]) /* found through the object graph */
+        fprintf(f, "found    model under '%s'\n\n", rep->model_root);
+    else if (rep->model_root)
+        fputs("found    model at the root\n\n", f);
     fprintf(f, "%-*s  %-*s  %s\n", (int)wv, "VARIABLE", (int)ws, "SHAPE", "CHECKPOINT KEY");
     for (size_t i = 0; i < rep->num_entries; i++) {
         char shape[160];
@@ -62,14 +71,16 @@ static void write_human(FILE *f, sc_model *m, const sc_bind_report *rep, const c
     }
 }
 
-sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, sc_bundle *b,
+sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path,
+                            const char *model_root, sc_bundle *b,
                             sc_error *bind_err, sc_error *err) {
     sc_model *m = NULL;
     sc_bind_report rep;
     memset(&rep, 0, sizeof rep);
     sc_status st = sc_model_load_keras(model_path, &m, err);
     if (st != SC_OK) return st;
-    sc_status bs = sc_model_bind_bundle(m, b, &rep, bind_err);
+    sc_bind_params bp = {model_root};
+    sc_status bs = sc_model_bind_bundle_ex(m, b, &bp, &rep, bind_err);
     /* The table is the point of --model: print it even when binding fails (the caller reports
      * bind_err after the output). */
     int rep_written = rep.entries != NULL;

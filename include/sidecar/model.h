@@ -131,6 +131,11 @@ typedef struct sc_bind_report {
     char **unused_keys;         /* model-like keys of the checkpoint no variable took (optimizer
                                    slots and bookkeeping are not listed) */
     size_t num_unused;
+    /* TF checkpoints with an object graph: where the model was found (its first breadth-first
+     * path: "" the root, "model", "net", ...), NULL when bound by key strings alone; and each
+     * variable's graph node id ([num_entries], -1 unknown), for sc_step_params.model_nodes. */
+    char *model_root;
+    int32_t *var_nodes;
 } sc_bind_report;
 
 void sc_bind_report_clear(sc_bind_report *r);
@@ -142,6 +147,23 @@ void sc_bind_report_clear(sc_bind_report *r);
  * expected and the found shape. On failure the model's previous weights may be partly
  * overwritten: do not evaluate until a bind succeeds. report may be NULL. */
 sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report, sc_error *err);
+
+typedef struct sc_bind_params {
+    /* Where the model is: an object-graph path from the root ("net", "trainer/model"; "" = the
+     * root), or, in a checkpoint without a graph, the key prefix before layer_with_weights-K.
+     * NULL (default): found. */
+    const char *model_root;
+} sc_bind_params;
+
+/* sc_model_bind_bundle, finding the model through the object graph when the checkpoint has one
+ * (FORMATS §3.7): the object whose subtree holds every one of the model's variables, under any
+ * name (tf.train.Checkpoint(net=model), a SavedModel's root), each variable taken by walking
+ * the model's structure in the graph, so keys such as SavedModel's `trainable_variables/0` bind
+ * too. Two objects that both hold them all: SC_INVALID_ARGUMENT naming both (give
+ * p->model_root). When no object holds them all, binding falls back to key strings (and its
+ * messages). p may be NULL. */
+sc_status sc_model_bind_bundle_ex(sc_model *m, sc_bundle *b, const sc_bind_params *p,
+                                  sc_bind_report *report, sc_error *err);
 
 /* The same from a safetensors file keyed "<layer>/vars/<i>" (the Keras 3 .weights.h5 path, i =
  * the variable's index in the layer) or "<layer>/<name>" (Keras 3 variable.path). */
