@@ -15,6 +15,8 @@ typedef struct builder {
     sc_layer **layer_of; /* Functional: the layer made for each config entry */
     size_t num_entries;
     size_t *next_node;   /* Functional: calls built so far per entry, in this scope */
+    int *node_base;      /* Functional: the node index naming an entry's first call (1 for a
+                            nested model whose construction is node 0, else 0) */
     const char *src; /* file name for messages */
     sc_error *err;
     /* per layer: tensor ids produced by each of its calls (node order) */
@@ -301,12 +303,28 @@ static sc_layer *find_layer(builder *b, const char *name, size_t *idx) {
     return NULL;
 }
 
+/* Keras' node numbering (get_config's node reindexing; _should_skip_first_node): a nested
+ * Functional model built on an Input already has node 0 linking its inputs to its outputs, so
+ * its calls in the outer model are nodes 1, 2, ... In Keras 2 a Sequential is a Functional and
+ * skips node 0 when it was built with an input shape (its config starts with an InputLayer); in
+ * Keras 3 a Sequential is not a Functional and its calls start at 0. */
+static int first_node_index(const sc_model *m, const json_t *entry) {
+    const json_t *cn = json_object_get(entry, "class_name");
+    const char *cls = json_is_string(cn) ? json_string_value(cn) : "";
+    if (!strcmp(cls, "Functional") || !strcmp(cls, "Model")) return 1;
+    if (strcmp(cls, "Sequential") || m->keras3) return 0;
+    const json_t *sub = json_object_get(layer_config(entry), "layers");
+    return json_array_size(sub) > 0 && is_input_layer(json_array_get(sub, 0));
+}
+
 /* (layer, node, tensor) -> tensor id; -1 when that call has not been built yet, -2 when the
  * reference is impossible. */
 static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tensor) {
     size_t li;
     sc_layer *L = find_layer(b, name, &li);
     if (!L || tensor != 0 || node < 0) return -2;
+    if (L->is_container) node -= b->node_base[li];
+    if (node < 0) return -2; /* the nested model's own construction node is never saved */
     if ((size_t)node >= b->next_node[li]) return -1;
     return b->layer_outputs[li][node];
 }
@@ -358,14 +376,16 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
     sc_layer **saved_of = b->layer_of;
     int **saved_out = b->layer_outputs;
     size_t saved_n = b->num_entries, *saved_next = b->next_node;
+    int *saved_base = b->node_base;
     sc_status s;
     b->layer_outputs = calloc(nl, sizeof *b->layer_outputs);
     b->layer_of = calloc(nl, sizeof *b->layer_of);
     b->next_node = calloc(nl, sizeof *b->next_node);
+    b->node_base = calloc(nl, sizeof *b->node_base);
     b->num_entries = nl;
     sc_layer **layer_of = b->layer_of;
     size_t *next_node = b->next_node;
-    if (!b->layer_outputs || !next_node || !layer_of) {
+    if (!b->layer_outputs || !next_node || !layer_of || !b->node_base) {
         s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
         goto done;
     }
@@ -385,6 +405,7 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
     for (size_t i = 0; i < nl; i++) {
         const json_t *e = json_array_get(layers, i);
         sc_layer *L = layer_of[i];
+        b->node_base[i] = first_node_index(m, e);
         if (is_input_layer(e)) {
             b->layer_outputs[i] = malloc(sizeof(int));
             if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
@@ -521,6 +542,8 @@ done:
     free(b->layer_outputs);
     free(b->layer_of);
     free(b->next_node);
+    free(b->node_base);
+    b->node_base = saved_base;
     b->layer_outputs = saved_out;
     b->layer_of = saved_of;
     b->num_entries = saved_n;
