@@ -51,7 +51,10 @@ const char *sc_model_name(const sc_model *m);
 int sc_model_keras_version(const sc_model *m);
 size_t sc_model_num_layers(const sc_model *m);
 
-/* Inputs and outputs, in the model's order. */
+/* Inputs and outputs, in the model's order. An input dimension declared null
+ * (batch_input_shape [null, null]: a sequence of any length) is -1 in sc_model_input_shape; the
+ * output shapes are those of the last sc_model_set_input_shapes (before any: the free dims at a
+ * placeholder size). */
 size_t sc_model_num_inputs(const sc_model *m);
 size_t sc_model_num_outputs(const sc_model *m);
 const char *sc_model_input_name(const sc_model *m, size_t i);   /* the InputLayer's name */
@@ -61,6 +64,18 @@ sc_shape sc_model_output_shape(const sc_model *m, size_t i);
 /* The activation applied last by the layer producing output i ("softmax", "sigmoid", "linear",
  * ...): losses use it for Keras' logits shortcut (FORMATS §9.5). */
 const char *sc_model_output_activation(const sc_model *m, size_t i);
+
+/* 1 when some input dimension is free (null in the config). */
+int sc_model_has_free_dims(const sc_model *m);
+
+/* The per-example shapes of the inputs the next runs get ([num_inputs], no batch dim): each
+ * free dimension takes the given size, fixed ones must equal it. Every layer's shapes are
+ * inferred again and runners re-plan their memory on their next run (allocating only when the
+ * new shapes need more than they hold). Unchanged shapes: nothing is done. A shape that does
+ * not fit is SC_INVALID_ARGUMENT naming the input layer and both shapes; a layer that cannot
+ * take the new shape, the layer (the previous shapes stay in force). Not to be called while a
+ * runner of this model runs. */
+sc_status sc_model_set_input_shapes(sc_model *m, const sc_shape *shapes, sc_error *err);
 
 /* ---- a model written in C --------------------------------------------------------------- */
 
@@ -182,7 +197,9 @@ sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_r
 typedef struct sc_runner sc_runner;
 
 /* Plans activation memory for batches of up to max_batch examples: one arena, buffers reused
- * once their last reader has run. Several runners may share one model (one per thread). */
+ * once their last reader has run. Several runners may share one model (one per thread). After
+ * sc_model_set_input_shapes changed the shapes, the next run re-plans (the only time a run may
+ * allocate: when the new shapes need a bigger arena). */
 sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc_error *err);
 void sc_runner_free(sc_runner *r);
 

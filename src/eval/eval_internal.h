@@ -44,6 +44,10 @@ void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) __attribute__((format(p
  * SC_NOT_FOUND with Keras' message when there is no step. */
 sc_status sc_eval_restore(sc_evaluator *ev, const char *path, int64_t *step, sc_error *err);
 
+/* A model with free input dims (sequence length) takes dataset d's shapes: the runner re-plans
+ * on its next run when they changed. Fixed models: nothing (the dataset checked its shapes). */
+sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err);
+
 /* Evaluates dataset d: rewind, batches through the model, loss and metrics, callbacks; fills
  * ev->results[d]. */
 sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,

@@ -53,10 +53,14 @@ static sc_status parse_batch_shape(builder *b, const char *layer, const json_t *
     out->rank = (int)json_array_size(arr) - 1;
     for (int i = 0; i < out->rank; i++) {
         const json_t *d = json_array_get(arr, (size_t)i + 1);
+        if (json_is_null(d)) { /* free: resolved from the data (sc_model_set_input_shapes) */
+            out->dims[i] = -1;
+            continue;
+        }
         if (!json_is_integer(d) || json_integer_value(d) <= 0)
             return sc_error_set(b->err, SC_UNIMPLEMENTED,
-                                "%s: layer '%s': input dimension %d is not fixed (variable-size "
-                                "inputs are not supported)", b->src, layer, i + 1);
+                                "%s: layer '%s': input dimension %d is neither a positive size "
+                                "nor null", b->src, layer, i + 1);
         out->dims[i] = json_integer_value(d);
     }
     return SC_OK;
@@ -205,15 +209,31 @@ static sc_status apply(builder *b, sc_layer *L, const int *inputs, int n_in, int
     return SC_OK;
 }
 
-static sc_status add_input(builder *b, const char *name, const sc_shape *shape, int *tid) {
+static sc_status add_input(builder *b, const char *name, const sc_shape *decl, int *tid) {
     sc_model *m = b->m;
-    int t = new_tensor(b, shape, -1);
+    /* Free dims are built at a placeholder size; the data's sizes replace it before a run. */
+    sc_shape shape = *decl;
+    int free_dims = 0;
+    for (int d = 0; d < shape.rank; d++)
+        if (shape.dims[d] < 0) {
+            shape.dims[d] = SC_FREE_DIM_PLACEHOLDER;
+            free_dims = 1;
+        }
+    int t = new_tensor(b, &shape, -1);
     if (t < 0) return SC_NO_MEMORY;
     int *in = realloc(m->inputs, (m->num_inputs + 1) * sizeof *in);
     char **names = in ? realloc(m->input_names, (m->num_inputs + 1) * sizeof *names) : NULL;
     if (in) m->inputs = in;
     if (names) m->input_names = names;
     if (!in || !names) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    if (free_dims || m->input_decl) {
+        sc_shape *dd = realloc(m->input_decl, (m->num_inputs + 1) * sizeof *dd);
+        if (!dd) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+        if (!m->input_decl) /* the inputs before this one were fixed */
+            for (size_t k = 0; k < m->num_inputs; k++) dd[k] = m->tensors[m->inputs[k]].shape;
+        dd[m->num_inputs] = *decl;
+        m->input_decl = dd;
+    }
     m->input_names[m->num_inputs] = strdup(name);
     if (!m->input_names[m->num_inputs]) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
     m->inputs[m->num_inputs++] = t;
@@ -524,12 +544,17 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
             s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
             goto done;
         }
+        sc_shape decl[SC_MAX_NODE_INPUTS]; /* n <= SC_MAX_NODE_INPUTS (collect) */
         for (int k = 0; k < n; k++) {
             order[k] = ids[k];
             names[k] = NULL;
             for (size_t j = 0; j < m->num_inputs; j++)
-                if (m->inputs[j] == ids[k]) names[k] = m->input_names[j];
+                if (m->inputs[j] == ids[k]) {
+                    names[k] = m->input_names[j];
+                    if (m->input_decl) decl[k] = m->input_decl[j];
+                }
         }
+        if (m->input_decl) memcpy(m->input_decl, decl, m->num_inputs * sizeof *decl);
         memcpy(m->inputs, order, m->num_inputs * sizeof *order);
         memcpy(m->input_names, names, m->num_inputs * sizeof *names);
         free(order);
