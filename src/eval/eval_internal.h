@@ -31,6 +31,7 @@ struct sc_evaluator {
     int have_best;
     double best;
     char best_path[4096];
+    char step_key_logged[512];       /* the last non-standard step key announced in the log */
 };
 
 double sc_eval_now(void);

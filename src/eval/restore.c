@@ -12,6 +12,8 @@
 #include "eval/eval_internal.h"
 #include "sidecar/keras_weights.h"
 
+#define VV "/.ATTRIBUTES/VARIABLE_VALUE"
+
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
@@ -41,6 +43,15 @@ static sc_status restore_bundle(sc_evaluator *ev, const char *prefix, int64_t *s
                          "or a compiled model's ModelCheckpoint); expected an optimizer's iter or "
                          "_iterations (or name the step's key with --step-key)", prefix);
     if (s == SC_OK) *step = info.step;
+    /* Where the step came from, when it is not Keras' own optimizer/iter(ations): once per key. */
+    if (s == SC_OK && info.step_key && strcmp(info.step_key, "optimizer/iter" VV) &&
+        strcmp(info.step_key, "optimizer/_iterations" VV) &&
+        strcmp(info.step_key, ev->step_key_logged)) {
+        snprintf(ev->step_key_logged, sizeof ev->step_key_logged, "%s", info.step_key);
+        sc_eval_log(ev, "Training step read from '%s'%s%s%s", info.step_key,
+                    info.step_reason ? " (" : "", info.step_reason ? info.step_reason : "",
+                    info.step_reason ? ")" : "");
+    }
     sc_bundle_free(b);
     return s;
 }

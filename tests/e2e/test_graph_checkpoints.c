@@ -195,6 +195,8 @@ static int teardown(void **state) {
     return 0;
 }
 
+static int g_stderr_too; /* 1: cli() returns stderr after stdout */
+
 /* Runs the CLI; returns stdout (malloc'd) and the exit status. */
 static char *cli(int *rc, const char *fmt, ...) {
     const char *exe = getenv("SC_CLI");
@@ -204,7 +206,7 @@ static char *cli(int *rc, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", exe, args);
+    snprintf(cmd, sizeof cmd, "'%s' %s %s", exe, args, g_stderr_too ? "2>&1" : "2>/dev/null");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t cap = 1 << 16, len = 0;
@@ -283,6 +285,16 @@ static void test_net_root_text_model(void **state) {
               run, e->model, e->data, common);
     assert_int_equal(rc, 0);
     check_line(out, 2, 1002);
+    free(out);
+    /* The log says which key gave the step and why that optimizer. */
+    g_stderr_too = 1;
+    out = cli(&rc, "eval '%s/ckpt-2' --model '%s' --data '%s' --loss sparse_categorical_crossentropy",
+              run, e->model, e->data);
+    g_stderr_too = 0;
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "Training step read from 'net/optimizer/_iterations/.ATTRIBUTES/"
+                                "VARIABLE_VALUE' (the optimizer whose slot variables belong to the "
+                                "model)"));
     free(out);
     out = cli(&rc, "eval '%s/ckpt-2' --model '%s' --data '%s' %s --model-root nope", run, e->model,
               e->data, common);
