@@ -117,30 +117,8 @@ static mdl add_model(tft *t, const weights *w) {
     return m;
 }
 
-/* Keras 2.11+ Adam: _iterations, _variables [iteration, m_i, v_i ...], _momentums, _velocities. */
 static int add_new_opt(tft *t, int64_t step, const mdl *trained) {
-    static const float zeros[12] = {0};
-    int o = tft_obj(t), it = tft_var_i64(t, step), vars = tft_obj(t);
-    tft_edge(t, o, "_iterations", it);
-    tft_edge(t, o, "_learning_rate", tft_var_f32(t, 0, NULL, zeros));
-    tft_edge(t, o, "_variables", vars);
-    tft_edge(t, vars, "0", it);
-    if (!trained) return o;
-    int mom = tft_obj(t), vel = tft_obj(t);
-    tft_edge(t, o, "_momentums", mom);
-    tft_edge(t, o, "_velocities", vel);
-    for (int i = 0; i < 5; i++) {
-        int mv = tft_var_f32(t, RANK[i], SHAPE[i], zeros), vv = tft_var_f32(t, RANK[i], SHAPE[i], zeros);
-        char n[16];
-        snprintf(n, sizeof n, "%d", 1 + 2 * i);
-        tft_edge(t, vars, n, mv);
-        snprintf(n, sizeof n, "%d", 2 + 2 * i);
-        tft_edge(t, vars, n, vv);
-        snprintf(n, sizeof n, "%d", i);
-        tft_edge(t, mom, n, mv);
-        tft_edge(t, vel, n, vv);
-    }
-    return o;
+    return tft_adam(t, step, trained ? trained->vars : NULL, trained ? 5 : 0);
 }
 
 static void write_state(const char *dir, int n) {
@@ -331,7 +309,8 @@ static void test_loss_scale_optimizer(void **state) {
     tft_edge(t, base, "iter", tft_var_i64(t, 77));
     tft_edge(t, ls, "current_loss_scale", tft_var_f32(t, 0, NULL, &scale));
     tft_edge(t, ls, "good_steps", tft_var_i64(t, 5));
-    for (int i = 0; i < 5; i++) tft_slot(t, base, m.vars[i], "m", tft_var_f32(t, RANK[i], SHAPE[i], zeros));
+    for (int i = 0; i < 5; i++) /* Adam's m only: the slots of a LossScale-wrapped optimizer */
+        tft_slot(t, base, m.vars[i], "m", tft_var_f32(t, RANK[i], SHAPE[i], zeros));
     char *prefix = ckf_join(run, "ckpt-1");
     tft_write(t, prefix, 1);
     tft_free(t);

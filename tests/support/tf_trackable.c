@@ -104,6 +104,53 @@ void tft_slot(tft *t, int optimizer, int var, const char *slot, int slot_var) {
 
 const char *tft_key(const tft *t, int obj) { return t->o[obj].key; }
 
+/* A zero variable shaped like variable v. */
+static int zeros_like(tft *t, int v) {
+    size_t n = t->o[v].size / sizeof(float);
+    float *z = calloc(n ? n : 1, sizeof *z);
+    assert_non_null(z);
+    int64_t shape[4];
+    memcpy(shape, t->o[v].shape, sizeof shape);
+    int id = tft_var_f32(t, t->o[v].rank, shape, z);
+    free(z);
+    return id;
+}
+
+int tft_adam_legacy(tft *t, int64_t step, const int *vars, int n) {
+    static const float lr = 0.001f;
+    int o = tft_obj(t);
+    tft_edge(t, o, "iter", tft_var_i64(t, step));
+    tft_edge(t, o, "learning_rate", tft_var_f32(t, 0, NULL, &lr));
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < n; i++) tft_slot(t, o, vars[i], s ? "v" : "m", zeros_like(t, vars[i]));
+    return o;
+}
+
+int tft_adam(tft *t, int64_t step, const int *vars, int n) {
+    static const float lr = 0.001f;
+    int o = tft_obj(t), it = tft_var_i64(t, step), list = tft_obj(t);
+    tft_edge(t, o, "_iterations", it);
+    tft_edge(t, o, "_learning_rate", tft_var_f32(t, 0, NULL, &lr));
+    tft_edge(t, o, "_variables", list);
+    tft_edge(t, list, "0", it);
+    if (!n) return o;
+    int mom = tft_obj(t), vel = tft_obj(t);
+    tft_edge(t, o, "_momentums", mom);
+    tft_edge(t, o, "_velocities", vel);
+    for (int i = 0; i < n; i++) {
+        int mv = zeros_like(t, vars[i]), vv = zeros_like(t, vars[i]);
+        char name[16];
+        snprintf(name, sizeof name, "%d", 1 + 2 * i);
+        tft_edge(t, list, name, mv);
+        snprintf(name, sizeof name, "%d", 2 + 2 * i);
+        tft_edge(t, list, name, vv);
+        snprintf(name, sizeof name, "%d", i);
+        tft_edge(t, mom, name, mv);
+        tft_edge(t, vel, name, vv);
+    }
+    return o;
+}
+
 /* One edge name escaped as in keys: '.' -> '..', '/' -> '.S'. */
 static void escape_into(char *dst, size_t cap, const char *name) {
     size_t o = strlen(dst);

@@ -29,6 +29,13 @@ int tft_var_i64(tft *t, int64_t v);
 void tft_edge(tft *t, int parent, const char *name, int child);
 /* Adds `optimizer`'s slot `slot` of variable `var`, held by variable `slot_var` (old layout). */
 void tft_slot(tft *t, int optimizer, int var, const char *slot, int slot_var);
+/* Keras <= 2.10 OptimizerV2 Adam: a new object with `iter` (= step), `learning_rate`, and slots
+ * m then v of each of vars[n] (zeros shaped like them). n may be 0 (never applied). */
+int tft_adam_legacy(tft *t, int64_t step, const int *vars, int n);
+/* Keras 2.11+ Adam: `_iterations`, `_learning_rate`, the `_variables` list (0 = iterations,
+ * then m_i, v_i of each trained variable) and the `_momentums` / `_velocities` lists naming
+ * the same nodes. n 0: an optimizer never applied (no slots). */
+int tft_adam(tft *t, int64_t step, const int *vars, int n);
 /* Writes <prefix>.index / .data-*: variables round-robin over num_shards (graph in shard 0). */
 void tft_write(tft *t, const char *prefix, int num_shards);
 /* The key the last tft_write gave object `obj` ("" when it is not a variable). */

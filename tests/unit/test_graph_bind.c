@@ -61,46 +61,8 @@ static mdl add_model_at(tft *t, int obj, float base) {
 
 static mdl add_model(tft *t, float base) { return add_model_at(t, tft_obj(t), base); }
 
-/* Keras 2.11+ optimizer: _iterations, _learning_rate, the _variables list (0 = iterations, then
- * m_i, v_i per trained variable) and the _momentums/_velocities lists naming the same nodes. */
 static int add_new_opt(tft *t, int64_t step, const mdl *trained) {
-    static const float zeros[12] = {0};
-    int o = tft_obj(t), it = tft_var_i64(t, step), lr = tft_var_f32(t, 0, NULL, zeros);
-    int vars = tft_obj(t), mom = tft_obj(t), vel = tft_obj(t);
-    tft_edge(t, o, "_iterations", it);
-    tft_edge(t, o, "_learning_rate", lr);
-    tft_edge(t, o, "_variables", vars);
-    tft_edge(t, vars, "0", it);
-    if (trained) {
-        tft_edge(t, o, "_momentums", mom);
-        tft_edge(t, o, "_velocities", vel);
-        for (int i = 0; i < 4; i++) {
-            int mv = tft_var_f32(t, RANKS[i], SHAPES[i], zeros),
-                vv = tft_var_f32(t, RANKS[i], SHAPES[i], zeros);
-            char n[16];
-            snprintf(n, sizeof n, "%d", 1 + 2 * i);
-            tft_edge(t, vars, n, mv);
-            snprintf(n, sizeof n, "%d", 2 + 2 * i);
-            tft_edge(t, vars, n, vv);
-            snprintf(n, sizeof n, "%d", i);
-            tft_edge(t, mom, n, mv);
-            tft_edge(t, vel, n, vv);
-        }
-    }
-    return o;
-}
-
-/* Keras <= 2.10 OptimizerV2 (Adam): iter, hyper-parameters, slots m and v of each variable. */
-static int add_old_opt(tft *t, int64_t step, const int *vars, int nvars, const int64_t (*shapes)[2],
-                       const int *ranks) {
-    static const float zeros[12] = {0}, lr = 0.001f;
-    int o = tft_obj(t);
-    tft_edge(t, o, "iter", tft_var_i64(t, step));
-    tft_edge(t, o, "learning_rate", tft_var_f32(t, 0, NULL, &lr));
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < nvars; i++)
-            tft_slot(t, o, vars[i], s ? "v" : "m", tft_var_f32(t, ranks[i], shapes[i], zeros));
-    return o;
+    return tft_adam(t, step, trained ? trained->vars : NULL, trained ? 4 : 0);
 }
 
 typedef struct result {
@@ -240,8 +202,8 @@ static void test_old_optimizer_through_model(void **state) {
     tft *t = tft_new();
     mdl m = add_model(t, 2.0f);
     tft_edge(t, 0, "model", m.obj);
-    tft_edge(t, 0, "optimizer", add_old_opt(t, 0, NULL, 0, NULL, NULL));
-    tft_edge(t, m.obj, "optimizer", add_old_opt(t, 50, m.vars, 4, SHAPES, RANKS));
+    tft_edge(t, 0, "optimizer", tft_adam_legacy(t, 0, NULL, 0));
+    tft_edge(t, m.obj, "optimizer", tft_adam_legacy(t, 50, m.vars, 4));
     tft_write(t, prefix, 1);
     tft_free(t);
     sc_bundle *b;
@@ -267,7 +229,7 @@ static void test_loss_scale_base_optimizer(void **state) {
     int lso = tft_obj(t), ls = tft_obj(t);
     tft_edge(t, 0, "model", m.obj);
     tft_edge(t, 0, "optimizer", lso);
-    tft_edge(t, lso, "base_optimizer", add_old_opt(t, 77, m.vars, 4, SHAPES, RANKS));
+    tft_edge(t, lso, "base_optimizer", tft_adam_legacy(t, 77, m.vars, 4));
     tft_edge(t, lso, "loss_scale", ls);
     tft_edge(t, ls, "current_loss_scale", tft_var_f32(t, 0, NULL, &scale));
     tft_edge(t, ls, "good_steps", tft_var_i64(t, 5));
@@ -363,7 +325,6 @@ static void test_saved_model_list_keys(void **state) {
 static void test_gan_two_trained_optimizers(void **state) {
     char *prefix = ckf_join(*state, "ckpt-1");
     static const int64_t dshape[2][2] = {{2, 1}, {1, 0}};
-    static const int dranks[2] = {2, 1};
     static const float dv[2] = {9, 9};
     tft *t = tft_new();
     int disc = tft_obj(t), dl = tft_obj(t);
@@ -373,9 +334,9 @@ static void test_gan_two_trained_optimizers(void **state) {
     tft_edge(t, dl, "bias", dvars[1]);
     mdl gen = add_model(t, 6.0f);
     tft_edge(t, 0, "discriminator", disc);
-    tft_edge(t, 0, "discriminator_optimizer", add_old_opt(t, 9, dvars, 2, dshape, dranks));
+    tft_edge(t, 0, "discriminator_optimizer", tft_adam_legacy(t, 9, dvars, 2));
     tft_edge(t, 0, "generator", gen.obj);
-    tft_edge(t, 0, "generator_optimizer", add_old_opt(t, 7, gen.vars, 4, SHAPES, RANKS));
+    tft_edge(t, 0, "generator_optimizer", tft_adam_legacy(t, 7, gen.vars, 4));
     tft_write(t, prefix, 1);
     tft_free(t);
     result r = evaluate(prefix, NULL, NULL, 1);
