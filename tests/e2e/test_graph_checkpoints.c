@@ -216,6 +216,8 @@ static const char *check_line(const char *line, int c, int64_t step) {
     double loss, acc;
     reference(&w, &loss, &acc);
     double got_loss = strtod(lp + 7, NULL), got_acc = strtod(ap + 11, NULL);
+    print_message("ckpt-%d step %lld: loss %.9g accuracy %.9g; float64 reference %.9g %.9g\n", c,
+                  (long long)step, got_loss, got_acc, loss, acc);
     if (fabs(got_loss - loss) > 1e-5 * fmax(1, fabs(loss)) || fabs(got_acc - acc) > 1e-6)
         fail_msg("checkpoint %d: loss %.9g accuracy %.9g, reference %.9g %.9g", c, got_loss,
                  got_acc, loss, acc);

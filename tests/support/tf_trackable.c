@@ -180,7 +180,8 @@ void tft_write(tft *t, const char *prefix, int num_shards) {
             seen[c] = 1;
             tft_obj_t *co = &t->o[c];
             char tmp[1024];
-            snprintf(tmp, sizeof tmp, "%s%s", o->path, o->path[0] ? "/" : "");
+            int w = snprintf(tmp, sizeof tmp, "%s%s", o->path, o->path[0] ? "/" : "");
+            assert_true(w >= 0 && (size_t)w < sizeof tmp);
             memcpy(co->path, tmp, sizeof tmp);
             escape_into(co->path, sizeof co->path, o->edges[e].name);
             order[n++] = c;
@@ -194,8 +195,9 @@ void tft_write(tft *t, const char *prefix, int num_shards) {
             if (seen[opt->slots[s].slot_var]) continue;
             seen[opt->slots[s].slot_var] = 1;
             char tmp[1024];
-            snprintf(tmp, sizeof tmp, "%s/.OPTIMIZER_SLOT/%s/", t->o[opt->slots[s].var].path,
-                     opt->path);
+            int w = snprintf(tmp, sizeof tmp, "%s/.OPTIMIZER_SLOT/%s/", t->o[opt->slots[s].var].path,
+                             opt->path);
+            assert_true(w >= 0 && (size_t)w < sizeof tmp);
             memcpy(sv->path, tmp, sizeof tmp);
             escape_into(sv->path, sizeof sv->path, opt->slots[s].name);
             sv->node = n;
@@ -205,7 +207,8 @@ void tft_write(tft *t, const char *prefix, int num_shards) {
     for (int h = 0; h < n; h++) {
         tft_obj_t *o = &t->o[order[h]];
         char tmp[1200];
-        snprintf(tmp, sizeof tmp, "%s" VV, o->path);
+        int w = snprintf(tmp, sizeof tmp, "%s" VV, o->path);
+        assert_true(w >= 0 && (size_t)w < sizeof tmp);
         if (o->is_var) memcpy(o->key, tmp, sizeof tmp);
     }
 
