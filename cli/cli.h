@@ -44,12 +44,13 @@ void cli_progress_clear(void);
 
 /* Loads the Keras model, binds the checkpoint's variables to it and writes the binding table
  * (JSON: fields ,"model","binding","unused" to splice into the inspect object). source is what
- * kind says: an sc_bundle (bundle, SavedModel), an sc_h5weights (.weights.h5, the weights of a
+ * kind says (model_root: --model-root, for bundles): an sc_bundle (bundle, SavedModel), an sc_h5weights (.weights.h5, the weights of a
  * .keras, a legacy .h5) or an sc_safetensors. A model that does not load is returned as an
  * error; a binding that fails (missing key, shape mismatch) still writes the table and leaves
  * its status in bind_err->status for the caller to report after the output. */
-sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, sc_ckpt_kind kind,
-                            void *source, sc_error *bind_err, sc_error *err);
+sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path,
+                            const char *model_root, sc_ckpt_kind kind, void *source,
+                            sc_error *bind_err, sc_error *err);
 
 /* ---- text escaping (cli/escape.c) ---- */
 

@@ -19,6 +19,7 @@ typedef struct inspect_opts {
     sc_error bind_err; /* the binding's outcome, reported after the output */
     int json;
     uint64_t values; /* 0: do not read values */
+    const char *model_root, *step_key; /* --model-root, --step-key */
 } inspect_opts;
 
 /* Where the tensors come from (a bundle, an HDF5 weights file, a safetensors file), seen through
@@ -43,6 +44,11 @@ typedef struct ckpt_view {
     int32_t num_shards;
     const char *model_config; /* where the file's own model config is, NULL when it has none */
     sc_ckpt_kind kind;
+    /* Bundles: the key that gave the step (NULL for the file-name forms) and why that one, and
+     * where the object graph holds the model (model_path_found 0: not known). */
+    const char *step_key, *step_reason;
+    int model_path_found;
+    const char *model_path;
 } ckpt_view;
 
 static const char k_usage_line[] =
@@ -63,6 +69,11 @@ void cli_inspect_usage(FILE *f) {
           "  --values N  read every tensor whole (verifying its CRC) and show its first N values;\n"
           "              strings are shown escaped and cut short, types that are not decoded\n"
           "              (variant, resource, ...) say so\n"
+          "  --model-root NAME  where the model is in the object graph (\"net\", \"\" for the\n"
+          "              root); default: found (with --model: the object holding all its variables)\n"
+          "  --step-key KEY  the tensor holding the training step (a key or a graph path such\n"
+          "              as net/optimizer/iter); default: the counter of the optimizer that\n"
+          "              trained the model (the one holding slot variables)\n"
           "  --json      print one JSON object instead:\n"
           "              {\"prefix\", \"layout\", \"step\", \"step_source\", \"num_shards\",\n"
           "               \"tensors\": [{\"key\", \"dtype\", \"shape\", \"bytes\", \"values\"}]}\n"
@@ -123,6 +134,13 @@ static int parse_args(int argc, char **argv, inspect_opts *o) {
                 o->model = argv[++i];
             } else if (!strncmp(a, "--model=", 8)) {
                 o->model = a + 8;
+            } else if (!strcmp(a, "--model-root") || !strcmp(a, "--step-key")) {
+                if (i + 1 >= argc) return usage_error("%s needs a value", a);
+                *(a[2] == 'm' ? &o->model_root : &o->step_key) = argv[++i];
+            } else if (!strncmp(a, "--model-root=", 13)) {
+                o->model_root = a + 13;
+            } else if (!strncmp(a, "--step-key=", 11)) {
+                o->step_key = a + 11;
             } else if (!strcmp(a, "--values")) {
                 if (i + 1 >= argc) return usage_error("--values needs a count N");
                 count = argv[++i];
@@ -214,6 +232,14 @@ static sc_status write_json(FILE *f, tensor_reader *r, const ckpt_view *info,
         fprintf(f, ",\"step\":%" PRId64, info->step);
     fputs(",\"step_source\":", f);
     cli_json_string(f, info->step_source);
+    if (info->step_key) {
+        fputs(",\"step_key\":", f);
+        cli_json_string(f, info->step_key);
+    }
+    if (info->model_path_found) {
+        fputs(",\"model_root\":", f);
+        cli_json_string(f, info->model_path);
+    }
     if (info->model_config) {
         fputs(",\"model_config\":", f);
         cli_json_string(f, info->model_config);
@@ -237,7 +263,8 @@ static sc_status write_json(FILE *f, tensor_reader *r, const ckpt_view *info,
     }
     fputc(']', f);
     if (o->model) {
-        sc_status st = cli_write_binding(f, CLI_JSON, o->model, info->kind, r->h, &o->bind_err, err);
+        sc_status st = cli_write_binding(f, CLI_JSON, o->model, o->model_root, info->kind, r->h,
+                                         &o->bind_err, err);
         if (st != SC_OK) return st;
     }
     fputs("}\n", f);
@@ -264,10 +291,22 @@ static sc_status write_human(FILE *f, tensor_reader *r, const ckpt_view *info,
 
     fputs("prefix   ", f);
     cli_text_bytes(f, r->name, strlen(r->name), 0);
-    fprintf(f, "\nlayout   %s\n", info->layout);
+    fprintf(f, "\nlayout   %s", info->layout);
+    if (info->model_path_found && info->model_path[0])
+        fprintf(f, ", model under '%s'", info->model_path);
+    else if (info->model_path_found)
+        fputs(", model at the root", f);
+    fputc('\n', f);
     if (!info->has_step)
         fputs("step     unknown (no step variable, no number in the file name)\n", f);
-    else
+    else if (info->step_key) {
+        /* The key, without the /.ATTRIBUTES/VARIABLE_VALUE every variable has. */
+        const char *k = info->step_key, *attr = strstr(k, "/.ATTRIBUTES/VARIABLE_VALUE");
+        fprintf(f, "step     %" PRId64 ", from %.*s", info->step,
+                (int)(attr && !attr[27] ? (size_t)(attr - k) : strlen(k)), k);
+        if (info->step_reason) fprintf(f, " (%s)", info->step_reason);
+        fputc('\n', f);
+    } else
         fprintf(f, "step     %" PRId64 ", from %s\n", info->step, info->step_source);
     if (info->model_config) fprintf(f, "model    %s (no --model needed)\n", info->model_config);
     fprintf(f, "shards   %" PRId32 "\n", info->num_shards);
@@ -288,7 +327,8 @@ static sc_status write_human(FILE *f, tensor_reader *r, const ckpt_view *info,
             fputc('\n', f);
         }
     }
-    return o->model ? cli_write_binding(f, CLI_HUMAN, o->model, info->kind, r->h, &o->bind_err, err)
+    return o->model ? cli_write_binding(f, CLI_HUMAN, o->model, o->model_root, info->kind, r->h,
+                                        &o->bind_err, err)
                     : SC_OK;
 }
 
@@ -377,15 +417,16 @@ int cli_inspect_main(int argc, char **argv) {
     sc_ckpt_ref ref = {SC_CKPT_NONE, NULL, -1};
     sc_keras_config kc = {0};
     file_handles fh = {0};
+    sc_ckpt_info info; /* bundles: view points into it */
     sc_status st;
     int mem_bad, close_rc;
 
     if ((st = sc_ckpt_ref_resolve(o.path, &ref, &err)) != SC_OK) goto fail;
     if (ref.kind == SC_CKPT_BUNDLE || ref.kind == SC_CKPT_SAVED_MODEL) {
-        sc_ckpt_info info;
         if ((st = sc_ckpt_ref_bundle_prefix(&ref, &prefix, &err)) != SC_OK) goto fail;
         if ((st = sc_bundle_open(prefix, &r.bundle, &err)) != SC_OK) goto fail;
-        if ((st = sc_ckpt_describe(r.bundle, &info, &err)) != SC_OK) goto fail;
+        sc_step_params sp = {o.step_key, NULL, 0};
+        if ((st = sc_ckpt_describe_ex(r.bundle, &sp, &info, &err)) != SC_OK) goto fail;
         r.h = r.bundle;
         r.name = sc_bundle_prefix(r.bundle);
         r.count = b_count;
@@ -393,7 +434,15 @@ int cli_inspect_main(int argc, char **argv) {
         r.read = b_read;
         view = (ckpt_view){sc_ckpt_layout_name(info.layout), info.step_source != SC_STEP_NONE,
                            info.step, sc_step_source_name(info.step_source),
-                           sc_bundle_num_shards(r.bundle), NULL, ref.kind};
+                           sc_bundle_num_shards(r.bundle), NULL, ref.kind, NULL, NULL,
+                           info.model_path_found, info.model_path};
+        /* The step's key, for the optimizer forms and a --step-key. */
+        if (info.step_source == SC_STEP_OPTIMIZER_ITER ||
+            info.step_source == SC_STEP_OPTIMIZER_ITERATIONS ||
+            info.step_source == SC_STEP_GIVEN_KEY) {
+            view.step_key = info.step_key;
+            view.step_reason = info.step_reason;
+        }
     } else if ((st = open_file(&ref, &r, &view, &fh, &err)) != SC_OK) {
         goto fail;
     }

@@ -31,7 +31,12 @@ static void write_json(FILE *f, sc_model *m, const sc_bind_report *rep, const ch
             fputs("null", f);
         fputc('}', f);
     }
-    fputs("],\"unused\":[", f);
+    fputc(']', f);
+    if (rep->model_root) {
+        fputs(",\"model_found_under\":", f);
+        cli_json_string(f, rep->model_root);
+    }
+    fputs(",\"unused\":[", f);
     for (size_t i = 0; i < rep->num_unused; i++) {
         if (i) fputc(',', f);
         cli_json_string(f, rep->unused_keys[i]);
@@ -50,6 +55,10 @@ static void write_human(FILE *f, sc_model *m, const sc_bind_report *rep, const c
     }
     fprintf(f, "\nmodel    %s (%s, %zu layers, %zu variables)\n\n", model_path, sc_model_name(m),
             sc_model_num_layers(m), sc_model_num_variables(m));
+    if (rep->model_root && rep->model_root[0]) /* found through the object graph */
+        fprintf(f, "found    model under '%s'\n\n", rep->model_root);
+    else if (rep->model_root)
+        fputs("found    model at the root\n\n", f);
     fprintf(f, "%-*s  %-*s  %s\n", (int)wv, "VARIABLE", (int)ws, "SHAPE", "CHECKPOINT KEY");
     for (size_t i = 0; i < rep->num_entries; i++) {
         char shape[160];
@@ -63,17 +72,19 @@ static void write_human(FILE *f, sc_model *m, const sc_bind_report *rep, const c
     }
 }
 
-sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, sc_ckpt_kind kind,
-                            void *source, sc_error *bind_err, sc_error *err) {
+sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path,
+                            const char *model_root, sc_ckpt_kind kind, void *source,
+                            sc_error *bind_err, sc_error *err) {
     sc_model *m = NULL;
     sc_bind_report rep;
     memset(&rep, 0, sizeof rep);
     sc_status st = sc_model_load_keras(model_path, &m, err);
     if (st != SC_OK) return st;
     sc_status bs;
+    sc_bind_params bp = {model_root};
     if (kind == SC_CKPT_SAFETENSORS) bs = sc_model_bind_safetensors(m, source, &rep, bind_err);
     else if (kind == SC_CKPT_BUNDLE || kind == SC_CKPT_SAVED_MODEL)
-        bs = sc_model_bind_bundle(m, source, &rep, bind_err);
+        bs = sc_model_bind_bundle_ex(m, source, &bp, &rep, bind_err);
     else if (sc_h5weights_is_legacy(source)) bs = sc_model_bind_h5legacy(m, source, &rep, bind_err);
     else bs = sc_model_bind_h5weights(m, source, &rep, bind_err);
     /* The table is the point of --model: print it even when binding fails (the caller reports

@@ -40,6 +40,7 @@ typedef struct run_opts {
     const char *label, *sample_weight, *compression;
     const char *feature_input[MAX_FEATURES], *feature_name[MAX_FEATURES];
     size_t num_features;
+    const char *model_root, *step_key; /* TF checkpoints: --model-root, --step-key */
 } run_opts;
 
 static const char k_eval_usage[] =
@@ -78,6 +79,12 @@ static const char k_common_help[] =
     "  --json             one JSON object per evaluation on stdout:\n"
     "                     {\"checkpoint\": ..., \"step\": N, \"metrics\": {\"loss\": ..., ...}}\n"
     "  --progress / --no-progress  live progress bar (default: when stderr is a terminal)\n"
+    "  --model-root NAME  TF checkpoints: where the model is in the object graph (\"net\" for\n"
+    "                     tf.train.Checkpoint(net=model), \"\" for the root); default: the object\n"
+    "                     holding all of the model's variables, found by itself\n"
+    "  --step-key KEY     TF checkpoints: the tensor holding the training step (a key or a graph\n"
+    "                     path, e.g. net/optimizer/iter); default: the counter of the optimizer\n"
+    "                     whose slot variables belong to the model\n"
     "  -h, --help         this help\n";
 
 static const char k_run_help[] =
@@ -171,12 +178,22 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             o->progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
             o->progress = 0;
+        } else if (!strncmp(a, "--model-root=", 13)) {
+            o->model_root = a + 13;
+        } else if (!strncmp(a, "--step-key=", 11)) {
+            o->step_key = a + 11;
         } else if (a[0] == '-' && a[1] == '-') {
             const char *v = VALUE();
             if (!v) return CLI_EXIT_USAGE;
             if (!strcmp(a, "--model")) {
                 ONCE(model);
                 o->model = v;
+            } else if (!strcmp(a, "--model-root")) {
+                ONCE(model_root);
+                o->model_root = v;
+            } else if (!strcmp(a, "--step-key")) {
+                ONCE(step_key);
+                o->step_key = v;
             } else if (!strcmp(a, "--data")) {
                 if (o->num_data == MAX_DATASETS) return usage_error(o->is_run, "at most %d --data", MAX_DATASETS);
                 const char *eq = strchr(v, '=');
@@ -552,6 +569,8 @@ int cli_run_main(int argc, char **argv, int is_run) {
     p.max_batch = (int)o.batch_size;
     p.threads = (int)o.threads;
     p.logdir = o.logdir;
+    p.model_root = o.model_root;
+    p.step_key = o.step_key;
     p.log = log_line;
     if (o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO))) cbs[ncb++] = cli_progress_callback();
     if (o.json) cbs[ncb++] = (sc_callback){NULL, NULL, NULL, NULL, json_on_test_end};

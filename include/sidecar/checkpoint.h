@@ -172,11 +172,13 @@ typedef enum sc_step_source {
     SC_STEP_OPTIMIZER_ITER = 1,       /* optimizer/iter (legacy OptimizerV2) */
     SC_STEP_OPTIMIZER_ITERATIONS = 2, /* optimizer/_iterations (Keras 2.11+) */
     SC_STEP_SAVE_COUNTER = 3,         /* fallback: save_counter */
-    SC_STEP_FILE_NAME = 4             /* fallback: the number in the file name */
+    SC_STEP_FILE_NAME = 4,            /* fallback: the number in the file name */
+    SC_STEP_GIVEN_KEY = 5             /* the key the caller named (sc_step_params.step_key) */
 } sc_step_source;
 
 /* "optimizer/iter", "optimizer/_iterations", "save_counter (fallback)",
- * "file name (fallback)", "none". */
+ * "file name (fallback)", "step key (given)", "none". The first two name the kind of counter
+ * (old / new optimizer); sc_ckpt_info.step_key says which key it was (net/optimizer/iter, ...). */
 const char *sc_step_source_name(sc_step_source src);
 
 typedef struct sc_ckpt_info {
@@ -187,7 +189,26 @@ typedef struct sc_ckpt_info {
     int64_t save_counter;     /* -1 when absent */
     int64_t file_number;      /* sc_ckpt_number(prefix) */
     int has_object_graph;     /* _CHECKPOINTABLE_OBJECT_GRAPH present and decoded */
+    /* Why this optimizer's counter was taken when the graph held a choice (static string, e.g.
+     * "the optimizer whose slot variables belong to the model"); NULL otherwise. */
+    const char *step_reason;
+    /* Where the model's layers are, from the object graph: "" for the root (save_weights),
+     * "model", "net", ... (the first breadth-first path); model_path_found 0 when the graph
+     * shows no Keras layer list (sc_model_bind_bundle_ex finds it exactly, given the model). */
+    int model_path_found;
+    char model_path[256];
 } sc_ckpt_info;
+
+/* How to find the training step. */
+typedef struct sc_step_params {
+    /* NULL: search (below). Else the step is this tensor: a table key, the same without the
+     * "/.ATTRIBUTES/VARIABLE_VALUE" suffix, or an object-graph path ("net/optimizer/iter"). */
+    const char *step_key;
+    /* Object-graph node ids of the model's variables (sc_bind_report.var_nodes after a bind):
+     * the optimizer whose slot variables belong to them is preferred. NULL/0: unknown. */
+    const int32_t *model_nodes;
+    size_t num_model_nodes;
+} sc_step_params;
 
 /* Detects the layout and reads the training step (reads the small step tensors and, when
  * present, the object graph; CRCs verified). Step: the first of optimizer/iter,
@@ -196,6 +217,19 @@ typedef struct sc_ckpt_info {
  * scalar is SC_INVALID_ARGUMENT; an object graph that does not decode is SC_DATA_LOSS; read
  * errors as sc_bundle_read (SC_UNAVAILABLE for a missing data shard). */
 sc_status sc_ckpt_describe(sc_bundle *b, sc_ckpt_info *out, sc_error *err);
+
+/* sc_ckpt_describe with a choice of step. With an object graph, every optimizer in it is a
+ * candidate (any node with an `iter` or `_iterations` variable, wherever it sits: `optimizer`,
+ * `net/optimizer`, a LossScaleOptimizer's `base_optimizer`, FORMATS §3.7), ranked: (1) its slot
+ * variables belong to the model's variables (old layout: the optimizer node's slot_variables
+ * point at p->model_nodes; new layout: its `_momentums`/`_velocities`-style lists hold variables
+ * shaped like the model's), (2) it has slot variables (when the model is not known), (3) its
+ * counter is non-zero, (4) any; ties go to the first in breadth-first order. So an optimizer
+ * that trained nothing never gives the step when another did. Without a graph: as
+ * sc_ckpt_describe. A p->step_key that names nothing is SC_NOT_FOUND; one that is not an int
+ * scalar SC_INVALID_ARGUMENT. p may be NULL. */
+sc_status sc_ckpt_describe_ex(sc_bundle *b, const sc_step_params *p, sc_ckpt_info *out,
+                              sc_error *err);
 
 #ifdef __cplusplus
 }

@@ -106,6 +106,13 @@ typedef struct sc_evaluator_params {
      * stderr. */
     void (*log)(void *user, const char *line);
     void *log_user;
+    /* TF checkpoints: where the model is (sc_bind_params.model_root: "net", "" = the root);
+     * NULL (default): found through the object graph. */
+    const char *model_root;
+    /* TF checkpoints: the tensor holding the training step (sc_step_params.step_key: a key or
+     * a graph path such as "net/optimizer/iter"); NULL (default): the counter of the optimizer
+     * that trained the model (sc_ckpt_describe_ex). */
+    const char *step_key;
 } sc_evaluator_params;
 
 sc_evaluator_params sc_evaluator_default_params(void);

@@ -51,7 +51,10 @@ const char *sc_model_name(const sc_model *m);
 int sc_model_keras_version(const sc_model *m);
 size_t sc_model_num_layers(const sc_model *m);
 
-/* Inputs and outputs, in the model's order. */
+/* Inputs and outputs, in the model's order. An input dimension declared null
+ * (batch_input_shape [null, null]: a sequence of any length) is -1 in sc_model_input_shape; the
+ * output shapes are those of the last sc_model_set_input_shapes (before any: the free dims at a
+ * placeholder size). */
 size_t sc_model_num_inputs(const sc_model *m);
 size_t sc_model_num_outputs(const sc_model *m);
 const char *sc_model_input_name(const sc_model *m, size_t i);   /* the InputLayer's name */
@@ -61,6 +64,18 @@ sc_shape sc_model_output_shape(const sc_model *m, size_t i);
 /* The activation applied last by the layer producing output i ("softmax", "sigmoid", "linear",
  * ...): losses use it for Keras' logits shortcut (FORMATS §9.5). */
 const char *sc_model_output_activation(const sc_model *m, size_t i);
+
+/* 1 when some input dimension is free (null in the config). */
+int sc_model_has_free_dims(const sc_model *m);
+
+/* The per-example shapes of the inputs the next runs get ([num_inputs], no batch dim): each
+ * free dimension takes the given size, fixed ones must equal it. Every layer's shapes are
+ * inferred again and runners re-plan their memory on their next run (allocating only when the
+ * new shapes need more than they hold). Unchanged shapes: nothing is done. A shape that does
+ * not fit is SC_INVALID_ARGUMENT naming the input layer and both shapes; a layer that cannot
+ * take the new shape, the layer (the previous shapes stay in force). Not to be called while a
+ * runner of this model runs. */
+sc_status sc_model_set_input_shapes(sc_model *m, const sc_shape *shapes, sc_error *err);
 
 /* ---- a model written in C --------------------------------------------------------------- */
 
@@ -134,6 +149,11 @@ typedef struct sc_bind_report {
     char **unused_keys;         /* model-like keys of the checkpoint no variable took (optimizer
                                    slots and bookkeeping are not listed) */
     size_t num_unused;
+    /* TF checkpoints with an object graph: where the model was found (its first breadth-first
+     * path: "" the root, "model", "net", ...), NULL when bound by key strings alone; and each
+     * variable's graph node id ([num_entries], -1 unknown), for sc_step_params.model_nodes. */
+    char *model_root;
+    int32_t *var_nodes;
 } sc_bind_report;
 
 void sc_bind_report_clear(sc_bind_report *r);
@@ -145,6 +165,23 @@ void sc_bind_report_clear(sc_bind_report *r);
  * expected and the found shape. On failure the model's previous weights may be partly
  * overwritten: do not evaluate until a bind succeeds. report may be NULL. */
 sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report, sc_error *err);
+
+typedef struct sc_bind_params {
+    /* Where the model is: an object-graph path from the root ("net", "trainer/model"; "" = the
+     * root), or, in a checkpoint without a graph, the key prefix before layer_with_weights-K.
+     * NULL (default): found. */
+    const char *model_root;
+} sc_bind_params;
+
+/* sc_model_bind_bundle, finding the model through the object graph when the checkpoint has one
+ * (FORMATS §3.7): the object whose subtree holds every one of the model's variables, under any
+ * name (tf.train.Checkpoint(net=model), a SavedModel's root), each variable taken by walking
+ * the model's structure in the graph, so keys such as SavedModel's `trainable_variables/0` bind
+ * too. Two objects that both hold them all: SC_INVALID_ARGUMENT naming both (give
+ * p->model_root). When no object holds them all, binding falls back to key strings (and its
+ * messages). p may be NULL. */
+sc_status sc_model_bind_bundle_ex(sc_model *m, sc_bundle *b, const sc_bind_params *p,
+                                  sc_bind_report *report, sc_error *err);
 
 /* The same from a safetensors file keyed "<layer>/vars/<i>" (the Keras 3 .weights.h5 path, i =
  * the variable's index in the layer) or "<layer>/<name>" (Keras 3 variable.path). */
@@ -170,7 +207,9 @@ sc_status sc_model_bind_h5legacy(sc_model *m, struct sc_h5weights *h, sc_bind_re
 typedef struct sc_runner sc_runner;
 
 /* Plans activation memory for batches of up to max_batch examples: one arena, buffers reused
- * once their last reader has run. Several runners may share one model (one per thread). */
+ * once their last reader has run. Several runners may share one model (one per thread). After
+ * sc_model_set_input_shapes changed the shapes, the next run re-plans (the only time a run may
+ * allocate: when the new shapes need a bigger arena). */
 sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc_error *err);
 void sc_runner_free(sc_runner *r);
 

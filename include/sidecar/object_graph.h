@@ -102,6 +102,26 @@ int32_t sc_object_graph_child(const sc_object_graph *g, size_t node, const char 
  * edge is missing. Edge names containing '/' cannot be reached this way (use _child). */
 int32_t sc_object_graph_lookup(const sc_object_graph *g, const char *path);
 
+
+/* ---- walking the graph as TensorFlow does ------------------------------------------------- */
+
+/* The breadth-first walk from the root (children in stored order) by which TensorFlow names
+ * keys (FORMATS §3.1). order[], parent[] and edge[] are caller arrays of
+ * sc_object_graph_num_nodes(g) entries: order receives the node ids in visiting order (the
+ * return value says how many were reached); parent[n]/edge[n] the node and child index of the
+ * first edge reaching n (-1 for the root and for nodes never reached). */
+size_t sc_object_graph_bfs(const sc_object_graph *g, int32_t *order, int32_t *parent,
+                           int32_t *edge);
+
+/* The first breadth-first path to node ("net/optimizer"; "" for the root), from the arrays of
+ * sc_object_graph_bfs, written into buf (always NUL-terminated, cut short at cap). Returns 0,
+ * or -1 when the node is not reachable. */
+int sc_object_graph_path(const sc_object_graph *g, const int32_t *parent, const int32_t *edge,
+                         int32_t node, char *buf, size_t cap);
+
+/* The table key of node's "VARIABLE_VALUE" attribute (a variable), or NULL. */
+const char *sc_object_graph_variable_key(const sc_object_graph *g, size_t node);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
 
 #include "sidecar/checkpoint.h"
 #include "sidecar/object_graph.h"
+#include "ckpt/step_find.h"
 #include "core/error.h"
 #include "core/strutil.h"
 
@@ -24,6 +25,7 @@ const char *sc_step_source_name(sc_step_source src) {
     case SC_STEP_OPTIMIZER_ITERATIONS: return "optimizer/_iterations";
     case SC_STEP_SAVE_COUNTER: return "save_counter (fallback)";
     case SC_STEP_FILE_NAME: return "file name (fallback)";
+    case SC_STEP_GIVEN_KEY: return "step key (given)";
     case SC_STEP_NONE: break;
     }
     return "none";
@@ -55,8 +57,8 @@ static sc_ckpt_layout detect_layout(const sc_bundle *b) {
 }
 
 /* Reads an int64 or int32 scalar (CRC verified). */
-static sc_status read_int_scalar(sc_bundle *b, const sc_tensor_info *t, int64_t *v,
-                                 sc_error *err) {
+sc_status sc_ckpt_read_int_scalar(sc_bundle *b, const sc_tensor_info *t, int64_t *v,
+                                  sc_error *err) {
     if ((t->dtype != SC_DT_INT64 && t->dtype != SC_DT_INT32) || t->num_elements != 1 ||
         t->rank != 0)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
@@ -92,32 +94,46 @@ static const struct {
 };
 
 sc_status sc_ckpt_describe(sc_bundle *b, sc_ckpt_info *out, sc_error *err) {
+    return sc_ckpt_describe_ex(b, NULL, out, err);
+}
+
+sc_status sc_ckpt_describe_ex(sc_bundle *b, const sc_step_params *p, sc_ckpt_info *out,
+                              sc_error *err) {
     assert(b && out);
-    sc_ckpt_info info = {SC_LAYOUT_UNKNOWN, -1, SC_STEP_NONE, NULL, -1, -1, 0};
-    sc_status rc;
+    sc_ckpt_info info;
+    memset(&info, 0, sizeof info);
+    info.step = -1;
+    info.save_counter = -1;
+    sc_status rc = SC_OK;
+    sc_object_graph *g = NULL;
     info.layout = detect_layout(b);
     info.file_number = sc_ckpt_number(sc_bundle_prefix(b));
 
     /* Decoding the graph checks it is intact: a checkpoint whose graph is corrupt cannot be
      * trusted to map keys either. */
     if (sc_bundle_find(b, SC_OBJECT_GRAPH_KEY)) {
-        sc_object_graph *g = NULL;
-        rc = sc_object_graph_read(b, &g, err);
-        sc_object_graph_free(g);
-        if (rc != SC_OK) return rc;
+        if ((rc = sc_object_graph_read(b, &g, err)) != SC_OK) goto done;
         info.has_object_graph = 1;
+        sc_model_path_guess(g, &info);
+        /* The model under another name than `model` (tf.train.Checkpoint(net=...)). */
+        if (info.layout == SC_LAYOUT_UNKNOWN && info.model_path_found)
+            info.layout = info.model_path[0] ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS;
     }
 
     const sc_tensor_info *sc = sc_bundle_find(b, "save_counter" VAR_SUFFIX);
-    if (sc && (rc = read_int_scalar(b, sc, &info.save_counter, err)) != SC_OK) return rc;
+    if (sc && (rc = sc_ckpt_read_int_scalar(b, sc, &info.save_counter, err)) != SC_OK) goto done;
 
-    for (size_t i = 0; i < sizeof STEP_KEYS / sizeof STEP_KEYS[0]; i++) {
+    if (p && p->step_key) {
+        if ((rc = sc_step_given(b, g, p->step_key, &info, err)) != SC_OK) goto done;
+    } else if (g) {
+        if ((rc = sc_step_from_graph(b, g, p, &info, err)) != SC_OK) goto done;
+    }
+    for (size_t i = 0; info.step_source == SC_STEP_NONE && i < sizeof STEP_KEYS / sizeof STEP_KEYS[0]; i++) {
         const sc_tensor_info *t = sc_bundle_find(b, STEP_KEYS[i].key);
         if (!t) continue;
-        if ((rc = read_int_scalar(b, t, &info.step, err)) != SC_OK) return rc;
+        if ((rc = sc_ckpt_read_int_scalar(b, t, &info.step, err)) != SC_OK) goto done;
         info.step_source = STEP_KEYS[i].src;
         info.step_key = t->key;
-        break;
     }
     if (info.step_source == SC_STEP_NONE && sc) {
         info.step = info.save_counter;
@@ -128,5 +144,7 @@ sc_status sc_ckpt_describe(sc_bundle *b, sc_ckpt_info *out, sc_error *err) {
         info.step_source = SC_STEP_FILE_NAME;
     }
     *out = info;
-    return SC_OK;
+done:
+    sc_object_graph_free(g);
+    return rc;
 }

@@ -36,6 +36,7 @@ struct sc_evaluator {
     char **seen;                     /* basenames evaluated by this evaluator */
     size_t num_seen, cap_seen;
     int stop_logged;
+    char step_key_logged[512];       /* the last non-standard step key announced in the log */
 };
 
 double sc_eval_now(void);
@@ -45,6 +46,10 @@ void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) __attribute__((format(p
  * SC_UNAVAILABLE / SC_DATA_LOSS after the retries (the caller skips it); SC_NOT_FOUND with
  * Keras' message when there is no step. */
 sc_status sc_eval_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *step, sc_error *err);
+
+/* A model with free input dims (sequence length) takes dataset d's shapes: the runner re-plans
+ * on its next run when they changed. Fixed models: nothing (the dataset checked its shapes). */
+sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err);
 
 /* Evaluates dataset d: rewind, batches through the model, loss and metrics, callbacks; fills
  * ev->results[d]. */

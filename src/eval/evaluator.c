@@ -109,6 +109,8 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         }
     }
     if (p->threads > 0) sc_engine_set_threads(p->threads);
+    /* Free input dims: plan for the first dataset's shapes (others re-plan when they differ). */
+    if ((s = sc_eval_fit_inputs(ev, 0, err))) goto fail;
     if ((s = sc_runner_create(p->model, p->max_batch, &ev->runner, err))) goto fail;
     {
         char eng[160];

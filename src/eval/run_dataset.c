@@ -49,11 +49,30 @@ static int call(int (*fn)(void *, const sc_eval_logs *), void *user, const sc_ev
         if (call((ev)->p.callbacks[c_].hook, (ev)->p.callbacks[c_].user, (logs)))                  \
             return sc_error_set(err, SC_ABORTED, "a callback's " #hook " asked to stop");
 
+sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err) {
+    sc_model *m = ev->p.model;
+    if (!sc_model_has_free_dims(m)) return SC_OK;
+    sc_shape shapes[SC_DATASET_MAX_INPUTS];
+    size_t n = sc_model_num_inputs(m);
+    if (n > SC_DATASET_MAX_INPUTS)
+        return sc_error_set(err, SC_UNIMPLEMENTED, "model '%s' has %zu inputs (at most %d)",
+                            sc_model_name(m), n, SC_DATASET_MAX_INPUTS);
+    for (size_t k = 0; k < n; k++) {
+        const sc_dataset_shape *ds = sc_dataset_input_shape(ev->p.datasets[d].data, k);
+        memset(&shapes[k], 0, sizeof shapes[k]);
+        shapes[k].rank = ds->rank;
+        for (int i = 0; i < ds->rank && i < SC_MAX_DIMS; i++) shapes[k].dims[i] = ds->dims[i];
+    }
+    return sc_model_set_input_shapes(m, shapes, err);
+}
+
 sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
                               sc_error *err) {
     const sc_eval_dataset *ds = &ev->p.datasets[d];
     const sc_model *m = ev->p.model;
-    sc_status s = sc_dataset_rewind(ds->data, err);
+    sc_status s = sc_eval_fit_inputs(ev, d, err);
+    if (s) return s;
+    s = sc_dataset_rewind(ds->data, err);
     if (s) return s;
     for (size_t k = 0; k < ds->num_metrics; k++) sc_metric_reset(ds->metrics[k]);
     /* Keras' Mean("loss") keeps float32 total and count; summing in double and rounding at the

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/bind_graph.h"
 #include "model/model_internal.h"
 #include "sidecar/keras_weights.h"
 #include "sidecar/safetensors.h"
@@ -25,6 +26,8 @@ void sc_bind_report_clear(sc_bind_report *r) {
         free(r->entries[i].key);
     }
     for (size_t i = 0; i < r->num_unused; i++) free(r->unused_keys[i]);
+    free(r->model_root);
+    free(r->var_nodes);
     free(r->entries);
     free(r->unused_keys);
     memset(r, 0, sizeof *r);
@@ -49,6 +52,7 @@ typedef struct wsource {
     int custom;        /* the model is written in C (variables named by checkpoint path) */
     int keras3_ops;    /* Keras 3 TF-backend keys (_operations/<n>/...) */
     const sc_model *model;
+    const char *const *graph_keys; /* [num_vars] keys found through the object graph, or NULL */
 } wsource;
 
 /* ---- TF checkpoints ---- */
@@ -65,7 +69,9 @@ static sc_status b_read(void *h, const sc_tensor_info *t, void *buf, size_t cap,
  * `_embeddings`. */
 static int b_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
     if (attempt > 0) return -1;
-    if (v->layer_with_weights < 0) /* a model written in C: the name is the checkpoint path */
+    if (src->graph_keys)
+        snprintf(buf, cap, "%s", src->graph_keys[v - src->model->vars]);
+    else if (v->layer_with_weights < 0) /* a model written in C: the name is the checkpoint path */
         snprintf(buf, cap, "%s%s" ATTR, src->root, v->name);
     else if (src->keras3_ops) {
         const char *attr = !strcmp(v->name, "kernel") ? "_kernel"
@@ -317,19 +323,74 @@ static int is_custom(const sc_model *m) {
            strcmp(m->layers[0]->class_name, "custom") == 0;
 }
 
+/* Escapes one path the way keys escape each edge name (FORMATS §3.1: '.' -> '..', '/' inside a
+ * name -> '.S'); the graph path's own '/' separators stay. */
+static void key_prefix(const char *path, char *buf, size_t cap) {
+    size_t o = 0;
+    for (const char *p = path; *p && o + 3 < cap; p++) {
+        if (*p == '.') buf[o++] = '.';
+        buf[o++] = *p;
+    }
+    if (o && o + 1 < cap) buf[o++] = '/';
+    buf[o] = '\0';
+}
+
+/* Binding through the object graph: SC_NOT_FOUND (no message) when the graph does not show
+ * the model, and the caller binds by key strings. */
+static sc_status bind_graph(sc_model *m, sc_bundle *b, const sc_bind_params *p,
+                            sc_bind_report *report, sc_error *err) {
+    if (!sc_bundle_find(b, SC_OBJECT_GRAPH_KEY)) return SC_NOT_FOUND;
+    sc_object_graph *g = NULL;
+    sc_status s = sc_object_graph_read(b, &g, err);
+    if (s != SC_OK) return s;
+    sc_graph_binding gb;
+    s = sc_graph_binding_find(m, b, g, p ? p->model_root : NULL, &gb, err);
+    if (s == SC_OK) {
+        char root[512];
+        key_prefix(gb.root_path, root, sizeof root);
+        wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key,
+                       b_is_model_key, root, is_custom(m), 0, m, gb.keys};
+        s = bind(m, &src, gb.root_path[0] ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS,
+                 report, err);
+        if (report && report->entries) {
+            report->model_root = strdup(gb.root_path);
+            report->var_nodes = malloc((m->num_vars ? m->num_vars : 1) * sizeof *report->var_nodes);
+            if (report->var_nodes)
+                memcpy(report->var_nodes, gb.nodes, m->num_vars * sizeof *gb.nodes);
+            if ((!report->model_root || !report->var_nodes) && s == SC_OK)
+                s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        }
+    }
+    sc_graph_binding_clear(&gb);
+    sc_object_graph_free(g);
+    return s;
+}
+
 sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report, sc_error *err) {
+    return sc_model_bind_bundle_ex(m, b, NULL, report, err);
+}
+
+sc_status sc_model_bind_bundle_ex(sc_model *m, sc_bundle *b, const sc_bind_params *p,
+                                  sc_bind_report *report, sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
+    sc_status gs = bind_graph(m, b, p, report, err);
+    if (gs != SC_NOT_FOUND || (p && p->model_root && sc_bundle_find(b, SC_OBJECT_GRAPH_KEY)))
+        return gs;
+    if (report) sc_bind_report_clear(report);
+    char given[512] = "";
+    if (p && p->model_root) key_prefix(p->model_root, given, sizeof given);
     if (is_custom(m)) {
         /* Keyed by attribute path, under model/ in a tf.train.Checkpoint(model=...). */
         int under_model = 0;
         for (size_t i = 0; i < sc_bundle_num_tensors(b) && !under_model; i++)
             under_model = has_prefix(sc_bundle_tensor(b, i)->key, "model/");
+        const char *root = p && p->model_root ? given : under_model ? "model/" : "";
         wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key,
-                       b_is_model_key, under_model ? "model/" : "", 1, 0, m};
-        return bind(m, &src, under_model ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS,
+                       b_is_model_key, root, 1, 0, m, NULL};
+        return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS,
                     report, err);
     }
-    const char *root = key_root(b);
+    const char *root = p && p->model_root ? given : key_root(b);
     int k3 = 0;
     if (!root) {
         /* Keras 3 TF-backend keys? */
@@ -348,14 +409,14 @@ sc_status sc_model_bind_bundle(sc_model *m, sc_bundle *b, sc_bind_report *report
                             "or Keras 3's '_operations/N/...', at the root or under 'model/')",
                             sc_bundle_prefix(b));
     wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key, b_is_model_key,
-                   root, 0, k3, m};
+                   root, 0, k3, m, NULL};
     return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS, report, err);
 }
 
 sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
                                   sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
-    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, "", 0, 0, m};
+    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, "", 0, 0, m, NULL};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
 
@@ -366,7 +427,7 @@ sc_status sc_model_bind_h5legacy(sc_model *m, struct sc_h5weights *h, sc_bind_re
     for (size_t i = 0; i < sc_h5weights_num_tensors(h) && !full; i++)
         full = has_prefix(sc_h5weights_tensor(h, i)->key, "model_weights/");
     wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, l_key, l_is_model_key,
-                   full ? "model_weights/" : "", 0, 0, m};
+                   full ? "model_weights/" : "", 0, 0, m, NULL};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
 
@@ -374,6 +435,6 @@ sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_rep
                                     sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
     wsource src = {st, sc_safetensors_path(st), s_count, s_get, s_find, s_read, s_key,
-                   s_is_model_key, "", 0, 0, m};
+                   s_is_model_key, "", 0, 0, m, NULL};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }

@@ -16,6 +16,8 @@ typedef struct builder {
     sc_layer **layer_of; /* Functional: the layer made for each config entry */
     size_t num_entries;
     size_t *next_node;   /* Functional: calls built so far per entry, in this scope */
+    int *node_base;      /* Functional: the node index naming an entry's first call (1 for a
+                            nested model whose construction is node 0, else 0) */
     const char *src; /* file name for messages */
     sc_error *err;
     /* per layer: tensor ids produced by each of its calls (node order) */
@@ -52,10 +54,14 @@ static sc_status parse_batch_shape(builder *b, const char *layer, const json_t *
     out->rank = (int)json_array_size(arr) - 1;
     for (int i = 0; i < out->rank; i++) {
         const json_t *d = json_array_get(arr, (size_t)i + 1);
+        if (json_is_null(d)) { /* free: resolved from the data (sc_model_set_input_shapes) */
+            out->dims[i] = -1;
+            continue;
+        }
         if (!json_is_integer(d) || json_integer_value(d) <= 0)
             return sc_error_set(b->err, SC_UNIMPLEMENTED,
-                                "%s: layer '%s': input dimension %d is not fixed (variable-size "
-                                "inputs are not supported)", b->src, layer, i + 1);
+                                "%s: layer '%s': input dimension %d is neither a positive size "
+                                "nor null", b->src, layer, i + 1);
         out->dims[i] = json_integer_value(d);
     }
     return SC_OK;
@@ -204,15 +210,31 @@ static sc_status apply(builder *b, sc_layer *L, const int *inputs, int n_in, int
     return SC_OK;
 }
 
-static sc_status add_input(builder *b, const char *name, const sc_shape *shape, int *tid) {
+static sc_status add_input(builder *b, const char *name, const sc_shape *decl, int *tid) {
     sc_model *m = b->m;
-    int t = new_tensor(b, shape, -1);
+    /* Free dims are built at a placeholder size; the data's sizes replace it before a run. */
+    sc_shape shape = *decl;
+    int free_dims = 0;
+    for (int d = 0; d < shape.rank; d++)
+        if (shape.dims[d] < 0) {
+            shape.dims[d] = SC_FREE_DIM_PLACEHOLDER;
+            free_dims = 1;
+        }
+    int t = new_tensor(b, &shape, -1);
     if (t < 0) return SC_NO_MEMORY;
     int *in = realloc(m->inputs, (m->num_inputs + 1) * sizeof *in);
     char **names = in ? realloc(m->input_names, (m->num_inputs + 1) * sizeof *names) : NULL;
     if (in) m->inputs = in;
     if (names) m->input_names = names;
     if (!in || !names) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    if (free_dims || m->input_decl) {
+        sc_shape *dd = realloc(m->input_decl, (m->num_inputs + 1) * sizeof *dd);
+        if (!dd) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+        if (!m->input_decl) /* the inputs before this one were fixed */
+            for (size_t k = 0; k < m->num_inputs; k++) dd[k] = m->tensors[m->inputs[k]].shape;
+        dd[m->num_inputs] = *decl;
+        m->input_decl = dd;
+    }
     m->input_names[m->num_inputs] = strdup(name);
     if (!m->input_names[m->num_inputs]) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
     m->inputs[m->num_inputs++] = t;
@@ -302,12 +324,28 @@ static sc_layer *find_layer(builder *b, const char *name, size_t *idx) {
     return NULL;
 }
 
+/* Keras' node numbering (get_config's node reindexing; _should_skip_first_node): a nested
+ * Functional model built on an Input already has node 0 linking its inputs to its outputs, so
+ * its calls in the outer model are nodes 1, 2, ... In Keras 2 a Sequential is a Functional and
+ * skips node 0 when it was built with an input shape (its config starts with an InputLayer); in
+ * Keras 3 a Sequential is not a Functional and its calls start at 0. */
+static int first_node_index(const sc_model *m, const json_t *entry) {
+    const json_t *cn = json_object_get(entry, "class_name");
+    const char *cls = json_is_string(cn) ? json_string_value(cn) : "";
+    if (!strcmp(cls, "Functional") || !strcmp(cls, "Model")) return 1;
+    if (strcmp(cls, "Sequential") || m->keras3) return 0;
+    const json_t *sub = json_object_get(layer_config(entry), "layers");
+    return json_array_size(sub) > 0 && is_input_layer(json_array_get(sub, 0));
+}
+
 /* (layer, node, tensor) -> tensor id; -1 when that call has not been built yet, -2 when the
  * reference is impossible. */
 static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tensor) {
     size_t li;
     sc_layer *L = find_layer(b, name, &li);
     if (!L || tensor != 0 || node < 0) return -2;
+    if (L->is_container) node -= b->node_base[li];
+    if (node < 0) return -2; /* the nested model's own construction node is never saved */
     if ((size_t)node >= b->next_node[li]) return -1;
     return b->layer_outputs[li][node];
 }
@@ -359,14 +397,16 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
     sc_layer **saved_of = b->layer_of;
     int **saved_out = b->layer_outputs;
     size_t saved_n = b->num_entries, *saved_next = b->next_node;
+    int *saved_base = b->node_base;
     sc_status s;
     b->layer_outputs = calloc(nl, sizeof *b->layer_outputs);
     b->layer_of = calloc(nl, sizeof *b->layer_of);
     b->next_node = calloc(nl, sizeof *b->next_node);
+    b->node_base = calloc(nl, sizeof *b->node_base);
     b->num_entries = nl;
     sc_layer **layer_of = b->layer_of;
     size_t *next_node = b->next_node;
-    if (!b->layer_outputs || !next_node || !layer_of) {
+    if (!b->layer_outputs || !next_node || !layer_of || !b->node_base) {
         s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
         goto done;
     }
@@ -386,6 +426,7 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
     for (size_t i = 0; i < nl; i++) {
         const json_t *e = json_array_get(layers, i);
         sc_layer *L = layer_of[i];
+        b->node_base[i] = first_node_index(m, e);
         if (is_input_layer(e)) {
             b->layer_outputs[i] = malloc(sizeof(int));
             if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
@@ -504,12 +545,17 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
             s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
             goto done;
         }
+        sc_shape decl[SC_MAX_NODE_INPUTS]; /* n <= SC_MAX_NODE_INPUTS (collect) */
         for (int k = 0; k < n; k++) {
             order[k] = ids[k];
             names[k] = NULL;
             for (size_t j = 0; j < m->num_inputs; j++)
-                if (m->inputs[j] == ids[k]) names[k] = m->input_names[j];
+                if (m->inputs[j] == ids[k]) {
+                    names[k] = m->input_names[j];
+                    if (m->input_decl) decl[k] = m->input_decl[j];
+                }
         }
+        if (m->input_decl) memcpy(m->input_decl, decl, m->num_inputs * sizeof *decl);
         memcpy(m->inputs, order, m->num_inputs * sizeof *order);
         memcpy(m->input_names, names, m->num_inputs * sizeof *names);
         free(order);
@@ -522,6 +568,8 @@ done:
     free(b->layer_outputs);
     free(b->layer_of);
     free(b->next_node);
+    free(b->node_base);
+    b->node_base = saved_base;
     b->layer_outputs = saved_out;
     b->layer_of = saved_of;
     b->num_entries = saved_n;

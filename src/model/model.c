@@ -95,6 +95,7 @@ void sc_model_free(sc_model *m) {
     free(m->inputs);
     free(m->outputs);
     free(m->bind_tmp);
+    free(m->input_decl);
     free(m->name);
     free(m);
 }
@@ -106,7 +107,7 @@ size_t sc_model_num_inputs(const sc_model *m) { return m->num_inputs; }
 size_t sc_model_num_outputs(const sc_model *m) { return m->num_outputs; }
 const char *sc_model_input_name(const sc_model *m, size_t i) { return m->input_names[i]; }
 sc_shape sc_model_input_shape(const sc_model *m, size_t i) {
-    return m->tensors[m->inputs[i]].shape;
+    return m->input_decl ? m->input_decl[i] : m->tensors[m->inputs[i]].shape;
 }
 static const sc_node *output_node(const sc_model *m, size_t i) {
     int p = m->tensors[m->outputs[i]].producer;

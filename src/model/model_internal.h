@@ -94,7 +94,14 @@ struct sc_model {
     /* Bumped whenever variable data may have changed (every bind, every mutable variable
      * handed out): runners redo their oneDNN weight reorders when it moves. */
     unsigned weights_gen;
+    /* Free input dimensions (batch_input_shape [null, null]): the declared shapes, -1 where
+     * free ([num_inputs], NULL when every input is fixed). The graph is built with free dims at
+     * SC_FREE_DIM_PLACEHOLDER and re-inferred by sc_model_set_input_shapes. */
+    sc_shape *input_decl;
+    unsigned shape_gen; /* bumped whenever the tensors' shapes change: runners re-plan */
 };
+
+#define SC_FREE_DIM_PLACEHOLDER 64
 
 /* Declares a variable of the layer (Keras order). Its data is allocated and zeroed. */
 sc_status sc_layer_add_variable(sc_layer *L, const char *name, const sc_shape *shape,

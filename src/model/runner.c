@@ -23,6 +23,8 @@ struct sc_runner {
     float **logits;           /* per output: pre-activation copy, or NULL */
     const float **in_ptrs;    /* per tensor: where the current batch's data is */
     sc_dnnl_plan *engine;     /* Dense and convolution nodes as oneDNN primitives */
+    unsigned shape_gen;       /* the model's shapes this plan is for */
+    size_t arena_cap, scratch_cap, *logits_cap; /* floats allocated (arena_floats <= arena_cap) */
 };
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment for every tensor */
@@ -62,6 +64,42 @@ static size_t plan(const sc_model *m, int batch, size_t *offsets) {
     return top;
 }
 
+/* Grows buf to hold n floats (64-byte aligned); keeps it when it already does. */
+static int reserve(float **buf, size_t *cap, size_t n) {
+    if (n <= *cap && *buf) return 0;
+    float *p = aligned_alloc(64, (round_up(n) + ALIGN_FLOATS) * sizeof(float));
+    if (!p) return -1;
+    free(*buf);
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Offsets, arena, scratch and logits for the model's current shapes. Allocates only what the
+ * previous plan did not already hold. */
+static int replan(sc_runner *r) {
+    const sc_model *m = r->m;
+    int max_batch = r->max_batch;
+    r->arena_floats = plan(m, max_batch, r->offsets);
+    size_t scratch = 0;
+    for (size_t i = 0; i < m->num_nodes; i++) {
+        const sc_node *n = &m->nodes[i];
+        if (n->layer->ops->scratch_floats) {
+            size_t s = n->layer->ops->scratch_floats(n->layer, n, max_batch);
+            if (s > scratch) scratch = s;
+        }
+    }
+    if (reserve(&r->arena, &r->arena_cap, r->arena_floats)) return -1;
+    if (scratch && reserve(&r->scratch, &r->scratch_cap, scratch)) return -1;
+    for (size_t o = 0; o < m->num_outputs; o++)
+        if (keeps_logits(m, o)) {
+            size_t n = (size_t)max_batch * (size_t)sc_shape_elems(&m->tensors[m->outputs[o]].shape);
+            if (reserve(&r->logits[o], &r->logits_cap[o], n ? n : 1)) return -1;
+        }
+    r->shape_gen = m->shape_gen;
+    return 0;
+}
+
 sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc_error *err) {
     *out = NULL;
     if (max_batch < 1)
@@ -73,33 +111,14 @@ sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc
     r->offsets = malloc((m->num_tensors ? m->num_tensors : 1) * sizeof *r->offsets);
     r->in_ptrs = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *r->in_ptrs);
     r->logits = calloc(m->num_outputs ? m->num_outputs : 1, sizeof *r->logits);
-    if (!r->offsets || !r->in_ptrs || !r->logits) goto oom;
+    r->logits_cap = calloc(m->num_outputs ? m->num_outputs : 1, sizeof *r->logits_cap);
+    if (!r->offsets || !r->in_ptrs || !r->logits || !r->logits_cap) goto oom;
     sc_status es = sc_dnnl_plan_create(m, &r->engine, err);
     if (es) {
         sc_runner_free(r);
         return es;
     }
-    r->arena_floats = plan(m, max_batch, r->offsets);
-    size_t scratch = 0;
-    for (size_t i = 0; i < m->num_nodes; i++) {
-        const sc_node *n = &m->nodes[i];
-        if (n->layer->ops->scratch_floats) {
-            size_t s = n->layer->ops->scratch_floats(n->layer, n, max_batch);
-            if (s > scratch) scratch = s;
-        }
-    }
-    r->arena = aligned_alloc(64, (round_up(r->arena_floats) + ALIGN_FLOATS) * sizeof(float));
-    if (!r->arena) goto oom;
-    if (scratch) {
-        r->scratch = aligned_alloc(64, round_up(scratch) * sizeof(float));
-        if (!r->scratch) goto oom;
-    }
-    for (size_t o = 0; o < m->num_outputs; o++)
-        if (keeps_logits(m, o)) {
-            size_t n = (size_t)max_batch * (size_t)sc_shape_elems(&m->tensors[m->outputs[o]].shape);
-            r->logits[o] = aligned_alloc(64, round_up(n ? n : 1) * sizeof(float));
-            if (!r->logits[o]) goto oom;
-        }
+    if (replan(r)) goto oom;
     *out = r;
     return SC_OK;
 oom:
@@ -113,6 +132,7 @@ void sc_runner_free(sc_runner *r) {
     if (r->logits)
         for (size_t o = 0; o < r->m->num_outputs; o++) free(r->logits[o]);
     free(r->logits);
+    free(r->logits_cap);
     free(r->arena);
     free(r->scratch);
     free(r->offsets);
@@ -128,6 +148,9 @@ sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_
     if (batch < 1 || batch > r->max_batch)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "batch of %d examples: the runner was planned "
                             "for 1 to %d", batch, r->max_batch);
+    if (r->shape_gen != m->shape_gen && replan(r)) /* sc_model_set_input_shapes changed them */
+        return sc_error_set(err, SC_NO_MEMORY, "out of memory planning activations for the new "
+                            "input shapes");
     for (size_t i = 0; i < m->num_inputs; i++) r->in_ptrs[m->inputs[i]] = inputs[i];
     sc_dnnl_plan_begin(r->engine);
     sc_status s = run_nodes(r, batch, err);

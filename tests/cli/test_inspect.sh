@@ -67,7 +67,8 @@ expect_rc 0 "--json"
 expect_json "--json without --values" \
     "d['prefix'] == '$D/ckpt-1' and d['layout'] == 'checkpoint_manager'" \
     "d['step'] == 32 and d['step_source'] == 'optimizer/_iterations' and d['num_shards'] == 1" \
-    "set(d) == {'prefix', 'layout', 'step', 'step_source', 'num_shards', 'tensors'}" \
+    "set(d) == {'prefix', 'layout', 'step', 'step_source', 'step_key', 'num_shards', 'tensors'}" \
+    "d['step_key'] == '$IT'" \
     "[t['key'] for t in d['tensors']] == ['$B', '$K', '$IT', '$SC']" \
     "d['tensors'][1] == {'key': '$K', 'dtype': 'float32', 'shape': [4, 3], 'bytes': 48}" \
     "d['tensors'][2]['shape'] == [] and d['tensors'][2]['dtype'] == 'int64'" \

@@ -12,7 +12,7 @@ fi
 P="$F/01_spd3_titanic_cp_ckpt/training_1/cp.ckpt"
 run inspect "$P" --values 4
 expect_rc 0 "01 cp.ckpt"
-expect_out_line '^layout +keras_weights$' "01 layout"
+expect_out_line '^layout +keras_weights, model at the root$' "01 layout"
 expect_out_line '^step +2300, from optimizer/iter$' "01 step"
 expect_out_line '^tensors +30, ' "01 tensor count"
 expect_values "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE" \

@@ -347,7 +347,9 @@ static void test_bind_keras3_tf_keys(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
-/* A Sequential model nested in a Functional one (Keras 2 JSON): its layers run inline; its
+/* A Sequential model nested in a Functional one (Keras 2 JSON, as to_json() writes it: the
+ * nested model built on an InputLayer has node 0 of its own, so its call is ["backbone", 1, 0]):
+ * its layers run inline; its
  * variables are keyed below it, layer_with_weights-0/layer_with_weights-J/... in a TF checkpoint
  * and layers/sequential/layers/dense[_1]/vars/i in a .weights.h5. */
 static void test_nested_sequential(void **state) {
@@ -362,7 +364,7 @@ static void test_nested_sequential(void **state) {
         "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 0.5}}]},"
         "\"name\": \"backbone\", \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
         "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", \"units\": 2, \"activation\": \"softmax\"}, "
-        "\"name\": \"head\", \"inbound_nodes\": [[[\"backbone\", 0, 0, {}]]]}],"
+        "\"name\": \"head\", \"inbound_nodes\": [[[\"backbone\", 1, 0, {}]]]}],"
         "\"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"head\", 0, 0]]},"
         "\"keras_version\": \"2.15.0\"}";
     sc_model *m;

@@ -62,6 +62,8 @@ static sc_status dw_infer(sc_layer *L, sc_node *n, sc_error *err) {
         if (c->separable && (s = sc_layer_add_variable(L, "pointwise_kernel", &pk, err))) return s;
         if (c->use_bias && (s = sc_layer_add_variable(L, "bias", &b, err))) return s;
         c->g = g;
+    } else if (L->num_nodes == 0 && g.c == c->g.c) {
+        c->g = g; /* the model's free input dims took new sizes (sc_model_set_input_shapes) */
     } else if (memcmp(&c->g, &g, sizeof g) != 0) {
         return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): shared with a different input "
                             "shape", L->name, L->class_name);
