@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build test test-fast demo bench fuzz clean
+.PHONY: all deps build test test-fast test-tsan demo bench fuzz clean
 
 all: build
 
@@ -21,6 +21,16 @@ test: build
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
+# ThreadSanitizer over the threaded parts: the dataset reader thread, the watcher interrupt,
+# the evaluator stop (and the suites that drive them end to end).
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS ?= unit/test_dataset|unit/test_watch|e2e/test_evaluator|e2e/test_exactly_once|unit/test_tfrecord
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSC_TSAN=ON -DSC_BENCH=OFF >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN_BUILD) \
+		--output-on-failure -j$(JOBS) -R '$(TSAN_TESTS)'
+
 # Only the normal build (quicker while developing).
 test-fast: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
@@ -36,4 +46,4 @@ fuzz: deps
 	@scripts/fuzz
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-bench build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-bench build-fuzz

@@ -419,6 +419,23 @@ static sc_status consider(sc_evaluator *ev, const sc_ckpt_ref *ref, int *done, s
     return SC_OK;
 }
 
+/* A state file naming a checkpoint that is not there (an absolute path from the training
+ * machine, a copied directory) would otherwise be waited for in silence: say so, as `eval`
+ * does, at the first scan and again with the hint. */
+static void report_missing_latest(sc_evaluator *ev) {
+    sc_ckpt_state st;
+    if (sc_ckpt_state_read(ev->p.checkpoint_dir, &st, NULL) != SC_OK) return;
+    int named = st.model_checkpoint_path && st.model_checkpoint_path[0];
+    sc_ckpt_state_clear(&st);
+    char *prefix = NULL;
+    sc_error e;
+    if (named && sc_latest_checkpoint(ev->p.checkpoint_dir, &prefix, &e) == SC_NOT_FOUND)
+        sc_eval_log(ev, "The checkpoint state file names a checkpoint that does not exist: %s "
+                        "(waiting for it; an absolute path from another machine never appears: "
+                        "point the state file at this directory)", e.message);
+    free(prefix);
+}
+
 sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
     sc_watcher_params wp = sc_watcher_default_params();
     wp.mode = ev->p.watch_mode;
@@ -432,6 +449,7 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
     }
     sc_eval_log(ev, "Watching %s for checkpoints (%s)", ev->p.checkpoint_dir,
                 sc_watcher_method(ev->watcher));
+    report_missing_latest(ev);
     double last_new = mono_now(), started = last_new;
     int hinted = 0, done = 0;
     while (!done && !atomic_load(&ev->stop)) {
@@ -453,6 +471,7 @@ sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
                             "`tf.keras.callbacks.ModelCheckpoint(save_weights_only=True)` to save "
                             "checkpoints by the training. See `tf.keras.SidecarEvaluator` doc for "
                             "recommended flows of saving checkpoints.", ev->p.hint_after_s);
+                report_missing_latest(ev);
             }
             if (ev->p.timeout_s > 0 && now - last_new >= ev->p.timeout_s) {
                 sc_eval_log(ev, "No new checkpoint for %.0f seconds: stopping (--timeout).",

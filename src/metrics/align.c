@@ -78,6 +78,13 @@ sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char
     if (mode == SC_ALIGN_SPARSE) {
         if (p.rank == 0) return mismatch(who, &t, &p, err); /* no class axis */
         if (t.rank == p.rank && last(&t) == 1) t.rank--;
+        if (t.rank == p.rank && p.rank > 0 && last(&t) == last(&p) && last(&t) > 1)
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: the labels look one-hot (%lld per row, as the predictions), "
+                                "but it expects one class index per example: for one-hot labels "
+                                "use its categorical form (categorical_crossentropy, "
+                                "categorical_accuracy, top_k_categorical_accuracy)", who,
+                                (long long)last(&t));
         if (t.rank != p.rank - 1) return mismatch(who, &t, &p, err);
         for (int i = 0; i < t.rank; i++)
             if (t.d[i] != p.d[i]) return mismatch(who, &t, &p, err);

@@ -31,10 +31,21 @@ static int needs_equal_last_dim(sc_rowfn fn) {
 sc_status sc_rowfn_prepare(sc_rowfn fn, const sc_rowopts *o, const sc_rows *r, const char *who,
                            sc_rowctx *ctx, sc_error *err) {
     *ctx = (sc_rowctx){.o = o, .hinge_convert = 0};
-    if (needs_equal_last_dim(fn) && r->ct != r->cp)
+    if (needs_equal_last_dim(fn) && r->ct != r->cp) {
+        /* One class index per row where one-hot rows are expected: the sparse variant fits. */
+        const char *other = fn == SC_FN_CCE                    ? "sparse_categorical_crossentropy"
+                          : fn == SC_FN_CATEGORICAL_ACCURACY   ? "sparse_categorical_accuracy"
+                          : fn == SC_FN_TOP_K                  ? "sparse_top_k_categorical_accuracy"
+                                                               : NULL;
+        if (r->ct == 1 && r->cp > 1 && other)
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: the labels hold one class index per example, but it expects "
+                                "one-hot labels (%zu per row, as the predictions): use %s for "
+                                "integer labels", who, r->cp, other);
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: labels have %zu classes per row, predictions %zu (expected equal)",
                             who, r->ct, r->cp);
+    }
     size_t n = r->batch * r->rows * r->ct;
     if (fn == SC_FN_SCCE) {
         /* tf.cast(y, int64) truncates; TF's kernel rejects labels outside [0, classes). */

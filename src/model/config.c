@@ -62,8 +62,20 @@ static sc_status parse_batch_shape(builder *b, const char *layer, const json_t *
             return sc_error_set(b->err, SC_UNIMPLEMENTED,
                                 "%s: layer '%s': input dimension %d is neither a positive size "
                                 "nor null", b->src, layer, i + 1);
+        if (json_integer_value(d) >= SC_MAX_DIM)
+            return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: layer '%s': input dimension %d "
+                                "is %lld (at most 2^31 - 1)", b->src, layer, i + 1,
+                                (long long)json_integer_value(d));
         out->dims[i] = json_integer_value(d);
     }
+    /* The fixed dims alone (a free one is sized by the data, and checked again then). */
+    int64_t n = 1;
+    for (int i = 0; i < out->rank && n <= SC_MAX_ELEMS; i++)
+        if (out->dims[i] > 0)
+            n = n > SC_MAX_ELEMS / out->dims[i] ? SC_MAX_ELEMS + 1 : n * out->dims[i];
+    if (n > SC_MAX_ELEMS)
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: layer '%s': the input shape has more "
+                            "than 2^40 elements per example", b->src, layer);
     return SC_OK;
 }
 
@@ -173,6 +185,7 @@ static sc_status add_node(builder *b, sc_layer *L, const int *inputs, int n_in, 
         n->in_shape[i] = m->tensors[inputs[i]].shape;
     }
     sc_status s = L->ops->infer(L, n, b->err);
+    if (!s) s = sc_check_shape(L, &n->out_shape, b->err);
     if (s) return sc_error_prefix(b->err, s, "%s", b->src);
     int node_index = (int)m->num_nodes++;
     for (int i = 0; i < n_in; i++) m->tensors[inputs[i]].last_use = node_index;
@@ -473,6 +486,11 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                                  "names no InputLayer", b->src, container->name);
                 goto done;
             }
+            if (next_node[li]) {
+                s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s': input_layers "
+                                 "lists '%s' twice", b->src, container->name, nm);
+                goto done;
+            }
             b->layer_outputs[li][0] = call_in[k];
             next_node[li] = 1;
         }
@@ -535,7 +553,34 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
     if ((s = set_outputs(b, ids, (size_t)n))) goto done;
     const json_t *ins = json_object_get(cfg, "input_layers");
     n = 0;
-    if (collect(b, ins, ids, &n, &bad) == 0 && (size_t)n == m->num_inputs) {
+    bad = NULL;
+    int got = ins ? collect(b, ins, ids, &n, &bad) : -1;
+    if (ins && got != 0 && bad) {
+        s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: input_layers refer to %s", b->src, bad);
+        goto done;
+    }
+    /* Each entry must be one of the model's InputLayers, each at most once. */
+    for (int k = 0; got == 0 && k < n; k++) {
+        int is_input = 0;
+        for (size_t j = 0; j < m->num_inputs; j++) is_input |= m->inputs[j] == ids[k];
+        int prod = m->tensors[ids[k]].producer;
+        const char *what = prod >= 0 ? m->nodes[prod].layer->name : "an input";
+        if (!is_input) {
+            s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: input_layers lists '%s', which is "
+                             "not an InputLayer", b->src, what);
+            goto done;
+        }
+        for (int q = 0; q < k; q++)
+            if (ids[q] == ids[k]) {
+                const char *nm = NULL;
+                for (size_t j = 0; j < m->num_inputs; j++)
+                    if (m->inputs[j] == ids[k]) nm = m->input_names[j];
+                s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: input_layers lists '%s' twice",
+                                 b->src, nm ? nm : what);
+                goto done;
+            }
+    }
+    if (got == 0 && (size_t)n == m->num_inputs) {
         /* Reorder inputs (and their names) to the declared order. */
         int *order = malloc(m->num_inputs * sizeof *order);
         char **names = malloc(m->num_inputs * sizeof *names);

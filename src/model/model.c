@@ -8,8 +8,23 @@
 
 int64_t sc_shape_elems(const sc_shape *s) {
     int64_t n = 1;
-    for (int i = 0; i < s->rank; i++) n *= s->dims[i];
+    for (int i = 0; i < s->rank; i++)
+        if (s->dims[i] < 0 || __builtin_mul_overflow(n, s->dims[i], &n)) return -1;
     return n;
+}
+
+sc_status sc_check_shape(const sc_layer *L, const sc_shape *s, sc_error *err) {
+    int64_t n = sc_shape_elems(s);
+    for (int i = 0; i < s->rank; i++)
+        if (s->dims[i] > SC_MAX_DIM) n = -1;
+    if (n < 0 || n > SC_MAX_ELEMS) {
+        char buf[160];
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): output shape %s is %s (at "
+                            "most %lld elements per example, each dimension below 2^31)", L->name,
+                            L->class_name, sc_shape_str(s, buf, sizeof buf),
+                            n < 0 ? "invalid or overflows" : "too large", (long long)SC_MAX_ELEMS);
+    }
+    return SC_OK;
 }
 
 int sc_shape_equal(const sc_shape *a, const sc_shape *b) {
@@ -142,6 +157,10 @@ sc_variable *sc_model_find_variable(sc_model *m, const char *layer, const char *
 
 /* ---- config helpers ---- */
 
+/* Integers from a model's JSON are bounded so that shape arithmetic on them (products of two,
+ * sums of a few) cannot overflow int64; no real layer option comes near 2^31. */
+static int cfg_int_ok(json_int_t v) { return v > -SC_MAX_DIM && v < SC_MAX_DIM; }
+
 sc_status sc_cfg_int(const sc_layer *L, const json_t *cfg, const char *key, int64_t def,
                      int64_t *out, sc_error *err) {
     const json_t *v = json_object_get(cfg, key);
@@ -149,16 +168,13 @@ sc_status sc_cfg_int(const sc_layer *L, const json_t *cfg, const char *key, int6
         *out = def;
         return SC_OK;
     }
-    if (json_is_integer(v)) {
+    if (json_is_array(v) && json_array_size(v) == 1) v = json_array_get(v, 0); /* Keras 2: [3] */
+    if (json_is_integer(v) && cfg_int_ok(json_integer_value(v))) {
         *out = json_integer_value(v);
         return SC_OK;
     }
-    if (json_is_array(v) && json_array_size(v) == 1 && json_is_integer(json_array_get(v, 0))) {
-        *out = json_integer_value(json_array_get(v, 0)); /* Keras 2 writes axis as [3] */
-        return SC_OK;
-    }
-    return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): option '%s' must be an integer",
-                        L->name, L->class_name, key);
+    return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): option '%s' must be an integer "
+                        "of magnitude below 2^31", L->name, L->class_name, key);
 }
 
 sc_status sc_cfg_bool(const sc_layer *L, const json_t *cfg, const char *key, int def, int *out,
@@ -197,20 +213,22 @@ sc_status sc_cfg_ints(const sc_layer *L, const json_t *cfg, const char *key, int
         return SC_OK;
     }
     if (json_is_integer(v)) {
+        if (!cfg_int_ok(json_integer_value(v))) goto bad;
         for (int i = 0; i < n; i++) out[i] = json_integer_value(v);
         return SC_OK;
     }
     if (json_is_array(v) && json_array_size(v) == (size_t)n) {
         for (int i = 0; i < n; i++) {
             const json_t *e = json_array_get(v, (size_t)i);
-            if (!json_is_integer(e)) goto bad;
+            if (!json_is_integer(e) || !cfg_int_ok(json_integer_value(e))) goto bad;
             out[i] = json_integer_value(e);
         }
         return SC_OK;
     }
 bad:
     return sc_error_set(err, SC_INVALID_ARGUMENT,
-                        "layer '%s' (%s): option '%s' must be an integer or a list of %d integers",
+                        "layer '%s' (%s): option '%s' must be an integer or a list of %d integers "
+                        "(each of magnitude below 2^31)",
                         L->name, L->class_name, key, n);
 }
 

@@ -116,6 +116,13 @@ const sc_layer_ops *sc_layer_lookup(const char *class_name);
 
 /* Config helpers: a missing key gives the default; a present key of the wrong type is an
  * error naming the layer and the key. */
+/* Bounds on shapes from a model's JSON (untrusted): a dimension below 2^31, a tensor of at most
+ * 2^40 elements per example. sc_shape_elems returns -1 for a negative dimension or an
+ * overflowing product; sc_check_shape fails with INVALID_ARGUMENT naming the layer. */
+#define SC_MAX_DIM ((int64_t)1 << 31)
+#define SC_MAX_ELEMS ((int64_t)1 << 40)
+sc_status sc_check_shape(const sc_layer *L, const sc_shape *s, sc_error *err);
+
 sc_status sc_cfg_int(const sc_layer *L, const json_t *cfg, const char *key, int64_t def,
                      int64_t *out, sc_error *err);
 sc_status sc_cfg_bool(const sc_layer *L, const json_t *cfg, const char *key, int def, int *out,

@@ -103,4 +103,27 @@ expect_usage_error "a flag with a value"
 run eval "$TMP/run/ckpt-2" "${M[@]}" --data "$TMP/a.npz" "${L[@]}" --batch-size 2000000
 expect_usage_error "--batch-size too large"
 grep -q "1048576" "$ERR" || fail "--batch-size states its maximum"
+
+# A state file naming a checkpoint that is not there: said at the first scan.
+mkdir "$TMP/moved" && cp "$TMP/run/ckpt-3."* "$TMP/moved/"
+printf 'model_checkpoint_path: "/train/host/run/ckpt-3"\n' >"$TMP/moved/checkpoint"
+run run --checkpoint-dir "$TMP/moved" "${M[@]}" --data "$TMP/a.npz" "${L[@]}" --timeout 1
+expect_rc 0 "state file naming a missing checkpoint"
+grep -q "names a checkpoint that does not exist.*/train/host/run/ckpt-3" "$ERR" || fail "the missing checkpoint is named"
+
+# Sparse labels with a categorical loss: the loss is named and the sparse one suggested.
+run eval "$TMP/run/ckpt-2" "${M[@]}" --data "$TMP/a.npz" --loss categorical_crossentropy
+expect_rc 1 "categorical loss, sparse labels"
+grep -q "CategoricalCrossentropy: .*use sparse_categorical_crossentropy" "$ERR" || fail "loss named, other suggested"
+
+# SIGINT while idle: one log line, exit 0.
+"$CLI" run --checkpoint-dir "$TMP/moved" "${M[@]}" --data "$TMP/a.npz" "${L[@]}" >"$OUT" 2>"$ERR" &
+pid=$!
+for _ in $(seq 1 200); do grep -q "^Watching" "$ERR" && break; sleep 0.05; done
+kill -INT $pid
+wait $pid
+RC=$?
+expect_rc 0 "SIGINT while idle"
+[ "$(grep -c "Stop requested" "$ERR")" -eq 1 ] || fail "one stop line"
+grep -q "^sidecar:" "$ERR" && fail "no error line on a requested stop"
 echo "test_run_safety: all checks passed"

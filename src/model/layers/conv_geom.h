@@ -56,6 +56,15 @@ static inline int64_t sc_out_dim(int64_t in, int64_t k, int64_t s, int64_t d, sc
 
 static inline sc_status sc_conv_geom_init(const sc_layer *L, sc_conv_geom *g, sc_padding p,
                                           sc_error *err) {
+    /* Sizes come from the model's JSON: with every term in [1, 2^31) the arithmetic of
+     * sc_out_dim stays far inside int64. */
+    const int64_t v[8] = {g->h, g->w, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw};
+    for (int i = 0; i < 8; i++)
+        if (v[i] < 1 || v[i] >= SC_MAX_DIM)
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (%s): input, kernel, stride and dilation sizes must be "
+                                "between 1 and 2^31 - 1, got %lld", L->name, L->class_name,
+                                (long long)v[i]);
     g->oh = sc_out_dim(g->h, g->kh, g->sh, g->dh, p, &g->pt);
     g->ow = sc_out_dim(g->w, g->kw, g->sw, g->dw, p, &g->pl);
     if (g->oh <= 0 || g->ow <= 0)

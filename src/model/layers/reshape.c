@@ -46,11 +46,12 @@ static sc_status reshape_infer(sc_layer *L, sc_node *n, sc_error *err) {
     for (int i = 0; i < r->target.rank; i++) {
         if (r->target.dims[i] == -1 && unknown < 0)
             unknown = i;
-        else if (r->target.dims[i] > 0)
-            known *= r->target.dims[i];
+        else if (r->target.dims[i] > 0 && !__builtin_mul_overflow(known, r->target.dims[i], &known))
+            ;
         else
             goto bad;
     }
+    if (total < 0) goto bad;
     if (unknown >= 0) {
         if (known == 0 || total % known) goto bad;
         n->out_shape.dims[unknown] = total / known;
