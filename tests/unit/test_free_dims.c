@@ -14,6 +14,17 @@
 
 #include "sidecar/model.h"
 
+/* Allocation counter (test_free_dims.cmake wraps the allocator at link time). */
+static size_t g_allocs;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t k);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t a, size_t n);
+void *__wrap_malloc(size_t n) { g_allocs++; return __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t k) { g_allocs++; return __real_calloc(n, k); }
+void *__wrap_realloc(void *p, size_t n) { g_allocs++; return __real_realloc(p, n); }
+void *__wrap_aligned_alloc(size_t a, size_t n) { g_allocs++; return __real_aligned_alloc(a, n); }
+
 /* tokens [null] -> Embedding(6, 2) -> Conv1D(3, kernel 2, relu) -> GlobalMaxPooling1D ->
  * Dense(2, softmax) */
 static const char *k_text =
@@ -99,6 +110,26 @@ static void test_sequence_lengths(void **state) {
     size_t a5 = sc_runner_arena_bytes(r);
     run_at(m, r, 5);
     assert_int_equal(sc_runner_arena_bytes(r), a5);
+    /* The same shape again: no re-plan, not one allocation in set_input_shapes or the runs. */
+    float tok[10] = {1, 2, 3, 4, 5, 0, 1, 2, 3, 4};
+    const float *x5[1] = {tok};
+    size_t before = g_allocs;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sc_model_set_input_shapes(m, &s5, &err), SC_OK);
+        assert_int_equal(sc_runner_run(r, 2, x5, &err), SC_OK);
+    }
+    assert_int_equal(g_allocs, before);
+    /* A new length allocates (the re-plan grows the arena); the counter sees it. */
+    sc_shape s9 = {1, {9}};
+    float tok9[18] = {0};
+    const float *in9[1] = {tok9};
+    assert_int_equal(sc_model_set_input_shapes(m, &s9, &err), SC_OK);
+    assert_int_equal(sc_runner_run(r, 2, in9, &err), SC_OK);
+    assert_true(g_allocs > before);
+    assert_true(sc_runner_arena_bytes(r) > a5);
+    before = g_allocs;
+    assert_int_equal(sc_runner_run(r, 2, in9, &err), SC_OK);
+    assert_int_equal(g_allocs, before);
     run_at(m, r, 12); /* longer: the runner re-plans a bigger arena */
     size_t a12 = sc_runner_arena_bytes(r);
     assert_true(a12 > a5);
