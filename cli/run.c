@@ -361,7 +361,7 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
     for (size_t b = 0; b < o->num_bytes; b++)
         if (o->bytes_name[b] && !strcmp(o->bytes_name[b], o->label ? o->label : "y"))
             dp.outputs[0].bytes_dtype = o->bytes_dtype[b];
-    dp.csv_columns = (const char *const *)st->columns;
+    dp.csv_columns = st->num_columns ? (const char *const *)st->columns : NULL;
     dp.num_csv_columns = st->num_columns;
     dp.sample_weight = o->sample_weight;
     dp.compression = parse_compression(o->compression);
