@@ -69,7 +69,7 @@ int64_t sc_ckpt_ref_number(sc_ckpt_kind kind, const char *path);
 int sc_saved_model_complete(const char *dir);
 
 /* Classifies what a user named: a weight file by its name (it must exist: SC_NOT_FOUND), a
- * complete SavedModel directory, else what sc_ckpt_resolve finds (a prefix, a directory's
+ * SavedModel directory (complete, or with keras_metadata.pb and variables/variables.index), else what sc_ckpt_resolve finds (a prefix, a directory's
  * latest checkpoint, the .index file). out->path is malloc'd: free it with sc_ckpt_ref_clear. */
 sc_status sc_ckpt_ref_resolve(const char *arg, sc_ckpt_ref *out, sc_error *err);
 void sc_ckpt_ref_clear(sc_ckpt_ref *ref); /* frees path and zeroes the ref */

@@ -93,8 +93,11 @@ sc_status sc_ckpt_ref_resolve(const char *arg, sc_ckpt_ref *out, sc_error *err) 
             return sc_error_set(err, SC_NOT_FOUND, "%s: no such file (a %s checkpoint by its name)",
                                 arg, sc_ckpt_kind_name(kind));
         path = strdup(arg);
-    } else if (sc_path_is_dir(arg) && sc_saved_model_complete(arg) &&
-               !is_regular(arg, "checkpoint")) {
+    } else if (sc_path_is_dir(arg) && !is_regular(arg, "checkpoint") &&
+               (sc_saved_model_complete(arg) ||
+                (is_regular(arg, "keras_metadata.pb") && is_regular(arg, "variables/variables.index")))) {
+        /* A user may name a SavedModel that lost its saved_model.pb but keeps Keras' metadata
+         * (the watcher, deciding completeness, still waits for saved_model.pb). */
         kind = SC_CKPT_SAVED_MODEL;
         size_t n = strlen(arg);
         while (n > 1 && arg[n - 1] == '/') n--;

@@ -743,6 +743,15 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
     m->keras3 = detect_keras3(root);
     const json_t *cn = json_object_get(root, "class_name");
     const json_t *cfg = json_object_get(root, "config");
+    /* Keras <= 2.2 wrote a Sequential's config as the bare list of its layers. */
+    if (json_is_string(cn) && !strcmp(json_string_value(cn), "Sequential") && json_is_array(cfg)) {
+        json_t *wrapped = json_pack("{sO}", "layers", (json_t *)cfg);
+        if (!wrapped || json_object_set_new(root, "config", wrapped)) {
+            s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
+            goto fail;
+        }
+        cfg = wrapped;
+    }
     if (!json_is_string(cn) || !json_is_object(cfg)) {
         s = sc_error_set(err, SC_INVALID_ARGUMENT,
                          "%s: not a Keras model config (expected an object with class_name and config)",
