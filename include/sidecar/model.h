@@ -188,6 +188,8 @@ typedef struct sc_runner_stats {
     size_t scratchpad_bytes;  /* oneDNN's shared scratchpad (the largest primitive's need) */
     size_t weights_bytes;     /* weights reordered into oneDNN's layout (copies beside the
                                  model's variables) */
+    size_t conversion_bytes;  /* private buffers of layout conversions around convolutions
+                                 whose edges mix plain and blocked layouts */
     double cold_seconds;      /* primitive creation + weight reorders of the last run that did
                                  any: the cold path from a bound checkpoint to its first batch */
     int cold_primitives;      /* primitives created in that run */

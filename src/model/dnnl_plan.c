@@ -18,6 +18,12 @@ typedef struct slot {
     dnnl_memory_t src, wts, bias, dst, scratch;
     dnnl_primitive_t reorder;   /* user weights -> wbuf; NULL when the layouts agree */
     dnnl_memory_t user_wts;
+    /* Layout conversions around a convolution whose edge layouts have only oneDNN's reference
+     * kernel (plain NHWC in, blocked out, or the reverse): edge <-> private buffer. */
+    dnnl_primitive_t src_reorder, dst_reorder;
+    dnnl_memory_t src_edge, dst_edge;
+    void *src_buf, *dst_buf;
+    size_t conv_bytes;
     void *wbuf;
     size_t wbytes, scratch_bytes;
     unsigned gen;               /* model weights generation in wbuf */
@@ -64,10 +70,15 @@ static int post_op(sc_activation a, dnnl_alg_kind_t *alg, float *alpha, float *b
 static void slot_clear(slot *s) {
     if (s->prim) dnnl_primitive_destroy(s->prim);
     if (s->reorder) dnnl_primitive_destroy(s->reorder);
-    dnnl_memory_t *mems[] = {&s->src, &s->wts, &s->bias, &s->dst, &s->scratch, &s->user_wts};
+    if (s->src_reorder) dnnl_primitive_destroy(s->src_reorder);
+    if (s->dst_reorder) dnnl_primitive_destroy(s->dst_reorder);
+    dnnl_memory_t *mems[] = {&s->src, &s->wts, &s->bias, &s->dst, &s->scratch, &s->user_wts,
+                             &s->src_edge, &s->dst_edge};
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (*mems[i]) dnnl_memory_destroy(*mems[i]);
     free(s->wbuf);
+    free(s->src_buf);
+    free(s->dst_buf);
     memset(s, 0, sizeof *s);
 }
 
@@ -152,7 +163,8 @@ void sc_dnnl_plan_free(sc_dnnl_plan *p) {
 /* Primitive descriptor of node i for this batch, or a oneDNN status. */
 static dnnl_status_t make_pd(const sc_dnnl_plan *p, const sc_node *n, const node_plan *np,
                              int batch, dnnl_primitive_desc_t *pd, dnnl_memory_desc_t *user_w,
-                             dnnl_memory_desc_t *bias_md, int *winograd) {
+                             dnnl_memory_desc_t *bias_md, int *winograd,
+                             dnnl_format_tag_t src_tag, dnnl_format_tag_t dst_tag) {
     const sc_layer *L = n->layer;
     const int has_bias = L->num_vars >= 2;
     dnnl_status_t st;
@@ -196,16 +208,14 @@ static dnnl_status_t make_pd(const sc_dnnl_plan *p, const sc_node *n, const node
                           (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.pl};
         for (int k = 0; k < 2; k++)
             if (pr[k] < 0) pr[k] = 0; /* valid padding with a stride remainder */
-        DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32,
-                                              np->in_blocked ? dnnl_nChw16c : dnnl_nhwc));
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, src_tag));
         DNNL_TRY(dnnl_memory_desc_init_by_tag(user_w, 4, wd, dnnl_f32, dnnl_hwio)); /* Keras */
         DNNL_TRY(dnnl_memory_desc_init_by_tag(&wany, 4, wd, dnnl_f32, dnnl_format_tag_any));
-        DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32,
-                                              np->out_blocked ? dnnl_nChw16c : dnnl_nhwc));
+        DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dst_tag));
         DNNL_TRY(dnnl_memory_desc_init_by_tag(bias_md, 1, bd, dnnl_f32, dnnl_x));
         dnnl_convolution_desc_t d;
         *winograd = 0;
-        if (np->in_blocked && np->out_blocked && g.kh == 3 && g.kw == 3 && g.sh == 1 &&
+        if (src_tag != dnnl_nhwc && dst_tag == dnnl_nChw16c && g.kh == 3 && g.kw == 3 && g.sh == 1 &&
             g.sw == 1 && g.dh == 1 && g.dw == 1 && sc_engine_winograd()) {
             /* F(4x4, 3x3) on blocked layouts only; tests/golden and bench_forward bound its
              * error against the direct convolution (README "Compute engine"). */
@@ -234,6 +244,34 @@ static sc_status dnnl_fail(const sc_layer *L, const char *what, dnnl_status_t st
                         sc_dnnl_status_str(st));
 }
 
+static int is_ref(const_dnnl_primitive_desc_t pd) {
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
+           impl && strncmp(impl, "ref", 3) == 0;
+}
+
+/* A private buffer behind `priv` (the primitive's side) and a reorder between it and the edge
+ * memory `*edge` (handle set per run): edge -> priv when to_priv, else priv -> edge. */
+static dnnl_status_t make_reorder(const sc_dnnl_plan *p, const dnnl_memory_desc_t *from,
+                                  const dnnl_memory_desc_t *to, dnnl_memory_t *edge,
+                                  dnnl_memory_t priv, void **buf, dnnl_primitive_t *prim,
+                                  size_t *bytes, int to_priv) {
+    const dnnl_memory_desc_t *pmd = to_priv ? to : from;
+    size_t n = dnnl_memory_desc_get_size(pmd);
+    *buf = aligned_alloc(64, (n + 63) / 64 * 64);
+    if (!*buf) return dnnl_out_of_memory;
+    *bytes += n;
+    dnnl_status_t st = dnnl_memory_set_data_handle(priv, *buf);
+    if (st == dnnl_success)
+        st = dnnl_memory_create(edge, to_priv ? from : to, p->eng, DNNL_MEMORY_NONE);
+    dnnl_primitive_desc_t rpd = NULL;
+    if (st == dnnl_success)
+        st = dnnl_reorder_primitive_desc_create(&rpd, from, p->eng, to, p->eng, NULL);
+    if (st == dnnl_success) st = dnnl_primitive_create(prim, rpd);
+    if (rpd) dnnl_primitive_desc_destroy(rpd);
+    return st;
+}
+
 /* Fills slot s for this batch. *unsupported = 1 when oneDNN has no kernel for the node. */
 static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slot *s, int batch,
                            int *unsupported, sc_error *err) {
@@ -241,7 +279,30 @@ static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slo
     dnnl_primitive_desc_t pd = NULL, rpd = NULL;
     dnnl_memory_desc_t user_w, bias_md;
     int wino = 0;
-    dnnl_status_t st = make_pd(p, n, np, batch, &pd, &user_w, &bias_md, &wino);
+    dnnl_format_tag_t et_src = np->in_blocked ? dnnl_nChw16c : dnnl_nhwc;
+    dnnl_format_tag_t et_dst = np->out_blocked ? dnnl_nChw16c : dnnl_nhwc;
+    dnnl_format_tag_t t_src = et_src, t_dst = et_dst;
+    dnnl_status_t st = make_pd(p, n, np, batch, &pd, &user_w, &bias_md, &wino, t_src, t_dst);
+    if (st == dnnl_success && np->kind == KIND_CONV && et_src != et_dst && is_ref(pd)) {
+        /* Mixed layouts have only the reference kernel: run the convolution blocked on both
+         * sides (a few-channel input as NCHW, which the first-layer kernels take) between
+         * layout conversions, if oneDNN has a real kernel for that. */
+        sc_conv_geom g;
+        sc_conv_engine_geometry(L, &g);
+        dnnl_primitive_desc_t pd2 = NULL;
+        int wino2 = 0;
+        dnnl_format_tag_t s2 = g.c < 16 ? dnnl_nchw : dnnl_nChw16c;
+        if (make_pd(p, n, np, batch, &pd2, &user_w, &bias_md, &wino2, s2, dnnl_nChw16c) ==
+                dnnl_success && !is_ref(pd2)) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = pd2;
+            wino = wino2;
+            t_src = s2;
+            t_dst = dnnl_nChw16c;
+        } else if (pd2) {
+            dnnl_primitive_desc_destroy(pd2);
+        }
+    }
     np->winograd = wino;
     if (st != dnnl_success) {
         if (pd) dnnl_primitive_desc_destroy(pd);
@@ -261,6 +322,25 @@ static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slo
     const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     DNNL_TRY(dnnl_memory_create(&s->src, smd, p->eng, DNNL_MEMORY_NONE));
     DNNL_TRY(dnnl_memory_create(&s->dst, dmd, p->eng, DNNL_MEMORY_NONE));
+    if (t_src != et_src || t_dst != et_dst) {
+        what = "layout conversion";
+        sc_conv_geom g;
+        sc_conv_engine_geometry(L, &g);
+        dnnl_dim_t F = sc_layer_var(L, 0)->shape.dims[sc_layer_var(L, 0)->shape.rank - 1];
+        dnnl_dims_t sd = {batch, g.c, g.h, g.w}, dd = {batch, F, g.oh, g.ow};
+        dnnl_memory_desc_t emd;
+        if (t_src != et_src) {
+            DNNL_TRY(dnnl_memory_desc_init_by_tag(&emd, 4, sd, dnnl_f32, et_src));
+            DNNL_TRY(make_reorder(p, &emd, smd, &s->src_edge, s->src, &s->src_buf,
+                                  &s->src_reorder, &s->conv_bytes, 1));
+        }
+        if (t_dst != et_dst) {
+            DNNL_TRY(dnnl_memory_desc_init_by_tag(&emd, 4, dd, dnnl_f32, et_dst));
+            DNNL_TRY(make_reorder(p, dmd, &emd, &s->dst_edge, s->dst, &s->dst_buf,
+                                  &s->dst_reorder, &s->conv_bytes, 0));
+        }
+        what = "memory";
+    }
     DNNL_TRY(dnnl_memory_create(&s->bias, &bias_md, p->eng, DNNL_MEMORY_NONE));
     DNNL_TRY(dnnl_memory_create(&s->user_wts, &user_w, p->eng, DNNL_MEMORY_NONE));
     s->scratch_bytes = pmd ? dnnl_memory_desc_get_size(pmd) : 0;
@@ -346,8 +426,15 @@ sc_status sc_dnnl_plan_run(sc_dnnl_plan *p, size_t i, int batch, const float *in
     }
     dnnl_exec_arg_t args[5];
     int na = 0;
-    dnnl_memory_set_data_handle(s->src, (void *)in);
-    dnnl_memory_set_data_handle(s->dst, out);
+    if (s->src_reorder) {
+        dnnl_memory_set_data_handle(s->src_edge, (void *)in);
+        dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, s->src_edge}, {DNNL_ARG_TO, s->src}};
+        if ((st = dnnl_primitive_execute(s->src_reorder, p->strm, 2, ra)) != dnnl_success)
+            return dnnl_fail(L, "input layout conversion", st, err);
+    } else {
+        dnnl_memory_set_data_handle(s->src, (void *)in);
+    }
+    if (!s->dst_reorder) dnnl_memory_set_data_handle(s->dst, out);
     args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, s->src};
     args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, s->wts};
     args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, s->dst};
@@ -362,6 +449,13 @@ sc_status sc_dnnl_plan_run(sc_dnnl_plan *p, size_t i, int batch, const float *in
     if ((st = dnnl_primitive_execute(s->prim, p->strm, na, args)) != dnnl_success ||
         (st = dnnl_stream_wait(p->strm)) != dnnl_success)
         return dnnl_fail(L, "execution", st, err);
+    if (s->dst_reorder) {
+        dnnl_memory_set_data_handle(s->dst_edge, out);
+        dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, s->dst}, {DNNL_ARG_TO, s->dst_edge}};
+        if ((st = dnnl_primitive_execute(s->dst_reorder, p->strm, 2, ra)) != dnnl_success ||
+            (st = dnnl_stream_wait(p->strm)) != dnnl_success)
+            return dnnl_fail(L, "output layout conversion", st, err);
+    }
     *handled = 1;
     *act_done = np->fuse;
     return SC_OK;
@@ -390,7 +484,10 @@ void sc_dnnl_plan_stats(const sc_dnnl_plan *p, sc_runner_stats *out) {
         out->fused_activations += np->fuse && np->s[0].batch;
         out->blocked_edges += np->out_blocked;
         out->winograd_nodes += np->winograd;
-        for (int k = 0; k < 2; k++) out->weights_bytes += np->s[k].wbytes;
+        for (int k = 0; k < 2; k++) {
+            out->weights_bytes += np->s[k].wbytes;
+            out->conversion_bytes += np->s[k].conv_bytes;
+        }
     }
     out->scratchpad_bytes = p->scratch_bytes;
     out->cold_seconds = p->cold_last;
