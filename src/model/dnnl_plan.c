@@ -1,6 +1,7 @@
 /* Dense and convolution nodes as oneDNN primitives (model/dnnl_plan.h). */
 #include "model/dnnl_plan.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,8 @@ typedef struct node_plan {
     int failed;                 /* oneDNN has no kernel: the layer's forward runs */
     int in_blocked, out_blocked; /* activations in nChw16c on that edge (see blocked_edge) */
     int winograd;               /* the primitive is a Winograd convolution */
+    unsigned wgen;              /* weights generation of wfinite */
+    int wgen_valid, wfinite;    /* the layer's variables hold no NaN/inf (fused nodes) */
     slot s[2];
 } node_plan;
 
@@ -57,14 +60,27 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Activations oneDNN applies exactly as Keras does, NaN included. oneDNN 2.6's relu with
- * alpha 0 is vmaxps(x, 0), which turns NaN into 0 (TensorFlow propagates it), so relu is not
- * among them: the runner applies it (tests/unit/test_engine.c checks NaN through every path). */
+/* Activations applied as a post-op. oneDNN 2.6's relu (alpha 0) is vmaxps(x, 0), which turns
+ * NaN into 0 where TensorFlow propagates it, so a fused relu is used only while the layer's
+ * input and weights are finite (NaN can then not arise in the sums, only +-inf by overflow,
+ * which relu handles alike): a batch or checkpoint with a NaN or inf runs the layer's own
+ * forward and the runner's NaN-propagating activation instead (plain-layout nodes only;
+ * nodes on blocked edges leave the activation to the runner). */
 static int post_op(sc_activation a, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
-    (void)a;
     *alg = dnnl_eltwise_relu;
     *alpha = *beta = 0.0f;
-    return 0;
+    return a == SC_ACT_RELU;
+}
+
+/* No NaN or inf among x[0..n): an OR over the exponent bits, which vectorises. */
+static int all_finite(const float *x, size_t n) {
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
 }
 
 static void slot_clear(slot *s) {
@@ -132,15 +148,17 @@ sc_status sc_dnnl_plan_create(const sc_model *m, sc_dnnl_plan **out, sc_error *e
         node_plan *np = &p->nodes[i];
         if (L->ops == &sc_layer_dense && L->num_vars >= 1) np->kind = KIND_DENSE;
         else if (sc_conv_engine_geometry(L, &g) && L->num_vars >= 1) np->kind = KIND_CONV;
-        dnnl_alg_kind_t alg;
-        float al, be;
-        np->fuse = np->kind && post_op(L->act, &alg, &al, &be);
     }
     for (size_t i = 0; i < m->num_nodes; i++) {
         node_plan *np = &p->nodes[i];
-        if (np->kind != KIND_CONV) continue;
-        np->out_blocked = blocked_edge(p, m->nodes[i].output);
-        np->in_blocked = blocked_edge(p, m->nodes[i].inputs[0]);
+        if (np->kind == KIND_CONV) {
+            np->out_blocked = blocked_edge(p, m->nodes[i].output);
+            np->in_blocked = blocked_edge(p, m->nodes[i].inputs[0]);
+        }
+        dnnl_alg_kind_t alg;
+        float al, be;
+        np->fuse = np->kind && !np->in_blocked && !np->out_blocked &&
+                   post_op(m->nodes[i].layer->act, &alg, &al, &be);
     }
     *out = p;
     return SC_OK;
@@ -394,6 +412,19 @@ sc_status sc_dnnl_plan_run(sc_dnnl_plan *p, size_t i, int batch, const float *in
     const sc_layer *L = n->layer;
     *handled = *act_done = 0;
     if (!np->kind || np->failed) return SC_OK;
+    if (np->fuse) {
+        if (!np->wgen_valid || np->wgen != p->m->weights_gen) {
+            np->wfinite = 1;
+            for (size_t v = 0; v < L->num_vars; v++) {
+                const sc_variable *var = sc_layer_var(L, v);
+                np->wfinite = np->wfinite && all_finite(var->data, (size_t)var->num_elements);
+            }
+            np->wgen = p->m->weights_gen;
+            np->wgen_valid = 1;
+        }
+        size_t n_in = (size_t)batch * (size_t)sc_shape_elems(&n->in_shape[0]);
+        if (!np->wfinite || !all_finite(in, n_in)) return SC_OK; /* NaN-exact path */
+    }
     dnnl_status_t st;
     slot *s = find_slot(np, n, batch);
     if (!s) {

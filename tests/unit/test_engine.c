@@ -1,7 +1,8 @@
 /* The oneDNN engine path of the runner: Conv2D -> Conv2D edges kept in oneDNN's blocked layout
  * (Winograd where 3x3/1 and the CPU has it), a valid Conv2D, Flatten and Dense, checked against
  * a float64 reference written here; a short batch on the same runner; weights rewritten between
- * passes (the reorder must be redone); Winograd off; one thread; NaN in, NaN out. */
+ * passes (the reorder must be redone); Winograd off; one thread; NaN in, NaN out, also
+ * around a relu fused into the primitive. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "model/activations.h"
 #include "sidecar/engine.h"
 #include "sidecar/model.h"
 
@@ -24,24 +26,19 @@
     ",\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"" pad "\",\"data_format\":"         \
     "\"channels_last\",\"dilation_rate\":[1,1],\"activation\":\"" act "\",\"use_bias\":true}}"
 
+/* c1, c2: 3x3 same (16 filters, activation %s), c3: 3x3 valid (32), Flatten, Dense(5). */
 static const char *model_json(int relu) {
-    static const char with_relu[] =
-        "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
-        "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,8,8,3],"
-        "\"dtype\":\"float32\",\"name\":\"in\"}}," CONV("c1", 16, "same", "relu") ","
-        CONV("c2", 16, "same", "relu") "," CONV("c3", 32, "valid", "linear") ","
-        "{\"class_name\":\"Flatten\",\"config\":{\"name\":\"f\"}},"
-        "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":5,\"activation\":"
-        "\"linear\",\"use_bias\":true}}]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}";
-    static const char linear[] =
-        "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
-        "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,8,8,3],"
-        "\"dtype\":\"float32\",\"name\":\"in\"}}," CONV("c1", 16, "same", "linear") ","
-        CONV("c2", 16, "same", "linear") "," CONV("c3", 32, "valid", "linear") ","
-        "{\"class_name\":\"Flatten\",\"config\":{\"name\":\"f\"}},"
-        "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":5,\"activation\":"
-        "\"linear\",\"use_bias\":true}}]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}";
-    return relu ? with_relu : linear;
+    static char buf[2048];
+    snprintf(buf, sizeof buf,
+             "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
+             "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,8,8,3],"
+             "\"dtype\":\"float32\",\"name\":\"in\"}}," CONV("c1", 16, "same", "%s") ","
+             CONV("c2", 16, "same", "%s") "," CONV("c3", 32, "valid", "linear") ","
+             "{\"class_name\":\"Flatten\",\"config\":{\"name\":\"f\"}},"
+             "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":5,\"activation\":"
+             "\"linear\",\"use_bias\":true}}]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}",
+             relu ? "relu" : "linear", relu ? "relu" : "linear");
+    return buf;
 }
 
 static uint64_t g_rng = 88172645463325252ull;
@@ -196,6 +193,50 @@ static void test_nan_propagates(void **state) {
     sc_model_free(m);
 }
 
+/* A Conv2D with relu on plain NHWC edges runs with relu fused into the primitive, which
+ * would turn NaN into 0: a batch with a NaN input, or weights with a NaN, must take the path
+ * whose relu is the runner's (what sc_activation_apply does to NaN is what comes out). */
+static void test_fused_relu_keeps_runner_nan_semantics(void **state) {
+    (void)state;
+    static const char j[] =
+        "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
+        "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,8,8,3],"
+        "\"dtype\":\"float32\",\"name\":\"in\"}}," CONV("c", 8, "valid", "relu")
+        "]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}";
+    sc_model *m = NULL;
+    sc_error err;
+    assert_int_equal(sc_model_load_keras_json(j, strlen(j), "relu.json", &m, &err), SC_OK);
+    sc_variable *k = sc_model_variable(m, 0);
+    for (int64_t i = 0; i < k->num_elements; i++) k->data[i] = 0.3f * urand();
+    float relu_nan = NAN;
+    sc_activation_apply(SC_ACT_RELU, &relu_nan, 1, 1);
+    static float x[B * H * H * CIN];
+    fill_x(x);
+    sc_runner *r;
+    assert_int_equal(sc_runner_create(m, B, &r, &err), SC_OK);
+    const float *in = x;
+    assert_int_equal(sc_runner_run(r, B, &in, &err), SC_OK); /* finite: fused */
+    sc_runner_stats st;
+    sc_runner_stats_get(r, &st);
+    assert_int_equal(st.fused_activations, 1);
+    x[0] = NAN; /* example 0, pixel (0, 0): output (0, 0) of every filter reads it */
+    assert_int_equal(sc_runner_run(r, B, &in, &err), SC_OK);
+    const float *y = sc_runner_output(r, 0);
+    for (int o = 0; o < 8; o++) assert_int_equal(!!isnan(y[o]), !!isnan(relu_nan));
+    for (int i = 6 * 6 * 8; i < B * 6 * 6 * 8; i++) assert_false(isnan(y[i]));
+    x[0] = 0.5f;
+    k = sc_model_variable(m, 0);
+    k->data[0] = NAN; /* filter 0 */
+    assert_int_equal(sc_runner_run(r, B, &in, &err), SC_OK);
+    y = sc_runner_output(r, 0);
+    for (int i = 0; i < B * 6 * 6; i++) {
+        assert_int_equal(!!isnan(y[i * 8]), !!isnan(relu_nan));
+        assert_false(isnan(y[i * 8 + 1]));
+    }
+    sc_runner_free(r);
+    sc_model_free(m);
+}
+
 static void test_describe(void **state) {
     (void)state;
     char buf[160];
@@ -208,6 +249,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blocked_chain_matches_reference),
         cmocka_unit_test(test_nan_propagates),
+        cmocka_unit_test(test_fused_relu_keeps_runner_nan_semantics),
         cmocka_unit_test(test_describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
