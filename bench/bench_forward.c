@@ -446,9 +446,11 @@ static void report(const bench_case *c, int threads, double roof_target, double 
     printf("        engine: %d layers on oneDNN (%d blocked edges, %d Winograd), scratchpad %zu "
            "bytes, reordered weights %zu bytes\n", c->cold.engine_nodes, c->cold.blocked_edges,
            c->cold.winograd_nodes, c->cold.scratchpad_bytes, c->cold.weights_bytes);
-    printf("        cold path: first batch %.2f ms (%d primitives, %d reorders); after a rebind "
-           "%.2f ms (%d reorders)\n", c->cold.cold_seconds * 1e3, c->cold.cold_primitives,
-           c->cold.cold_reorders, c->rebind.cold_seconds * 1e3, c->rebind.cold_reorders);
+    printf("        cold path: first batch %.2f ms wall, %.2f ms CPU (%d primitives, %d "
+           "reorders); after a rebind %.2f ms wall, %.2f ms CPU (%d reorders)\n",
+           c->cold.cold_seconds * 1e3, c->cold.cold_cpu_seconds * 1e3, c->cold.cold_primitives,
+           c->cold.cold_reorders, c->rebind.cold_seconds * 1e3, c->rebind.cold_cpu_seconds * 1e3,
+           c->rebind.cold_reorders);
     if (c->t_torch <= 0) return;
     double t = c->t_torch / ts[0];
     printf("        sidecar/torch %.2fx", t);

@@ -192,6 +192,7 @@ typedef struct sc_runner_stats {
                                  whose edges mix plain and blocked layouts */
     double cold_seconds;      /* primitive creation + weight reorders of the last run that did
                                  any: the cold path from a bound checkpoint to its first batch */
+    double cold_cpu_seconds;  /* the same in process CPU time (all threads) */
     int cold_primitives;      /* primitives created in that run */
     int cold_reorders;        /* weight reorders in that run */
 } sc_runner_stats;
