@@ -4,8 +4,8 @@
     torch_forward.py DIR [MIN_TIME]
 
 DIR holds what bench_forward wrote: Keras-layout weights <model>_<layer>_<var>.npy, the inputs
-mlp_x.npy [256,784] and cnn_x.npy [256,28,28,1] (NHWC), and sidecar's outputs mlp32.npy,
-mlp256.npy, cnn256.npy. Builds the same models in PyTorch (eval(), no_grad()), converting the
+mlp_x.npy [256,784], cnn_x.npy [256,28,28,1] and deep_x.npy [128,32,32,3] (NHWC), and
+sidecar's outputs mlp32.npy, mlp256.npy, cnn256.npy, deep128.npy. Builds the same models in PyTorch (eval(), no_grad()), converting the
 layouts:
   Dense kernel [in, out]            -> Linear weight [out, in]           (transpose)
   Conv2D kernel (kh, kw, cin, cout) -> Conv2d weight (cout, cin, kh, kw)
@@ -71,12 +71,24 @@ def linear(d, prefix, layer, rows_perm=None):
     return lin
 
 
-def conv(d, layer):
-    k = load(d, f"cnn_{layer}_kernel")  # (kh, kw, cin, cout)
-    c = torch.nn.Conv2d(k.shape[2], k.shape[3], (k.shape[0], k.shape[1]))
+def conv(d, layer, prefix="cnn", padding=0):
+    k = load(d, f"{prefix}_{layer}_kernel")  # (kh, kw, cin, cout)
+    c = torch.nn.Conv2d(k.shape[2], k.shape[3], (k.shape[0], k.shape[1]), padding=padding)
     c.weight.data = torch.from_numpy(np.ascontiguousarray(k.transpose(3, 2, 0, 1)))
-    c.bias.data = torch.from_numpy(load(d, f"cnn_{layer}_bias"))
+    c.bias.data = torch.from_numpy(load(d, f"{prefix}_{layer}_bias"))
     return c
+
+
+def deep(d):
+    # 3x3 'same' convolutions (stride 1: Keras pads 1 on each side, as padding=1 does)
+    layers = []
+    for name in ("c1", "c2", "p", "c3", "c4", "p", "c5", "c6"):
+        if name == "p":
+            layers.append(torch.nn.MaxPool2d(2))
+        else:
+            layers += [conv(d, name, "deep", 1), torch.nn.ReLU()]
+    layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), linear(d, "deep", "dense")]
+    return torch.nn.Sequential(*layers).eval()
 
 
 def mlp(d):
@@ -127,8 +139,9 @@ def main():
           f"{torch.get_num_threads()}; {blas_info}", flush=True)
     mx = torch.from_numpy(load(d, "mlp_x"))
     cx = torch.from_numpy(load(d, "cnn_x")).permute(0, 3, 1, 2).contiguous()
+    dx = torch.from_numpy(load(d, "deep_x")).permute(0, 3, 1, 2).contiguous()
     cases = [("mlp32", mlp(d), mx[:32].contiguous()), ("mlp256", mlp(d), mx),
-             ("cnn256", cnn(d), cx)]
+             ("cnn256", cnn(d), cx), ("deep128", deep(d), dx)]
     for name, model, x in cases:
         set_threads(1, blas)
         torch.backends.mkldnn.enabled = True

@@ -234,8 +234,11 @@ typedef struct sc_runner_stats {
     size_t scratchpad_bytes;  /* oneDNN's shared scratchpad (the largest primitive's need) */
     size_t weights_bytes;     /* weights reordered into oneDNN's layout (copies beside the
                                  model's variables) */
+    size_t conversion_bytes;  /* private buffers of layout conversions around convolutions
+                                 whose edges mix plain and blocked layouts */
     double cold_seconds;      /* primitive creation + weight reorders of the last run that did
                                  any: the cold path from a bound checkpoint to its first batch */
+    double cold_cpu_seconds;  /* the same in process CPU time (all threads) */
     int cold_primitives;      /* primitives created in that run */
     int cold_reorders;        /* weight reorders in that run */
 } sc_runner_stats;

@@ -325,10 +325,10 @@ sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc
     sc_runner_stats rs;
     sc_runner_stats_get(ev->runner, &rs);
     if (rs.engine_nodes)
-        sc_eval_log(ev, "Compute engine: %d layers on oneDNN primitives; cold path %.2f ms (%d "
-                    "primitives created, %d weight reorders); scratchpad %zu bytes",
-                    rs.engine_nodes, rs.cold_seconds * 1e3, rs.cold_primitives, rs.cold_reorders,
-                    rs.scratchpad_bytes);
+        sc_eval_log(ev, "Compute engine: %d layers on oneDNN primitives; cold path %.2f ms "
+                    "(%.2f ms CPU; %d primitives created, %d weight reorders); scratchpad %zu "
+                    "bytes", rs.engine_nodes, rs.cold_seconds * 1e3, rs.cold_cpu_seconds * 1e3,
+                    rs.cold_primitives, rs.cold_reorders, rs.scratchpad_bytes);
     log_metrics(ev);
     if ((s = write_outputs(ev, ref, step, started, err))) return s;
     ev->num_evaluated++;

@@ -56,4 +56,19 @@ expect_usage_error "no loss or metrics"
 run eval "$TMP/run/ckpt-2" --model "$TMP/model.json" --data "$TMP/a.npz" --metrics no_such_metric
 expect_rc 1 "unknown metric"
 grep -q "no_such_metric" "$ERR" || fail "the unknown metric is named"
+# --threads: the same metrics on one thread as on the default; the engine is logged.
+run eval "$TMP/run/ckpt-2" --model "$TMP/model.json" --data "$TMP/a.npz" --metrics accuracy --json
+expect_rc 0 "eval, default threads"
+cp "$OUT" "$TMP/default.json"
+grep -q "Compute engine: oneDNN .*, ISA .*, [0-9]* threads" "$ERR" || fail "engine log line"
+run eval "$TMP/run/ckpt-2" --model "$TMP/model.json" --data "$TMP/a.npz" --metrics accuracy --json --threads 1
+expect_rc 0 "eval --threads 1"
+grep -q "Compute engine: .*, 1 threads" "$ERR" || fail "--threads 1 reaches the engine"
+"$PYTHON" - "$TMP/default.json" "$OUT" <<'PY' || fail "--threads 1 changes the metrics"
+import json, sys
+a, b = (json.loads(open(p).readline())["metrics"] for p in sys.argv[1:])
+assert a.keys() == b.keys() and all(abs(a[k] - b[k]) <= 1e-6 * max(1, abs(a[k])) for k in a), (a, b)
+PY
+run eval "$TMP/run/ckpt-2" --model "$TMP/model.json" --data "$TMP/a.npz" --metrics accuracy --threads 0
+expect_usage_error "--threads 0"
 echo "test_run_outputs: all checks passed"
