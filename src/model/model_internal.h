@@ -120,6 +120,9 @@ sc_status sc_cfg_str(const sc_layer *L, const json_t *cfg, const char *key, cons
                      const char **out, sc_error *err);
 /* The `activation` option (a name or a serialized object) into L->act. */
 sc_status sc_cfg_activation(sc_layer *L, const json_t *cfg, sc_error *err);
+/* Any activation-valued option (`recurrent_activation`) into *out; def when absent or null. */
+sc_status sc_cfg_activation_key(const sc_layer *L, const json_t *cfg, const char *key,
+                                const char *def, sc_activation *out, sc_error *err);
 /* Rejects data_format other than channels_last. */
 sc_status sc_cfg_channels_last(const sc_layer *L, const json_t *cfg, sc_error *err);
 

@@ -158,6 +158,58 @@ static void test_errors(void **state) {
     assert_non_null(strstr(err.message, "wiggle"));
 }
 
+/* A Sequential over [5, 3] sequences with one layer (JSON text of its class_name/config). */
+static sc_status load_seq_layer(const char *layer, sc_model **m, sc_error *err) {
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+             "\"InputLayer\", \"config\": {\"batch_input_shape\": [null, 5, 3], \"name\": \"in\"}}, "
+             "%s]}}", layer);
+    return sc_model_load_keras_json(json, strlen(json), "rnn.json", m, err);
+}
+
+/* What the recurrent layers refuse, each by layer name and option. */
+static void test_recurrent_refusals(void **state) {
+    (void)state;
+    static const struct { const char *layer, *want; } cases[] = {
+        {"{\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 4, \"stateful\": true}}",
+         "stateful=True"},
+        {"{\"class_name\": \"GRU\", \"config\": {\"name\": \"l\", \"units\": 4, \"return_state\": true}}",
+         "return_state=True"},
+        {"{\"class_name\": \"SimpleRNN\", \"config\": {\"name\": \"l\", \"units\": 4, "
+         "\"recurrent_activation\": \"wiggle\"}}", "recurrent_activation 'wiggle'"},
+        {"{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", \"merge_mode\": null, "
+         "\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"name\": \"x\", \"units\": 4}}}}",
+         "merge_mode 'None'"},
+        {"{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", "
+         "\"layer\": {\"class_name\": \"ConvLSTM2D\", \"config\": {\"name\": \"x\"}}}}", "ConvLSTM2D"},
+        {"{\"class_name\": \"TimeDistributed\", \"config\": {\"name\": \"l\", "
+         "\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"name\": \"x\", \"units\": 4}}}}",
+         "wrapped class 'LSTM'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sc_model *m = NULL;
+        sc_error err;
+        assert_int_equal(load_seq_layer(cases[i].layer, &m, &err), SC_UNIMPLEMENTED);
+        assert_null(m);
+        if (!strstr(err.message, cases[i].want) || !strstr(err.message, "'l'"))
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err.message, cases[i].want);
+    }
+    /* Variables of wrappers are named by their checkpoint path below the layer. */
+    sc_model *m;
+    sc_error err;
+    assert_int_equal(load_seq_layer("{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"b\", "
+                                    "\"layer\": {\"class_name\": \"GRU\", \"config\": {\"name\": \"g\", "
+                                    "\"units\": 2, \"return_sequences\": true}}}}", &m, &err), SC_OK);
+    assert_int_equal(sc_model_num_variables(m), 6);
+    assert_string_equal(sc_model_variable(m, 3)->name, "backward_layer/cell/kernel");
+    assert_string_equal(sc_model_variable(m, 5)->h5_sub, "backward_layer/cell");
+    assert_int_equal(sc_model_variable(m, 5)->h5_index, 2);
+    assert_int_equal(sc_model_variable(m, 5)->shape.dims[0], 2); /* reset_after: [2, 3u] */
+    assert_int_equal(sc_model_output_shape(m, 0).dims[1], 4);    /* concat */
+    sc_model_free(m);
+}
+
 /* Keras 2 Functional with a shared layer: one Dense called on two inputs (two nodes, one set of
  * variables), then Add. */
 static void test_shared_layer(void **state) {
@@ -430,6 +482,7 @@ int main(void) {
         cmocka_unit_test(test_keras3_functional),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_shared_layer),
+        cmocka_unit_test(test_recurrent_refusals),
         cmocka_unit_test(test_nested_sequential),
         cmocka_unit_test(test_arena_reuse),
         cmocka_unit_test(test_bind),

@@ -133,8 +133,105 @@ function makeLayer(l, v, inShape) {
         def: 'Normalization = (x-mean)/max(sqrt(variance), 1e-7) (no tfjs layer)',
       };
     }
+    case 'SimpleRNN': case 'LSTM': case 'GRU':
+      if (l.cls === 'GRU' && (a.reset_after ?? true)) return gruResetAfterDef(a, v, inShape, false);
+      return { layer: tfjsRnn(l.cls, { name, ...a }, v), subs: () => 'cell' };
+    case 'Bidirectional': {
+      const inner = a.layer;
+      const mode = a.merge_mode === undefined ? 'concat' : a.merge_mode;
+      if (inner.cls === 'GRU' && (inner.args.reset_after ?? true)) return gruResetAfterDef(inner.args, v, inShape, mode);
+      return { layer: T.bidirectional({ name, layer: tfjsRnn(inner.cls, { name: inner.name, ...inner.args }, v),
+        mergeMode: mode }), subs: (i, n) => (i < n / 2 ? 'forward_layer/cell' : 'backward_layer/cell') };
+    }
+    case 'TimeDistributed': {
+      const inner = a.layer;
+      if (inner.cls !== 'Dense') throw new Error('tfjs_build: TimeDistributed cases wrap Dense');
+      const act = activationImpl(inner.args.activation, v);
+      if (!act.tfjs) throw new Error('tfjs_build: TimeDistributed(Dense) needs a tfjs activation');
+      return { layer: T.timeDistributed({ name, layer: T.dense({ name: inner.name, units: inner.args.units,
+        useBias: inner.args.use_bias ?? true, activation: act.tfjs }) }), subs: () => 'layer' };
+    }
     default: throw new Error(`tfjs_build: no builder for ${l.cls}`);
   }
+}
+
+const tfjsAct = (name, v) => {
+  const impl = activationImpl(name, v);
+  if (!impl.tfjs) throw new Error(`tfjs_build: recurrent activation ${name} needs a tfjs implementation`);
+  return impl.tfjs;
+};
+
+// A tfjs SimpleRNN / LSTM / GRU(reset_after=False) layer from Keras args.
+function tfjsRnn(cls, a, v) {
+  const f = { SimpleRNN: 'simpleRNN', LSTM: 'lstm', GRU: 'gru' }[cls];
+  const args = { name: a.name, units: a.units, activation: tfjsAct(a.activation ?? 'tanh', v),
+    useBias: a.use_bias ?? true, returnSequences: a.return_sequences ?? false,
+    goBackwards: a.go_backwards ?? false };
+  // tfjs' default recurrent activation is hard_sigmoid; Keras 2.x's is sigmoid.
+  if (cls !== 'SimpleRNN') args.recurrentActivation = tfjsAct(a.recurrent_activation ?? 'sigmoid', v);
+  if (cls === 'GRU') args.resetAfter = false;
+  return tf.layers[f](args);
+}
+
+const ACT_FN = { tanh: tf.tanh, sigmoid: tf.sigmoid, relu: tf.relu, linear: (x) => x,
+  hard_sigmoid_2: (x) => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1),
+  hard_sigmoid_3: (x) => tf.div(tf.relu6(tf.add(x, 3)), 6) };
+const actFn = (name, v) => ACT_FN[name === 'hard_sigmoid' ? `hard_sigmoid_${v}` : name];
+
+// Keras GRU with reset_after=True (the TF2 default; tfjs' GRUCell refuses it), written from
+// tf_keras gru.py GRUCell.call with tfjs float32 ops. bias [2, 3u]: input row, recurrent row.
+function gruSteps(x, w, a, v, backwards) {
+  const [W, U, b] = w;
+  const useBias = a.use_bias ?? true;
+  const [B, T] = x.shape;
+  const act = actFn(a.activation ?? 'tanh', v), ract = actFn(a.recurrent_activation ?? 'sigmoid', v);
+  const [bi, br] = useBias ? tf.unstack(b) : [null, null];
+  let h = tf.zeros([B, a.units]);
+  const outs = [];
+  for (let s = 0; s < T; s++) {
+    const t = backwards ? T - 1 - s : s;
+    const xt = tf.reshape(tf.slice(x, [0, t, 0], [-1, 1, -1]), [B, x.shape[2]]);
+    let mx = tf.matMul(xt, W), mi = tf.matMul(h, U);
+    if (useBias) { mx = tf.add(mx, bi); mi = tf.add(mi, br); }
+    const [xz, xr, xh] = tf.split(mx, 3, 1), [rz, rr, rh] = tf.split(mi, 3, 1);
+    const z = ract(tf.add(xz, rz)), r = ract(tf.add(xr, rr));
+    const hh = act(tf.add(xh, tf.mul(r, rh)));
+    h = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), hh));
+    outs.push(h);
+  }
+  return a.return_sequences ? tf.stack(outs, 1) : h;
+}
+
+// GRU(reset_after=True), alone (mode false) or in Bidirectional with merge `mode`.
+function gruResetAfterDef(a, v, inShape, mode) {
+  const u = a.units, F = inShape[inShape.length - 1];
+  const cell = (sub) => [{ name: 'kernel', shape: [F, 3 * u], sub }, { name: 'recurrent_kernel', shape: [u, 3 * u], sub },
+    ...(a.use_bias ?? true ? [{ name: 'bias', shape: [2, 3 * u], sub }] : [])];
+  const seq = a.return_sequences ?? false;
+  if (mode === false) {
+    return { fn: (x, w) => gruSteps(x, w, a, v, a.go_backwards ?? false), varShapes: cell('cell'),
+      shapeFn: (s) => (seq ? [s[0], s[1], u] : [s[0], u]),
+      def: 'GRU reset_after=True (tfjs GRUCell refuses it): tf_keras GRUCell.call with tfjs ops' };
+  }
+  const n = cell('forward_layer/cell').length;
+  const width = mode === 'concat' ? 2 * u : u;
+  return {
+    fn: (x, w) => {
+      const y = gruSteps(x, w.slice(0, n), a, v, a.go_backwards ?? false);
+      let yr = gruSteps(x, w.slice(n), a, v, !(a.go_backwards ?? false));
+      if (seq) yr = tf.reverse(yr, 1);
+      switch (mode) {
+        case 'concat': return tf.concat([y, yr], -1);
+        case 'sum': return tf.add(y, yr);
+        case 'mul': return tf.mul(y, yr);
+        case 'ave': return tf.div(tf.add(y, yr), 2);
+        default: throw new Error(`merge_mode ${mode}`);
+      }
+    },
+    varShapes: [...cell('forward_layer/cell'), ...cell('backward_layer/cell')],
+    shapeFn: (s) => (seq ? [s[0], s[1], width] : [s[0], width]),
+    def: 'Bidirectional(GRU reset_after=True) (tfjs GRUCell refuses reset_after): tf_keras GRUCell.call with tfjs ops, backward sequence reversed back, merged',
+  };
 }
 
 function kerasRelu(x, a) {
@@ -164,11 +261,12 @@ export function buildTfjs(c) {
     const ins = l.inputs.map((n) => sym[n]);
     const inShapes = ins.map((t) => t.shape);
     const m = makeLayer(l, v, inShapes[0]);
-    let act = l.cls === 'Activation' ? l.args.activation : l.args?.activation;
+    // Recurrent layers and wrappers apply their activations inside.
+    let act = l.cls === 'Activation' ? l.args.activation : m.subs || m.shapeFn ? undefined : l.args?.activation;
     let out;
     let tfLayer = m.layer ?? null;
     if (m.fn) {
-      tfLayer = new KerasDefLayer({ name: l.name, fn: m.fn, varShapes: m.varShapes });
+      tfLayer = new KerasDefLayer({ name: l.name, fn: m.fn, shapeFn: m.shapeFn, varShapes: m.varShapes });
       notes.push({ layer: l.name, what: l.cls, oracle: 'keras-definition', how: m.def });
     }
     if (tfLayer) out = tfLayer.apply(ins.length === 1 ? ins[0] : ins);
@@ -185,7 +283,7 @@ export function buildTfjs(c) {
     }
     sym[l.name] = out;
     shapes[l.name] = { inShapes, outShape: out.shape };
-    built.push({ spec: l, tfLayer });
+    built.push({ spec: l, tfLayer, subs: m.subs });
     prev = l.name;
   }
   const outNames = c.model === 'Sequential' ? [prev] : c.outputs;
@@ -194,10 +292,12 @@ export function buildTfjs(c) {
   // Keras variable lists, in Keras order (tfjs uses the same order and names).
   for (const b of built) {
     if (b.tfLayer instanceof KerasDefLayer) {
-      b.kerasVars = b.tfLayer.varShapes.map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype ?? 'float32' }));
+      b.kerasVars = b.tfLayer.varShapes.map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype ?? 'float32',
+        sub: s.sub }));
     } else if (b.tfLayer) {
-      b.kerasVars = b.tfLayer.weights.map((w) => ({ name: w.originalName.split('/').pop(), shape: w.shape,
-        dtype: 'float32' }));
+      const n = b.tfLayer.weights.length;
+      b.kerasVars = b.tfLayer.weights.map((w, i) => ({ name: w.originalName.split('/').pop(), shape: w.shape,
+        dtype: 'float32', sub: b.subs ? b.subs(i, n) : undefined }));
     } else {
       b.kerasVars = [];
     }

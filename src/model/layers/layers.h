@@ -58,6 +58,11 @@ extern const sc_layer_ops sc_layer_up_sampling2d;
 extern const sc_layer_ops sc_layer_rescaling;
 extern const sc_layer_ops sc_layer_normalization;
 extern const sc_layer_ops sc_layer_prelu;
+extern const sc_layer_ops sc_layer_simple_rnn;
+extern const sc_layer_ops sc_layer_lstm;
+extern const sc_layer_ops sc_layer_gru;
+extern const sc_layer_ops sc_layer_bidirectional;
+extern const sc_layer_ops sc_layer_time_distributed;
 
 /* Shared by shape-preserving layers: output shape = the single input's shape. */
 sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err);

@@ -51,6 +51,11 @@ static const sc_layer_ops *const k_layers[] = {
     &sc_layer_rescaling,
     &sc_layer_normalization,
     &sc_layer_prelu,
+    &sc_layer_simple_rnn,
+    &sc_layer_lstm,
+    &sc_layer_gru,
+    &sc_layer_bidirectional,
+    &sc_layer_time_distributed,
 };
 
 const sc_layer_ops *sc_layer_lookup(const char *class_name) {
