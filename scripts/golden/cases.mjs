@@ -277,4 +277,29 @@ export const CASES = [
       L('GRU', 'gru', { units: 8 }),
     ],
   },
+  // Masks (Keras 2 semantics, which tfjs follows for these layers): padded ids / padded steps are
+  // skipped by the RNNs (state and output carried), Dense and TimeDistributed pass the mask on,
+  // an RNN without return_sequences drops it.
+  {
+    name: 'masked_text_k2', keras: 2, model: 'Sequential', batch: 5,
+    inputs: [{ name: 'embedding_input', shape: [10], dtype: 'int32', vocab: 20, pad_tail: [0, 3, 6, 1, 9],
+      masked_steps: [[0, 4], [2, 1]] }],
+    layers: [
+      L('Embedding', 'embedding', { input_dim: 20, output_dim: 6, mask_zero: true }),
+      L('LSTM', 'lstm', { units: 7, return_sequences: true }),
+      L('Dense', 'dense', { units: 5, activation: 'tanh' }),
+      L('GRU', 'gru', { units: 4, reset_after: false, go_backwards: true }),
+      L('Dense', 'dense_1', { units: 3, activation: 'softmax' }),
+    ],
+  },
+  {
+    name: 'masking_layer_k2', keras: 2, model: 'Sequential', batch: 4,
+    inputs: [{ name: 'masking_input', shape: [8, 3], range: [-1, 1], pad_tail: [2, 0, 5, 3], masked_steps: [[1, 2]] }],
+    layers: [
+      L('Masking', 'masking', { mask_value: 0 }),
+      L('TimeDistributed', 'time_distributed', { layer: L('Dense', 'dense', { units: 5, activation: 'relu' }) }),
+      L('SimpleRNN', 'simple_rnn', { units: 6, return_sequences: true }),
+      L('Bidirectional', 'bidirectional', { layer: L('LSTM', 'lstm', { units: 4 }) }),
+    ],
+  },
 ];

@@ -87,8 +87,15 @@ function weightsIndex(c, built) {
 function makeInput(c, inp) {
   const n = c.batch * inp.shape.reduce((a, b) => a * b, 1);
   const key = `${c.name}/input/${inp.name}`;
-  if ((inp.dtype ?? 'float32') === 'int32') return randintI32(key, n, 0, inp.vocab);
-  return uniformF32(key, n, inp.range[0], inp.range[1]);
+  const data = (inp.dtype ?? 'float32') === 'int32' ? randintI32(key, n, 0, inp.vocab)
+    : uniformF32(key, n, inp.range[0], inp.range[1]);
+  // pad_tail[b]: the last k timesteps of example b are padding (0, the mask value), as in
+  // padded sequences; masked_steps: [b, t] pairs padded in the middle.
+  const T = inp.shape[0], per = n / c.batch / T;
+  const pad = (b, t) => data.fill(0, (b * T + t) * per, (b * T + t + 1) * per);
+  (inp.pad_tail ?? []).forEach((k, b) => { for (let t = T - k; t < T; t++) pad(b, t); });
+  (inp.masked_steps ?? []).forEach(([b, t]) => pad(b, t));
+  return data;
 }
 
 function activationsOf(c) {

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "model/model_internal.h"
+#include "model/mask.h"
 #include "sidecar/keras_weights.h"
 
 typedef struct builder {
@@ -674,6 +675,7 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
         goto fail;
     }
     if ((s = name_h5_groups(m, err))) goto fail;
+    if ((s = sc_mask_plan(m, err))) goto fail;
     json_decref(root);
     *out = m;
     return SC_OK;

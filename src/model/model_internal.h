@@ -69,6 +69,7 @@ typedef struct sc_tensor_slot {
     int producer;   /* node index, -1 for model inputs */
     int last_use;   /* last node index reading it (model outputs: the node count) */
     size_t offset;  /* in floats, into the runner arena */
+    int has_mask;   /* carries a Keras mask (model/mask.h) */
 } sc_tensor_slot;
 
 struct sc_model {

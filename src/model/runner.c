@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "model/layers/layers.h"
+#include "model/mask.h"
 #include "model/model_internal.h"
 
 struct sc_runner {
@@ -21,6 +22,7 @@ struct sc_runner {
     size_t *offsets;          /* per tensor, floats into the arena */
     float **logits;           /* per output: pre-activation copy, or NULL */
     const float **in_ptrs;    /* per tensor: where the current batch's data is */
+    float **masks;            /* per tensor: its Keras mask (model/mask.h), or NULL */
 };
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment for every tensor */
@@ -71,7 +73,13 @@ sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc
     r->offsets = malloc((m->num_tensors ? m->num_tensors : 1) * sizeof *r->offsets);
     r->in_ptrs = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *r->in_ptrs);
     r->logits = calloc(m->num_outputs ? m->num_outputs : 1, sizeof *r->logits);
-    if (!r->offsets || !r->in_ptrs || !r->logits) goto oom;
+    r->masks = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *r->masks);
+    if (!r->offsets || !r->in_ptrs || !r->logits || !r->masks) goto oom;
+    for (size_t t = 0; t < m->num_tensors; t++)
+        if (m->tensors[t].has_mask) { /* small ([batch, timesteps]): one buffer each, no reuse */
+            size_t n = (size_t)max_batch * sc_mask_len(m, (int)t);
+            if (!(r->masks[t] = malloc((n ? n : 1) * sizeof(float)))) goto oom;
+        }
     r->arena_floats = plan(m, max_batch, r->offsets);
     size_t scratch = 0;
     for (size_t i = 0; i < m->num_nodes; i++) {
@@ -106,6 +114,9 @@ void sc_runner_free(sc_runner *r) {
     if (r->logits)
         for (size_t o = 0; o < r->m->num_outputs; o++) free(r->logits[o]);
     free(r->logits);
+    if (r->masks)
+        for (size_t t = 0; t < r->m->num_tensors; t++) free(r->masks[t]);
+    free(r->masks);
     free(r->arena);
     free(r->scratch);
     free(r->offsets);
@@ -121,14 +132,18 @@ sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_
     for (size_t i = 0; i < m->num_inputs; i++) r->in_ptrs[m->inputs[i]] = inputs[i];
     for (size_t i = 0; i < m->num_nodes; i++) {
         const sc_node *n = &m->nodes[i];
-        const float *in[SC_MAX_NODE_INPUTS];
+        const float *in[SC_MAX_NODE_INPUTS], *in_masks[SC_MAX_NODE_INPUTS];
         for (int k = 0; k < n->num_inputs; k++) {
             int t = n->inputs[k];
             in[k] = m->tensors[t].producer < 0 ? r->in_ptrs[t] : r->arena + r->offsets[t];
+            in_masks[k] = r->masks[t];
         }
         float *out = r->arena + r->offsets[n->output];
-        sc_status s = n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch, err);
+        sc_status s = sc_mask_uses(m, n)
+                          ? sc_mask_forward(n, batch, in, in_masks, out, r->scratch, err)
+                          : n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch, err);
         if (s) return s;
+        if (r->masks[n->output]) sc_mask_compute(m, n, batch, in, in_masks, r->masks[n->output]);
         if (n->layer->act != SC_ACT_LINEAR && !sc_layer_fuses_activation(n->layer)) {
             size_t last = n->out_shape.rank ? (size_t)n->out_shape.dims[n->out_shape.rank - 1] : 1;
             size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);

@@ -144,7 +144,7 @@ function layerFields(l, v, inRank) {
       const c = { input_dim: a.input_dim, output_dim: a.output_dim,
         embeddings_initializer: init('RandomUniform', { minval: F(-0.05), maxval: F(0.05), seed: null }),
         embeddings_regularizer: null, activity_regularizer: null, embeddings_constraint: null,
-        mask_zero: false };
+        mask_zero: a.mask_zero ?? false };
       if (v === 2) c.input_length = a.input_length ?? null;
       if (v === 3) c.quantization_config = null;
       return c;
@@ -157,6 +157,7 @@ function layerFields(l, v, inRank) {
       // Both versions store axis as a tuple (-> JSON list) in __init__.
       return { axis: [a.axis ?? -1], invert: false, mean: floatList(a.mean), variance: floatList(a.variance) };
     case 'SimpleRNN': case 'LSTM': case 'GRU': return rnnFields(l, v);
+    case 'Masking': return { mask_value: F(a.mask_value ?? 0) };
     case 'Bidirectional': {
       const c = { layer: innerEnvelope(a.layer, v, inRank), merge_mode: a.merge_mode === undefined ? 'concat' : a.merge_mode };
       return c;

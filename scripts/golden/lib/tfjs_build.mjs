@@ -108,7 +108,9 @@ function makeLayer(l, v, inShape) {
       return { fn: (x) => tf.where(tf.greater(x, 0), x, tf.mul(tf.expm1(x), a.alpha)),
         def: 'ELU with alpha != 1 (tfjs ELU layer rejects it): x if x>0 else alpha*(exp(x)-1)' };
     case 'Softmax': return { layer: T.softmax({ name, axis: a.axis ?? -1 }) };
-    case 'Embedding': return { layer: T.embedding({ name, inputDim: a.input_dim, outputDim: a.output_dim }) };
+    case 'Embedding': return { layer: T.embedding({ name, inputDim: a.input_dim, outputDim: a.output_dim,
+      maskZero: a.mask_zero ?? false }) };
+    case 'Masking': return { layer: T.masking({ name, maskValue: a.mask_value ?? 0 }) };
     case 'Add': return { layer: T.add({ name }) };
     case 'Multiply': return { layer: T.multiply({ name }) };
     case 'Average': return { layer: T.average({ name }) };

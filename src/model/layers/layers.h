@@ -63,6 +63,7 @@ extern const sc_layer_ops sc_layer_lstm;
 extern const sc_layer_ops sc_layer_gru;
 extern const sc_layer_ops sc_layer_bidirectional;
 extern const sc_layer_ops sc_layer_time_distributed;
+extern const sc_layer_ops sc_layer_masking;
 
 /* Shared by shape-preserving layers: output shape = the single input's shape. */
 sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err);

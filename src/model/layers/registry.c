@@ -56,6 +56,7 @@ static const sc_layer_ops *const k_layers[] = {
     &sc_layer_gru,
     &sc_layer_bidirectional,
     &sc_layer_time_distributed,
+    &sc_layer_masking,
 };
 
 const sc_layer_ops *sc_layer_lookup(const char *class_name) {

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "model/layers/rnn_cell.h"
+#include "model/mask.h"
 
 static sc_status seq_input(const sc_layer *L, const sc_node *n, int64_t *T, int64_t *F,
                            sc_error *err) {
@@ -57,11 +58,7 @@ static size_t rnn_scratch(const sc_layer *L, const sc_node *n, int batch) {
 
 static sc_status rnn_forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
                              float *out, float *scratch, sc_error *err) {
-    (void)err;
-    const sc_rnn_cfg *r = L->impl;
-    sc_rnn_run(r, sc_layer_var(L, 0), batch, (int)n->in_shape[0].dims[0],
-               (int)n->in_shape[0].dims[1], in[0], out, (int)r->units, 0, scratch);
-    return SC_OK;
+    return sc_rnn_forward_masked(L, n, batch, in, NULL, out, scratch, err);
 }
 
 const sc_layer_ops sc_layer_simple_rnn = {"SimpleRNN", rnn_init, rnn_infer, rnn_scratch, rnn_forward, NULL};
@@ -149,22 +146,23 @@ static size_t bidir_scratch(const sc_layer *L, const sc_node *n, int batch) {
     return (a > b ? a : b) + y2;
 }
 
-static sc_status bidir_forward(const sc_layer *L, const sc_node *n, int batch,
-                               const float *const *in, float *out, float *scratch, sc_error *err) {
-    (void)err;
+static sc_status bidir_forward_masked(const sc_layer *L, const sc_node *n, int batch,
+                                      const float *const *in, const float *mask, float *out,
+                                      float *scratch) {
     const bidir *d = L->impl;
+    const int zero = d->fw.return_sequences; /* tf_keras force_zero_output_for_mask */
     int T = (int)n->in_shape[0].dims[0], F = (int)n->in_shape[0].dims[1];
     const sc_variable *fv = sc_layer_var(L, 0), *bv = sc_layer_var(L, (size_t)d->nfw);
     int uf = (int)d->fw.units, ub = (int)d->bw.units;
     if (d->merge == MERGE_CONCAT) {
-        sc_rnn_run(&d->fw, fv, batch, T, F, in[0], out, uf + ub, 0, scratch);
-        sc_rnn_run(&d->bw, bv, batch, T, F, in[0], out + uf, uf + ub, 1, scratch);
+        sc_rnn_run(&d->fw, fv, batch, T, F, in[0], mask, zero, out, uf + ub, 0, scratch);
+        sc_rnn_run(&d->bw, bv, batch, T, F, in[0], mask, zero, out + uf, uf + ub, 1, scratch);
         return SC_OK;
     }
     size_t steps = d->fw.return_sequences ? (size_t)T : 1, total = (size_t)batch * steps * (size_t)uf;
     float *y2 = scratch, *work = scratch + total;
-    sc_rnn_run(&d->fw, fv, batch, T, F, in[0], out, uf, 0, work);
-    sc_rnn_run(&d->bw, bv, batch, T, F, in[0], y2, ub, 1, work);
+    sc_rnn_run(&d->fw, fv, batch, T, F, in[0], mask, zero, out, uf, 0, work);
+    sc_rnn_run(&d->bw, bv, batch, T, F, in[0], mask, zero, y2, ub, 1, work);
     for (size_t i = 0; i < total; i++) {
         switch (d->merge) {
         case MERGE_SUM: out[i] += y2[i]; break;
@@ -175,5 +173,31 @@ static sc_status bidir_forward(const sc_layer *L, const sc_node *n, int batch,
     return SC_OK;
 }
 
+static sc_status bidir_forward(const sc_layer *L, const sc_node *n, int batch,
+                               const float *const *in, float *out, float *scratch, sc_error *err) {
+    (void)err;
+    return bidir_forward_masked(L, n, batch, in, NULL, out, scratch);
+}
+
 const sc_layer_ops sc_layer_bidirectional = {"Bidirectional", bidir_init, bidir_infer, bidir_scratch,
                                              bidir_forward, NULL};
+
+/* ---- masks (model/mask.h) ---- */
+
+int sc_rnn_returns_sequences(const sc_layer *L) {
+    if (L->ops == &sc_layer_bidirectional) return ((const bidir *)L->impl)->fw.return_sequences;
+    return ((const sc_rnn_cfg *)L->impl)->return_sequences;
+}
+
+sc_status sc_rnn_forward_masked(const sc_layer *L, const sc_node *n, int batch,
+                                const float *const *in, const float *mask, float *out,
+                                float *scratch, sc_error *err) {
+    (void)err;
+    if (L->ops == &sc_layer_bidirectional)
+        return bidir_forward_masked(L, n, batch, in, mask, out, scratch);
+    const sc_rnn_cfg *r = L->impl;
+    /* A lone RNN keeps zero_output_for_mask=False: a masked step repeats the previous output. */
+    sc_rnn_run(r, sc_layer_var(L, 0), batch, (int)n->in_shape[0].dims[0],
+               (int)n->in_shape[0].dims[1], in[0], mask, 0, out, (int)r->units, 0, scratch);
+    return SC_OK;
+}

@@ -74,7 +74,7 @@ static void act(sc_activation a, float *x, size_t n) {
 }
 
 void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int F, const float *x,
-                float *out, int ld, int flip, float *scratch) {
+                const float *mask, int zero_output, float *out, int ld, int flip, float *scratch) {
     const int u = (int)r->units, gu = r->gates * u;
     const float *W = vars[0].data, *U = vars[1].data;
     const float *bias = r->use_bias ? vars[2].data : NULL;
@@ -90,6 +90,7 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
     sc_gemm_f32(0, 0, B * T, gu, F, 1.0f, x, F, W, gu, beta, xp, gu);
     memset(h, 0, (size_t)B * u * sizeof(float));
     memset(c, 0, (size_t)B * u * sizeof(float));
+    memset(tmp, 0, (size_t)B * u * sizeof(float));
     const float *rbias = bias && r->reset_after ? bias + gu : NULL;
     /* GRU without reset_after multiplies the reset gate in before the candidate's product. */
     const int rec_cols = r->kind == SC_RNN_GRU && !r->reset_after ? 2 * u : gu;
@@ -101,6 +102,7 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
         }
         sc_gemm_f32(0, 0, B, rec_cols, u, 1.0f, h, u, U, gu, rbias ? 1.0f : 0.0f, rp, gu);
         for (int b = 0; b < B; b++) {
+            if (mask && mask[(size_t)b * T + t] == 0.0f) continue; /* state carried through */
             const float *xr = xp + ((size_t)b * T + t) * gu;
             float *g = rp + (size_t)b * gu, *hb = h + (size_t)b * u, *cb = c + (size_t)b * u;
             float *tb = tmp + (size_t)b * u;
@@ -136,6 +138,7 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
                        (size_t)u * sizeof(float));
             sc_gemm_f32(0, 0, B, u, u, 1.0f, tmp, u, U + 2 * u, gu, 1.0f, rp + 2 * u, gu);
             for (int b = 0; b < B; b++) {
+                if (mask && mask[(size_t)b * T + t] == 0.0f) continue;
                 float *g = rp + (size_t)b * gu, *hb = h + (size_t)b * u;
                 act(r->act, g + 2 * u, (size_t)u);
                 for (int j = 0; j < u; j++) hb[j] = g[j] * hb[j] + (1.0f - g[j]) * g[2 * u + j];
@@ -143,8 +146,13 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
         }
         if (r->return_sequences) {
             int p = flip ? T - 1 - s : s;
-            for (int b = 0; b < B; b++)
-                memcpy(out + ((size_t)b * T + p) * ld, h + (size_t)b * u, (size_t)u * sizeof(float));
+            for (int b = 0; b < B; b++) {
+                float *o = out + ((size_t)b * T + p) * ld;
+                if (zero_output && mask && mask[(size_t)b * T + t] == 0.0f)
+                    memset(o, 0, (size_t)u * sizeof(float));
+                else
+                    memcpy(o, h + (size_t)b * u, (size_t)u * sizeof(float));
+            }
         }
     }
     if (!r->return_sequences)

@@ -40,7 +40,9 @@ size_t sc_rnn_scratch(const sc_rnn_cfg *r, int B, int T);
  * out + b*ld). Position p is the step index s in processing order (Keras: a go_backwards
  * layer's sequence comes out reversed), or T-1-s when `flip` (Bidirectional reverses its
  * backward layer's sequence). */
+/* mask [B, T] (NULL = none): a masked step leaves the state as it was and outputs the previous
+ * output, or zeros when zero_output (Bidirectional forces that when returning sequences). */
 void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int F, const float *x,
-                float *out, int ld, int flip, float *scratch);
+                const float *mask, int zero_output, float *out, int ld, int flip, float *scratch);
 
 #endif
