@@ -302,4 +302,27 @@ export const CASES = [
       L('Bidirectional', 'bidirectional', { layer: L('LSTM', 'lstm', { units: 4 }) }),
     ],
   },
+  // Image-to-image layers (issue 11).
+  {
+    name: 'conv_transpose_upsample_k2', keras: 2, model: 'Functional', batch: 2,
+    inputs: [{ name: 'input_1', shape: [4, 5, 3], range: [-1, 1] }],
+    layers: [
+      L('Conv2DTranspose', 'conv2d_transpose', { filters: 4, kernel_size: 3, strides: 2, padding: 'same', activation: 'relu' }, ['input_1']),
+      L('Conv2DTranspose', 'conv2d_transpose_1', { filters: 3, kernel_size: [3, 2], strides: [2, 1], output_padding: [1, 0] },
+        ['conv2d_transpose']),
+      L('Conv2DTranspose', 'conv2d_transpose_2', { filters: 2, kernel_size: 2, strides: 3, activation: 'tanh' }, ['input_1']),
+      L('UpSampling2D', 'up_sampling2d', { size: [2, 3], interpolation: 'bilinear' }, ['conv2d_transpose_2']),
+    ],
+    outputs: ['conv2d_transpose_1', 'up_sampling2d'],
+  },
+  {
+    name: 'conv1d_transpose_k2', keras: 2, model: 'Sequential', batch: 3,
+    inputs: [{ name: 'zero_padding1d_input', shape: [7, 3], range: [-1, 1] }],
+    layers: [
+      L('ZeroPadding1D', 'zero_padding1d', { padding: [1, 2] }),
+      L('Conv1DTranspose', 'conv1d_transpose', { filters: 4, kernel_size: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      L('Cropping1D', 'cropping1d', { cropping: [2, 1] }),
+      L('Conv1DTranspose', 'conv1d_transpose_1', { filters: 2, kernel_size: 4, strides: 3, output_padding: 1 }),
+    ],
+  },
 ];

@@ -93,9 +93,15 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
     int nested_func = !strcmp(cls, "Functional") || !strcmp(cls, "Model");
     int nested = nested_func || strcmp(cls, "Sequential") == 0;
     const sc_layer_ops *ops = nested ? &k_container_ops : sc_layer_lookup(cls);
-    if (!ops)
+    if (!ops) /* Lambda holds Python bytecode; a custom class holds Python code we do not have */
         return sc_error_set(b->err, SC_UNIMPLEMENTED,
-                            "%s: layer '%s': class '%s' is not supported", b->src, name, cls);
+                            "%s: layer '%s': class '%s' is not supported%s", b->src, name, cls,
+                            !strcmp(cls, "Lambda")
+                                ? " (a Lambda layer's Python function cannot run here: write the "
+                                  "model's forward pass in C with sc_model_create_custom, README "
+                                  "\"Lambda and custom layers\")"
+                                : " (a custom layer: write the model's forward pass in C with "
+                                  "sc_model_create_custom, README \"Lambda and custom layers\")");
     if (grow((void **)&m->layers, &m->cap_layers, m->num_layers, sizeof *m->layers, b->err))
         return b->err ? b->err->status : SC_NO_MEMORY;
     sc_layer *L = calloc(1, sizeof *L);

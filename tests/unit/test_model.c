@@ -142,6 +142,7 @@ static void test_errors(void **state) {
     assert_null(m);
     assert_non_null(strstr(err.message, "'fa'"));
     assert_non_null(strstr(err.message, "FancyAttention"));
+    assert_non_null(strstr(err.message, "sc_model_create_custom"));
     const char *cf =
         "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
         "\"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}}, {\"class_name\": "

@@ -107,7 +107,7 @@ function layerFields(l, v, inRank) {
     case 'ZeroPadding2D': return { padding: a.padding, data_format: 'channels_last' };
     case 'Cropping2D': return { cropping: a.cropping, data_format: 'channels_last' };
     case 'UpSampling2D':
-      return { size: tuple(a.size ?? 2, 2), data_format: 'channels_last', interpolation: 'nearest' };
+      return { size: tuple(a.size ?? 2, 2), data_format: 'channels_last', interpolation: a.interpolation ?? 'nearest' };
     case 'Dropout': case 'AlphaDropout':
       return v === 2 ? { rate: F(a.rate), noise_shape: null, seed: null }
         : { rate: F(a.rate), seed: null, noise_shape: null };
@@ -158,6 +158,12 @@ function layerFields(l, v, inRank) {
       return { axis: [a.axis ?? -1], invert: false, mean: floatList(a.mean), variance: floatList(a.variance) };
     case 'SimpleRNN': case 'LSTM': case 'GRU': return rnnFields(l, v);
     case 'Masking': return { mask_value: F(a.mask_value ?? 0) };
+    case 'Conv1DTranspose': case 'Conv2DTranspose': {
+      const r = l.cls === 'Conv1DTranspose' ? 1 : 2;
+      return { ...convFields(a, v, r, 'conv'), output_padding: a.output_padding === undefined ? null : tuple(a.output_padding, r) };
+    }
+    case 'ZeroPadding1D': return { padding: tuple(a.padding ?? 1, 2) };
+    case 'Cropping1D': return { cropping: tuple(a.cropping ?? 1, 2) };
     case 'Bidirectional': {
       const c = { layer: innerEnvelope(a.layer, v, inRank), merge_mode: a.merge_mode === undefined ? 'concat' : a.merge_mode };
       return c;

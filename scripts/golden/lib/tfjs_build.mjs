@@ -87,7 +87,27 @@ function makeLayer(l, v, inShape) {
     case 'RepeatVector': return { layer: T.repeatVector({ name, n: a.n }) };
     case 'ZeroPadding2D': return { layer: T.zeroPadding2d({ name, padding: a.padding }) };
     case 'Cropping2D': return { layer: T.cropping2D({ name, cropping: a.cropping }) };
-    case 'UpSampling2D': return { layer: T.upSampling2d({ name, size: [a.size ?? 2, a.size ?? 2] }) };
+    case 'UpSampling2D': {
+      const size = Array.isArray(a.size) ? a.size : [a.size ?? 2, a.size ?? 2];
+      if ((a.interpolation ?? 'nearest') === 'nearest') return { layer: T.upSampling2d({ name, size }) };
+      return { fn: (x) => tf.image.resizeBilinear(x, [x.shape[1] * size[0], x.shape[2] * size[1]], false, true),
+        shapeFn: (s) => [s[0], s[1] * size[0], s[2] * size[1], s[3]],
+        def: 'UpSampling2D bilinear: Keras 2 calls tf.image.resize = resize_bilinear(half_pixel_centers=True); the tfjs layer uses half_pixel_centers=False' };
+    }
+    case 'Conv2DTranspose': case 'Conv1DTranspose':
+      if (l.cls === 'Conv2DTranspose' && a.output_padding === undefined && (a.dilation_rate ?? 1) === 1)
+        return { layer: T.conv2dTranspose({ name, filters: a.filters, ...camel(a) }) };
+      return convTransposeDef(l.cls === 'Conv1DTranspose' ? 1 : 2, a, inShape);
+    case 'ZeroPadding1D': {
+      const p = Array.isArray(a.padding) ? a.padding : [a.padding ?? 1, a.padding ?? 1];
+      return { fn: (x) => tf.pad(x, [[0, 0], p, [0, 0]]), shapeFn: (s) => [s[0], s[1] + p[0] + p[1], s[2]],
+        def: 'ZeroPadding1D: zeros before/after the steps (no tfjs layer)' };
+    }
+    case 'Cropping1D': {
+      const c = Array.isArray(a.cropping) ? a.cropping : [a.cropping ?? 1, a.cropping ?? 1];
+      return { fn: (x) => tf.slice(x, [0, c[0], 0], [-1, x.shape[1] - c[0] - c[1], -1]),
+        shapeFn: (s) => [s[0], s[1] - c[0] - c[1], s[2]], def: 'Cropping1D: drops steps at both ends (no tfjs layer)' };
+    }
     case 'Dropout': return { layer: T.dropout({ name, rate: a.rate }) };
     case 'AlphaDropout': return { layer: T.alphaDropout({ name, rate: a.rate }) };
     case 'GaussianNoise': return { layer: T.gaussianNoise({ name, stddev: a.stddev }) };
@@ -157,6 +177,31 @@ function makeLayer(l, v, inShape) {
   }
 }
 
+// Conv{1,2}DTranspose as Keras computes it: the output length of conv_utils.deconv_output_length,
+// then TF's conv2d_transpose to that shape (tfjs' op pads as TF does); 1D runs as H = 1.
+function convTransposeDef(rank, a, inShape) {
+  const t = (x) => (Array.isArray(x) ? x : Array(rank).fill(x));
+  const k = t(a.kernel_size), s = t(a.strides ?? 1), op = a.output_padding === undefined ? null : t(a.output_padding);
+  const same = (a.padding ?? 'valid') === 'same';
+  const len = (i, n) => (op === null ? (same ? n * s[i] : n * s[i] + Math.max(k[i] - s[i], 0))
+    : (n - 1) * s[i] + k[i] - 2 * (same ? Math.floor(k[i] / 2) : 0) + op[i]);
+  const C = inShape[inShape.length - 1];
+  const kshape = rank === 2 ? [k[0], k[1], a.filters, C] : [k[0], a.filters, C];
+  return {
+    fn: (x, w) => {
+      const x4 = rank === 2 ? x : tf.expandDims(x, 1);
+      const w4 = rank === 2 ? w[0] : tf.expandDims(w[0], 0);
+      const oh = rank === 2 ? len(0, x.shape[1]) : 1, ow = len(rank - 1, x.shape[rank]);
+      let y = tf.conv2dTranspose(x4, w4, [x.shape[0], oh, ow, a.filters], rank === 2 ? s : [1, s[0]], same ? 'same' : 'valid');
+      if (a.use_bias ?? true) y = tf.add(y, w[1]);
+      return rank === 2 ? y : tf.squeeze(y, [1]);
+    },
+    shapeFn: (sh) => (rank === 2 ? [sh[0], len(0, sh[1]), len(1, sh[2]), a.filters] : [sh[0], len(0, sh[1]), a.filters]),
+    varShapes: [{ name: 'kernel', shape: kshape }, ...(a.use_bias ?? true ? [{ name: 'bias', shape: [a.filters] }] : [])],
+    def: `${rank === 2 ? 'Conv2DTranspose with output_padding' : 'Conv1DTranspose (no tfjs layer)'}: Keras deconv_output_length, then tf.conv2dTranspose to that shape`,
+  };
+}
+
 const tfjsAct = (name, v) => {
   const impl = activationImpl(name, v);
   if (!impl.tfjs) throw new Error(`tfjs_build: recurrent activation ${name} needs a tfjs implementation`);
@@ -213,7 +258,7 @@ function gruResetAfterDef(a, v, inShape, mode) {
   if (mode === false) {
     return { fn: (x, w) => gruSteps(x, w, a, v, a.go_backwards ?? false), varShapes: cell('cell'),
       shapeFn: (s) => (seq ? [s[0], s[1], u] : [s[0], u]),
-      def: 'GRU reset_after=True (tfjs GRUCell refuses it): tf_keras GRUCell.call with tfjs ops' };
+      rnn: true, def: 'GRU reset_after=True (tfjs GRUCell refuses it): tf_keras GRUCell.call with tfjs ops' };
   }
   const n = cell('forward_layer/cell').length;
   const width = mode === 'concat' ? 2 * u : u;
@@ -230,7 +275,7 @@ function gruResetAfterDef(a, v, inShape, mode) {
         default: throw new Error(`merge_mode ${mode}`);
       }
     },
-    varShapes: [...cell('forward_layer/cell'), ...cell('backward_layer/cell')],
+    varShapes: [...cell('forward_layer/cell'), ...cell('backward_layer/cell')], rnn: true,
     shapeFn: (s) => (seq ? [s[0], s[1], width] : [s[0], width]),
     def: 'Bidirectional(GRU reset_after=True) (tfjs GRUCell refuses reset_after): tf_keras GRUCell.call with tfjs ops, backward sequence reversed back, merged',
   };
@@ -264,7 +309,7 @@ export function buildTfjs(c) {
     const inShapes = ins.map((t) => t.shape);
     const m = makeLayer(l, v, inShapes[0]);
     // Recurrent layers and wrappers apply their activations inside.
-    let act = l.cls === 'Activation' ? l.args.activation : m.subs || m.shapeFn ? undefined : l.args?.activation;
+    let act = l.cls === 'Activation' ? l.args.activation : m.subs || m.rnn ? undefined : l.args?.activation;
     let out;
     let tfLayer = m.layer ?? null;
     if (m.fn) {

@@ -57,6 +57,10 @@ static const sc_layer_ops *const k_layers[] = {
     &sc_layer_bidirectional,
     &sc_layer_time_distributed,
     &sc_layer_masking,
+    &sc_layer_zero_padding1d,
+    &sc_layer_cropping1d,
+    &sc_layer_conv1d_transpose,
+    &sc_layer_conv2d_transpose,
 };
 
 const sc_layer_ops *sc_layer_lookup(const char *class_name) {
