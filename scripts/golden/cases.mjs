@@ -325,4 +325,13 @@ export const CASES = [
       L('Conv1DTranspose', 'conv1d_transpose_1', { filters: 2, kernel_size: 4, strides: 3, output_padding: 1 }),
     ],
   },
+  {
+    name: 'separable_conv1d_k2', keras: 2, model: 'Sequential', batch: 3,
+    inputs: [{ name: 'separable_conv1d_input', shape: [11, 4], range: [-1, 1] }],
+    layers: [
+      L('SeparableConv1D', 'separable_conv1d', { filters: 6, kernel_size: 3, padding: 'same', depth_multiplier: 2, activation: 'relu' }),
+      L('SeparableConv1D', 'separable_conv1d_1', { filters: 5, kernel_size: 2, padding: 'causal', dilation_rate: 2, use_bias: false }),
+      L('SeparableConv1D', 'separable_conv1d_2', { filters: 3, kernel_size: 3, strides: 2, activation: 'tanh' }),
+    ],
+  },
 ];

@@ -162,6 +162,7 @@ function layerFields(l, v, inRank) {
       const r = l.cls === 'Conv1DTranspose' ? 1 : 2;
       return { ...convFields(a, v, r, 'conv'), output_padding: a.output_padding === undefined ? null : tuple(a.output_padding, r) };
     }
+    case 'SeparableConv1D': return convFields(a, v, 1, 'separable');
     case 'ZeroPadding1D': return { padding: tuple(a.padding ?? 1, 2) };
     case 'Cropping1D': return { cropping: tuple(a.cropping ?? 1, 2) };
     case 'Bidirectional': {

@@ -98,6 +98,26 @@ function makeLayer(l, v, inShape) {
       if (l.cls === 'Conv2DTranspose' && a.output_padding === undefined && (a.dilation_rate ?? 1) === 1)
         return { layer: T.conv2dTranspose({ name, filters: a.filters, ...camel(a) }) };
       return convTransposeDef(l.cls === 'Conv1DTranspose' ? 1 : 2, a, inShape);
+    case 'SeparableConv1D': {
+      // tf_keras SeparableConv1D: TF's separable_conv2d on [B, 1, steps, C]; causal = left zeros.
+      const C = inShape[inShape.length - 1], M = a.depth_multiplier ?? 1, k = a.kernel_size, s = a.strides ?? 1;
+      const d = a.dilation_rate ?? 1, pad = a.padding ?? 'valid', bias = a.use_bias ?? true;
+      const eff = (k - 1) * d + 1;
+      const len = (n) => (pad === 'same' ? Math.ceil(n / s) : Math.floor((n + (pad === 'causal' ? eff - 1 : 0) - eff) / s) + 1);
+      return {
+        fn: (x, w) => {
+          let x4 = tf.expandDims(pad === 'causal' ? tf.pad(x, [[0, 0], [eff - 1, 0], [0, 0]]) : x, 1);
+          let y = tf.separableConv2d(x4, tf.expandDims(w[0], 0), tf.expandDims(w[1], 0), [1, s],
+            pad === 'same' ? 'same' : 'valid', [1, d]);
+          if (bias) y = tf.add(y, w[2]);
+          return tf.squeeze(y, [1]);
+        },
+        shapeFn: (sh) => [sh[0], len(sh[1]), a.filters],
+        varShapes: [{ name: 'depthwise_kernel', shape: [k, C, M] }, { name: 'pointwise_kernel', shape: [1, C * M, a.filters] },
+          ...(bias ? [{ name: 'bias', shape: [a.filters] }] : [])],
+        def: 'SeparableConv1D (no tfjs layer): tf.separableConv2d on [B, 1, steps, C], causal = left zero padding',
+      };
+    }
     case 'ZeroPadding1D': {
       const p = Array.isArray(a.padding) ? a.padding : [a.padding ?? 1, a.padding ?? 1];
       return { fn: (x) => tf.pad(x, [[0, 0], p, [0, 0]]), shapeFn: (s) => [s[0], s[1] + p[0] + p[1], s[2]],

@@ -61,6 +61,7 @@ static const sc_layer_ops *const k_layers[] = {
     &sc_layer_cropping1d,
     &sc_layer_conv1d_transpose,
     &sc_layer_conv2d_transpose,
+    &sc_layer_separable_conv1d,
 };
 
 const sc_layer_ops *sc_layer_lookup(const char *class_name) {
