@@ -144,7 +144,7 @@ int main(void) {
     if (sc_loss_create(&ls, &loss, &err) ||
         sc_metric_from_string("accuracy", &ms, "sparse_categorical_crossentropy", 2, &acc, &err))
         die("metrics", &err);
-    sc_eval_dataset eds = {NULL, ds, loss, &acc, 1, NULL};
+    sc_eval_dataset eds = {.data = ds, .loss = loss, .metrics = &acc, .num_metrics = 1};
     sc_evaluator_params p = sc_evaluator_default_params();
     p.model = m;
     p.checkpoint_dir = ck;

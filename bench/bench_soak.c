@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
     sc_metric_shapes ms = {2, 4, 1, 1};
     if (sc_metric_from_string("accuracy", &ms, "sparse_categorical_crossentropy", 2, &acc, &err))
         die("metric", &err);
-    sc_eval_dataset ed = {NULL, ds, loss, &acc, 1, NULL};
+    sc_eval_dataset ed = {.data = ds, .loss = loss, .metrics = &acc, .num_metrics = 1};
     sc_evaluator_params p = sc_evaluator_default_params();
     p.model = m;
     p.checkpoint_dir = ckpts;

@@ -415,6 +415,7 @@ typedef struct run_state {
     char *columns_buf;         /* --columns, split in place */
     char *columns[256];
     size_t num_columns;
+    const char *output_names[SC_DATASET_MAX_OUTPUTS];
 } run_state;
 
 static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error *err) {
@@ -441,13 +442,18 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
                 (dp.num_inputs == 1 && !strcmp(o->feature_input[f], "x")))
                 dp.inputs[k].feature = o->feature_name[f];
     }
-    dp.num_outputs = 1;
+    /* Several outputs: output o's labels are the array / feature / column named after its layer
+     * (Keras' dict of labels keyed by output name). */
+    size_t no = sc_model_num_outputs(st->model);
+    dp.num_outputs = no > 1 && no <= SC_DATASET_MAX_OUTPUTS ? no : 1;
     dp.outputs[0].label = o->label;
     for (size_t b = 0; b < o->num_bytes; b++)
         if (o->bytes_name[b] && !strcmp(o->bytes_name[b], o->label ? o->label : "y"))
             dp.outputs[0].bytes_dtype = o->bytes_dtype[b];
     dp.csv_columns = st->num_columns ? (const char *const *)st->columns : NULL;
     dp.num_csv_columns = st->num_columns;
+    for (size_t k = 0; no > 1 && k < dp.num_outputs; k++)
+        dp.outputs[k].label = sc_model_output_name(st->model, k);
     dp.sample_weight = o->sample_weight;
     dp.compression = parse_compression(o->compression);
     sc_status s = sc_dataset_open(&dp, &st->data[i], err);
@@ -465,20 +471,37 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
 }
 
 static sc_status compile_for(const run_opts *o, run_state *st, size_t i, sc_error *err) {
-    sc_shape out = sc_model_output_shape(st->model, 0);
-    const sc_dataset_shape *ls = sc_dataset_label_shape(st->data[i], 0);
-    sc_compile_shapes cs;
-    memset(&cs, 0, sizeof cs);
-    cs.pred_rank = out.rank + 1;
-    cs.pred_last_dim = out.rank ? out.dims[out.rank - 1] : 1;
-    cs.true_rank = ls ? ls->rank + 1 : 1;
-    cs.true_last_dim = ls && ls->rank ? ls->dims[ls->rank - 1] : 1;
-    cs.keras_version = sc_model_keras_version(st->model);
+    size_t no = sc_model_num_outputs(st->model);
+    if (no > SC_DATASET_MAX_OUTPUTS) {
+        snprintf(err->message, sizeof err->message, "the model has %zu outputs (at most %d)", no,
+                 SC_DATASET_MAX_OUTPUTS);
+        return err->status = SC_UNIMPLEMENTED;
+    }
+    sc_compile_shapes cs[SC_DATASET_MAX_OUTPUTS];
+    const char *names[SC_DATASET_MAX_OUTPUTS];
+    for (size_t k = 0; k < no; k++) {
+        sc_shape out = sc_model_output_shape(st->model, k);
+        const sc_dataset_shape *ls = sc_dataset_label_shape(st->data[i], k);
+        memset(&cs[k], 0, sizeof cs[k]);
+        cs[k].pred_rank = out.rank + 1;
+        cs[k].pred_last_dim = out.rank ? out.dims[out.rank - 1] : 1;
+        cs[k].true_rank = ls ? ls->rank + 1 : 1;
+        cs[k].true_last_dim = ls && ls->rank ? ls->dims[ls->rank - 1] : 1;
+        cs[k].keras_version = sc_model_keras_version(st->model);
+        names[k] = sc_model_output_name(st->model, k);
+    }
     if (st->compile_json)
-        return sc_compile_from_json(st->compile_json, st->compile_len,
-                                    o->compile ? o->compile : o->model ? o->model : st->config_source,
-                                    &cs, &st->compiled[i], err);
-    return sc_compile_from_names(o->loss, o->metrics, &cs, &st->compiled[i], err);
+        return sc_compile_from_json_outputs(st->compile_json, st->compile_len,
+                                            o->compile ? o->compile
+                                            : o->model ? o->model : st->config_source,
+                                            cs, names, no, &st->compiled[i], err);
+    if (no > 1) {
+        snprintf(err->message, sizeof err->message, "the model has %zu outputs: give their losses "
+                 "and metrics in a compile config (--compile, Keras' dict per output), not "
+                 "--loss/--metrics", no);
+        return err->status = SC_UNIMPLEMENTED;
+    }
+    return sc_compile_from_names(o->loss, o->metrics, cs, &st->compiled[i], err);
 }
 
 /* The library's sc_error_set is internal: the command fills its own errors the same way. */
@@ -612,12 +635,15 @@ int cli_run_main(int argc, char **argv, int is_run) {
             st.columns[st.num_columns++] = tok;
         }
     }
+    for (size_t k = 0; k < sc_model_num_outputs(st.model) && k < SC_DATASET_MAX_OUTPUTS; k++)
+        st.output_names[k] = sc_model_output_name(st.model, k);
     for (size_t i = 0; i < o.num_data; i++) {
         if ((s = open_data(&o, &st, i, &err))) goto fail;
         if ((s = compile_for(&o, &st, i, &err))) goto fail;
-        st.eds[i] = (sc_eval_dataset){o.data_name[i], st.data[i], st.compiled[i].loss,
-                                      st.compiled[i].metrics, st.compiled[i].num_metrics,
-                                      st.compiled[i].weighted};
+        const sc_compiled *c = &st.compiled[i];
+        st.eds[i] = (sc_eval_dataset){o.data_name[i], st.data[i], c->loss, c->metrics,
+                                      c->num_metrics, c->weighted, c->num_outputs, c->losses,
+                                      c->loss_weights, c->metric_output, st.output_names};
     }
     sc_evaluator_params p = sc_evaluator_default_params();
     p.model = st.model;

@@ -81,6 +81,12 @@ typedef struct sc_compiled {
     sc_metric **metrics;     /* [num_metrics], names unique (auc, auc_1) */
     size_t num_metrics;
     unsigned char *weighted; /* [num_metrics]: 1 for an entry of weighted_metrics */
+    /* A model with several outputs (sc_compile_from_json_outputs, n > 1); `loss` is then NULL
+     * and the metrics are named "<output>_<metric>" (Keras 2.15). */
+    size_t num_outputs;      /* 0 for the single-output form */
+    sc_loss **losses;        /* [num_outputs]; NULL entries: no loss for that output */
+    double *loss_weights;    /* [num_outputs]; compile's loss_weights, 1 when not given */
+    size_t *metric_output;   /* [num_metrics]: the output each metric reads */
 } sc_compiled;
 
 /* The model output and the labels, for the identifiers that depend on them ("accuracy", "acc",
@@ -107,6 +113,16 @@ sc_status sc_compile_from_names(const char *loss, const char *metrics_csv,
  * "compile config"). On failure *out is left empty. */
 sc_status sc_compile_from_json(const char *json, size_t len, const char *name,
                                const sc_compile_shapes *shapes, sc_compiled *out, sc_error *err);
+
+/* The same for a model with n outputs (n >= 1; n == 1 is sc_compile_from_json): shapes[o] and
+ * outputs[o] (the output layer names) per output. Keras 2 `compile` forms: `loss` one entry
+ * (applied to every output), a list of n, or a dict by output name (a missing output has no
+ * loss); `loss_weights` a list of n or a dict (missing: 1); `metrics`/`weighted_metrics` a flat
+ * list (applied to every output), a list of n lists, or a dict by output name. */
+sc_status sc_compile_from_json_outputs(const char *json, size_t len, const char *name,
+                                       const sc_compile_shapes *shapes,
+                                       const char *const *outputs, size_t n, sc_compiled *out,
+                                       sc_error *err);
 
 /* Frees the loss and the metrics and zeroes c. A zeroed or already cleared c is fine. */
 void sc_compiled_clear(sc_compiled *c);

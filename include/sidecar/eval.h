@@ -74,6 +74,16 @@ typedef struct sc_eval_dataset {
      * As in Keras, the others (compile's metrics=) see no weights; NULL: none do. The loss
      * always takes them. */
     const unsigned char *weighted;
+    /* A model with several outputs (Keras 2 evaluate): one loss per output instead of `loss`
+     * (NULL entries: none), their loss_weights, the output each metric reads, and the names
+     * for "<output>_loss". Logs: "loss" (sum of weighted losses), "<output>_loss" (unweighted)
+     * per output with a loss, then the metrics. num_outputs 0: the single-output form. The
+     * labels of output o are the dataset's labels[o]. */
+    size_t num_outputs;
+    sc_loss *const *losses;            /* [num_outputs] */
+    const double *loss_weights;        /* [num_outputs]; NULL: all 1 */
+    const size_t *metric_output;       /* [num_metrics]; NULL: all 0 */
+    const char *const *output_names;   /* [num_outputs] */
 } sc_eval_dataset;
 
 typedef enum sc_export_mode { SC_EXPORT_AUTO = 0, SC_EXPORT_MIN = 1, SC_EXPORT_MAX = 2 } sc_export_mode;

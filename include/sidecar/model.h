@@ -123,6 +123,11 @@ typedef struct sc_variable {
     int64_t num_elements;
     float *data;             /* owned by the model */
     int bound;               /* set by the last successful bind */
+    const char *h5_sub;      /* Keras 3 .weights.h5 object below the layer's group that holds
+                                the variable ("cell", "forward_layer/cell", "layer"); NULL = the
+                                layer itself. Points to static text. */
+    int h5_index;            /* the variable's position in that object's vars (= index when
+                                h5_sub is NULL) */
 } sc_variable;
 
 size_t sc_model_num_variables(const sc_model *m);

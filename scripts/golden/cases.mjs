@@ -204,4 +204,134 @@ export const CASES = [
     ],
     outputs: ['dense'],
   },
+  // Recurrent layers and wrappers (issue 11). tfjs runs LSTM, SimpleRNN, GRU(reset_after=False),
+  // Bidirectional and TimeDistributed; GRU(reset_after=True) is the Keras definition in tfjs ops.
+  {
+    name: 'lstm_stack_k2', keras: 2, model: 'Sequential', batch: 4,
+    inputs: [{ name: 'lstm_input', shape: [12, 5], range: [-1, 1] }],
+    layers: [
+      L('LSTM', 'lstm', { units: 8, return_sequences: true }),
+      L('LSTM', 'lstm_1', { units: 6, go_backwards: true, recurrent_activation: 'hard_sigmoid', unroll: true }),
+      L('Dense', 'dense', { units: 3, activation: 'softmax' }),
+    ],
+  },
+  {
+    name: 'gru_variants_k2', keras: 2, model: 'Functional', batch: 3,
+    inputs: [{ name: 'input_1', shape: [10, 4], range: [-1, 1] }],
+    layers: [
+      L('GRU', 'gru', { units: 7, return_sequences: true }, ['input_1']),
+      L('GRU', 'gru_1', { units: 5, reset_after: false, go_backwards: true }, ['gru']),
+      L('GRU', 'gru_2', { units: 6, use_bias: false, return_sequences: true, go_backwards: true }, ['input_1']),
+      L('GRU', 'gru_3', { units: 4, reset_after: false, use_bias: false, activation: 'relu',
+        recurrent_activation: 'hard_sigmoid' }, ['gru_2']),
+      L('Concatenate', 'concatenate', { axis: -1 }, ['gru_1', 'gru_3']),
+      L('Dense', 'dense', { units: 2 }, ['concatenate']),
+    ],
+    outputs: ['dense', 'gru_2'],
+  },
+  {
+    name: 'simple_rnn_time_distributed_k2', keras: 2, model: 'Sequential', batch: 5,
+    inputs: [{ name: 'simple_rnn_input', shape: [9, 6], range: [-1, 1] }],
+    layers: [
+      L('SimpleRNN', 'simple_rnn', { units: 8, return_sequences: true, activation: 'relu' }),
+      L('TimeDistributed', 'time_distributed', { layer: L('Dense', 'dense', { units: 4, activation: 'sigmoid' }) }),
+      L('SimpleRNN', 'simple_rnn_1', { units: 5, use_bias: false, go_backwards: true, return_sequences: true }),
+      L('TimeDistributed', 'time_distributed_1', { layer: L('Dense', 'dense_1', { units: 3, activation: 'softmax' }) }),
+    ],
+  },
+  {
+    name: 'bidirectional_k2', keras: 2, model: 'Functional', batch: 3,
+    inputs: [{ name: 'input_1', shape: [8, 5], range: [-1, 1] }],
+    layers: [
+      L('Bidirectional', 'bidirectional', { layer: L('LSTM', 'lstm', { units: 6, return_sequences: true }) }, ['input_1']),
+      L('Bidirectional', 'bidirectional_1', { layer: L('GRU', 'gru', { units: 4, reset_after: false }), merge_mode: 'sum' },
+        ['bidirectional']),
+      L('Bidirectional', 'bidirectional_2', { layer: L('SimpleRNN', 'simple_rnn', { units: 3 }), merge_mode: 'mul' },
+        ['input_1']),
+      L('Bidirectional', 'bidirectional_3', { layer: L('GRU', 'gru_1', { units: 4, return_sequences: true }),
+        merge_mode: 'ave' }, ['input_1']),
+      L('Bidirectional', 'bidirectional_4', { layer: L('GRU', 'gru_2', { units: 3 }) }, ['bidirectional_3']),
+      L('Concatenate', 'concatenate', { axis: -1 }, ['bidirectional_1', 'bidirectional_2', 'bidirectional_4']),
+      L('Dense', 'dense', { units: 3, activation: 'softmax' }, ['concatenate']),
+    ],
+    outputs: ['dense', 'bidirectional'],
+  },
+  {
+    name: 'recurrent_text_k3', keras: 3, model: 'Sequential', batch: 4,
+    inputs: [{ name: 'input_layer', shape: [11], dtype: 'int32', vocab: 30 }],
+    layers: [
+      L('Embedding', 'embedding', { input_dim: 30, output_dim: 6 }),
+      L('Bidirectional', 'bidirectional', { layer: L('LSTM', 'lstm', { units: 5, return_sequences: true }) }),
+      L('GRU', 'gru', { units: 6, return_sequences: true }),
+      L('TimeDistributed', 'time_distributed', { layer: L('Dense', 'dense', { units: 4, activation: 'tanh' }) }),
+      L('SimpleRNN', 'simple_rnn', { units: 4 }),
+      L('Dense', 'dense_1', { units: 2, activation: 'sigmoid' }),
+    ],
+  },
+  {
+    // 60 steps: tolerance 1e-4 (float32 rounding accumulates through the recurrence).
+    name: 'lstm_long_k2', keras: 2, model: 'Sequential', batch: 3, rtol: 1e-4,
+    inputs: [{ name: 'lstm_input', shape: [60, 4], range: [-1, 1] }],
+    layers: [
+      L('LSTM', 'lstm', { units: 16, return_sequences: true }),
+      L('GRU', 'gru', { units: 8 }),
+    ],
+  },
+  // Masks (Keras 2 semantics, which tfjs follows for these layers): padded ids / padded steps are
+  // skipped by the RNNs (state and output carried), Dense and TimeDistributed pass the mask on,
+  // an RNN without return_sequences drops it.
+  {
+    name: 'masked_text_k2', keras: 2, model: 'Sequential', batch: 5,
+    inputs: [{ name: 'embedding_input', shape: [10], dtype: 'int32', vocab: 20, pad_tail: [0, 3, 6, 1, 9],
+      masked_steps: [[0, 4], [2, 1]] }],
+    layers: [
+      L('Embedding', 'embedding', { input_dim: 20, output_dim: 6, mask_zero: true }),
+      L('LSTM', 'lstm', { units: 7, return_sequences: true }),
+      L('Dense', 'dense', { units: 5, activation: 'tanh' }),
+      L('GRU', 'gru', { units: 4, reset_after: false, go_backwards: true }),
+      L('Dense', 'dense_1', { units: 3, activation: 'softmax' }),
+    ],
+  },
+  {
+    name: 'masking_layer_k2', keras: 2, model: 'Sequential', batch: 4,
+    inputs: [{ name: 'masking_input', shape: [8, 3], range: [-1, 1], pad_tail: [2, 0, 5, 3], masked_steps: [[1, 2]] }],
+    layers: [
+      L('Masking', 'masking', { mask_value: 0 }),
+      L('TimeDistributed', 'time_distributed', { layer: L('Dense', 'dense', { units: 5, activation: 'relu' }) }),
+      L('SimpleRNN', 'simple_rnn', { units: 6, return_sequences: true }),
+      L('Bidirectional', 'bidirectional', { layer: L('LSTM', 'lstm', { units: 4 }) }),
+    ],
+  },
+  // Image-to-image layers (issue 11).
+  {
+    name: 'conv_transpose_upsample_k2', keras: 2, model: 'Functional', batch: 2,
+    inputs: [{ name: 'input_1', shape: [4, 5, 3], range: [-1, 1] }],
+    layers: [
+      L('Conv2DTranspose', 'conv2d_transpose', { filters: 4, kernel_size: 3, strides: 2, padding: 'same', activation: 'relu' }, ['input_1']),
+      L('Conv2DTranspose', 'conv2d_transpose_1', { filters: 3, kernel_size: [3, 2], strides: [2, 1], output_padding: [1, 0] },
+        ['conv2d_transpose']),
+      L('Conv2DTranspose', 'conv2d_transpose_2', { filters: 2, kernel_size: 2, strides: 3, activation: 'tanh' }, ['input_1']),
+      L('UpSampling2D', 'up_sampling2d', { size: [2, 3], interpolation: 'bilinear' }, ['conv2d_transpose_2']),
+    ],
+    outputs: ['conv2d_transpose_1', 'up_sampling2d'],
+  },
+  {
+    name: 'conv1d_transpose_k2', keras: 2, model: 'Sequential', batch: 3,
+    inputs: [{ name: 'zero_padding1d_input', shape: [7, 3], range: [-1, 1] }],
+    layers: [
+      L('ZeroPadding1D', 'zero_padding1d', { padding: [1, 2] }),
+      L('Conv1DTranspose', 'conv1d_transpose', { filters: 4, kernel_size: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      L('Cropping1D', 'cropping1d', { cropping: [2, 1] }),
+      L('Conv1DTranspose', 'conv1d_transpose_1', { filters: 2, kernel_size: 4, strides: 3, output_padding: 1 }),
+    ],
+  },
+  {
+    name: 'separable_conv1d_k2', keras: 2, model: 'Sequential', batch: 3,
+    inputs: [{ name: 'separable_conv1d_input', shape: [11, 4], range: [-1, 1] }],
+    layers: [
+      L('SeparableConv1D', 'separable_conv1d', { filters: 6, kernel_size: 3, padding: 'same', depth_multiplier: 2, activation: 'relu' }),
+      L('SeparableConv1D', 'separable_conv1d_1', { filters: 5, kernel_size: 2, padding: 'causal', dilation_rate: 2, use_bias: false }),
+      L('SeparableConv1D', 'separable_conv1d_2', { filters: 3, kernel_size: 3, strides: 2, activation: 'tanh' }),
+    ],
+  },
 ];

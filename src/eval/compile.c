@@ -32,8 +32,8 @@ static sc_status check_loss_weights(const sc_compile_ctx *c, const json_t *v) {
 /* ---- the container ------------------------------------------------------------------------ */
 
 /* Appends m (owned from here on, freed on failure). */
-static sc_status push(const sc_compile_ctx *c, sc_compiled *out, size_t *cap, sc_metric *m,
-                      int weighted) {
+sc_status sc_compile_push(const sc_compile_ctx *c, sc_compiled *out, size_t *cap, sc_metric *m,
+                          int weighted) {
     if (out->num_metrics == *cap) {
         size_t nc = *cap ? *cap * 2 : 8;
         sc_metric **a = nc <= SIZE_MAX / sizeof *a ? realloc(out->metrics, nc * sizeof *a) : NULL;
@@ -77,7 +77,7 @@ static sc_status add_metrics(const sc_compile_ctx *c, const json_t *v, const cha
                                 "supported", c->file, list);
         sc_metric *m = NULL;
         sc_status st = sc_compile_metric(c, list, i, item, loss_name, &m);
-        if (st == SC_OK) st = push(c, out, cap, m, weighted);
+        if (st == SC_OK) st = sc_compile_push(c, out, cap, m, weighted);
         if (st != SC_OK) return st;
     }
     return SC_OK;
@@ -128,7 +128,7 @@ static const char *const COMPILE_KEYS[] = {
     "optimizer_config", /* Keras 2 training_config (legacy .h5, SavedModel metadata) */
 };
 
-static sc_status from_config(const sc_compile_ctx *c, const json_t *cc, sc_compiled *out) {
+sc_status sc_compile_check_keys(const sc_compile_ctx *c, const json_t *cc) {
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)cc, key, v) {
@@ -138,7 +138,12 @@ static sc_status from_config(const sc_compile_ctx *c, const json_t *cc, sc_compi
             return sc_error_set(c->err, SC_UNIMPLEMENTED,
                                 "%s: compile config key '%s' is not known", c->file, key);
     }
-    sc_status st = check_loss_weights(c, json_object_get(cc, "loss_weights"));
+    return SC_OK;
+}
+
+static sc_status from_config(const sc_compile_ctx *c, const json_t *cc, sc_compiled *out) {
+    sc_status st = sc_compile_check_keys(c, cc);
+    if (st == SC_OK) st = check_loss_weights(c, json_object_get(cc, "loss_weights"));
     const json_t *loss = json_object_get(cc, "loss");
     if (st == SC_OK && loss) st = sc_compile_loss(c, loss, &out->loss);
     const char *loss_name = out->loss ? sc_loss_class_name(out->loss) : NULL;
@@ -154,6 +159,13 @@ static sc_status from_config(const sc_compile_ctx *c, const json_t *cc, sc_compi
 
 sc_status sc_compile_from_json(const char *json, size_t len, const char *name,
                                const sc_compile_shapes *shapes, sc_compiled *out, sc_error *err) {
+    return sc_compile_from_json_outputs(json, len, name, shapes, NULL, 1, out, err);
+}
+
+sc_status sc_compile_from_json_outputs(const char *json, size_t len, const char *name,
+                                       const sc_compile_shapes *shapes,
+                                       const char *const *outputs, size_t n, sc_compiled *out,
+                                       sc_error *err) {
     sc_compile_ctx c;
     const char *file = name ? name : "compile config";
     sc_status st = init_ctx(&c, file, shapes, out, err);
@@ -178,11 +190,11 @@ sc_status sc_compile_from_json(const char *json, size_t len, const char *name,
                               "%s: the model has no compile config (saved before compile()); "
                               "give --loss/--metrics", file);
         else
-            st = from_config(&c, cc, out);
+            st = n > 1 ? sc_compile_multi(&c, cc, shapes, outputs, n, out) : from_config(&c, cc, out);
     } else if (json_object_size(root) == 0) {
         st = sc_error_set(err, SC_NOT_FOUND, "%s: empty compile config", file);
     } else {
-        st = from_config(&c, root, out);
+        st = n > 1 ? sc_compile_multi(&c, root, shapes, outputs, n, out) : from_config(&c, root, out);
     }
     json_decref(root);
     if (st != SC_OK) sc_compiled_clear(out);
@@ -222,7 +234,7 @@ sc_status sc_compile_from_names(const char *loss, const char *metrics_csv,
             st = sc_error_set(err, SC_INVALID_ARGUMENT, "--metrics: %s is empty ('%s')", what,
                               metrics_csv);
         else if ((st = sc_compile_metric_string(&c, what, id, loss_name, &m)) == SC_OK)
-            st = push(&c, out, &cap, m, 0);
+            st = sc_compile_push(&c, out, &cap, m, 0);
     }
     free(buf);
     if (st == SC_OK) st = name_metrics(&c, out);
@@ -236,5 +248,9 @@ void sc_compiled_clear(sc_compiled *c) {
     for (size_t i = 0; i < c->num_metrics; i++) sc_metric_free(c->metrics[i]);
     free(c->metrics);
     free(c->weighted);
+    for (size_t o = 0; c->losses && o < c->num_outputs; o++) sc_loss_free(c->losses[o]);
+    free(c->losses);
+    free(c->loss_weights);
+    free(c->metric_output);
     memset(c, 0, sizeof *c);
 }

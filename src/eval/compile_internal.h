@@ -34,4 +34,13 @@ sc_status sc_compile_loss_string(const sc_compile_ctx *c, const char *id, sc_los
  * null leaves *out NULL. Several losses are SC_UNIMPLEMENTED. */
 sc_status sc_compile_loss(const sc_compile_ctx *c, const json_t *v, sc_loss **out);
 
+/* compile.c helpers shared with compile_multi.c. */
+sc_status sc_compile_check_keys(const sc_compile_ctx *c, const json_t *cc);
+sc_status sc_compile_push(const sc_compile_ctx *c, sc_compiled *out, size_t *cap, sc_metric *m,
+                          int weighted);
+/* A model with several outputs (compile_multi.c): shapes[o] per output. */
+sc_status sc_compile_multi(const sc_compile_ctx *c, const json_t *cc,
+                           const sc_compile_shapes *shapes, const char *const *outputs, size_t n,
+                           sc_compiled *out);
+
 #endif

@@ -15,6 +15,8 @@ typedef struct sc_eval_result {
     size_t num;
     const char **names;
     double *values;
+    char **loss_names; /* [num_outputs of the dataset]: "<output>_loss" */
+    double *out_totals; /* [2 * num_outputs]: per-output loss total and count of this pass */
 } sc_eval_result;
 
 struct sc_evaluator {

@@ -72,11 +72,13 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "evaluator: a model, a checkpoint directory and at least one dataset "
                             "are required");
-    if (sc_model_num_outputs(p->model) != 1)
-        return sc_error_set(err, SC_UNIMPLEMENTED,
-                            "model '%s' has %zu outputs: evaluating multi-output models (one loss "
-                            "per output) is not supported yet", sc_model_name(p->model),
-                            sc_model_num_outputs(p->model));
+    for (size_t d = 0; d < p->num_datasets; d++) {
+        size_t want = sc_model_num_outputs(p->model), got = p->datasets[d].num_outputs;
+        if (got ? got != want : want != 1)
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "model '%s' has %zu outputs, dataset %zu's compiled losses are for "
+                                "%zu", sc_model_name(p->model), want, d, got ? got : 1);
+    }
     if (p->num_datasets > SC_EVAL_MAX_DATASETS)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "evaluator: %zu datasets, at most %d",
                             p->num_datasets, SC_EVAL_MAX_DATASETS);
@@ -91,7 +93,8 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
     sc_status s;
     size_t most = 1;
     for (size_t d = 0; d < p->num_datasets; d++)
-        if (p->datasets[d].num_metrics + 1 > most) most = p->datasets[d].num_metrics + 1;
+        if (p->datasets[d].num_metrics + 1 + p->datasets[d].num_outputs > most)
+            most = p->datasets[d].num_metrics + 1 + p->datasets[d].num_outputs;
     ev->names = calloc(most, sizeof *ev->names);
     ev->values = calloc(most, sizeof *ev->values);
     ev->results = calloc(p->num_datasets, sizeof *ev->results);
@@ -101,9 +104,22 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         goto fail;
     }
     for (size_t d = 0; d < p->num_datasets; d++) {
+        size_t no = p->datasets[d].num_outputs;
         ev->results[d].names = calloc(most, sizeof(char *));
         ev->results[d].values = calloc(most, sizeof(double));
-        if (!ev->results[d].names || !ev->results[d].values) {
+        ev->results[d].loss_names = calloc(no ? no : 1, sizeof(char *));
+        ev->results[d].out_totals = calloc(no ? 2 * no : 1, sizeof(double));
+        int bad = !ev->results[d].names || !ev->results[d].values ||
+                  !ev->results[d].loss_names || !ev->results[d].out_totals;
+        for (size_t o = 0; o < no && !bad; o++) {
+            const char *on = p->datasets[d].output_names[o];
+            size_t len = strlen(on) + sizeof "_loss";
+            if ((ev->results[d].loss_names[o] = malloc(len)) != NULL)
+                snprintf(ev->results[d].loss_names[o], len, "%s_loss", on);
+            else
+                bad = 1;
+        }
+        if (bad) {
             s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
             goto fail;
         }
@@ -175,6 +191,10 @@ void sc_evaluator_free(sc_evaluator *ev) {
         if (ev->results) {
             free(ev->results[d].names);
             free(ev->results[d].values);
+            for (size_t o = 0; ev->results[d].loss_names && o < ev->p.datasets[d].num_outputs; o++)
+                free(ev->results[d].loss_names[o]);
+            free(ev->results[d].loss_names);
+            free(ev->results[d].out_totals);
         }
     }
     free(ev->writers);

@@ -26,16 +26,75 @@ static sc_status collect(sc_evaluator *ev, size_t d, double loss_total, double l
     const sc_eval_dataset *ds = &ev->p.datasets[d];
     sc_eval_result *r = &ev->results[d];
     r->num = 0;
-    if (ds->loss) {
+    int any_loss = ds->loss != NULL;
+    for (size_t o = 0; o < ds->num_outputs; o++) any_loss |= ds->losses[o] != NULL;
+    if (any_loss) {
         /* float32 totals, as Keras' Mean keeps them */
         float t = (float)loss_total, c = (float)loss_count;
         r->names[r->num] = "loss";
+        r->values[r->num++] = c > 0 ? (double)(t / c) : 0.0;
+    }
+    for (size_t o = 0; o < ds->num_outputs; o++) {
+        if (!ds->losses[o]) continue;
+        float t = (float)r->out_totals[2 * o], c = (float)r->out_totals[2 * o + 1];
+        r->names[r->num] = r->loss_names[o];
         r->values[r->num++] = c > 0 ? (double)(t / c) : 0.0;
     }
     for (size_t k = 0; k < ds->num_metrics; k++) {
         r->names[r->num] = sc_metric_name(ds->metrics[k]);
         sc_status s = sc_metric_result(ds->metrics[k], &r->values[r->num++], err);
         if (s) return s;
+    }
+    return SC_OK;
+}
+
+/* Output o of the batch, with its labels. */
+static void output_batch(sc_evaluator *ev, const sc_eval_dataset *ds, const sc_batch *b, size_t o,
+                         sc_metric_batch *mb, sc_shape *out_shape) {
+    const sc_dataset_shape *ls = sc_dataset_label_shape(ds->data, o);
+    *out_shape = sc_model_output_shape(ev->p.model, o);
+    memset(mb, 0, sizeof *mb);
+    mb->batch = b->n;
+    mb->y_true = b->num_outputs > o ? b->labels[o] : NULL;
+    mb->true_rank = ls ? ls->rank : 0;
+    mb->true_dims = ls ? ls->dims : NULL;
+    mb->y_pred = sc_runner_output(ev->runner, o);
+    mb->pred_rank = out_shape->rank;
+    mb->pred_dims = out_shape->dims;
+    mb->sample_weight = b->weights;
+    /* TF-backend Keras computes crossentropies from the logits when the output came straight
+     * out of a softmax or sigmoid (FORMATS §9.5); the runner keeps them for such outputs. */
+    mb->logits = sc_runner_output_logits(ev->runner, o);
+}
+
+/* Keras 2.15 LossesContainer: each output's loss feeds "<output>_loss" (a Mean over batches
+ * weighted by batch size); their sum weighted by loss_weights feeds "loss". */
+static sc_status output_losses(sc_evaluator *ev, size_t d, const sc_batch *b, double *total,
+                               double *count, sc_error *err) {
+    const sc_eval_dataset *ds = &ev->p.datasets[d];
+    double *ot = ev->results[d].out_totals;
+    float sum = 0.0f;
+    int any = 0;
+    for (size_t o = 0; o < ds->num_outputs; o++) {
+        if (!ds->losses[o]) continue;
+        sc_metric_batch mb;
+        sc_shape os;
+        output_batch(ev, ds, b, o, &mb, &os);
+        if (!mb.y_true)
+            return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset '%s' has no labels for output "
+                                "'%s': its loss needs them", ds->name ? ds->name : "",
+                                ds->output_names[o]);
+        float l;
+        sc_status s = sc_loss_compute(ds->losses[o], &mb, &l, err);
+        if (s) return sc_error_prefix(err, s, "loss of output '%s'", ds->output_names[o]);
+        ot[2 * o] += (double)l * (double)b->n;
+        ot[2 * o + 1] += (double)b->n;
+        sum += l * (float)(ds->loss_weights ? ds->loss_weights[o] : 1.0);
+        any = 1;
+    }
+    if (any) {
+        *total += (double)sum * (double)b->n;
+        *count += (double)b->n;
     }
     return SC_OK;
 }
@@ -69,7 +128,6 @@ sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err) {
 sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
                               sc_error *err) {
     const sc_eval_dataset *ds = &ev->p.datasets[d];
-    const sc_model *m = ev->p.model;
     sc_status s = sc_eval_fit_inputs(ev, d, err);
     if (s) return s;
     s = sc_dataset_rewind(ds->data, err);
@@ -78,14 +136,13 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
     /* Keras' Mean("loss") keeps float32 total and count; summing in double and rounding at the
      * end differs from it only in the last bits, far below the tolerance of any comparison. */
     double loss_total = 0, loss_count = 0;
+    for (size_t o = 0; o < 2 * ds->num_outputs; o++) ev->results[d].out_totals[o] = 0;
     sc_eval_logs logs;
     if ((s = collect(ev, d, 0, 0, err))) return s;
     fill_logs(ev, d, &logs, path, step);
     logs.num = 0;
     FOR_CALLBACKS(ev, on_test_begin, &logs);
 
-    sc_shape out_shape = sc_model_output_shape(m, 0);
-    const sc_dataset_shape *ls = sc_dataset_label_shape(ds->data, 0);
     sc_batch b;
     uint64_t batches = 0;
     for (;;) {
@@ -100,19 +157,9 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
             return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", path,
                                    (long long)b.index, b.source, (unsigned long long)b.source_record);
         sc_metric_batch mb;
-        memset(&mb, 0, sizeof mb);
-        mb.batch = b.n;
-        mb.y_true = b.num_outputs ? b.labels[0] : NULL;
-        mb.true_rank = ls ? ls->rank : 0;
-        mb.true_dims = ls ? ls->dims : NULL;
-        mb.y_pred = sc_runner_output(ev->runner, 0);
-        mb.pred_rank = out_shape.rank;
-        mb.pred_dims = out_shape.dims;
-        mb.sample_weight = b.weights;
-        /* TF-backend Keras computes crossentropies from the logits when the output came straight
-         * out of a softmax or sigmoid (FORMATS §9.5); the runner keeps them for such outputs. */
-        mb.logits = sc_runner_output_logits(ev->runner, 0);
+        sc_shape os;
         if (ds->loss) {
+            output_batch(ev, ds, &b, 0, &mb, &os);
             if (!mb.y_true)
                 return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset '%s' has no labels: a loss "
                                     "needs them", ds->name ? ds->name : "");
@@ -121,7 +168,10 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
             loss_total += (double)l * (double)b.n;
             loss_count += (double)b.n;
         }
+        if (ds->num_outputs && (s = output_losses(ev, d, &b, &loss_total, &loss_count, err)))
+            return s;
         for (size_t k = 0; k < ds->num_metrics; k++) {
+            output_batch(ev, ds, &b, ds->metric_output ? ds->metric_output[k] : 0, &mb, &os);
             mb.sample_weight = ds->weighted && ds->weighted[k] ? b.weights : NULL;
             if ((s = sc_metric_update(ds->metrics[k], &mb, err)))
                 return sc_error_prefix(err, s, "metric '%s'", sc_metric_name(ds->metrics[k]));

@@ -141,9 +141,13 @@ static sc_status h_read(void *h, const sc_tensor_info *t, void *buf, size_t cap,
 }
 static int h_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
     (void)src;
-    if (attempt == 0) snprintf(buf, cap, "layers/%s/vars/%d", v->h5_group, v->index);
+    /* A recurrent layer's variables live in its cell, a wrapper's in its inner layer. */
+    const char *sub = v->h5_sub ? v->h5_sub : "", *sl = v->h5_sub ? "/" : "";
+    if (attempt == 0) snprintf(buf, cap, "layers/%s%s%s/vars/%d", v->h5_group, sl, sub, v->h5_index);
     /* Keras 2.13 .keras files used _layer_checkpoint_dependencies; Keras 3 falls back to it. */
-    else if (attempt == 1) snprintf(buf, cap, "_layer_checkpoint_dependencies/%s/vars/%d", v->h5_group, v->index);
+    else if (attempt == 1)
+        snprintf(buf, cap, "_layer_checkpoint_dependencies/%s%s%s/vars/%d", v->h5_group, sl, sub,
+                 v->h5_index);
     else return -1;
     return 0;
 }

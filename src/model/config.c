@@ -8,6 +8,7 @@
 #include "core/fileio.h"
 #include "model/model_internal.h"
 #include "sidecar/ckpt_ref.h"
+#include "model/mask.h"
 #include "sidecar/keras_weights.h"
 
 typedef struct builder {
@@ -111,9 +112,15 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
     int nested_func = !strcmp(cls, "Functional") || !strcmp(cls, "Model");
     int nested = nested_func || strcmp(cls, "Sequential") == 0;
     const sc_layer_ops *ops = nested ? &k_container_ops : sc_layer_lookup(cls);
-    if (!ops)
+    if (!ops) /* Lambda holds Python bytecode; a custom class holds Python code we do not have */
         return sc_error_set(b->err, SC_UNIMPLEMENTED,
-                            "%s: layer '%s': class '%s' is not supported", b->src, name, cls);
+                            "%s: layer '%s': class '%s' is not supported%s", b->src, name, cls,
+                            !strcmp(cls, "Lambda")
+                                ? " (a Lambda layer's Python function cannot run here: write the "
+                                  "model's forward pass in C with sc_model_create_custom, README "
+                                  "\"Lambda and custom layers\")"
+                                : " (a custom layer: write the model's forward pass in C with "
+                                  "sc_model_create_custom, README \"Lambda and custom layers\")");
     if (grow((void **)&m->layers, &m->cap_layers, m->num_layers, sizeof *m->layers, b->err))
         return b->err ? b->err->status : SC_NO_MEMORY;
     sc_layer *L = calloc(1, sizeof *L);
@@ -777,6 +784,7 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
         goto fail;
     }
     if ((s = name_h5_groups(m, err))) goto fail;
+    if ((s = sc_mask_plan(m, err))) goto fail;
     json_decref(root);
     *out = m;
     return SC_OK;

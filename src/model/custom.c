@@ -89,7 +89,7 @@ sc_status sc_model_create_custom(const sc_custom_model_params *p, sc_model **out
         snprintf(nm, sizeof nm, i ? "x%zu" : "x", i);
         m->input_names[i] = strdup(p->input_names ? p->input_names[i] : nm);
         if (!m->input_names[i]) goto oom;
-        m->tensors[i] = (sc_tensor_slot){p->input_shapes[i], -1, 0, 0};
+        m->tensors[i] = (sc_tensor_slot){p->input_shapes[i], -1, 0, 0, 0};
         m->inputs[i] = (int)i;
         node->inputs[i] = (int)i;
         node->in_shape[i] = p->input_shapes[i];
@@ -97,7 +97,7 @@ sc_status sc_model_create_custom(const sc_custom_model_params *p, sc_model **out
     }
     node->out_shape = p->output_shape;
     node->output = (int)p->num_inputs;
-    m->tensors[p->num_inputs] = (sc_tensor_slot){p->output_shape, 0, 1, 0};
+    m->tensors[p->num_inputs] = (sc_tensor_slot){p->output_shape, 0, 1, 0, 0};
     m->num_tensors = p->num_inputs + 1;
     m->num_nodes = 1;
     m->outputs[0] = (int)p->num_inputs;

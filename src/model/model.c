@@ -68,6 +68,7 @@ sc_status sc_layer_add_variable(sc_layer *L, const char *name, const sc_shape *s
     v->layer = L->name;
     v->name = strdup(name);
     v->index = (int)L->num_vars;
+    v->h5_index = v->index;
     v->layer_with_weights = -1;
     v->layer_index = L->index;
     v->shape = *shape;
@@ -247,8 +248,13 @@ sc_status sc_cfg_str(const sc_layer *L, const json_t *cfg, const char *key, cons
 }
 
 sc_status sc_cfg_activation(sc_layer *L, const json_t *cfg, sc_error *err) {
-    const json_t *v = json_object_get(cfg, "activation");
-    const char *name = "linear";
+    return sc_cfg_activation_key(L, cfg, "activation", "linear", &L->act, err);
+}
+
+sc_status sc_cfg_activation_key(const sc_layer *L, const json_t *cfg, const char *key,
+                                const char *def, sc_activation *out, sc_error *err) {
+    const json_t *v = json_object_get(cfg, key);
+    const char *name = def;
     if (v && json_is_string(v)) {
         name = json_string_value(v);
     } else if (v && json_is_object(v)) {
@@ -264,12 +270,12 @@ sc_status sc_cfg_activation(sc_layer *L, const json_t *cfg, sc_error *err) {
         if (strcmp(name, "gelu") == 0 && approx && json_is_true(approx)) name = "gelu_approximate";
     } else if (v && !json_is_null(v)) {
         return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "layer '%s' (%s): option 'activation' must be a name", L->name,
-                            L->class_name);
+                            "layer '%s' (%s): option '%s' must be a name", L->name,
+                            L->class_name, key);
     }
-    if (sc_activation_from_name(name, L->model->keras3, &L->act) != 0)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): activation '%s' is not supported",
-                            L->name, L->class_name, name);
+    if (sc_activation_from_name(name, L->model->keras3, out) != 0)
+        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): %s '%s' is not supported",
+                            L->name, L->class_name, key, name);
     return SC_OK;
 }
 

@@ -69,6 +69,7 @@ typedef struct sc_tensor_slot {
     int producer;   /* node index, -1 for model inputs */
     int last_use;   /* last node index reading it (model outputs: the node count) */
     size_t offset;  /* in floats, into the runner arena */
+    int has_mask;   /* carries a Keras mask (model/mask.h) */
 } sc_tensor_slot;
 
 struct sc_model {
@@ -137,6 +138,9 @@ sc_status sc_cfg_str(const sc_layer *L, const json_t *cfg, const char *key, cons
                      const char **out, sc_error *err);
 /* The `activation` option (a name or a serialized object) into L->act. */
 sc_status sc_cfg_activation(sc_layer *L, const json_t *cfg, sc_error *err);
+/* Any activation-valued option (`recurrent_activation`) into *out; def when absent or null. */
+sc_status sc_cfg_activation_key(const sc_layer *L, const json_t *cfg, const char *key,
+                                const char *def, sc_activation *out, sc_error *err);
 /* Rejects data_format other than channels_last. */
 sc_status sc_cfg_channels_last(const sc_layer *L, const json_t *cfg, sc_error *err);
 

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "model/dnnl_plan.h"
 #include "model/layers/layers.h"
+#include "model/mask.h"
 #include "model/model_internal.h"
 
 struct sc_runner {
@@ -25,6 +26,8 @@ struct sc_runner {
     sc_dnnl_plan *engine;     /* Dense and convolution nodes as oneDNN primitives */
     unsigned shape_gen;       /* the model's shapes this plan is for */
     size_t arena_cap, scratch_cap, *logits_cap; /* floats allocated (arena_floats <= arena_cap) */
+    float **masks;            /* per tensor: its Keras mask (model/mask.h), or NULL */
+    size_t *masks_cap;        /* floats allocated per mask */
 };
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment for every tensor */
@@ -96,6 +99,18 @@ static int replan(sc_runner *r) {
             size_t n = (size_t)max_batch * (size_t)sc_shape_elems(&m->tensors[m->outputs[o]].shape);
             if (reserve(&r->logits[o], &r->logits_cap[o], n ? n : 1)) return -1;
         }
+    /* Masks are small ([batch, timesteps]): one buffer each, sized for the current shapes. */
+    for (size_t t = 0; t < m->num_tensors; t++)
+        if (m->tensors[t].has_mask) {
+            size_t n = (size_t)max_batch * sc_mask_len(m, (int)t);
+            if (n > r->masks_cap[t] || !r->masks[t]) {
+                float *p = malloc((n ? n : 1) * sizeof(float));
+                if (!p) return -1;
+                free(r->masks[t]);
+                r->masks[t] = p;
+                r->masks_cap[t] = n;
+            }
+        }
     r->shape_gen = m->shape_gen;
     return 0;
 }
@@ -112,7 +127,10 @@ sc_status sc_runner_create(const sc_model *m, int max_batch, sc_runner **out, sc
     r->in_ptrs = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *r->in_ptrs);
     r->logits = calloc(m->num_outputs ? m->num_outputs : 1, sizeof *r->logits);
     r->logits_cap = calloc(m->num_outputs ? m->num_outputs : 1, sizeof *r->logits_cap);
-    if (!r->offsets || !r->in_ptrs || !r->logits || !r->logits_cap) goto oom;
+    r->masks = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *r->masks);
+    r->masks_cap = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *r->masks_cap);
+    if (!r->offsets || !r->in_ptrs || !r->logits || !r->logits_cap || !r->masks || !r->masks_cap)
+        goto oom;
     sc_status es = sc_dnnl_plan_create(m, &r->engine, err);
     if (es) {
         sc_runner_free(r);
@@ -133,6 +151,10 @@ void sc_runner_free(sc_runner *r) {
         for (size_t o = 0; o < r->m->num_outputs; o++) free(r->logits[o]);
     free(r->logits);
     free(r->logits_cap);
+    if (r->masks)
+        for (size_t t = 0; t < r->m->num_tensors; t++) free(r->masks[t]);
+    free(r->masks);
+    free(r->masks_cap);
     free(r->arena);
     free(r->scratch);
     free(r->offsets);
@@ -162,19 +184,27 @@ static sc_status run_nodes(sc_runner *r, int batch, sc_error *err) {
     const sc_model *m = r->m;
     for (size_t i = 0; i < m->num_nodes; i++) {
         const sc_node *n = &m->nodes[i];
-        const float *in[SC_MAX_NODE_INPUTS];
+        const float *in[SC_MAX_NODE_INPUTS], *in_masks[SC_MAX_NODE_INPUTS];
         for (int k = 0; k < n->num_inputs; k++) {
             int t = n->inputs[k];
             in[k] = m->tensors[t].producer < 0 ? r->in_ptrs[t] : r->arena + r->offsets[t];
+            in_masks[k] = r->masks[t];
         }
         float *out = r->arena + r->offsets[n->output];
-        int handled, act_done;
-        sc_status s = sc_dnnl_plan_run(r->engine, i, batch, in[0], out, &handled, &act_done, err);
-        if (s) return s;
-        if (!handled) {
-            if ((s = n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch, err))) return s;
+        int handled = 0, act_done = 0;
+        sc_status s;
+        if (sc_mask_uses(m, n)) {
+            s = sc_mask_forward(n, batch, in, in_masks, out, r->scratch, err);
             act_done = sc_layer_fuses_activation(n->layer);
+        } else {
+            s = sc_dnnl_plan_run(r->engine, i, batch, in[0], out, &handled, &act_done, err);
+            if (s == SC_OK && !handled) {
+                s = n->layer->ops->forward(n->layer, n, batch, in, out, r->scratch, err);
+                act_done = sc_layer_fuses_activation(n->layer);
+            }
         }
+        if (s) return s;
+        if (r->masks[n->output]) sc_mask_compute(m, n, batch, in, in_masks, r->masks[n->output]);
         if (n->layer->act != SC_ACT_LINEAR && !act_done) {
             size_t last = n->out_shape.rank ? (size_t)n->out_shape.dims[n->out_shape.rank - 1] : 1;
             size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);

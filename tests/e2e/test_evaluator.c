@@ -121,7 +121,7 @@ static int teardown(void **state) {
 static sc_eval_dataset g_eds;
 
 static sc_evaluator_params params(fixture *f, const char *logdir) {
-    g_eds = (sc_eval_dataset){NULL, f->data_ds, f->loss, f->metrics, 2, NULL};
+    g_eds = (sc_eval_dataset){.data = f->data_ds, .loss = f->loss, .metrics = f->metrics, .num_metrics = 2};
     sc_evaluator_params p = sc_evaluator_default_params();
     p.model = f->model;
     p.checkpoint_dir = f->ckpts;

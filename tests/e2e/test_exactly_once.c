@@ -102,7 +102,7 @@ static sc_status ctx_open(ctx *c, sc_error *err) {
     if ((s = sc_metric_from_string("accuracy", &ms, "sparse_categorical_crossentropy", 2,
                                    &c->metric, err)))
         return s;
-    c->ed = (sc_eval_dataset){NULL, c->ds, c->loss, &c->metric, 1, NULL};
+    c->ed = (sc_eval_dataset){.data = c->ds, .loss = c->loss, .metrics = &c->metric, .num_metrics = 1};
     return SC_OK;
 }
 

@@ -159,7 +159,7 @@ static void test_in_evaluator(void **state) {
     sc_metric_shapes ms = {2, OUT, 1, 1};
     sc_metric *acc;
     assert_int_equal(sc_metric_from_string("accuracy", &ms, NULL, 2, &acc, &err), SC_OK);
-    sc_eval_dataset eds = {NULL, ds, loss, &acc, 1, NULL};
+    sc_eval_dataset eds = {.data = ds, .loss = loss, .metrics = &acc, .num_metrics = 1};
     sc_evaluator_params p = sc_evaluator_default_params();
     p.model = m;
     p.checkpoint_dir = dir;

@@ -142,6 +142,7 @@ static void test_errors(void **state) {
     assert_null(m);
     assert_non_null(strstr(err.message, "'fa'"));
     assert_non_null(strstr(err.message, "FancyAttention"));
+    assert_non_null(strstr(err.message, "sc_model_create_custom"));
     const char *cf =
         "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
         "\"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}}, {\"class_name\": "
@@ -156,6 +157,140 @@ static void test_errors(void **state) {
                       "\"wiggle\", \"batch_input_shape\": [null, 3]}}]}}";
     assert_int_equal(sc_model_load_keras_json(act, strlen(act), "a.json", &m, &err), SC_UNIMPLEMENTED);
     assert_non_null(strstr(err.message, "wiggle"));
+}
+
+/* A Sequential over [5, 3] sequences with one layer (JSON text of its class_name/config). */
+static sc_status load_seq_layer(const char *layer, sc_model **m, sc_error *err) {
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+             "\"InputLayer\", \"config\": {\"batch_input_shape\": [null, 5, 3], \"name\": \"in\"}}, "
+             "%s]}}", layer);
+    return sc_model_load_keras_json(json, strlen(json), "rnn.json", m, err);
+}
+
+/* What the recurrent layers refuse, each by layer name and option. */
+static void test_recurrent_refusals(void **state) {
+    (void)state;
+    static const struct { const char *layer, *want; } cases[] = {
+        {"{\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 4, \"stateful\": true}}",
+         "stateful=True"},
+        {"{\"class_name\": \"GRU\", \"config\": {\"name\": \"l\", \"units\": 4, \"return_state\": true}}",
+         "return_state=True"},
+        {"{\"class_name\": \"SimpleRNN\", \"config\": {\"name\": \"l\", \"units\": 4, "
+         "\"recurrent_activation\": \"wiggle\"}}", "recurrent_activation 'wiggle'"},
+        {"{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", \"merge_mode\": null, "
+         "\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"name\": \"x\", \"units\": 4}}}}",
+         "merge_mode 'None'"},
+        {"{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", "
+         "\"layer\": {\"class_name\": \"ConvLSTM2D\", \"config\": {\"name\": \"x\"}}}}", "ConvLSTM2D"},
+        {"{\"class_name\": \"TimeDistributed\", \"config\": {\"name\": \"l\", "
+         "\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"name\": \"x\", \"units\": 4}}}}",
+         "wrapped class 'LSTM'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sc_model *m = NULL;
+        sc_error err;
+        assert_int_equal(load_seq_layer(cases[i].layer, &m, &err), SC_UNIMPLEMENTED);
+        assert_null(m);
+        if (!strstr(err.message, cases[i].want) || !strstr(err.message, "'l'"))
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err.message, cases[i].want);
+    }
+    /* Variables of wrappers are named by their checkpoint path below the layer. */
+    sc_model *m;
+    sc_error err;
+    assert_int_equal(load_seq_layer("{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"b\", "
+                                    "\"layer\": {\"class_name\": \"GRU\", \"config\": {\"name\": \"g\", "
+                                    "\"units\": 2, \"return_sequences\": true}}}}", &m, &err), SC_OK);
+    assert_int_equal(sc_model_num_variables(m), 6);
+    assert_string_equal(sc_model_variable(m, 3)->name, "backward_layer/cell/kernel");
+    assert_string_equal(sc_model_variable(m, 5)->h5_sub, "backward_layer/cell");
+    assert_int_equal(sc_model_variable(m, 5)->h5_index, 2);
+    assert_int_equal(sc_model_variable(m, 5)->shape.dims[0], 2); /* reset_after: [2, 3u] */
+    assert_int_equal(sc_model_output_shape(m, 0).dims[1], 4);    /* concat */
+    sc_model_free(m);
+}
+
+/* Keras 2 mask semantics on hand-checkable numbers (the tfjs goldens cover what tfjs computes as
+ * Keras does; these cover where it does not). Embedding(mask_zero) rows are (i, 10 i) and
+ * (i) below; a linear SimpleRNN with kernel 1, recurrent kernel 1 and no bias is a running sum. */
+static sc_model *masked_model(const char *tail) {
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"class_name\": \"Functional\", \"config\": {\"name\": \"model\", \"layers\": ["
+             "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], "
+             "\"name\": \"ids\"}, \"name\": \"ids\", \"inbound_nodes\": []},"
+             "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"emb\", \"input_dim\": 4, "
+             "\"output_dim\": %d, \"mask_zero\": true}, \"name\": \"emb\", "
+             "\"inbound_nodes\": [[[\"ids\", 0, 0, {}]]]}, %s], "
+             "\"input_layers\": [[\"ids\", 0, 0]], \"output_layers\": [[\"out\", 0, 0]]}}",
+             strstr(tail, "SimpleRNN") ? 1 : 2, tail);
+    sc_model *m;
+    sc_error err;
+    if (sc_model_load_keras_json(json, strlen(json), "masked.json", &m, &err) != SC_OK)
+        fail_msg("%s", err.message);
+    sc_variable *t = sc_model_find_variable(m, "emb", "embeddings");
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < t->shape.dims[1]; j++) t->data[i * t->shape.dims[1] + j] = (float)(i * (j ? 10 : 1));
+    for (size_t v = 0; v < sc_model_num_variables(m); v++)
+        if (strstr(sc_model_variable(m, v)->name, "kernel")) sc_model_variable(m, v)->data[0] = 1.0f;
+    return m;
+}
+
+static const float *run1(sc_model *m, sc_runner **r, const float *ids, int batch) {
+    sc_error err;
+    assert_int_equal(sc_runner_create(m, batch, r, &err), SC_OK);
+    const float *in[1] = {ids};
+    if (sc_runner_run(*r, batch, in, &err) != SC_OK) fail_msg("%s", err.message);
+    return sc_runner_output(*r, 0);
+}
+
+static void test_masks(void **state) {
+    (void)state;
+    sc_runner *r;
+    /* GlobalAveragePooling1D: sum(x * mask) / sum(mask); a fully masked row is 0/0 = NaN. */
+    sc_model *m = masked_model("{\"class_name\": \"GlobalAveragePooling1D\", \"config\": {\"name\": "
+                               "\"out\"}, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}");
+    const float ids[8] = {1, 2, 0, 3, 0, 0, 0, 0};
+    const float *y = run1(m, &r, ids, 2);
+    assert_true(fabsf(y[0] - 2.0f) < 1e-6f && fabsf(y[1] - 20.0f) < 1e-5f); /* not 1.5, 15 */
+    assert_true(isnan(y[2]) && isnan(y[3]));
+    sc_runner_free(r);
+    sc_model_free(m);
+    /* GlobalMaxPooling1D ignores the mask in Keras 2 (its call takes none). */
+    m = masked_model("{\"class_name\": \"GlobalMaxPooling1D\", \"config\": {\"name\": \"out\"}, "
+                     "\"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}");
+    const float ids2[4] = {1, 0, 0, 0};
+    y = run1(m, &r, ids2, 1);
+    assert_true(y[0] == 1.0f && y[1] == 10.0f);
+    sc_runner_free(r);
+    sc_model_free(m);
+    const char *rnn = "\"class_name\": \"SimpleRNN\", \"config\": {\"name\": \"%s\", \"units\": 1, "
+                      "\"activation\": \"linear\", \"use_bias\": false, \"return_sequences\": true}";
+    char tail[1024], layer[512];
+    /* A lone RNN repeats its previous output at a masked step: ids 2 0 3 1 -> 2 2 5 6. */
+    snprintf(layer, sizeof layer, rnn, "out");
+    snprintf(tail, sizeof tail, "{%s, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}",
+             layer);
+    m = masked_model(tail);
+    const float ids3[4] = {2, 0, 3, 1};
+    y = run1(m, &r, ids3, 1);
+    const float lone[4] = {2, 2, 5, 6};
+    for (int t = 0; t < 4; t++) assert_true(y[t] == lone[t]);
+    sc_runner_free(r);
+    sc_model_free(m);
+    /* Bidirectional forces zero_output_for_mask when returning sequences: forward 2 0 5 6,
+     * backward (reversed back) 6 0 4 1. */
+    snprintf(layer, sizeof layer, rnn, "r");
+    snprintf(tail, sizeof tail, "{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"out\", "
+             "\"layer\": {%s}}, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}", layer);
+    m = masked_model(tail);
+    y = run1(m, &r, ids3, 1);
+    const float bi[8] = {2, 6, 0, 0, 5, 4, 6, 1};
+    for (int i = 0; i < 8; i++)
+        if (y[i] != bi[i]) fail_msg("bidirectional[%d] = %g, want %g", i, y[i], bi[i]);
+    sc_runner_free(r);
+    sc_model_free(m);
 }
 
 /* Keras 2 Functional with a shared layer: one Dense called on two inputs (two nodes, one set of
@@ -432,6 +567,8 @@ int main(void) {
         cmocka_unit_test(test_keras3_functional),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_shared_layer),
+        cmocka_unit_test(test_recurrent_refusals),
+        cmocka_unit_test(test_masks),
         cmocka_unit_test(test_nested_sequential),
         cmocka_unit_test(test_arena_reuse),
         cmocka_unit_test(test_bind),

@@ -107,7 +107,7 @@ function layerFields(l, v, inRank) {
     case 'ZeroPadding2D': return { padding: a.padding, data_format: 'channels_last' };
     case 'Cropping2D': return { cropping: a.cropping, data_format: 'channels_last' };
     case 'UpSampling2D':
-      return { size: tuple(a.size ?? 2, 2), data_format: 'channels_last', interpolation: 'nearest' };
+      return { size: tuple(a.size ?? 2, 2), data_format: 'channels_last', interpolation: a.interpolation ?? 'nearest' };
     case 'Dropout': case 'AlphaDropout':
       return v === 2 ? { rate: F(a.rate), noise_shape: null, seed: null }
         : { rate: F(a.rate), seed: null, noise_shape: null };
@@ -144,7 +144,7 @@ function layerFields(l, v, inRank) {
       const c = { input_dim: a.input_dim, output_dim: a.output_dim,
         embeddings_initializer: init('RandomUniform', { minval: F(-0.05), maxval: F(0.05), seed: null }),
         embeddings_regularizer: null, activity_regularizer: null, embeddings_constraint: null,
-        mask_zero: false };
+        mask_zero: a.mask_zero ?? false };
       if (v === 2) c.input_length = a.input_length ?? null;
       if (v === 3) c.quantization_config = null;
       return c;
@@ -156,8 +156,53 @@ function layerFields(l, v, inRank) {
     case 'Normalization':
       // Both versions store axis as a tuple (-> JSON list) in __init__.
       return { axis: [a.axis ?? -1], invert: false, mean: floatList(a.mean), variance: floatList(a.variance) };
+    case 'SimpleRNN': case 'LSTM': case 'GRU': return rnnFields(l, v);
+    case 'Masking': return { mask_value: F(a.mask_value ?? 0) };
+    case 'Conv1DTranspose': case 'Conv2DTranspose': {
+      const r = l.cls === 'Conv1DTranspose' ? 1 : 2;
+      return { ...convFields(a, v, r, 'conv'), output_padding: a.output_padding === undefined ? null : tuple(a.output_padding, r) };
+    }
+    case 'SeparableConv1D': return convFields(a, v, 1, 'separable');
+    case 'ZeroPadding1D': return { padding: tuple(a.padding ?? 1, 2) };
+    case 'Cropping1D': return { cropping: tuple(a.cropping ?? 1, 2) };
+    case 'Bidirectional': {
+      const c = { layer: innerEnvelope(a.layer, v, inRank), merge_mode: a.merge_mode === undefined ? 'concat' : a.merge_mode };
+      return c;
+    }
+    case 'TimeDistributed': return { layer: innerEnvelope(a.layer, v, inRank - 1) };
     default: throw new Error(`keras_json: no config writer for ${l.cls}`);
   }
+}
+
+// Recurrent layers: tf_keras 2.15 {simple_rnn,lstm,gru}.py get_config() (cell fields, then the
+// base RNN's); Keras 3 rnn/*.py. Only the fields that change evaluation are taken from the case.
+function rnnFields(l, v) {
+  const a = l.args ?? {};
+  const c = { units: a.units, activation: activation(a.activation ?? 'tanh', v) };
+  if (l.cls !== 'SimpleRNN') c.recurrent_activation = activation(a.recurrent_activation ?? 'sigmoid', v);
+  Object.assign(c, { use_bias: a.use_bias ?? true, kernel_initializer: glorot(),
+    recurrent_initializer: init('Orthogonal', { gain: F(1.0), seed: null }), bias_initializer: zeros() });
+  if (l.cls === 'LSTM') c.unit_forget_bias = true;
+  Object.assign(c, { kernel_regularizer: null, recurrent_regularizer: null, bias_regularizer: null });
+  if (v === 2) c.activity_regularizer = null;
+  Object.assign(c, { kernel_constraint: null, recurrent_constraint: null, bias_constraint: null,
+    dropout: F(0.0), recurrent_dropout: F(0.0) });
+  if (v === 2 && l.cls !== 'SimpleRNN') c.implementation = 2;
+  if (v === 3) c.seed = null;
+  if (l.cls === 'GRU') c.reset_after = a.reset_after ?? true;
+  Object.assign(c, { return_sequences: a.return_sequences ?? false, return_state: false,
+    go_backwards: a.go_backwards ?? false, stateful: false, unroll: a.unroll ?? false });
+  if (v === 2) c.time_major = false;
+  if (v === 3) c.zero_output_for_mask = false;
+  if (v === 3 && l.cls !== 'SimpleRNN') c.use_cudnn = 'auto';
+  return c;
+}
+
+// A wrapped layer ({cls, name, args}) as Wrapper.get_config() serializes it.
+function innerEnvelope(inner, v, inRank) {
+  const config = { name: inner.name, trainable: true, dtype: dtypeOf(v),
+    ...layerFields(inner, v, inRank) };
+  return { module: 'keras.layers', class_name: inner.cls, config, registered_name: null };
 }
 
 function layerConfig(l, v, shapes, batchInputShape) {

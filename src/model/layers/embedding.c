@@ -6,23 +6,24 @@
 
 #include "core/error.h"
 #include "model/layers/layers.h"
+#include "model/mask.h"
 
 typedef struct {
     int64_t input_dim, output_dim;
+    int mask_zero;
 } embedding;
+
+/* mask_zero: the output carries the mask ids != 0 (model/mask.c computes it). */
+int sc_embedding_mask_zero(const sc_layer *L) { return ((const embedding *)L->impl)->mask_zero; }
 
 static sc_status init(sc_layer *L, const json_t *cfg, sc_error *err) {
     embedding *e = calloc(1, sizeof *e);
     if (!e) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     L->impl = e;
     sc_status s;
-    int mask_zero;
     if ((s = sc_cfg_int(L, cfg, "input_dim", 0, &e->input_dim, err))) return s;
     if ((s = sc_cfg_int(L, cfg, "output_dim", 0, &e->output_dim, err))) return s;
-    if ((s = sc_cfg_bool(L, cfg, "mask_zero", 0, &mask_zero, err))) return s;
-    if (mask_zero)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (Embedding): mask_zero=true (masking) "
-                            "is not supported", L->name);
+    if ((s = sc_cfg_bool(L, cfg, "mask_zero", 0, &e->mask_zero, err))) return s;
     if (e->input_dim <= 0 || e->output_dim <= 0)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Embedding): input_dim and "
                             "output_dim must be positive", L->name);

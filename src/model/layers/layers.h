@@ -58,6 +58,20 @@ extern const sc_layer_ops sc_layer_up_sampling2d;
 extern const sc_layer_ops sc_layer_rescaling;
 extern const sc_layer_ops sc_layer_normalization;
 extern const sc_layer_ops sc_layer_prelu;
+extern const sc_layer_ops sc_layer_simple_rnn;
+extern const sc_layer_ops sc_layer_lstm;
+extern const sc_layer_ops sc_layer_gru;
+extern const sc_layer_ops sc_layer_bidirectional;
+extern const sc_layer_ops sc_layer_time_distributed;
+extern const sc_layer_ops sc_layer_masking;
+extern const sc_layer_ops sc_layer_zero_padding1d;
+extern const sc_layer_ops sc_layer_cropping1d;
+extern const sc_layer_ops sc_layer_conv1d_transpose;
+extern const sc_layer_ops sc_layer_conv2d_transpose;
+extern const sc_layer_ops sc_layer_separable_conv1d;
+/* [batch, H, W, C] -> [batch, OH, OW, C], TF resize_bilinear(half_pixel_centers=True). */
+void sc_resize_bilinear(const float *x, int batch, int64_t H, int64_t W, int64_t C, int64_t OH,
+                        int64_t OW, float *y);
 
 /* Shared by shape-preserving layers: output shape = the single input's shape. */
 sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err);

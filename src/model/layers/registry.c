@@ -51,6 +51,17 @@ static const sc_layer_ops *const k_layers[] = {
     &sc_layer_rescaling,
     &sc_layer_normalization,
     &sc_layer_prelu,
+    &sc_layer_simple_rnn,
+    &sc_layer_lstm,
+    &sc_layer_gru,
+    &sc_layer_bidirectional,
+    &sc_layer_time_distributed,
+    &sc_layer_masking,
+    &sc_layer_zero_padding1d,
+    &sc_layer_cropping1d,
+    &sc_layer_conv1d_transpose,
+    &sc_layer_conv2d_transpose,
+    &sc_layer_separable_conv1d,
 };
 
 const sc_layer_ops *sc_layer_lookup(const char *class_name) {
