@@ -142,8 +142,22 @@ static int parse_double(const char *s, double *out) {
 static int parse_args(int argc, char **argv, run_opts *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        /* --opt=VALUE is --opt VALUE (the value may itself hold '=': --data=NAME=DATA). */
+        char opt[64];
+        const char *inline_value = NULL, *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
+        if (eq && (size_t)(eq - a) < sizeof opt) {
+            memcpy(opt, a, (size_t)(eq - a));
+            opt[eq - a] = '\0';
+            inline_value = eq + 1;
+            a = opt;
+        }
 #define VALUE()                                                                                    \
-    (i + 1 < argc ? argv[++i] : (usage_error(o->is_run, "%s needs a value", a), (char *)NULL))
+    (inline_value ? inline_value                                                                   \
+     : i + 1 < argc ? argv[++i]                                                                    \
+                    : (usage_error(o->is_run, "%s needs a value", a), (char *)NULL))
+        if (inline_value && (!strcmp(a, "--help") || !strcmp(a, "--json") || !strcmp(a, "--every") ||
+                             !strcmp(a, "--progress") || !strcmp(a, "--no-progress")))
+            return usage_error(o->is_run, "%s takes no value", a);
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             cli_run_usage(stdout, o->is_run);
             return CLI_EXIT_OK;
@@ -155,10 +169,6 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             o->progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
             o->progress = 0;
-        } else if (!strncmp(a, "--model-root=", 13)) {
-            o->model_root = a + 13;
-        } else if (!strncmp(a, "--step-key=", 11)) {
-            o->step_key = a + 11;
         } else if (a[0] == '-' && a[1] == '-') {
             const char *v = VALUE();
             if (!v) return CLI_EXIT_USAGE;
