@@ -198,10 +198,6 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             o->progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
             o->progress = 0;
-        } else if (!strncmp(a, "--model-root=", 13)) {
-            o->model_root = a + 13;
-        } else if (!strncmp(a, "--step-key=", 11)) {
-            o->step_key = a + 11;
         } else if (a[0] == '-' && a[1] == '-') {
             const char *v = VALUE();
             if (!v) return CLI_EXIT_USAGE;

@@ -257,7 +257,7 @@ static void test_net_root_text_model(void **state) {
     assert_string_equal(p, "");
     free(out);
 
-    out = cli(&rc, "eval '%s/ckpt-2' --model '%s' --data '%s' %s", run, e->model, e->data, common);
+    out = cli(&rc, "eval '%s/ckpt-2' --model='%s' --data='%s' %s", run, e->model, e->data, common);
     assert_int_equal(rc, 0);
     check_line(out, 2, 20);
     free(out);
