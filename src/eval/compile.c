@@ -13,12 +13,10 @@
 
 /* loss_weights: null, or 1 for the single output (1, [1], {"out": 1}). */
 static sc_status check_loss_weights(const sc_compile_ctx *c, const json_t *v) {
-    const char *k;
-    json_t *x;
     if (json_is_array(v) && json_array_size(v) == 1)
         v = json_array_get(v, 0);
-    else if (json_is_object(v) && json_object_size(v) == 1)
-        json_object_foreach((json_t *)v, k, x) v = x;
+    else if (json_is_object(v) && json_object_size(v) == 1) /* the one value (see below) */
+        v = json_object_iter_value(json_object_iter((json_t *)v));
     if (!v || json_is_null(v) || (json_is_number(v) && json_number_value(v) == 1.0)) return SC_OK;
     if (json_is_number(v))
         return sc_error_set(c->err, SC_UNIMPLEMENTED,
@@ -61,9 +59,9 @@ static sc_status add_metrics(const sc_compile_ctx *c, const json_t *v, const cha
             return sc_error_set(c->err, SC_UNIMPLEMENTED,
                                 "%s: %s: a dict for %zu outputs (a multi-output model) is not "
                                 "supported", c->file, list, json_object_size(v));
-        const char *k;
-        json_t *x;
-        json_object_foreach((json_t *)v, k, x) v = x;
+        /* The one value. Not json_object_foreach with `v = x` in its body: the macro re-reads
+         * its object argument to step, and would walk x next (a fuzzer crash). */
+        v = json_object_iter_value(json_object_iter((json_t *)v));
     }
     if (json_is_array(v) && json_array_size(v) == 1 && json_is_array(json_array_get(v, 0)))
         v = json_array_get(v, 0);

@@ -532,9 +532,9 @@ sc_status sc_compile_loss(const sc_compile_ctx *c, const json_t *v, sc_loss **ou
     if (json_is_array(v) && json_array_size(v) == 1) {
         v = json_array_get(v, 0); /* [loss]: the one output's */
     } else if (by_output && json_object_size(v) == 1) {
-        const char *k; /* {"output_name": loss} */
-        json_t *x;
-        json_object_foreach((json_t *)v, k, x) v = x;
+        /* {"output_name": loss}. Not json_object_foreach with `v = x` in its body: the macro
+         * re-reads its object argument to step, and would then walk x (a fuzzer crash). */
+        v = json_object_iter_value(json_object_iter((json_t *)v));
     }
     if (json_is_null(v)) return SC_OK;
     if (json_is_array(v) || (json_is_object(v) && !json_object_get(v, "class_name")))
