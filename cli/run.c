@@ -37,6 +37,10 @@ typedef struct run_opts {
     const char *label, *sample_weight, *compression;
     const char *feature_input[MAX_FEATURES], *feature_name[MAX_FEATURES];
     size_t num_features;
+    const char *columns;                   /* --columns C1,C2 (CSV input columns) */
+    const char *bytes_name[MAX_FEATURES];  /* --bytes-dtype [NAME=]DTYPE; NULL name: every input */
+    sc_dtype bytes_dtype[MAX_FEATURES];
+    size_t num_bytes;
 } run_opts;
 
 static const char k_eval_usage[] =
@@ -62,6 +66,11 @@ static const char k_common_help[] =
     "                     the labels' .npy file (default: y.npy beside x.npy)\n"
     "  --sample-weight NAME  per-example weights array / feature / column\n"
     "  --feature INPUT=FEATURE  TFRecord: read model input INPUT from FEATURE (repeatable)\n"
+    "  --bytes-dtype [NAME=]DTYPE  TFRecord: the bytes_list feature of input (or label) NAME\n"
+    "                     holds one raw little-endian array of DTYPE (uint8, float32, ...;\n"
+    "                     its shape is the model input's); without NAME, every input (repeatable)\n"
+    "  --columns C1,C2,.. CSV: the input columns, in order (default: every column that is not\n"
+    "                     the label or the sample weight)\n"
     "  --compression none|zlib|gzip|auto  TFRecord compression (default auto)\n"
     "  --loss L           a Keras loss name (sparse_categorical_crossentropy, mse, ...)\n"
     "  --metrics M1,M2    Keras metric names (accuracy, auc, precision, ...)\n"
@@ -134,11 +143,31 @@ static int parse_double(const char *s, double *out) {
 }
 
 /* Returns -1 to go on, or an exit code. */
+/* A numeric dtype by TensorFlow's name ("uint8", "float32"); SC_DT_INVALID otherwise. */
+static sc_dtype parse_dtype(const char *s) {
+    static const sc_dtype numeric[] = {SC_DT_FLOAT, SC_DT_DOUBLE, SC_DT_HALF, SC_DT_BFLOAT16,
+                                       SC_DT_INT8, SC_DT_INT16, SC_DT_INT32, SC_DT_INT64,
+                                       SC_DT_UINT8, SC_DT_UINT16, SC_DT_UINT32, SC_DT_UINT64,
+                                       SC_DT_BOOL};
+    for (size_t i = 0; i < sizeof numeric / sizeof *numeric; i++)
+        if (!strcmp(s, sc_dtype_name(numeric[i]))) return numeric[i];
+    return SC_DT_INVALID;
+}
+
 static int parse_args(int argc, char **argv, run_opts *o) {
+    char opt[64];
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *inline_value = NULL;
+        /* --opt=VALUE is --opt VALUE (as getopt_long takes it). */
+        const char *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
+        if (eq && (size_t)(eq - a) < sizeof opt) {
+            snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
+            a = opt;
+            inline_value = eq + 1;
+        }
 #define VALUE()                                                                                    \
-    (i + 1 < argc ? argv[++i] : (usage_error(o->is_run, "%s needs a value", a), (char *)NULL))
+    (inline_value ? inline_value                                                                   \
+     : i + 1 < argc ? argv[++i] : (usage_error(o->is_run, "%s needs a value", a), (char *)NULL))
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             cli_run_usage(stdout, o->is_run);
             return CLI_EXIT_OK;
@@ -181,6 +210,17 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                     return usage_error(o->is_run, "--feature expects INPUT=FEATURE, got '%s'", v);
                 o->feature_input[o->num_features] = strndup(v, (size_t)(eq - v));
                 o->feature_name[o->num_features++] = eq + 1;
+            } else if (!strcmp(a, "--columns")) {
+                if (!*v) return usage_error(o->is_run, "--columns expects C1,C2,..., got ''");
+                o->columns = v;
+            } else if (!strcmp(a, "--bytes-dtype")) {
+                const char *eq = strchr(v, '='), *dt = eq ? eq + 1 : v;
+                sc_dtype t = parse_dtype(dt);
+                if ((eq && eq == v) || t == SC_DT_INVALID || o->num_bytes == MAX_FEATURES)
+                    return usage_error(o->is_run, "--bytes-dtype expects [NAME=]DTYPE with a numeric "
+                                       "dtype (uint8, float32, ...), got '%s'", v);
+                o->bytes_name[o->num_bytes] = eq ? strndup(v, (size_t)(eq - v)) : NULL;
+                o->bytes_dtype[o->num_bytes++] = t;
             } else if (!strcmp(a, "--batch-size")) {
                 if (!parse_long(v, 1, &o->batch_size) || o->batch_size > 1 << 20)
                     return usage_error(o->is_run, "--batch-size expects a positive integer, got '%s'", v);
@@ -287,6 +327,9 @@ typedef struct run_state {
     char *compile_json;
     size_t compile_len;
     const char *config_source; /* the checkpoint's config, when there is no --model */
+    char *columns_buf;         /* --columns, split in place */
+    char *columns[256];
+    size_t num_columns;
 } run_state;
 
 static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error *err) {
@@ -298,7 +341,14 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
     if (dp.num_inputs > SC_DATASET_MAX_INPUTS) dp.num_inputs = SC_DATASET_MAX_INPUTS;
     for (size_t k = 0; k < dp.num_inputs; k++) {
         sc_shape s = sc_model_input_shape(st->model, k);
-        dp.inputs[k].name = dp.num_inputs == 1 ? NULL : sc_model_input_name(st->model, k);
+        /* A single input: an .npz array `x` or one named after the input layer; a TFRecord
+         * feature `x` unless --feature says otherwise (as before). */
+        dp.inputs[k].name = sc_model_input_name(st->model, k);
+        if (dp.num_inputs == 1) dp.inputs[k].feature = "x";
+        for (size_t b = 0; b < o->num_bytes; b++)
+            if (!o->bytes_name[b] || !strcmp(o->bytes_name[b], dp.inputs[k].name) ||
+                (dp.num_inputs == 1 && !strcmp(o->bytes_name[b], "x")))
+                dp.inputs[k].bytes_dtype = o->bytes_dtype[b];
         dp.inputs[k].shape.rank = s.rank;
         for (int d = 0; d < s.rank && d < SC_DATASET_MAX_RANK; d++) dp.inputs[k].shape.dims[d] = s.dims[d];
         for (size_t f = 0; f < o->num_features; f++)
@@ -308,6 +358,11 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
     }
     dp.num_outputs = 1;
     dp.outputs[0].label = o->label;
+    for (size_t b = 0; b < o->num_bytes; b++)
+        if (o->bytes_name[b] && !strcmp(o->bytes_name[b], o->label ? o->label : "y"))
+            dp.outputs[0].bytes_dtype = o->bytes_dtype[b];
+    dp.csv_columns = st->num_columns ? (const char *const *)st->columns : NULL;
+    dp.num_csv_columns = st->num_columns;
     dp.sample_weight = o->sample_weight;
     dp.compression = parse_compression(o->compression);
     return sc_dataset_open(&dp, &st->data[i], err);
@@ -450,6 +505,17 @@ int cli_run_main(int argc, char **argv, int is_run) {
         sc_keras_archive_free(ar);
         if (!st.compile_json) goto fail;
     }
+    if (o.columns) {
+        if (!(st.columns_buf = strdup(o.columns))) goto fail;
+        for (char *tok = strtok(st.columns_buf, ","); tok; tok = strtok(NULL, ",")) {
+            if (st.num_columns == sizeof st.columns / sizeof *st.columns) {
+                s = cli_error(&err, SC_INVALID_ARGUMENT, "--columns: at most %zu columns",
+                              sizeof st.columns / sizeof *st.columns);
+                goto fail;
+            }
+            st.columns[st.num_columns++] = tok;
+        }
+    }
     for (size_t i = 0; i < o.num_data; i++) {
         if ((s = open_data(&o, &st, i, &err))) goto fail;
         if ((s = compile_for(&o, &st, i, &err))) goto fail;
@@ -516,6 +582,8 @@ done:
         if (o.data_name[i]) free((char *)o.data_name[i]);
     }
     for (size_t f = 0; f < o.num_features; f++) free((char *)o.feature_input[f]);
+    for (size_t b = 0; b < o.num_bytes; b++) free((char *)o.bytes_name[b]);
+    free(st.columns_buf);
     sc_model_free(st.model);
     free(st.compile_json);
     sc_ckpt_ref_clear(&ref);

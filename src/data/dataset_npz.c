@@ -209,7 +209,7 @@ sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
         /* Keras: a single input is `x` whatever the layer's name; several go by name. */
         const char *name = sc_ds_input_name(spec, i);
         const char *arr = p->num_inputs == 1 && has_array(z, "x") ? "x" : name;
-        if (p->num_inputs == 1 && strcmp(name, "x") != 0 && !has_array(z, name)) {
+        if (p->num_inputs == 1 && strcmp(name, "x") != 0 && !has_array(z, "x") && !has_array(z, name)) {
             char present[256];
             st = sc_error_set(err, SC_INVALID_ARGUMENT,
                               "%s: no array 'x' or '%s' for input '%s' (arrays present: %s)",

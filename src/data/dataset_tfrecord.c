@@ -116,7 +116,8 @@ static sc_status count_values(const sc_example *ex, const field *f, const sc_fea
         if (feat->kind == SC_FEATURE_BYTES)
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "%s: record %llu: feature '%s' (%s '%s') is bytes_list; say "
-                                "which dtype its bytes hold",
+                                "which dtype its bytes hold (bytes_dtype; the command's "
+                                "--bytes-dtype NAME=DTYPE)",
                                 ex->file, (unsigned long long)ex->record, f->feature, f->what,
                                 f->name);
         *count = feat->count;
