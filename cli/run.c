@@ -44,10 +44,10 @@ typedef struct run_opts {
 } run_opts;
 
 static const char k_eval_usage[] =
-    "usage: sidecar eval CKPT --model MODEL --data DATA [--loss L] [--metrics M1,M2]\n"
+    "usage: sidecar eval CKPT [--model MODEL] --data DATA [--loss L] [--metrics M1,M2]\n"
     "                    [--compile FILE] [--batch-size N] [--steps N] [--json] [options]\n";
 static const char k_run_usage[] =
-    "usage: sidecar run --checkpoint-dir DIR --model MODEL --data DATA [--loss L] [--metrics M1,M2]\n"
+    "usage: sidecar run --checkpoint-dir DIR [--model MODEL] --data DATA [--loss L] [--metrics M1,M2]\n"
     "                   [--compile FILE] [--batch-size N] [--steps N] [--max-evaluations N]\n"
     "                   [--logdir DIR] [--every] [--export-best DIR [--monitor M] [--mode min|max|auto]]\n"
     "                   [--timeout SECS] [--poll SECS] [--json] [options]\n";
