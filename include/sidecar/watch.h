@@ -83,7 +83,8 @@ typedef struct sc_watcher_params {
     sc_watch_mode mode;      /* default SC_WATCH_AUTO */
     int poll_interval_ms;    /* POLL, and AUTO on network filesystems; default 1000, >= 1 */
     int recheck_interval_ms; /* AUTO's safety rescan on local filesystems; default 2000; 0 = off */
-    int weight_files;        /* also report <stem>-<N>.weights.h5/.keras/.safetensors; default 1 */
+    int weight_files;        /* also report weight files (.weights.h5/.keras/.safetensors/.h5)
+                                and SavedModel directories <stem>-<N>/; default 1 */
 } sc_watcher_params;
 
 sc_watcher_params sc_watcher_default_params(void);

@@ -18,9 +18,11 @@ expect_rc 0 "npz with x"
 WANT=$(metrics)
 
 # The same arrays under other names and forms, written without numpy.
-"$PYTHON" - "$TMP" <<'PY' || fail "writing the variants"
+"$PYTHON" - "$TMP" "$(dirname "$0")" <<'PY' || fail "writing the variants"
 import ast, struct, sys, zipfile
 tmp = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from pbwire import ld, varint
 z = zipfile.ZipFile(tmp + "/a.npz")
 def load(name):
     raw = z.read(name + ".npy")
@@ -58,17 +60,6 @@ def crc32c(data, table=[]):
     return c ^ 0xFFFFFFFF
 def mask(c):
     return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-def ld(field, payload):
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
 def entry(key, feature):
     return ld(1, ld(1, key.encode()) + ld(2, feature))
 with open(tmp + "/a.tfrecord", "wb") as f:

@@ -11,19 +11,11 @@ TRAINER="$SC_BUILD_DIR/sc_demo_trainer"
 "$TRAINER" --write-data "$TMP/a.npz" --write-model "$TMP/model.json" >/dev/null || fail "data"
 "$TRAINER" --out "$TMP/tf" --layout keras --epochs 2 >/dev/null || fail "trainer"
 
-"$PYTHON" - "$TMP" <<'PY' || fail "writing the SavedModels"
+"$PYTHON" - "$TMP" "$(dirname "$0")" <<'PY' || fail "writing the SavedModels"
 import json, os, shutil, sys
 tmp = sys.argv[1]
-def varint(n):
-    out = b""
-    while True:
-        b, n = n & 0x7F, n >> 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-def ld(field, payload):
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
+sys.path.insert(0, sys.argv[2])
+from pbwire import ld, varint
 def tuples(v):  # Keras' SavedModel metadata writes tuples as {"class_name": "__tuple__", ...}
     if isinstance(v, dict):
         return {k: (({"class_name": "__tuple__", "items": x}) if k == "batch_input_shape" and isinstance(x, list) else tuples(x)) for k, x in v.items()}

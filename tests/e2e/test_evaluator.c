@@ -370,8 +370,8 @@ static void test_keras3_weights_file(void **state) {
 /* Keras 2 HDF5 (FORMATS §7.4/§7.5), written with libhdf5 as h5py writes it, from the trainer's
  * ckpt-2 weights. full: model.save("m.h5") (model_config/training_config at the root, weights
  * under model_weights/, the step in optimizer_weights/Adam/iter:0); else save_weights (weights
- * at the root, no step). k3: Keras 3's legacy names "<layer>/sequential/<layer>/<var>" (no
- * ":0"), as in its model.save("m.h5"). */
+ * at the root, no step). k3 1: Keras 3's legacy names "<layer>/sequential/<layer>/<var>" (no
+ * ":0"), as in its model.save("m.h5"); 2: standalone Keras <= 2.3's step counter name. */
 static void write_legacy_h5(fixture *f, const char *tf_prefix, const char *path, int full, int k3) {
     static const char *const tf_keys[4] = {
         "model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE",
@@ -392,12 +392,16 @@ static void write_legacy_h5(fixture *f, const char *tf_prefix, const char *path,
         bufs[i] = malloc(t->size);
         assert_int_equal(sc_bundle_read(b, t, bufs[i], t->size, &err), SC_OK);
         snprintf(keys[i], sizeof keys[i], "%s%s/%s/%s%s", full ? "model_weights/" : "", layer[i],
-                 k3 ? "sequential" : layer[i], k3 ? layer[i] : var[i], k3 ? "" : ":0");
-        if (k3) snprintf(keys[i] + strlen(keys[i]), sizeof keys[i] - strlen(keys[i]), "/%s", var[i]);
+                 k3 == 1 ? "sequential" : layer[i], k3 == 1 ? layer[i] : var[i], k3 == 1 ? "" : ":0");
+        if (k3 == 1) snprintf(keys[i] + strlen(keys[i]), sizeof keys[i] - strlen(keys[i]), "/%s", var[i]);
         e[i] = (sc_h5weights_entry){keys[i], t->dtype, t->rank, t->shape, bufs[i], t->size};
     }
     int64_t it = 64; /* the trainer's step after 2 epochs of 32 batches */
-    e[4] = (sc_h5weights_entry){k3 ? "optimizer_weights/adam/iteration" : "optimizer_weights/Adam/iter:0",
+    /* The counter as each writer names it (FORMATS §7.5): Keras 3 legacy, standalone Keras <= 2.3
+     * (k3 == 2), tf.keras OptimizerV2. */
+    e[4] = (sc_h5weights_entry){k3 == 1 ? "optimizer_weights/adam/iteration"
+                                : k3 == 2 ? "optimizer_weights/training/Adam/iterations:0"
+                                          : "optimizer_weights/Adam/iter:0",
                                 SC_DT_INT64, 0, NULL, &it, 8};
     uint8_t *json;
     size_t len;
@@ -407,7 +411,7 @@ static void write_legacy_h5(fixture *f, const char *tf_prefix, const char *path,
                      "{\"class_name\": \"Adam\", \"config\": {\"name\": \"Adam\"}}}";
     sc_h5weights_group g[3] = {{"", NULL, "model_config", (const char *)json},
                                {"", NULL, "training_config", tc},
-                               {"", NULL, "keras_version", k3 ? "3.11.1" : "2.15.0"}};
+                               {"", NULL, "keras_version", k3 == 1 ? "3.11.1" : k3 == 2 ? "2.3.1" : "2.15.0"}};
     if (sc_h5weights_write(path, e, full ? 5 : 4, g, full ? 3 : 0, &err) != SC_OK)
         fail_msg("%s", err.message);
     free(json);
@@ -498,6 +502,7 @@ static void legacy_h5_scenario(fixture *f, int k3) {
 
 static void test_legacy_h5_keras2(void **state) { legacy_h5_scenario(*state, 0); }
 static void test_legacy_h5_keras3_names(void **state) { legacy_h5_scenario(*state, 1); }
+static void test_legacy_h5_keras23_counter(void **state) { legacy_h5_scenario(*state, 2); }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -509,6 +514,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_keras3_weights_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_h5_keras2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_h5_keras3_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_h5_keras23_counter, setup, teardown),
     };
     return cmocka_run_group_tests_name("evaluator", tests, NULL, NULL);
 }
