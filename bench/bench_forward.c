@@ -1,33 +1,37 @@
-/* bench_forward — the model engine's forward pass against PyTorch and the cblas_sgemm roof.
+/* bench_forward — the model engine's forward pass against PyTorch and a GEMM roof.
  *
  *   bench_forward [--native-core] [--no-torch] [--keep]
  *
- * Three cases, one seeded set of float32 weights and inputs:
+ * Four cases (issue 10), one seeded set of float32 weights and inputs:
  *   mlp32, mlp256   Dense(512, relu) - Dense(10) on 784 features, batch 32 and 256
  *   cnn256          Conv2D(32,3,relu) - MaxPool(2) - Conv2D(64,3,relu) - MaxPool(2) - Flatten -
  *                   Dense(128,relu) - Dense(10) on 28x28x1, batch 256
+ *   deep128         six 3x3 'same' Conv2D(relu) of 32-128 filters with two MaxPool(2), global
+ *                   average pooling, Dense(10) on 32x32x3, batch 128
  * For each it times (best single call after warm-up; calls repeat until >= MIN_TIME s elapsed):
- *   sidecar   sc_runner_run
- *   roof      the same GEMMs alone through cblas_sgemm (the conv GEMMs chunked as conv.c does),
- *             calls alternating with sidecar's so both see the same machine load
+ *   sidecar   sc_runner_run (oneDNN primitives, see README "Compute engine")
+ *   roof      the model's GEMMs alone (the conv GEMMs im2col-shaped, chunked as conv.c does)
+ *             through sc_gemm_f32, i.e. dnnl_sgemm on the same OpenMP pool (an OpenBLAS roof
+ *             would mix two thread pools in one process, which distorts both), calls
+ *             alternating with sidecar's so both see the same machine load
  *   torch     bench/torch_forward.py on the same weights and inputs (best of 1 and 2 threads,
  *             mkldnn on and off), which also checks sidecar's outputs against PyTorch's
- * and prints examples/s, sidecar/roof and sidecar/torch against the issue's targets. sidecar and
- * the roof run with OpenBLAS' default thread count (what the engine does today) and, for the
- * record, again after openblas_set_num_threads(1). At one thread it also prints the best
- * process CPU time per call of all three: on a shared machine the wall clock mostly measures
- * the other processes, CPU time does not (the targets are judged on the default-thread wall
- * figures, as asked; read them next to the CPU line). A missed target is reported, not an
- * error; a wrong output (max|sidecar - torch| / max|torch| > 1e-4) or a failed run exits 1.
+ * and prints examples/s, sidecar/roof and sidecar/torch against the issue's targets, at the
+ * engine's default thread count and at one thread (sc_engine_set_threads(1)), where it also
+ * prints the best process CPU time per call of all three: on a shared machine the wall clock
+ * mostly measures the other processes, CPU time does not. It prints the engine (oneDNN version,
+ * ISA, threads), per case the cold path (first batch: primitive creation + weight reorders;
+ * after a rebind: reorders only), the scratchpad and reordered-weight sizes, and at the end the
+ * CPU time of 10 s of idling. A missed target is reported, not an error; a wrong output
+ * (max|sidecar - torch| / max|torch| > 1e-4) or a failed run exits 1.
  *
- * OpenBLAS reads OPENBLAS_CORETYPE when it loads. The bench never changes the caller's
- * environment; --native-core re-executes the bench once without that variable so OpenBLAS
- * picks its core from cpuid (compare the "openblas core" lines of both runs).
+ * PyTorch calls OpenBLAS, which reads OPENBLAS_CORETYPE when it loads. The bench never changes
+ * the caller's environment; --native-core re-executes the bench once without that variable
+ * (the torch reference prints the core OpenBLAS chose).
  * The weights, inputs and sidecar's outputs go to a temporary directory as .npy files (kept
  * with --keep). SC_TORCH_FORWARD overrides the script path, SC_PYTHON the interpreter
  * (default /usr/bin/python3: Debian's python3-torch, not a python3 earlier on PATH).
  */
-#include <cblas.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -40,6 +44,7 @@
 
 #include "bench_util.h"
 #include "sidecar/engine.h"
+#include "tensor/gemm.h"
 #include "sidecar/model.h"
 
 #ifndef SC_TORCH_SCRIPT
@@ -232,8 +237,7 @@ static int call_sidecar(bench_case *c) {
 static int call_roof(bench_case *c) {
     for (int i = 0; i < c->num_gemms; i++) {
         const gemm *g = &c->gemms[i];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->m, g->n, g->k, 1.0f, g->a, g->k,
-                    g->b, g->n, 0.0f, g->c, g->n);
+        sc_gemm_f32(0, 0, g->m, g->n, g->k, 1.0f, g->a, g->k, g->b, g->n, 0.0f, g->c, g->n);
     }
     return 0;
 }
@@ -396,16 +400,6 @@ static void print_load(const char *when) {
            load > 0.5 * (double)cpus ? " (busy machine: the figures are noisy)" : "");
 }
 
-static void print_openblas(void) {
-    const char *ct = getenv("OPENBLAS_CORETYPE"), *was = getenv("SC_BENCH_FORWARD_CORETYPE_WAS");
-    printf("openblas: %s\n", openblas_get_config());
-    printf("openblas core: %s, threads %d (procs %d, parallel %d)\n", openblas_get_corename(),
-           openblas_get_num_threads(), openblas_get_num_procs(), openblas_get_parallel());
-    if (was)
-        printf("OPENBLAS_CORETYPE: unset by --native-core (the environment had '%s')\n", was);
-    else
-        printf("OPENBLAS_CORETYPE: %s\n", ct ? ct : "(unset)");
-}
 
 /* Idle means idle: the process CPU time over 10 s of sleeping after the last forward pass
  * (OpenMP workers must not spin while sidecar waits for the next checkpoint). */
@@ -483,7 +477,6 @@ int main(int argc, char **argv) {
         }
     }
     if (native) reexec_native(argv);
-    print_openblas();
     print_load("before");
 
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -541,12 +534,10 @@ int main(int argc, char **argv) {
         sc_runner_stats_get(c->runner, &c->rebind);
         if (time_case(c, 0) || write_npy(c->name, &out, c->batch, sc_runner_output(c->runner, 0)))
             goto done;
-        if (threads > 1) { /* one engine thread (and one OpenBLAS thread for the roof) */
+        if (threads > 1) { /* one engine thread */
             sc_engine_set_threads(1);
-            openblas_set_num_threads(1);
             int bad = time_case(c, 1);
             sc_engine_set_threads(0);
-            openblas_set_num_threads(threads);
             if (bad) goto done;
         }
     }

@@ -14,6 +14,7 @@ enum { KIND_NONE, KIND_DENSE, KIND_CONV };
 
 typedef struct slot {
     int batch;                  /* 0: empty */
+    int threads;                /* oneDNN splits the work for the thread count at creation */
     sc_shape in;                /* the input shape it was created for */
     dnnl_primitive_t prim;
     dnnl_memory_t src, wts, bias, dst, scratch;
@@ -334,6 +335,7 @@ static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slo
     const char *what = "primitive creation";
     slot_clear(s);
     s->batch = batch;
+    s->threads = sc_engine_threads();
     s->in = n->in_shape[0];
     DNNL_TRY(dnnl_primitive_create(&s->prim, pd));
     what = "memory";
@@ -401,9 +403,10 @@ fail:
     return dnnl_fail(L, what, st, err);
 }
 
-static slot *find_slot(node_plan *np, const sc_node *n, int batch) {
+static slot *find_slot(node_plan *np, const sc_node *n, int batch, int threads) {
     for (int k = 0; k < 2; k++)
-        if (np->s[k].batch == batch && sc_shape_equal(&np->s[k].in, &n->in_shape[0]))
+        if (np->s[k].batch == batch && np->s[k].threads == threads &&
+            sc_shape_equal(&np->s[k].in, &n->in_shape[0]))
             return &np->s[k];
     return NULL;
 }
@@ -429,10 +432,13 @@ sc_status sc_dnnl_plan_run(sc_dnnl_plan *p, size_t i, int batch, const float *in
         if (!np->wfinite || !all_finite(in, n_in)) return SC_OK; /* NaN-exact path */
     }
     dnnl_status_t st;
-    slot *s = find_slot(np, n, batch);
+    /* A primitive runs with the thread count it was created for (oneDNN partitions its work
+     * then): after sc_engine_set_threads the slots are made again. */
+    int threads = sc_engine_threads();
+    slot *s = find_slot(np, n, batch, threads);
     if (!s) {
         /* Slot 0 keeps the first shape seen (the runner's full batch); slot 1 takes the rest. */
-        s = &np->s[np->s[0].batch ? 1 : 0];
+        s = &np->s[np->s[0].batch && np->s[0].threads == threads ? 1 : 0];
         double t = now(), c = cpu_now();
         int unsupported = 0;
         sc_status e = make_slot(p, n, np, s, batch, &unsupported, err);
