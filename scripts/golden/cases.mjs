@@ -334,4 +334,21 @@ export const CASES = [
       L('SeparableConv1D', 'separable_conv1d_2', { filters: 3, kernel_size: 3, strides: 2, activation: 'tanh' }),
     ],
   },
+  {
+    // Attention layers: no tfjs layer; the Keras 2.15 definitions in tfjs ops.
+    name: 'attention_k2', keras: 2, model: 'Functional', batch: 3,
+    inputs: [{ name: 'query', shape: [5, 4], range: [-1, 1] }, { name: 'value', shape: [7, 4], range: [-1, 1] },
+      { name: 'key', shape: [7, 4], range: [-1, 1] }],
+    layers: [
+      L('Attention', 'attention', { use_scale: true }, ['query', 'value']),
+      L('Attention', 'attention_1', {}, ['query', 'value', 'key']),
+      L('Attention', 'attention_2', { use_scale: true, score_mode: 'concat' }, ['query', 'value', 'key']),
+      L('AdditiveAttention', 'additive_attention', {}, ['query', 'value']),
+      L('AdditiveAttention', 'additive_attention_1', { use_scale: false }, ['query', 'value', 'key']),
+      L('Concatenate', 'concatenate', { axis: -1 }, ['attention', 'attention_1', 'attention_2', 'additive_attention',
+        'additive_attention_1']),
+      L('Dense', 'dense', { units: 3 }, ['concatenate']),
+    ],
+    outputs: ['dense'],
+  },
 ];

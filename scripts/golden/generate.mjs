@@ -39,6 +39,7 @@ function weightValues(key, name, shape, cls) {
     case 'moving_variance': return uniformF32(key, n, 0.5, 1.5);
     case 'embeddings': return uniformF32(key, n, -0.8, 0.8);
     case 'alpha': return uniformF32(key, n, 0.05, 0.3);
+    case 'scale': case 'concat_score_weight': return uniformF32(key, n, 0.5, 1.5);
     case 'mean': return uniformF32(key, n, 0.5, 1.0);
     case 'variance': return uniformF32(key, n, 0.5, 1.2);
     case 'count': return new BigInt64Array(n); // Keras never updates it in adapt(); 0

@@ -370,6 +370,25 @@ static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tenso
     return b->layer_outputs[li][node];
 }
 
+/* A call argument this engine does not implement, set in a node's kwargs (Keras 2: the dict
+ * after each input reference; Keras 3: the node's "kwargs"), or NULL. Refused by name rather
+ * than ignored, since ignoring it would change the numbers. */
+static const char *unsupported_kwarg(const json_t *node) {
+    static const char *const keys[] = {"use_causal_mask", "return_attention_scores",
+                                       "initial_state", "constants"};
+    const json_t *dicts[SC_MAX_NODE_INPUTS + 1];
+    size_t nd = 0;
+    if (json_is_object(node)) dicts[nd++] = json_object_get(node, "kwargs");
+    for (size_t i = 0; json_is_array(node) && i < json_array_size(node) && nd <= SC_MAX_NODE_INPUTS; i++)
+        dicts[nd++] = json_array_get(json_array_get(node, i), 3);
+    for (size_t i = 0; i < nd; i++)
+        for (size_t k = 0; json_is_object(dicts[i]) && k < sizeof keys / sizeof keys[0]; k++) {
+            const json_t *v = json_object_get(dicts[i], keys[k]);
+            if (v && !json_is_null(v) && !json_is_false(v)) return keys[k];
+        }
+    return NULL;
+}
+
 /* Collects the tensors a node reads, in order. Keras 2: [[name, node, tensor, kwargs], ...];
  * Keras 3: {"args": [...], "kwargs": {...}} with __keras_tensor__ objects, possibly nested in
  * lists. Returns 0 ok, -1 not ready, -2 bad reference (bad_name set). */
@@ -521,6 +540,13 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                                      layer_of[i]->name, next_node[i],
                                      bad ? "unknown layer '" : "no tensor",
                                      bad ? bad : "", bad ? "'" : "");
+                    goto done;
+                }
+                const char *kw = unsupported_kwarg(node);
+                if (kw) {
+                    s = sc_error_set(b->err, SC_UNIMPLEMENTED, "%s: layer '%s' (%s): call argument "
+                                     "%s is not supported", b->src, layer_of[i]->name,
+                                     layer_of[i]->class_name, kw);
                     goto done;
                 }
                 int t = -1;

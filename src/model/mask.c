@@ -54,6 +54,9 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
         else if (!strcmp(cls, "Masking")) out = 1;
         else if (IN(cls, k_rnn)) out = in && sc_rnn_returns_sequences(n->layer);
         else if (IN(cls, k_pass) || IN(cls, k_merge)) out = in;
+        else if (in && (!strcmp(cls, "Attention") || !strcmp(cls, "AdditiveAttention")))
+            return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): masked inputs are not "
+                                "supported", n->layer->name, cls);
         if (out && !strcmp(cls, "Concatenate") && concat_axis(n) != n->out_shape.rank - 1 &&
             !(concat_axis(n) == 0 && n->out_shape.rank == 2))
             return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (Concatenate): masked inputs "

@@ -293,6 +293,23 @@ static void test_masks(void **state) {
     sc_model_free(m);
 }
 
+/* A call argument that changes the numbers and is not implemented is refused by name. */
+static void test_call_kwargs(void **state) {
+    (void)state;
+    const char *json =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 3, 2], \"name\": \"q\"}, "
+        "\"name\": \"q\", \"inbound_nodes\": []},"
+        "{\"class_name\": \"Attention\", \"config\": {\"name\": \"att\"}, \"name\": \"att\", "
+        "\"inbound_nodes\": [[[\"q\", 0, 0, {\"use_causal_mask\": true}], [\"q\", 0, 0, {\"use_causal_mask\": true}]]]}],"
+        "\"input_layers\": [[\"q\", 0, 0]], \"output_layers\": [[\"att\", 0, 0]]}}";
+    sc_model *m = NULL;
+    sc_error err;
+    assert_int_equal(sc_model_load_keras_json(json, strlen(json), "kw.json", &m, &err), SC_UNIMPLEMENTED);
+    assert_non_null(strstr(err.message, "use_causal_mask"));
+    assert_non_null(strstr(err.message, "'att'"));
+}
+
 /* Keras 2 Functional with a shared layer: one Dense called on two inputs (two nodes, one set of
  * variables), then Add. */
 static void test_shared_layer(void **state) {
@@ -569,6 +586,7 @@ int main(void) {
         cmocka_unit_test(test_shared_layer),
         cmocka_unit_test(test_recurrent_refusals),
         cmocka_unit_test(test_masks),
+        cmocka_unit_test(test_call_kwargs),
         cmocka_unit_test(test_nested_sequential),
         cmocka_unit_test(test_arena_reuse),
         cmocka_unit_test(test_bind),

@@ -163,6 +163,8 @@ function layerFields(l, v, inRank) {
       return { ...convFields(a, v, r, 'conv'), output_padding: a.output_padding === undefined ? null : tuple(a.output_padding, r) };
     }
     case 'SeparableConv1D': return convFields(a, v, 1, 'separable');
+    case 'Attention': return { use_scale: a.use_scale ?? false, score_mode: a.score_mode ?? 'dot', dropout: F(0.0) };
+    case 'AdditiveAttention': return { use_scale: a.use_scale ?? true, dropout: F(0.0) };
     case 'ZeroPadding1D': return { padding: tuple(a.padding ?? 1, 2) };
     case 'Cropping1D': return { cropping: tuple(a.cropping ?? 1, 2) };
     case 'Bidirectional': {

@@ -98,6 +98,34 @@ function makeLayer(l, v, inShape) {
       if (l.cls === 'Conv2DTranspose' && a.output_padding === undefined && (a.dilation_rate ?? 1) === 1)
         return { layer: T.conv2dTranspose({ name, filters: a.filters, ...camel(a) }) };
       return convTransposeDef(l.cls === 'Conv1DTranspose' ? 1 : 2, a, inShape);
+    case 'Attention': case 'AdditiveAttention': {
+      // tf_keras 2.15 attention.py / additive_attention.py with tfjs ops (no tfjs layer).
+      const additive = l.cls === 'AdditiveAttention', useScale = a.use_scale ?? additive;
+      const concat = (a.score_mode ?? 'dot') === 'concat';
+      const dv = inShape[inShape.length - 1];
+      const vars = [];
+      if (useScale) vars.push({ name: 'scale', shape: additive ? [dv] : [] });
+      if (concat) vars.push({ name: 'concat_score_weight', shape: [] });
+      return {
+        fn: (xs, w) => {
+          const [q, v] = xs, k = xs[2] ?? v;
+          const scale = useScale ? w[0] : null;
+          let scores;
+          if (!additive && !concat) {
+            scores = tf.matMul(q, k, false, true);
+            if (scale) scores = tf.mul(scores, scale);
+          } else {
+            const sum = tf.add(tf.expandDims(q, -2), tf.expandDims(k, -3));
+            if (additive) scores = tf.sum(scale ? tf.mul(scale, tf.tanh(sum)) : tf.tanh(sum), -1);
+            else scores = tf.mul(w[useScale ? 1 : 0], tf.sum(tf.tanh(scale ? tf.mul(scale, sum) : sum), -1));
+          }
+          return tf.matMul(tf.softmax(scores), v);
+        },
+        shapeFn: (s) => [s[0][0], s[0][1], s[1][2]],
+        varShapes: vars,
+        def: `${l.cls} (no tfjs layer): tf_keras 2.15 score, softmax over the keys, weights @ value`,
+      };
+    }
     case 'SeparableConv1D': {
       // tf_keras SeparableConv1D: TF's separable_conv2d on [B, 1, steps, C]; causal = left zeros.
       const C = inShape[inShape.length - 1], M = a.depth_multiplier ?? 1, k = a.kernel_size, s = a.strides ?? 1;

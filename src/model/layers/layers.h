@@ -69,6 +69,8 @@ extern const sc_layer_ops sc_layer_cropping1d;
 extern const sc_layer_ops sc_layer_conv1d_transpose;
 extern const sc_layer_ops sc_layer_conv2d_transpose;
 extern const sc_layer_ops sc_layer_separable_conv1d;
+extern const sc_layer_ops sc_layer_attention;
+extern const sc_layer_ops sc_layer_additive_attention;
 /* [batch, H, W, C] -> [batch, OH, OW, C], TF resize_bilinear(half_pixel_centers=True). */
 void sc_resize_bilinear(const float *x, int batch, int64_t H, int64_t W, int64_t C, int64_t OH,
                         int64_t OW, float *y);
