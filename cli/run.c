@@ -35,6 +35,9 @@ typedef struct run_opts {
     const char *label, *sample_weight, *compression;
     const char *feature_input[MAX_FEATURES], *feature_name[MAX_FEATURES];
     size_t num_features;
+    double group_timeout;
+    int group_stats;
+    sc_group *group;
 } run_opts;
 
 static const char k_eval_usage[] =
@@ -71,6 +74,9 @@ static const char k_common_help[] =
     "  --json             one JSON object per evaluation on stdout:\n"
     "                     {\"checkpoint\": ..., \"step\": N, \"metrics\": {\"loss\": ..., ...}}\n"
     "  --progress / --no-progress  live progress bar (default: when stderr is a terminal)\n"
+    "  --group-timeout SECS  under mpirun -n N: wait at least SECS (default 60) for another\n"
+    "                     rank before ending the run with a message naming it\n"
+    "  --group-stats      under mpirun -n N: rank 0 prints the bytes exchanged at the end\n"
     "  -h, --help         this help\n";
 
 static const char k_run_help[] =
@@ -148,6 +154,8 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             o->progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
             o->progress = 0;
+        } else if (!strcmp(a, "--group-stats")) {
+            o->group_stats = 1;
         } else if (a[0] == '-' && a[1] == '-') {
             const char *v = VALUE();
             if (!v) return CLI_EXIT_USAGE;
@@ -171,6 +179,10 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             else if (!strcmp(a, "--metrics")) o->metrics = v;
             else if (!strcmp(a, "--compile")) o->compile = v;
             else if (!strcmp(a, "--label")) o->label = v;
+            else if (!strcmp(a, "--group-timeout")) {
+                if (!parse_double(v, &o->group_timeout))
+                    return usage_error(o->is_run, "--group-timeout expects seconds > 0, got '%s'", v);
+            }
             else if (!strcmp(a, "--sample-weight")) o->sample_weight = v;
             else if (!strcmp(a, "--compression")) o->compression = v;
             else if (!strcmp(a, "--feature")) {
@@ -309,6 +321,8 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
     dp.outputs[0].label = o->label;
     dp.sample_weight = o->sample_weight;
     dp.compression = parse_compression(o->compression);
+    dp.num_shards = (size_t)sc_group_size(o->group); /* this rank's share (sidecar/group.h) */
+    dp.shard_index = (size_t)sc_group_rank(o->group);
     return sc_dataset_open(&dp, &st->data[i], err);
 }
 
@@ -348,6 +362,11 @@ int cli_run_main(int argc, char **argv, int is_run) {
     sc_callback cbs[2];
     size_t ncb = 0;
 
+    /* Under mpirun -n N: join the group; ranks > 0 print nothing unless they fail. */
+    if ((s = sc_group_create(NULL, NULL, &o.group, &err))) goto fail;
+    sc_group_set_timeout(o.group, o.group_timeout);
+    int rank = sc_group_rank(o.group);
+    if (rank != 0) o.progress = o.json = 0;
     if ((s = sc_model_load_keras(o.model, &st.model, &err))) goto fail;
     if (o.compile && (s = cli_read_text(o.compile, &st.compile_json, &st.compile_len, &err))) goto fail;
     if (!o.compile && !o.loss && !o.metrics) {
@@ -383,6 +402,7 @@ int cli_run_main(int argc, char **argv, int is_run) {
     if (o.json) cbs[ncb++] = (sc_callback){NULL, NULL, NULL, NULL, json_on_test_end};
     p.callbacks = cbs;
     p.num_callbacks = ncb;
+    p.group = o.group;
     if (is_run) {
         p.checkpoint_dir = o.checkpoint_dir;
         p.max_evaluations = o.max_evaluations;
@@ -427,10 +447,24 @@ int cli_run_main(int argc, char **argv, int is_run) {
     cli_progress_clear();
     if (s) goto fail;
     code = CLI_EXIT_OK;
+    if (o.group_stats && sc_group_size(o.group) > 1 && rank == 0) {
+        uint64_t sent, received, reductions;
+        sc_group_traffic(o.group, &sent, &received, &reductions);
+        fprintf(stderr, "group: %d ranks; rank 0 sent %llu and received %llu bytes over %llu "
+                        "dataset evaluations (%.0f bytes each)\n",
+                sc_group_size(o.group), (unsigned long long)sent, (unsigned long long)received,
+                (unsigned long long)reductions,
+                reductions ? (double)(sent + received) / (double)reductions : 0.0);
+    }
     goto done;
 fail:
     cli_progress_clear();
-    cli_report_error(&err, s);
+    if (sc_group_size(o.group) > 1)
+        fprintf(stderr, "sidecar: rank %d of %d: %s\n", sc_group_rank(o.group),
+                sc_group_size(o.group), err.message[0] ? err.message : sc_status_name(s));
+    else
+        cli_report_error(&err, s);
+    sc_group_abandon(o.group); /* the others may be waiting for this rank */
 done:
     g_ev = NULL;
     sc_evaluator_free(ev);
@@ -444,5 +478,6 @@ done:
     free(st.compile_json);
     free(prefix);
     free(dir);
+    sc_group_free(o.group);
     return code;
 }

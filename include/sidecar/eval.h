@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "sidecar/dataset.h"
+#include "sidecar/group.h"
 #include "sidecar/metrics.h"
 #include "sidecar/model.h"
 #include "sidecar/status.h"
@@ -101,6 +102,12 @@ typedef struct sc_evaluator_params {
      * stderr. */
     void (*log)(void *user, const char *line);
     void *log_user;
+    /* Several processes sharing each evaluation (sidecar/group.h): rank 0 watches, logs and
+     * writes; every rank restores the same checkpoint and evaluates its shard of the datasets
+     * (open them with num_shards / shard_index); the states are merged on rank 0. Every rank
+     * calls sc_evaluator_start (or sc_evaluator_evaluate with the same checkpoint). NULL or a
+     * group of one: this process alone. */
+    sc_group *group;
 } sc_evaluator_params;
 
 sc_evaluator_params sc_evaluator_default_params(void);

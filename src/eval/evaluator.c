@@ -39,6 +39,7 @@ static double mono_now(void) {
 }
 
 void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) {
+    if (!sc_eval_is_root(ev)) return; /* rank 0 logs for the group; failures come as errors */
     char line[2048];
     va_list ap;
     va_start(ap, fmt);
@@ -72,6 +73,11 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
     sc_evaluator *ev = calloc(1, sizeof *ev);
     if (!ev) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     ev->p = *p;
+    if (!sc_eval_is_root(ev)) { /* only rank 0 writes */
+        ev->p.logdir = NULL;
+        ev->p.export_dir = NULL;
+    }
+    p = &ev->p;
     ev->higher_is_better = higher_is_better(p);
     sc_status s;
     size_t most = 1;
@@ -259,13 +265,16 @@ static void log_metrics(sc_evaluator *ev) {
 sc_status sc_evaluator_evaluate(sc_evaluator *ev, const char *path, sc_error *err) {
     double started = mono_now();
     int64_t step;
-    sc_status s = sc_eval_restore(ev, path, &step, err);
+    sc_status s = sc_eval_group_active(ev) ? sc_eval_group_restore(ev, path, &step, err)
+                                           : sc_eval_restore(ev, path, &step, err);
     if (s) return s;
     sc_eval_log(ev, "Evaluation starts: Model weights loaded from latest checkpoint file %s", path);
     for (size_t d = 0; d < ev->p.num_datasets; d++)
         if ((s = sc_eval_dataset_run(ev, d, path, step, err))) return s;
-    log_metrics(ev);
-    if ((s = write_outputs(ev, path, step, started, err))) return s;
+    if (sc_eval_is_root(ev)) {
+        log_metrics(ev);
+        if ((s = write_outputs(ev, path, step, started, err))) return s;
+    }
     ev->num_evaluated++;
     return SC_OK;
 }
@@ -286,7 +295,8 @@ static sc_status consider(sc_evaluator *ev, const char *path, int *done, sc_erro
     }
     sc_error e2;
     sc_error_clear(&e2);
-    sc_status s = sc_evaluator_evaluate(ev, path, &e2);
+    sc_status s = sc_eval_group_command(ev, path, &e2);
+    if (s == SC_OK) s = sc_evaluator_evaluate(ev, path, &e2);
     if (s == SC_UNAVAILABLE || s == SC_DATA_LOSS) {
         /* Torn or vanished after every retry: skip it and go on. The watcher reports it again
          * if its files change (a slow writer finishing), and then it is tried again. */
@@ -304,7 +314,17 @@ static sc_status consider(sc_evaluator *ev, const char *path, int *done, sc_erro
     return SC_OK;
 }
 
+static sc_status watch_loop(sc_evaluator *ev, sc_error *err);
+
 sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
+    if (!sc_eval_is_root(ev)) return sc_eval_group_follow(ev, err);
+    sc_status s = watch_loop(ev, err);
+    sc_error e2;
+    sc_eval_group_command(ev, NULL, &e2); /* stop the other ranks, however the loop ended */
+    return s;
+}
+
+static sc_status watch_loop(sc_evaluator *ev, sc_error *err) {
     sc_watcher_params wp = sc_watcher_default_params();
     wp.mode = ev->p.watch_mode;
     wp.poll_interval_ms = ev->p.poll_interval_ms > 0 ? ev->p.poll_interval_ms : 1000;

@@ -1,5 +1,6 @@
 /* eval/run_dataset.c — one evaluation pass over one dataset: what model.evaluate does. */
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "eval/eval_internal.h"
@@ -49,21 +50,14 @@ static int call(int (*fn)(void *, const sc_eval_logs *), void *user, const sc_ev
         if (call((ev)->p.callbacks[c_].hook, (ev)->p.callbacks[c_].user, (logs)))                  \
             return sc_error_set(err, SC_ABORTED, "a callback's " #hook " asked to stop");
 
-sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
-                              sc_error *err) {
+/* The batches of this rank's shard: model, loss, metrics, batch callbacks. */
+static sc_status pass(sc_evaluator *ev, size_t d, sc_eval_logs *lg, double *loss_sum,
+                      double *loss_n, sc_error *err) {
     const sc_eval_dataset *ds = &ev->p.datasets[d];
     const sc_model *m = ev->p.model;
-    sc_status s = sc_dataset_rewind(ds->data, err);
-    if (s) return s;
-    for (size_t k = 0; k < ds->num_metrics; k++) sc_metric_reset(ds->metrics[k]);
-    /* Keras' Mean("loss") keeps float32 total and count; summing in double and rounding at the
-     * end differs from it only in the last bits, far below the tolerance of any comparison. */
+    sc_eval_logs logs = *lg;
     double loss_total = 0, loss_count = 0;
-    sc_eval_logs logs;
-    if ((s = collect(ev, d, 0, 0, err))) return s;
-    fill_logs(ev, d, &logs, path, step);
-    logs.num = 0;
-    FOR_CALLBACKS(ev, on_test_begin, &logs);
+    sc_status s;
 
     sc_shape out_shape = sc_model_output_shape(m, 0);
     const sc_dataset_shape *ls = sc_dataset_label_shape(ds->data, 0);
@@ -76,7 +70,7 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
         logs.batch_size = b.n;
         FOR_CALLBACKS(ev, on_test_batch_begin, &logs);
         if ((s = sc_runner_run(ev->runner, (int)b.n, b.inputs, err)))
-            return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", path,
+            return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", logs.checkpoint,
                                    (long long)b.index, b.source, (unsigned long long)b.source_record);
         sc_metric_batch mb;
         memset(&mb, 0, sizeof mb);
@@ -111,11 +105,43 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
             FOR_CALLBACKS(ev, on_test_batch_end, &logs);
         }
     }
+    *loss_sum = loss_total;
+    *loss_n = loss_count;
+    return SC_OK;
+}
+
+sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
+                              sc_error *err) {
+    const sc_eval_dataset *ds = &ev->p.datasets[d];
+    sc_status s = sc_dataset_rewind(ds->data, err);
+    if (s) return s;
+    for (size_t k = 0; k < ds->num_metrics; k++) sc_metric_reset(ds->metrics[k]);
+    /* Keras' Mean("loss") keeps float32 total and count; summing in double and rounding at the
+     * end differs from it only in the last bits, far below the tolerance of any comparison. */
+    double loss_total = 0, loss_count = 0;
+    sc_eval_logs logs;
+    if ((s = collect(ev, d, 0, 0, err))) return s;
+    fill_logs(ev, d, &logs, path, step);
+    logs.num = 0;
+    /* In a group, on_test_begin/on_test_end run on rank 0 only (sidecar/group.h). */
+    int root = sc_eval_is_root(ev);
+    if (root) FOR_CALLBACKS(ev, on_test_begin, &logs);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s = pass(ev, d, &logs, &loss_total, &loss_count, err);
+    if (sc_eval_group_active(ev)) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        sc_error local_err = err ? *err : (sc_error){0};
+        s = sc_eval_group_reduce(ev, d, s, &local_err,
+                                 (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
+                                 &loss_total, &loss_count, err);
+    }
+    if (s) return s;
     if (sc_dataset_ran_out(ds->data))
         sc_eval_log(ev, "Your input ran out of data; interrupting evaluation. Make sure that your "
                         "dataset can generate at least `steps` batches.");
     if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
     fill_logs(ev, d, &logs, path, step);
-    FOR_CALLBACKS(ev, on_test_end, &logs);
+    if (root) FOR_CALLBACKS(ev, on_test_end, &logs);
     return SC_OK;
 }
