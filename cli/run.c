@@ -272,10 +272,12 @@ static int json_on_test_end(void *user, const sc_eval_logs *logs) {
 }
 
 static sc_evaluator *g_ev;
+static sc_group *g_group;
 
 static void on_signal(int sig) {
     (void)sig;
     if (g_ev) sc_evaluator_stop(g_ev);
+    sc_group_interrupt(g_group);
 }
 
 static void log_line(void *user, const char *line) {
@@ -438,6 +440,7 @@ int cli_run_main(int argc, char **argv, int is_run) {
     }
     if ((s = sc_evaluator_create(&p, &ev, &err))) goto fail;
     g_ev = ev;
+    g_group = o.group;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -468,6 +471,7 @@ fail:
 done:
     g_ev = NULL;
     sc_evaluator_free(ev);
+    g_group = NULL;
     for (size_t i = 0; i < o.num_data; i++) {
         sc_compiled_clear(&st.compiled[i]);
         sc_dataset_free(st.data[i]);

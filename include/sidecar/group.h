@@ -56,6 +56,12 @@ void sc_group_free(sc_group *g);
  * open), so the others would wait for it in vain; sc_group_free then ends them all. */
 void sc_group_abandon(sc_group *g);
 
+/* From a SIGTERM/SIGINT handler (async-signal-safe): the launcher is ending the job. mpirun
+ * forwards the signal to every rank and then tears the job down, so sc_group_free leaves without
+ * MPI_Finalize (which would wait for the departed launcher until it kills the rank); the rank's
+ * outputs are complete before that. */
+void sc_group_interrupt(sc_group *g);
+
 int sc_group_rank(const sc_group *g); /* 0 for NULL */
 int sc_group_size(const sc_group *g); /* 1 for NULL */
 

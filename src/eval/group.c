@@ -51,8 +51,13 @@ void sc_group_free(sc_group *g) {
     free(g);
 }
 
+void sc_group_interrupt(sc_group *g) {
+    if (g) g->interrupted = 1;
+}
+
 void sc_group_abandon(sc_group *g) {
-    if (g && g->size > 1) g->broken = 1;
+    /* A stop from the launcher ends every rank anyway; aborting would only add noise. */
+    if (g && g->size > 1 && !g->interrupted) g->broken = 1;
 }
 
 int sc_group_rank(const sc_group *g) { return g ? g->rank : 0; }

@@ -4,6 +4,7 @@
 #ifndef SC_EVAL_GROUP_H
 #define SC_EVAL_GROUP_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@ struct sc_group {
     int rank, size;
     int mpi;        /* MPI was initialised by create */
     int broken;     /* a wait timed out or a rank failed: free aborts instead of finalising */
+    volatile sig_atomic_t interrupted; /* the launcher is ending the job: free just leaves */
     double timeout_s;
     uint64_t sent, received, reductions;
 };

@@ -68,7 +68,9 @@ static double member_deadline(const sc_evaluator *ev, double own_s) {
 
 sc_status sc_eval_group_command(sc_evaluator *ev, const char *path, sc_error *err) {
     sc_group *g = ev->p.group;
-    if (!sc_eval_group_active(ev) || !sc_eval_is_root(ev) || g->broken) return SC_OK;
+    /* Interrupted: the launcher signalled every rank, which may have left already. */
+    if (!sc_eval_group_active(ev) || !sc_eval_is_root(ev) || g->broken || g->interrupted)
+        return SC_OK;
     for (int r = 1; r < g->size; r++) {
         sc_status s = send_msg(g, r, SC_TAG_CMD, path ? CMD_EVAL : CMD_STOP, 0, path, err);
         if (s) return s;
