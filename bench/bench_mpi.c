@@ -119,28 +119,26 @@ int main(void) {
     }
     char dir[] = "/tmp/sc_bench_mpi.XXXXXX";
     if (!mkdtemp(dir)) return 1;
-    char path[1024], la[128], j1[4096], j2[4096], s1[1024], s2[1024], jf[4096], sf[1024];
+    char path[1024], la[128], jf[4096], sf[1024];
     snprintf(path, sizeof path, "%s/eval.npz", dir);
     if (write_data(path)) return 1;
     printf("CNN evaluation: %d images 28x28x1, batch %d, cnn_mnist (Conv 32, Conv 64, Dense 128, "
            "Dense 10), one BLAS thread per rank, mpirun --bind-to core\n", IMAGES, BATCH);
     /* Fixed cost: start-up (mpirun, MPI_Init), model, data load, restore, one batch. */
-    double f1 = run(dir, 1, "--steps 1", 2, jf, sizeof jf, sf, sizeof sf);
-    double c1f = g_cpu;
-    double t1 = run(dir, 1, "", 2, j1, sizeof j1, s1, sizeof s1);
-    double c1 = g_cpu;
-    loadavg(la, sizeof la);
-    if (t1 < 0 || f1 < 0) return 1;
-    printf("  N=1: %.2f s, %.0f images/s; fixed cost (--steps 1) %.2f s   (load average %s)\n",
-           t1, IMAGES / t1, f1, la);
-    double tf = run(dir, 2, "--steps 1", 2, jf, sizeof jf, sf, sizeof sf);
-    double c2f = g_cpu;
-    double t2 = run(dir, 2, "", 2, j2, sizeof j2, s2, sizeof s2);
-    double c2 = g_cpu;
-    loadavg(la, sizeof la);
-    if (t2 < 0 || tf < 0) return 1;
-    printf("  N=2: %.2f s, %.0f images/s; fixed cost (--steps 1) %.2f s   (load average %s)\n",
-           t2, IMAGES / t2, tf, la);
+    double t[3], f[3], c[3], cf[3];
+    char json[3][4096], stats[3][1024];
+    for (int n = 1; n <= 2; n++) {
+        f[n] = run(dir, n, "--steps 1", 2, jf, sizeof jf, sf, sizeof sf);
+        cf[n] = g_cpu;
+        t[n] = run(dir, n, "", 2, json[n], sizeof json[n], stats[n], sizeof stats[n]);
+        c[n] = g_cpu;
+        loadavg(la, sizeof la);
+        if (t[n] < 0 || f[n] < 0) return 1;
+        printf("  N=%d: %.2f s, %.0f images/s; fixed cost (--steps 1) %.2f s   (load average %s)\n",
+               n, t[n], IMAGES / t[n], f[n], la);
+    }
+    double t1 = t[1], t2 = t[2], f1 = f[1], tf = f[2], c1 = c[1], c2 = c[2], c1f = cf[1], c2f = cf[2];
+    const char *j1 = json[1], *j2 = json[2], *s2 = stats[2];
     if (strcmp(j1, j2) != 0) /* same names; values may differ in the last float bits */
         printf("  N=1: %s  N=2: %s", j1, j2);
     printf("  %s", s2[0] ? s2 : "  (no --group-stats line)\n");

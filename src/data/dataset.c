@@ -112,6 +112,15 @@ static sc_status skip_other_shards(sc_dataset *ds, slot *s) {
     return SC_OK;
 }
 
+/* The pass ends with error st (its message already in s->err). */
+static void fail_slot(sc_dataset *ds, slot *s, sc_status st) {
+    s->status = st;
+    s->err.status = st;
+    ds->data_done = 1;
+    s->end = 1;
+    s->total = ds->total;
+}
+
 /* Producer: the next batch of the pass into s. */
 static void produce(sc_dataset *ds, slot *s) {
     const sc_dataset_params *p = &ds->spec.p;
@@ -120,25 +129,17 @@ static void produce(sc_dataset *ds, slot *s) {
     s->ran_out = 0;
     s->status = SC_OK;
     sc_error_clear(&s->err);
-    sc_status sk = ds->data_done ? SC_OK : skip_other_shards(ds, s);
-    if (sk != SC_OK) {
-        s->status = sk;
-        s->err.status = sk;
-        ds->data_done = 1;
-        s->end = 1;
-        s->total = ds->total;
+    sc_status st = ds->data_done ? SC_OK : skip_other_shards(ds, s);
+    if (st != SC_OK) {
+        fail_slot(ds, s, st);
         return;
     }
     if (!ds->data_done && !(p->steps && (uint64_t)ds->next_index >= p->steps)) {
         size_t n = 0;
-        sc_status st = ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n,
-                                         &s->origin, &s->err);
+        st = ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n, &s->origin,
+                               &s->err);
         if (st != SC_OK) {
-            s->status = st;
-            s->err.status = st;
-            ds->data_done = 1;
-            s->end = 1;
-            s->total = ds->total;
+            fail_slot(ds, s, st);
             return;
         }
         ds->examples += n;
