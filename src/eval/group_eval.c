@@ -90,6 +90,7 @@ sc_status sc_eval_group_follow(sc_evaluator *ev, sc_error *err) {
         if (m.op == CMD_STOP) return SC_OK;
         sc_error e2;
         sc_error_clear(&e2);
+        ev->group_failed = 0;
         s = sc_evaluator_evaluate(ev, m.text, &e2);
         if (s == SC_OK || s == SC_UNAVAILABLE || s == SC_DATA_LOSS) continue; /* skipped together */
         if (ev->group_failed || (s == SC_ABORTED && atomic_load(&ev->stop)))
@@ -144,7 +145,10 @@ sc_status sc_eval_group_restore(sc_evaluator *ev, const char *path, int64_t *ste
                 if ((s = send_msg(g, r, SC_TAG_DECIDE, d.op, d.status, d.text, err))) return s;
         }
         if (d.op == DEC_GO) return SC_OK;
-        if (d.op != DEC_RETRY) return sc_error_set(err, (sc_status)d.status, "%s", d.text);
+        if (d.op != DEC_RETRY) {
+            if (g->rank != 0 && ls == SC_OK) ev->group_failed = 1; /* another rank's; 0 reports */
+            return sc_error_set(err, (sc_status)d.status, "%s", d.text);
+        }
         sc_eval_log(ev, "Retrying in %d ms (attempt %d of %d, every rank): %s", delay, attempt + 1,
                     tries, d.text);
         struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
