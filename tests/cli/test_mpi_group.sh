@@ -12,6 +12,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 export OMPI_MCA_orte_base_help_aggregate=0
+# After forwarding SIGTERM, mpirun SIGKILLs ranks still running 1 s later (default); on a loaded
+# machine a clean stop can take longer than that.
+export OMPI_MCA_odls_base_sigkill_timeout=20
 # ASan build: Open MPI's own allocations at exit are not ours to report. Its components stay
 # loaded and stacks are unwound exactly (libmpi has no frame pointers), so the suppressions can
 # name them while leaks in sidecar's code are still reported.
