@@ -61,7 +61,9 @@ static sc_status wait_req(sc_group *g, MPI_Request *req, MPI_Status *st, const c
         int rc = MPI_Test(req, &done, st);
         if (rc != MPI_SUCCESS) return mpi_fail(g, rc, what, peer, err);
         if (done) return SC_OK;
-        if (stop && atomic_load(stop)) {
+        /* A stop request, or the launcher ending the job (every rank was signalled and some may
+         * have left already): waiting for them would only end in mpirun's SIGKILL. */
+        if ((stop && atomic_load(stop)) || g->interrupted) {
             MPI_Cancel(req);
             MPI_Request_free(req);
             return sc_error_set(err, SC_ABORTED, "stopped");
@@ -104,7 +106,8 @@ sc_status sc_group_probe(sc_group *g, int from, int tag, size_t *len, double dea
             *len = (size_t)n;
             return SC_OK;
         }
-        if (stop && atomic_load(stop)) return sc_error_set(err, SC_ABORTED, "stopped");
+        if ((stop && atomic_load(stop)) || g->interrupted)
+            return sc_error_set(err, SC_ABORTED, "stopped");
         if (deadline > 0 && sc_group_mono_now() > deadline) {
             g->broken = 1;
             return sc_error_set(err, SC_IO,
