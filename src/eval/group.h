@@ -25,10 +25,12 @@ enum { SC_TAG_CMD = 1, SC_TAG_VOTE = 2, SC_TAG_DECIDE = 3, SC_TAG_STATE = 4 };
 
 double sc_group_mono_now(void);
 
-/* Sends len bytes to rank `to`; waits for the send to complete at most g->timeout_s.
+/* Sends len bytes to rank `to`; waits for the send to complete (a large message waits for the
+ * receiver) until deadline (CLOCK_MONOTONIC seconds; <= 0: g->timeout_s from now).
  * SC_IO naming the rank when it did not take the message in time (a dead or stuck rank
  * is not a checkpoint to skip: it ends the run). */
-sc_status sc_group_send(sc_group *g, int to, int tag, const void *buf, size_t len, sc_error *err);
+sc_status sc_group_send(sc_group *g, int to, int tag, const void *buf, size_t len,
+                        double deadline, sc_error *err);
 
 /* Receives one message of at most cap bytes from rank `from` into buf (*len its size).
  * deadline: CLOCK_MONOTONIC seconds (sc_group_mono_now), <= 0 for none. stop (may be NULL) is

@@ -39,7 +39,7 @@ static sc_status send_msg(sc_group *g, int to, int tag, int op, int status, cons
     m.op = op;
     m.status = status;
     snprintf(m.text, sizeof m.text, "%s", text ? text : "");
-    return sc_group_send(g, to, tag, &m, offsetof(msg, text) + strlen(m.text) + 1, err);
+    return sc_group_send(g, to, tag, &m, offsetof(msg, text) + strlen(m.text) + 1, 0, err);
 }
 
 static sc_status recv_msg(sc_group *g, int from, int tag, msg *m, double deadline,
@@ -230,7 +230,9 @@ sc_status sc_eval_group_reduce(sc_evaluator *ev, size_t d, sc_status local, cons
     msg v;
     if (g->rank != 0) {
         pack(ds, local, lerr, *loss_total, *loss_count, buf);
-        if ((s = sc_group_send(g, 0, SC_TAG_STATE, buf, bytes, err))) goto done;
+        /* A state larger than the eager limit waits for rank 0 to finish its own shard. */
+        if ((s = sc_group_send(g, 0, SC_TAG_STATE, buf, bytes, member_deadline(ev, own_s), err)))
+            goto done;
         if ((s = recv_msg(g, 0, SC_TAG_DECIDE, &v, member_deadline(ev, own_s), NULL, err)))
             goto done;
         if (local) {

@@ -81,14 +81,16 @@ static sc_status wait_req(sc_group *g, MPI_Request *req, MPI_Status *st, const c
     }
 }
 
-sc_status sc_group_send(sc_group *g, int to, int tag, const void *buf, size_t len, sc_error *err) {
+sc_status sc_group_send(sc_group *g, int to, int tag, const void *buf, size_t len,
+                        double deadline, sc_error *err) {
     if (len > (size_t)0x7fffffff)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "group message of %zu bytes", len);
     MPI_Request req;
     int rc = MPI_Isend(buf, (int)len, MPI_BYTE, to, tag, MPI_COMM_WORLD, &req);
     if (rc != MPI_SUCCESS) return mpi_fail(g, rc, "sending to", to, err);
     sc_status s = wait_req(g, &req, MPI_STATUS_IGNORE, "sending to it", to,
-                           sc_group_mono_now() + g->timeout_s, NULL, err);
+                           deadline > 0 ? deadline : sc_group_mono_now() + g->timeout_s, NULL,
+                           err);
     if (s == SC_OK) g->sent += len;
     return s;
 }
