@@ -45,6 +45,9 @@ typedef struct run_opts {
     const char *bytes_name[MAX_FEATURES];  /* --bytes-dtype [NAME=]DTYPE; NULL name: every input */
     sc_dtype bytes_dtype[MAX_FEATURES];
     size_t num_bytes;
+    double group_timeout;
+    int group_stats;
+    sc_group *group;
 } run_opts;
 
 static const char k_eval_usage[] =
@@ -94,6 +97,9 @@ static const char k_common_help[] =
     "  --step-key KEY     TF checkpoints: the tensor holding the training step (a key or a graph\n"
     "                     path, e.g. net/optimizer/iter); default: the counter of the optimizer\n"
     "                     whose slot variables belong to the model\n"
+    "  --group-timeout SECS  under mpirun -n N: wait at least SECS (default 60) for another\n"
+    "                     rank before ending the run with a message naming it\n"
+    "  --group-stats      under mpirun -n N: rank 0 prints the bytes exchanged at the end\n"
     "  -h, --help         this help\n";
 
 static const char k_run_help[] =
@@ -198,6 +204,8 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             o->progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
             o->progress = 0;
+        } else if (!strcmp(a, "--group-stats")) {
+            o->group_stats = 1;
         } else if (a[0] == '-' && a[1] == '-') {
             const char *v = VALUE();
             if (!v) return CLI_EXIT_USAGE;
@@ -254,6 +262,9 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             } else if (!strcmp(a, "--label")) {
                 ONCE(label);
                 o->label = v;
+            } else if (!strcmp(a, "--group-timeout")) {
+                if (!parse_double(v, &o->group_timeout))
+                    return usage_error(o->is_run, "--group-timeout expects seconds > 0, got '%s'", v);
             } else if (!strcmp(a, "--sample-weight")) {
                 ONCE(sample_weight);
                 o->sample_weight = v;
@@ -381,10 +392,12 @@ static int json_on_test_end(void *user, const sc_eval_logs *logs) {
 
 static sc_evaluator *g_ev;
 static volatile sig_atomic_t g_signal;
+static sc_group *g_group;
 
 static void on_signal(int sig) {
     g_signal = sig;
     if (g_ev) sc_evaluator_stop(g_ev);
+    sc_group_interrupt(g_group);
 }
 
 static void log_line(void *user, const char *line) {
@@ -452,12 +465,24 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
         dp.outputs[k].label = sc_model_output_name(st->model, k);
     dp.sample_weight = o->sample_weight;
     dp.compression = parse_compression(o->compression);
+    dp.num_shards = (size_t)sc_group_size(o->group); /* this rank's share (sidecar/group.h) */
+    dp.shard_index = (size_t)sc_group_rank(o->group);
     sc_status s = sc_dataset_open(&dp, &st->data[i], err);
     if (s) return s;
-    /* Empty data would give loss 0 (and so the "best" checkpoint): refuse it up front. */
+    /* Empty data would give loss 0 (and so the "best" checkpoint): refuse it up front. Under
+     * mpirun a rank's share may be empty while the data is not: the whole data is probed then. */
+    sc_dataset *probe = st->data[i];
+    if (dp.num_shards > 1) {
+        dp.num_shards = 1;
+        dp.shard_index = 0;
+        if ((s = sc_dataset_open(&dp, &probe, err))) return s;
+    }
     sc_batch b;
-    if ((s = sc_dataset_next(st->data[i], &b, err))) return s;
-    if (b.n == 0) {
+    s = sc_dataset_next(probe, &b, err);
+    int empty = s == SC_OK && b.n == 0;
+    if (probe != st->data[i]) sc_dataset_free(probe);
+    if (s) return s;
+    if (empty) {
         err->status = SC_INVALID_ARGUMENT;
         snprintf(err->message, sizeof err->message, "%s: no examples to evaluate (the data is "
                  "empty)", o->data_path[i]);
@@ -580,6 +605,11 @@ int cli_run_main(int argc, char **argv, int is_run) {
     sc_callback cbs[2];
     size_t ncb = 0;
 
+    /* Under mpirun -n N: join the group; ranks > 0 print nothing unless they fail. */
+    if ((s = sc_group_create(NULL, NULL, &o.group, &err))) goto fail;
+    sc_group_set_timeout(o.group, o.group_timeout);
+    int rank = sc_group_rank(o.group);
+    if (rank != 0) o.progress = o.json = 0;
     if (!is_run && (s = sc_ckpt_ref_resolve(o.checkpoint, &ref, &err))) goto fail;
     if (!o.model) {
         /* The model from the checkpoint itself (run: the first one that comes). */
@@ -655,6 +685,7 @@ int cli_run_main(int argc, char **argv, int is_run) {
     if (o.json) cbs[ncb++] = (sc_callback){NULL, NULL, NULL, NULL, json_on_test_end};
     p.callbacks = cbs;
     p.num_callbacks = ncb;
+    p.group = o.group;
     if (is_run) {
         p.checkpoint_dir = o.checkpoint_dir;
         p.max_evaluations = o.max_evaluations;
@@ -681,6 +712,7 @@ int cli_run_main(int argc, char **argv, int is_run) {
     }
     if ((s = sc_evaluator_create(&p, &ev, &err))) goto fail;
     g_ev = ev;
+    g_group = o.group;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -696,13 +728,28 @@ int cli_run_main(int argc, char **argv, int is_run) {
     }
     if (s) goto fail;
     code = CLI_EXIT_OK;
+    if (o.group_stats && sc_group_size(o.group) > 1 && rank == 0) {
+        uint64_t sent, received, reductions;
+        sc_group_traffic(o.group, &sent, &received, &reductions);
+        fprintf(stderr, "group: %d ranks; rank 0 sent %llu and received %llu bytes over %llu "
+                        "dataset evaluations (%.0f bytes each)\n",
+                sc_group_size(o.group), (unsigned long long)sent, (unsigned long long)received,
+                (unsigned long long)reductions,
+                reductions ? (double)(sent + received) / (double)reductions : 0.0);
+    }
     goto done;
 fail:
     cli_progress_clear();
-    cli_report_error(&err, s);
+    if (sc_group_size(o.group) > 1)
+        fprintf(stderr, "sidecar: rank %d of %d: %s\n", sc_group_rank(o.group),
+                sc_group_size(o.group), err.message[0] ? err.message : sc_status_name(s));
+    else
+        cli_report_error(&err, s);
+    sc_group_abandon(o.group); /* the others may be waiting for this rank */
 done:
     g_ev = NULL;
     sc_evaluator_free(ev);
+    g_group = NULL;
     for (size_t i = 0; i < o.num_data; i++) {
         sc_compiled_clear(&st.compiled[i]);
         sc_dataset_free(st.data[i]);
@@ -717,5 +764,6 @@ done:
     sc_ckpt_ref_clear(&ref);
     sc_keras_config_clear(&kc);
     free(dir);
+    sc_group_free(o.group);
     return code;
 }

@@ -142,6 +142,15 @@ typedef struct sc_dataset_params {
     char csv_delimiter;              /* default ',' */
     int prefetch;                    /* non-zero (default 1): a reader thread fills one batch
                                       * ahead; 0: batches are read inside next */
+    /* Sharding for a group of evaluators (one per MPI rank): this dataset yields only shard
+     * `shard_index` of `num_shards` (default 1: everything). The global batches (batch_size
+     * examples in file order, as one process makes them; `steps` counts them) are dealt out
+     * round-robin: shard r gets global batches r, r + N, r + 2N, ... and skips the others' rows
+     * or records without converting them. TFRecord data with at least N files and no `steps`
+     * is split by file instead: shard r reads only files r, r + N, ... (sorted order) and
+     * batches them itself. Either way every example is in exactly one shard. */
+    size_t num_shards;
+    size_t shard_index;
 } sc_dataset_params;
 
 sc_dataset_params sc_dataset_default_params(void);

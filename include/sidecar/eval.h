@@ -28,6 +28,7 @@
 
 #include "sidecar/ckpt_ref.h"
 #include "sidecar/dataset.h"
+#include "sidecar/group.h"
 #include "sidecar/metrics.h"
 #include "sidecar/model.h"
 #include "sidecar/status.h"
@@ -123,6 +124,12 @@ typedef struct sc_evaluator_params {
      * a graph path such as "net/optimizer/iter"); NULL (default): the counter of the optimizer
      * that trained the model (sc_ckpt_describe_ex). */
     const char *step_key;
+    /* Several processes sharing each evaluation (sidecar/group.h): rank 0 watches, logs and
+     * writes; every rank restores the same checkpoint and evaluates its shard of the datasets
+     * (open them with num_shards / shard_index); the states are merged on rank 0. Every rank
+     * calls sc_evaluator_start (or sc_evaluator_evaluate with the same checkpoint). NULL or a
+     * group of one: this process alone. */
+    sc_group *group;
 } sc_evaluator_params;
 
 sc_evaluator_params sc_evaluator_default_params(void);

@@ -72,6 +72,7 @@ sc_dataset_params sc_dataset_default_params(void) {
     p.compression = SC_COMPRESSION_AUTO;
     p.csv_delimiter = ',';
     p.prefetch = 1;
+    p.num_shards = 1;
     return p;
 }
 
@@ -84,6 +85,39 @@ static sc_data_format detect_format(const char *path) {
     return SC_DATA_FORMAT_TFRECORD;
 }
 
+/* Sharded by global batch (dataset.h): passes over the batches that belong to other shards,
+ * counting them as the one-process pass would, so batch indices, `steps` and the end of the
+ * data are the same on every shard. */
+static sc_status skip_other_shards(sc_dataset *ds, slot *s) {
+    const sc_dataset_params *p = &ds->spec.p;
+    if (p->num_shards <= 1 || ds->spec.sharded_by_source) return SC_OK;
+    while (!ds->data_done && !(p->steps && (uint64_t)ds->next_index >= p->steps) &&
+           (uint64_t)ds->next_index % p->num_shards != p->shard_index) {
+        size_t n = 0;
+        sc_status st = ds->src.ops->skip
+                           ? ds->src.ops->skip(ds->src.self, p->batch_size, &n, &s->err)
+                           : ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size,
+                                               &n, &s->origin, &s->err);
+        if (st != SC_OK) return st;
+        ds->examples += n;
+        if (n < p->batch_size) {
+            ds->data_done = 1;
+            ds->total = (int64_t)ds->examples;
+        }
+        if (n > 0) ds->next_index++;
+    }
+    return SC_OK;
+}
+
+/* The pass ends with error st (its message already in s->err). */
+static void fail_slot(sc_dataset *ds, slot *s, sc_status st) {
+    s->status = st;
+    s->err.status = st;
+    ds->data_done = 1;
+    s->end = 1;
+    s->total = ds->total;
+}
+
 /* Producer: the next batch of the pass into s. */
 static void produce(sc_dataset *ds, slot *s) {
     const sc_dataset_params *p = &ds->spec.p;
@@ -92,16 +126,17 @@ static void produce(sc_dataset *ds, slot *s) {
     s->ran_out = 0;
     s->status = SC_OK;
     sc_error_clear(&s->err);
+    sc_status st = ds->data_done ? SC_OK : skip_other_shards(ds, s);
+    if (st != SC_OK) {
+        fail_slot(ds, s, st);
+        return;
+    }
     if (!ds->data_done && !(p->steps && (uint64_t)ds->next_index >= p->steps)) {
         size_t n = 0;
-        sc_status st = ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n,
-                                         &s->origin, &s->err);
+        st = ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n, &s->origin,
+                               &s->err);
         if (st != SC_OK) {
-            s->status = st;
-            s->err.status = st;
-            ds->data_done = 1;
-            s->end = 1;
-            s->total = ds->total;
+            fail_slot(ds, s, st);
             return;
         }
         ds->examples += n;
@@ -210,6 +245,10 @@ sc_status sc_dataset_open(const sc_dataset_params *params, sc_dataset **out, sc_
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "%s: input %zu has no name (a model with several inputs needs "
                                 "the input layer names)", params->path, i);
+    if (params->num_shards > 1 && params->shard_index >= params->num_shards)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: shard %zu of %zu (0..%zu)",
+                            params->path, params->shard_index, params->num_shards,
+                            params->num_shards - 1);
     for (size_t i = 0; i < params->num_inputs + params->num_outputs; i++) {
         const sc_dataset_shape *sh = i < params->num_inputs
                                          ? &params->inputs[i].shape

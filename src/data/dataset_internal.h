@@ -19,6 +19,7 @@ typedef struct sc_ds_spec {
     size_t in_elems[SC_DATASET_MAX_INPUTS]; /* elements per example, filled by sc_ds_resolve_* */
     size_t out_elems[SC_DATASET_MAX_OUTPUTS];
     int64_t num_examples; /* known at open (NPZ) or -1 */
+    int sharded_by_source; /* the source kept only this shard's files: no batch striding */
 } sc_ds_spec;
 
 /* Where an example came from, for messages. */
@@ -33,6 +34,9 @@ typedef struct sc_ds_source_ops {
      * only at the end of the data. *first is the origin of the first example read. */
     sc_status (*fill)(void *self, float *const *inputs, float *const *labels, float *weights,
                       size_t cap, size_t *n, sc_ds_origin *first, sc_error *err);
+    /* Optional: passes over up to cap examples without converting them (another shard's);
+     * *n < cap only at the end of the data. NULL: fill into scratch rows instead. */
+    sc_status (*skip)(void *self, size_t cap, size_t *n, sc_error *err);
     sc_status (*rewind)(void *self, sc_error *err);
     void (*free)(void *self);
 } sc_ds_source_ops;

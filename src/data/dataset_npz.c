@@ -188,7 +188,18 @@ static void npz_free(void *self) {
     free(s);
 }
 
-static const sc_ds_source_ops npz_ops = {npz_fill, npz_rewind, npz_free};
+/* Another shard's rows: the arrays are in memory, so skipping is moving the row. */
+static sc_status npz_skip(void *self, size_t cap, size_t *n, sc_error *err) {
+    (void)err;
+    npz_src *s = self;
+    size_t k = s->rows - s->pos < cap ? (size_t)(s->rows - s->pos) : cap;
+    s->pos += k;
+    *n = k;
+    return SC_OK;
+}
+
+static const sc_ds_source_ops npz_ops = {.fill = npz_fill, .skip = npz_skip, .rewind = npz_rewind,
+                                         .free = npz_free};
 
 sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
     sc_dataset_params *p = &spec->p;

@@ -242,7 +242,36 @@ static void tfr_free(void *self) {
     free(s);
 }
 
-static const sc_ds_source_ops tfr_ops = {tfr_fill, tfr_rewind, tfr_free};
+/* Another shard's records: framed and CRC-checked by the reader, not parsed. */
+static sc_status tfr_skip(void *self, size_t cap, size_t *n, sc_error *err) {
+    tfr_src *s = self;
+    size_t k = 0;
+    sc_status st = SC_OK;
+    for (; k < cap; k++) {
+        sc_example ex;
+        if ((st = next_example(s, &ex, err)) != SC_OK || !ex.data) break;
+    }
+    *n = k;
+    return st;
+}
+
+static const sc_ds_source_ops tfr_ops = {.fill = tfr_fill, .skip = tfr_skip, .rewind = tfr_rewind,
+                                         .free = tfr_free};
+
+/* A group of evaluators with at least as many files as shards, reading whole passes: this shard
+ * keeps files shard_index, shard_index + N, ... and batches them itself (dataset.h). */
+static void keep_shard_files(tfr_src *s, sc_ds_spec *spec) {
+    size_t n = spec->p.num_shards, r = spec->p.shard_index, kept = 0;
+    if (n <= 1 || spec->p.steps || s->num_files < n) return;
+    for (size_t i = 0; i < s->num_files; i++) {
+        if (i % n == r)
+            s->files[kept++] = s->files[i];
+        else
+            free(s->files[i]);
+    }
+    s->num_files = kept;
+    spec->sharded_by_source = 1;
+}
 
 /* Resolves every field's shape from the first record (when there is one). */
 static sc_status peek(tfr_src *s, sc_error *err) {
@@ -298,6 +327,7 @@ sc_status sc_ds_tfrecord_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err
                                              SC_DT_INVALID, &s->weight_shape, &s->weight_elems};
     }
     sc_status st = expand(s, p->path, err);
+    if (st == SC_OK) keep_shard_files(s, spec);
     if (st == SC_OK) st = peek(s, err);
     if (st != SC_OK) {
         tfr_free(s);

@@ -39,6 +39,7 @@ struct sc_evaluator {
     size_t num_seen, cap_seen;
     int stop_logged;
     char step_key_logged[512];       /* the last non-standard step key announced in the log */
+    int group_failed;                /* another rank failed this evaluation (rank 0 reports it) */
 };
 
 double sc_eval_now(void);
@@ -57,5 +58,21 @@ sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err);
  * ev->results[d]. */
 sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
                               sc_error *err);
+
+/* ---- a group of ranks (group_eval.c; sidecar/group.h) ---- */
+int sc_eval_group_active(const sc_evaluator *ev); /* a group of more than one rank */
+int sc_eval_is_root(const sc_evaluator *ev);      /* rank 0, or no group */
+/* Rank 0: tells every rank to evaluate path (NULL: to stop). Others: no-op. */
+sc_status sc_eval_group_command(sc_evaluator *ev, const char *path, sc_error *err);
+/* Ranks > 0 in sc_evaluator_start: evaluate what rank 0 commands until it says stop. */
+sc_status sc_eval_group_follow(sc_evaluator *ev, sc_error *err);
+/* sc_eval_restore on every rank, then retry / skip / fail together. */
+sc_status sc_eval_group_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *step,
+                               sc_error *err);
+/* After dataset d's pass (local status, own_s seconds): states and loss sums summed on rank 0 in
+ * rank order; returns the group's status (a failure anywhere fails every rank). */
+sc_status sc_eval_group_reduce(sc_evaluator *ev, size_t d, sc_status local, const sc_error *lerr,
+                               double own_s, double *loss_total, double *loss_count,
+                               sc_error *err);
 
 #endif

@@ -41,6 +41,7 @@ static double mono_now(void) {
 }
 
 void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) {
+    if (!sc_eval_is_root(ev)) return; /* rank 0 logs for the group; failures come as errors */
     char line[2048];
     va_list ap;
     va_start(ap, fmt);
@@ -89,6 +90,11 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
     sc_evaluator *ev = calloc(1, sizeof *ev);
     if (!ev) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     ev->p = *p;
+    if (!sc_eval_is_root(ev)) { /* only rank 0 writes */
+        ev->p.logdir = NULL;
+        ev->p.export_dir = NULL;
+    }
+    p = &ev->p;
     ev->higher_is_better = higher_is_better(p);
     sc_status s;
     size_t most = 1;
@@ -337,7 +343,8 @@ sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc
     double started = mono_now();
     int64_t step;
     const char *path = ref->path;
-    sc_status s = sc_eval_restore(ev, ref, &step, err);
+    sc_status s = sc_eval_group_active(ev) ? sc_eval_group_restore(ev, ref, &step, err)
+                                           : sc_eval_restore(ev, ref, &step, err);
     if (s) return s;
     sc_eval_log(ev, "Evaluation starts: Model weights loaded from latest checkpoint file %s", path);
     for (size_t d = 0; d < ev->p.num_datasets; d++)
@@ -349,8 +356,10 @@ sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc
                     "(%.2f ms CPU; %d primitives created, %d weight reorders); scratchpad %zu "
                     "bytes", rs.engine_nodes, rs.cold_seconds * 1e3, rs.cold_cpu_seconds * 1e3,
                     rs.cold_primitives, rs.cold_reorders, rs.scratchpad_bytes);
-    log_metrics(ev);
-    if ((s = write_outputs(ev, ref, step, started, err))) return s;
+    if (sc_eval_is_root(ev)) {
+        log_metrics(ev);
+        if ((s = write_outputs(ev, ref, step, started, err))) return s;
+    }
     ev->num_evaluated++;
     return SC_OK;
 }
@@ -408,7 +417,8 @@ static sc_status consider(sc_evaluator *ev, const sc_ckpt_ref *ref, int *done, s
     }
     sc_error e2;
     sc_error_clear(&e2);
-    sc_status s = sc_evaluator_evaluate_ref(ev, ref, &e2);
+    sc_status s = sc_eval_group_command(ev, path, &e2);
+    if (s == SC_OK) s = sc_evaluator_evaluate_ref(ev, ref, &e2);
     if (s != SC_OK && atomic_load(&ev->stop)) {
         /* A requested stop is not a failure: the evaluation is abandoned before any of its
          * outputs (TensorBoard, journal, export) was written. */
@@ -455,8 +465,17 @@ static void report_missing_latest(sc_evaluator *ev) {
                         "point the state file at this directory)", e.message);
     free(prefix);
 }
+static sc_status watch_loop(sc_evaluator *ev, sc_error *err);
 
 sc_status sc_evaluator_start(sc_evaluator *ev, sc_error *err) {
+    if (!sc_eval_is_root(ev)) return sc_eval_group_follow(ev, err);
+    sc_status s = watch_loop(ev, err);
+    sc_error e2;
+    sc_eval_group_command(ev, NULL, &e2); /* stop the other ranks, however the loop ended */
+    return s;
+}
+
+static sc_status watch_loop(sc_evaluator *ev, sc_error *err) {
     sc_watcher_params wp = sc_watcher_default_params();
     wp.mode = ev->p.watch_mode;
     wp.poll_interval_ms = ev->p.poll_interval_ms > 0 ? ev->p.poll_interval_ms : 1000;

@@ -1,5 +1,6 @@
 /* eval/run_dataset.c — one evaluation pass over one dataset: what model.evaluate does. */
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "eval/eval_internal.h"
@@ -125,23 +126,13 @@ sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err) {
     return sc_model_set_input_shapes(m, shapes, err);
 }
 
-sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
-                              sc_error *err) {
+/* The batches of this rank's shard: model, losses, metrics, batch callbacks. */
+static sc_status pass(sc_evaluator *ev, size_t d, sc_eval_logs *lg, double *loss_sum,
+                      double *loss_n, sc_error *err) {
     const sc_eval_dataset *ds = &ev->p.datasets[d];
-    sc_status s = sc_eval_fit_inputs(ev, d, err);
-    if (s) return s;
-    s = sc_dataset_rewind(ds->data, err);
-    if (s) return s;
-    for (size_t k = 0; k < ds->num_metrics; k++) sc_metric_reset(ds->metrics[k]);
-    /* Keras' Mean("loss") keeps float32 total and count; summing in double and rounding at the
-     * end differs from it only in the last bits, far below the tolerance of any comparison. */
+    sc_eval_logs logs = *lg;
     double loss_total = 0, loss_count = 0;
-    for (size_t o = 0; o < 2 * ds->num_outputs; o++) ev->results[d].out_totals[o] = 0;
-    sc_eval_logs logs;
-    if ((s = collect(ev, d, 0, 0, err))) return s;
-    fill_logs(ev, d, &logs, path, step);
-    logs.num = 0;
-    FOR_CALLBACKS(ev, on_test_begin, &logs);
+    sc_status s;
 
     sc_batch b;
     uint64_t batches = 0;
@@ -154,7 +145,7 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
         logs.batch_size = b.n;
         FOR_CALLBACKS(ev, on_test_batch_begin, &logs);
         if ((s = sc_runner_run(ev->runner, (int)b.n, b.inputs, err)))
-            return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", path,
+            return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", logs.checkpoint,
                                    (long long)b.index, b.source, (unsigned long long)b.source_record);
         sc_metric_batch mb;
         sc_shape os;
@@ -182,14 +173,49 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
             FOR_CALLBACKS(ev, on_test_batch_end, &logs);
         }
     }
-    if (batches == 0) /* loss 0 of no data would look like the best checkpoint */
+    if (batches == 0 && !sc_eval_group_active(ev)) /* loss 0 of no data would look the best */
         return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset%s%s: no examples to evaluate (the "
                             "data is empty)", ds->name ? " " : "", ds->name ? ds->name : "");
+    *loss_sum = loss_total;
+    *loss_n = loss_count;
+    return SC_OK;
+}
+
+sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
+                              sc_error *err) {
+    const sc_eval_dataset *ds = &ev->p.datasets[d];
+    sc_status s = sc_eval_fit_inputs(ev, d, err);
+    if (s) return s;
+    s = sc_dataset_rewind(ds->data, err);
+    if (s) return s;
+    for (size_t k = 0; k < ds->num_metrics; k++) sc_metric_reset(ds->metrics[k]);
+    /* Keras' Mean("loss") keeps float32 total and count; summing in double and rounding at the
+     * end differs from it only in the last bits, far below the tolerance of any comparison. */
+    double loss_total = 0, loss_count = 0;
+    for (size_t o = 0; o < 2 * ds->num_outputs; o++) ev->results[d].out_totals[o] = 0;
+    sc_eval_logs logs;
+    if ((s = collect(ev, d, 0, 0, err))) return s;
+    fill_logs(ev, d, &logs, path, step);
+    logs.num = 0;
+    /* In a group, on_test_begin/on_test_end run on rank 0 only (sidecar/group.h). */
+    int root = sc_eval_is_root(ev);
+    if (root) FOR_CALLBACKS(ev, on_test_begin, &logs);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s = pass(ev, d, &logs, &loss_total, &loss_count, err);
+    if (sc_eval_group_active(ev)) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        sc_error local_err = err ? *err : (sc_error){0};
+        s = sc_eval_group_reduce(ev, d, s, &local_err,
+                                 (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9,
+                                 &loss_total, &loss_count, err);
+    }
+    if (s) return s;
     if (sc_dataset_ran_out(ds->data))
         sc_eval_log(ev, "Your input ran out of data; interrupting evaluation. Make sure that your "
                         "dataset can generate at least `steps` batches.");
     if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
     fill_logs(ev, d, &logs, path, step);
-    FOR_CALLBACKS(ev, on_test_end, &logs);
+    if (root) FOR_CALLBACKS(ev, on_test_end, &logs);
     return SC_OK;
 }

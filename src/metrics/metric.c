@@ -242,6 +242,24 @@ void sc_metric_reset(sc_metric *m) {
     m->n_elements = 0;
 }
 
+size_t sc_metric_state_len(const sc_metric *m) { return m->n_state; }
+
+void sc_metric_state_get(const sc_metric *m, float *state, int64_t *n_elements) {
+    memcpy(state, m->state, m->n_state * sizeof *state);
+    *n_elements = m->n_elements;
+}
+
+sc_status sc_metric_state_add(sc_metric *m, const float *state, size_t n, int64_t n_elements,
+                              sc_error *err) {
+    if (n != m->n_state)
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "metric '%s': cannot add a state of %zu values to one of %zu", m->name,
+                            n, m->n_state);
+    for (size_t i = 0; i < n; i++) m->state[i] += state[i];
+    m->n_elements += n_elements;
+    return SC_OK;
+}
+
 sc_status sc_metric_merge(sc_metric *dst, const sc_metric *src, sc_error *err) {
     int same = dst->cls == src->cls && memcmp(&dst->o, &src->o, sizeof dst->o) == 0 &&
                dst->n_state == src->n_state && dst->n_thr == src->n_thr &&
@@ -255,7 +273,5 @@ sc_status sc_metric_merge(sc_metric *dst, const sc_metric *src, sc_error *err) {
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "metric '%s' (%s): cannot merge '%s' (%s): specs differ", dst->name,
                             dst->cls->class_name, src->name, src->cls->class_name);
-    for (size_t i = 0; i < dst->n_state; i++) dst->state[i] += src->state[i];
-    dst->n_elements += src->n_elements;
-    return SC_OK;
+    return sc_metric_state_add(dst, src->state, src->n_state, src->n_elements, err);
 }

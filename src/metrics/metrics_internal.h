@@ -158,6 +158,14 @@ struct sc_metric {
     size_t n_scratch;
 };
 
+/* The additive state as flat values, for merging shards held by other processes (eval's
+ * group): get copies sc_metric_state_len floats out; add does what sc_metric_merge does with a
+ * state of the same spec (the caller makes sure of that: same compile on every process). */
+size_t sc_metric_state_len(const sc_metric *m);
+void sc_metric_state_get(const sc_metric *m, float *state, int64_t *n_elements);
+sc_status sc_metric_state_add(sc_metric *m, const float *state, size_t n, int64_t n_elements,
+                              sc_error *err);
+
 /* Family hooks: sizes of state and scratch at create, update and result. */
 sc_status sc_confusion_init(sc_metric *m, const sc_metric_spec *s, sc_error *err);
 sc_status sc_confusion_update(sc_metric *m, const sc_metric_batch *b, sc_error *err);
