@@ -582,6 +582,13 @@ static sc_status first_checkpoint(const run_opts *o, sc_ckpt_ref *ref, sc_error 
     return s;
 }
 
+static void free_opts(run_opts *o) {
+    for (size_t i = 0; i < o->num_data; i++) free((char *)o->data_name[i]);
+    for (size_t f = 0; f < o->num_features; f++) free((char *)o->feature_input[f]);
+    for (size_t b = 0; b < o->num_bytes; b++) free((char *)o->bytes_name[b]);
+    free(o->metrics_buf);
+}
+
 int cli_run_main(int argc, char **argv, int is_run) {
     run_opts o;
     memset(&o, 0, sizeof o);
@@ -589,7 +596,10 @@ int cli_run_main(int argc, char **argv, int is_run) {
     o.batch_size = 32;
     o.progress = -1;
     int code = parse_args(argc, argv, &o);
-    if (code >= 0) return code;
+    if (code >= 0) { /* --help or a usage error: nothing but the options to release */
+        free_opts(&o);
+        return code;
+    }
 
     code = CLI_EXIT_INPUT;
     sc_error err;
@@ -753,11 +763,8 @@ done:
     for (size_t i = 0; i < o.num_data; i++) {
         sc_compiled_clear(&st.compiled[i]);
         sc_dataset_free(st.data[i]);
-        if (o.data_name[i]) free((char *)o.data_name[i]);
     }
-    for (size_t f = 0; f < o.num_features; f++) free((char *)o.feature_input[f]);
-    free(o.metrics_buf);
-    for (size_t b = 0; b < o.num_bytes; b++) free((char *)o.bytes_name[b]);
+    free_opts(&o);
     free(st.columns_buf);
     sc_model_free(st.model);
     free(st.compile_json);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,7 @@ sc_status sc_write_full(int fd, const char *path, const void *buf, size_t n, sc_
         size_t half = n / 2;
         if (half && write(fd, p, half) < 0) { /* the torn part; its own failure changes nothing */
         }
-        if (g_fault_mode == SC_FAULT_CRASH) _exit(9);
+        if (atomic_load(&g_fault_mode) == SC_FAULT_CRASH) raise(SIGKILL); /* as kill -9 */
         return sc_error_set(err, SC_IO, "%s: write failed: no space left on device (injected)", path);
     }
     while (n) {

@@ -23,7 +23,7 @@ sc_status sc_write_full(int fd, const char *path, const void *buf, size_t n, sc_
 /* Test-only fault injection at the one place sidecar writes files: the n-th sc_write_full
  * call from now (1 = the next one) fails. mode SC_FAULT_ENOSPC writes the first half of its
  * buffer, then fails with ENOSPC (a full disk mid-record); SC_FAULT_CRASH writes the first half
- * and _exit(9)s (a kill -9 mid-write). n = 0 disarms. Returns the number of sc_write_full calls
+ * and raises SIGKILL (a kill -9 mid-write). n = 0 disarms. Returns the number of sc_write_full calls
  * so far (to count a scenario's writes). Not thread-safe; tests only. */
 typedef enum { SC_FAULT_ENOSPC = 1, SC_FAULT_CRASH = 2 } sc_fault_mode;
 uint64_t sc_fault_inject_write(uint64_t n, sc_fault_mode mode);
