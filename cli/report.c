@@ -25,7 +25,7 @@ static const char k_help[] =
     "  --mode min|max|auto  best is the lowest / highest; auto (default) as Keras: max for\n"
     "                     names with 'acc'\n"
     "  --max-points N     at most N points per run and chart (default 1000, as TensorBoard);\n"
-    "                     fewer when the page would hold more than 40000 in all\n"
+    "                     fewer when the page would hold more than 30000 in all\n"
     "  --title TEXT       the page's title\n"
     "  --refresh SECS     the page reloads itself every SECS seconds (for a run in progress)\n"
     "  --json             print {\"output\",\"runs\",\"charts\",\"series\",\"points_read\",\n"

@@ -101,6 +101,11 @@ typedef struct sc_evaluator_params {
      * stderr. */
     void (*log)(void *user, const char *line);
     void *log_user;
+    /* Called after each evaluation once its outputs (TensorBoard events, journal, export) are
+     * written and flushed, so a reader of the log directory sees this checkpoint (the CLI's
+     * `run --report` rewrites its page here). NULL: none. */
+    void (*on_outputs_written)(void *user, const char *checkpoint, int64_t step);
+    void *outputs_user;
 } sc_evaluator_params;
 
 sc_evaluator_params sc_evaluator_default_params(void);

@@ -47,7 +47,13 @@ typedef struct sc_scalar_point {
 typedef struct sc_scalar_series {
     const char *tag;               /* as written in the event file */
     size_t num_points;
-    const sc_scalar_point *points; /* in file order; owned by the sc_scalars */
+    const sc_scalar_point *points; /* kept points, in file order; owned by the sc_scalars */
+    uint64_t num_read;             /* points of the tag (== num_points unless sampled; after a
+                                      purge of a sampled series, TensorBoard's estimate) */
+    sc_scalar_point last;          /* the newest point (valid when num_read > 0) */
+    int has_finite;                /* min and max are valid */
+    sc_scalar_point min, max;      /* lowest and highest finite values of every point read
+                                      (after a purge: of the kept points) */
 } sc_scalar_series;
 
 typedef struct sc_events_params {
@@ -57,6 +63,12 @@ typedef struct sc_events_params {
     void *warn_user;
     /* Non-zero (default): purge orphaned points as described above; 0 keeps every point. */
     int purge_orphaned;
+    /* 0 (default): keep every point. N >= 2: keep at most N points per tag, as TensorBoard's
+     * reservoir does (summary/reservoir.h; TensorBoard keeps 1000 scalars per tag): the
+     * newest always, here also the first, the rest a uniform sample; memory stays bounded
+     * for any log size. */
+    size_t max_points;
+    uint64_t seed; /* of the reservoir's generator; default 0 */
 } sc_events_params;
 
 sc_events_params sc_events_default_params(void);

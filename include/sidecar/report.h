@@ -16,8 +16,8 @@
  * keeping a series' first and last point; the latest and best values in the table and the
  * best marker come from all points.
  *
- * The file is replaced atomically (written beside it, then renamed), so a browser reloading the
- * page never sees half of it. With refresh_s > 0 the page reloads itself every refresh_s
+ * The file is replaced atomically (written beside it, then renamed; not fsynced: the page is a
+ * view that can be rebuilt from the logs), so a browser reloading it never sees half of it. With refresh_s > 0 the page reloads itself every refresh_s
  * seconds (a live run); write it once more with refresh_s 0 when the run ends.
  */
 #ifndef SIDECAR_REPORT_H
@@ -42,10 +42,11 @@ typedef struct sc_report_params {
      * starts with "fmeasure", else min. Other tags always use AUTO for "best" in the table. */
     sc_report_mode mode;
     size_t max_points;       /* per series; default 1000 (TensorBoard's scalar reservoir) */
-    size_t max_total_points; /* on the whole page; default 40000 (keeps it to a few MB) */
+    size_t max_total_points; /* on the whole page; default 30000 (keeps it to a few MB) */
     int refresh_s;           /* > 0: the page reloads itself every refresh_s seconds */
     const char *title;       /* default "sidecar report: <logdir>" */
     uint64_t seed;           /* of the downsampling; default 0 */
+    int threads;             /* runs read in parallel; default 0: one thread per core (<= 16) */
     /* Warnings (a corrupt event file, an unreadable journal). Default NULL: only counted. */
     void (*warn)(void *user, const char *message);
     void *warn_user;

@@ -266,6 +266,7 @@ sc_status sc_evaluator_evaluate(sc_evaluator *ev, const char *path, sc_error *er
         if ((s = sc_eval_dataset_run(ev, d, path, step, err))) return s;
     log_metrics(ev);
     if ((s = write_outputs(ev, path, step, started, err))) return s;
+    if (ev->p.on_outputs_written) ev->p.on_outputs_written(ev->p.outputs_user, path, step);
     ev->num_evaluated++;
     return SC_OK;
 }

@@ -54,10 +54,10 @@ static const char k_css[] =
     ".tl{fill:var(--muted);font-size:11px}"
     ".xl{fill:var(--muted);font-size:11px}"
     ".line{fill:none;stroke-width:1.8;stroke-linejoin:round;stroke-linecap:round}"
-    ".pt{stroke:#fff;stroke-width:.8}"
-    ".dense .pt{fill-opacity:0;stroke-opacity:0}"
-    ".pt:hover{fill-opacity:1;stroke-opacity:1;r:5px}"
-    ".nan{fill:#fff;stroke-width:1.6;stroke-opacity:1}"
+    ".series circle{stroke:#fff;stroke-width:.8}"
+    ".dense circle{fill-opacity:0;stroke-opacity:0}"
+    ".series circle:hover{fill-opacity:1;stroke-opacity:1;r:5px}"
+    ".series circle.nan{fill:#fff;stroke:currentColor;stroke-width:1.6;stroke-opacity:1}"
     ".best{fill:none;stroke-width:2}"
     ".bl{font-size:10.5px;font-weight:600}"
     ".legend{display:flex;flex-wrap:wrap;gap:2px 14px;font-size:12px;color:var(--muted);"
@@ -105,16 +105,20 @@ static double ypos(const rp_axis *y, double v) {
     return MT + (1 - (d - y->lo) / (y->hi - y->lo)) * PH;
 }
 
+/* The tooltip: run, step, value and checkpoint; the tag only where asked (the chart's title
+ * names it, and every byte here is repeated for thousands of points). */
 static void point_title(ctx *c, const rp_series *s, const sc_scalar_point *p, const char *extra) {
     char val[40];
     rp_format_value(p->value, val, sizeof val);
     const rp_run *run = &c->r->runs[s->run];
     rp_puts(c->b, "<title>");
-    if (extra) rp_puts(c->b, extra);
+    if (extra) {
+        rp_puts(c->b, extra);
+        rp_escape(c->b, s->tag);
+        rp_puts(c->b, "&#10;");
+    }
     rp_escape(c->b, run->name);
-    rp_printf(c->b, "&#10;step %lld: ", (long long)p->step);
-    rp_escape(c->b, s->tag);
-    rp_printf(c->b, " = %s", val);
+    rp_printf(c->b, "&#10;step %lld: %s", (long long)p->step, val);
     const char *ck = rp_checkpoint(run, p->step);
     if (ck) {
         rp_puts(c->b, "&#10;checkpoint ");
@@ -130,7 +134,8 @@ static void draw_series(ctx *c, const rp_series *s, size_t n, const rp_axis *x,
     const sc_scalar_point *p = c->pts;
     rp_printf(b, "<g class=\"series%s\" data-run=\"", n > DENSE ? " dense" : "");
     rp_escape(b, c->r->runs[s->run].name);
-    rp_printf(b, "\" data-n=\"%zu\" fill=\"%s\" stroke=\"%s\">", n, colour(s->run), colour(s->run));
+    rp_printf(b, "\" data-n=\"%zu\" fill=\"%s\" stroke=\"%s\" color=\"%s\">", n, colour(s->run),
+              colour(s->run), colour(s->run));
     /* The line: a new subpath after every point that cannot be drawn (NaN, inf, <= 0 on log). */
     rp_printf(b, "<path class=\"line\"%s%s%s d=\"", *dash(s->run) ? " stroke-dasharray=\"" : "",
               dash(s->run), *dash(s->run) ? "\"" : "");
@@ -150,8 +155,9 @@ static void draw_series(ctx *c, const rp_series *s, size_t n, const rp_axis *x,
         double v = p[i].value;
         int off = !isfinite(v) || (y->log && v <= 0);
         double cy = off ? (v < 0 ? MT + PH : MT) : ypos(y, v);
-        rp_printf(b, "<circle class=\"pt%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\">", off ? " nan" : "",
-                  xpos(x, (double)p[i].step), cy, off ? "3.5" : "2.6");
+        rp_printf(b, off ? "<circle class=\"nan\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\">"
+                         : "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\">",
+                  xpos(x, (double)p[i].step), cy);
         point_title(c, s, &p[i], NULL);
         rp_puts(b, "</circle>");
     }
@@ -212,7 +218,7 @@ static void draw_plot(ctx *c, const chart *ch, const rp_axis *x, const rp_axis *
         rp_printf(b, "<g class=\"bestg\" stroke=\"%s\" fill=\"%s\"><circle class=\"best\" cx=\"%.1f\" "
                      "cy=\"%.1f\" r=\"7\">",
                   colour(s->run), colour(s->run), px, py);
-        point_title(c, s, &s->best, s->higher_is_better ? "best (highest) of " : "best (lowest) of ");
+        point_title(c, s, &s->best, s->higher_is_better ? "best (highest) " : "best (lowest) ");
         rp_printf(b, "</circle><text class=\"bl\" stroke=\"none\" x=\"%.1f\" y=\"%.1f\" "
                      "text-anchor=\"%s\">best</text></g>",
                   px + (px > W - MR - 40 ? -10 : 10), py < MT + 16 ? py + 16 : py - 9,

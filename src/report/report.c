@@ -3,17 +3,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "core/error.h"
 #include "core/fileio.h"
-#include "report/downsample.h"
 #include "report/report_internal.h"
 #include "summary/reader_internal.h"
 
@@ -26,7 +28,7 @@ sc_report_params sc_report_default_params(void) {
     p.monitor = "loss";
     p.mode = SC_REPORT_AUTO;
     p.max_points = 1000;
-    p.max_total_points = 40000;
+    p.max_total_points = 30000;
     return p;
 }
 
@@ -42,8 +44,6 @@ __attribute__((format(printf, 2, 3))) static void rwarn(rp_report *r, const char
     r->warnings = w;
     if ((w[r->num_warnings] = strdup(buf))) r->num_warnings++;
 }
-
-static void event_warn(void *user, const char *msg) { rwarn(user, "%s", msg); }
 
 /* ---- runs: every directory under logdir that holds event files ---- */
 
@@ -213,32 +213,21 @@ static int add_series(rp_report *r, size_t run, const sc_scalar_series *in, char
     memset(s, 0, sizeof *s);
     s->run = run;
     s->tag = tag;
-    s->total = in->num_points;
+    s->total = in->num_read;
     s->monitored = r->p.monitor && tag_is_monitor(in->tag, r->p.monitor);
     s->higher_is_better = s->monitored && r->p.mode != SC_REPORT_AUTO
                               ? r->p.mode == SC_REPORT_MAX
                               : higher_is_better(s->monitored ? r->p.monitor : in->tag);
-    if (in->num_points) s->latest = in->points[in->num_points - 1];
-    for (size_t i = 0; i < in->num_points; i++) {
-        double v = in->points[i].value;
-        if (!isfinite(v)) continue;
-        if (!s->has_best || (s->higher_is_better ? v > s->best.value : v < s->best.value)) {
-            s->best = in->points[i];
-            s->has_best = 1;
-        }
-    }
-    size_t k = in->num_points < r->p.max_points ? in->num_points : r->p.max_points;
-    s->pts = malloc((k ? k : 1) * sizeof *s->pts);
-    size_t *idx = malloc((k ? k : 1) * sizeof *idx);
-    if (!s->pts || !idx) {
-        free(s->pts);
-        free(idx);
-        return -1;
-    }
-    s->n = sc_downsample(in->num_points, k, r->p.seed ^ (r->num_series * 0x9e3779b97f4a7c15ull), idx);
-    for (size_t i = 0; i < s->n; i++) s->pts[i] = in->points[idx[i]];
-    free(idx);
-    r->points_read += in->num_points;
+    s->latest = in->last;
+    s->has_best = in->has_finite;
+    s->best = s->higher_is_better ? in->max : in->min;
+    /* The reader kept at most max_points (its reservoir); html.c samples again to the page's
+     * budget once the number of series is known. */
+    s->pts = malloc((in->num_points ? in->num_points : 1) * sizeof *s->pts);
+    if (!s->pts) return -1;
+    if (in->num_points) memcpy(s->pts, in->points, in->num_points * sizeof *s->pts);
+    s->n = in->num_points;
+    r->points_read += in->num_read;
     r->num_series++;
     return 0;
 }
@@ -263,6 +252,84 @@ static void free_report(rp_report *r, name_list *tags) {
     free(r->warnings);
     for (size_t i = 0; i < tags->n; i++) free(tags->v[i]);
     free(tags->v);
+}
+
+/* ---- reading the runs, in parallel: the event files are most of the work ---- */
+
+typedef struct read_job {
+    rp_report *r;
+    sc_scalars **scs;
+    sc_status *rs;
+    sc_error *errs;
+    atomic_size_t next;
+} read_job;
+
+static void *read_worker(void *arg) {
+    read_job *j = arg;
+    for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->r->num_runs;) {
+        const char *name = j->r->runs[i].name;
+        char *dir = strcmp(name, ".") ? sc_path_join(j->r->logdir, name) : strdup(j->r->logdir);
+        sc_events_params ep = sc_events_default_params();
+        ep.max_points = j->r->p.max_points; /* warnings are collected and given in run order */
+        ep.seed = j->r->p.seed + i;
+        sc_error_clear(&j->errs[i]);
+        if (!dir) {
+            j->rs[i] = SC_NO_MEMORY;
+            continue;
+        }
+        j->rs[i] = sc_scalars_create(&ep, &j->scs[i], &j->errs[i]);
+        if (!j->rs[i]) j->rs[i] = sc_scalars_add_dir(j->scs[i], dir, NULL, &j->errs[i]);
+        free(dir);
+    }
+    return NULL;
+}
+
+static int num_threads(const rp_report *r) {
+    long n = r->p.threads > 0 ? r->p.threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    if (n > 16) n = 16;
+    if ((size_t)n > r->num_runs) n = (long)r->num_runs;
+    return (int)n;
+}
+
+/* Reads every run's scalars, then adds their series in run order. Returns 0, -1 out of memory. */
+static int read_runs(rp_report *r, name_list *tags) {
+    if (!r->num_runs) return 0;
+    read_job j;
+    j.r = r;
+    j.scs = calloc(r->num_runs, sizeof *j.scs);
+    j.rs = calloc(r->num_runs, sizeof *j.rs);
+    j.errs = calloc(r->num_runs, sizeof *j.errs);
+    atomic_init(&j.next, 0);
+    int rc = 0;
+    if (!j.scs || !j.rs || !j.errs) {
+        rc = -1;
+        goto out;
+    }
+    pthread_t th[16];
+    int started = 0, want = num_threads(r);
+    for (; started < want - 1; started++)
+        if (pthread_create(&th[started], NULL, read_worker, &j)) break;
+    read_worker(&j); /* this thread works too; with no extra thread it does it all */
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    for (size_t i = 0; i < r->num_runs && !rc; i++) {
+        sc_scalars *sc = j.scs[i];
+        for (size_t w = 0; sc && w < sc_scalars_num_warnings(sc); w++)
+            rwarn(r, "%s", sc_scalars_warning(sc, w));
+        if (j.rs[i] == SC_NO_MEMORY) rc = -1;
+        else if (j.rs[i]) rwarn(r, "%s", j.errs[i].message);
+        for (size_t k = 0; sc && !rc && k < sc_scalars_num_series(sc); k++) {
+            sc_scalar_series ser = sc_scalars_series(sc, k);
+            char *tag = intern(tags, ser.tag);
+            if (!tag || add_series(r, i, &ser, tag)) rc = -1;
+        }
+    }
+out:
+    for (size_t i = 0; j.scs && i < r->num_runs; i++) sc_scalars_free(j.scs[i]);
+    free(j.scs);
+    free(j.rs);
+    free(j.errs);
+    return rc;
 }
 
 sc_status sc_report_render(const char *logdir, const sc_report_params *params, char **html,
@@ -294,34 +361,11 @@ sc_status sc_report_render(const char *logdir, const sc_report_params *params, c
         run->name = names.v[i];
         names.v[i] = NULL;
         char *dir = strcmp(run->name, ".") ? sc_path_join(logdir, run->name) : strdup(logdir);
-        if (!dir || load_journal(&r, run, dir)) {
-            free(dir);
-            goto oom;
-        }
-        sc_events_params ep = sc_events_default_params();
-        ep.warn = event_warn;
-        ep.warn_user = &r;
-        sc_scalars *sc = NULL;
-        sc_error e;
-        sc_error_clear(&e);
-        sc_status rs = sc_scalars_create(&ep, &sc, &e);
-        if (!rs) rs = sc_scalars_add_dir(sc, dir, NULL, &e);
+        int bad = !dir || load_journal(&r, run, dir);
         free(dir);
-        if (rs == SC_NO_MEMORY) {
-            sc_scalars_free(sc);
-            goto oom;
-        }
-        if (rs) rwarn(&r, "%s", e.message);
-        for (size_t k = 0; sc && k < sc_scalars_num_series(sc); k++) {
-            sc_scalar_series ser = sc_scalars_series(sc, k);
-            char *tag = intern(&tags, ser.tag);
-            if (!tag || add_series(&r, i, &ser, tag)) {
-                sc_scalars_free(sc);
-                goto oom;
-            }
-        }
-        sc_scalars_free(sc);
+        if (bad) goto oom;
     }
+    if (read_runs(&r, &tags)) goto oom;
     if (rp_render_html(&r, &out, stats)) goto oom;
     if (stats) stats->warnings = r.num_warnings;
     *html = out.data;
@@ -338,13 +382,37 @@ done:
     return st;
 }
 
+/* Writes "<path>.tmp<pid>" and renames it over path: a browser reloading the page sees the old
+ * or the new one, never half. No fsync: the page is a view, rebuilt from the logs at will, and
+ * syncing megabytes after every evaluation would cost more than drawing them. */
+static sc_status replace_file(const char *path, const char *data, size_t n, sc_error *err) {
+    size_t len = strlen(path) + 32;
+    char *tmp = malloc(len);
+    if (!tmp) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", path);
+    snprintf(tmp, len, "%s.tmp%ld", path, (long)getpid());
+    sc_status st = SC_OK;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        st = sc_error_set(err, SC_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    } else {
+        int bad = fwrite(data, 1, n, f) != n;
+        if (fclose(f) || bad)
+            st = sc_error_set(err, SC_IO, "%s: write failed: %s", tmp, strerror(errno));
+        else if (rename(tmp, path))
+            st = sc_error_set(err, SC_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+        if (st) unlink(tmp);
+    }
+    free(tmp);
+    return st;
+}
+
 sc_status sc_report_write(const char *logdir, const char *html_path,
                           const sc_report_params *params, sc_report_stats *stats, sc_error *err) {
     char *html;
     size_t len;
     sc_status st = sc_report_render(logdir, params, &html, &len, stats, err);
     if (st) return st;
-    st = sc_write_file_atomic(html_path, html, len, err);
+    st = replace_file(html_path, html, len, err);
     free(html);
     return st;
 }

@@ -16,6 +16,7 @@
 #include "sidecar/dtype.h"
 #include "sidecar/events.h"
 #include "summary/reader_internal.h"
+#include "summary/reservoir.h"
 
 /* Field numbers (tensorboard/compat/proto/{event,summary,tensor,tensor_shape}.proto). */
 enum { EV_WALL_TIME = 1, EV_STEP = 2, EV_FILE_VERSION = 3, EV_SUMMARY = 5, EV_SESSION_LOG = 7 };
@@ -29,8 +30,7 @@ enum { SESSION_LOG_STATUS = 1, SESSION_LOG_START = 1 };
 typedef struct series {
     char *tag;
     size_t tag_len;
-    sc_scalar_point *pts;
-    size_t n, cap;
+    sc_reservoir res;
     int excluded; /* the tag's first value named another plugin */
 } series;
 
@@ -46,6 +46,7 @@ struct sc_scalars {
     double file_version; /* of the newest file_version event; 0 = none yet */
     int64_t most_recent_step;
     uint64_t records, purged;
+    uint64_t file_records; /* records of the file being read */
 };
 
 sc_events_params sc_events_default_params(void) {
@@ -68,7 +69,7 @@ void sc_scalars_free(sc_scalars *s) {
     if (!s) return;
     for (size_t i = 0; i < s->n; i++) {
         free(s->s[i].tag);
-        free(s->s[i].pts);
+        sc_reservoir_free(&s->s[i].res);
     }
     for (size_t i = 0; i < s->num_warnings; i++) free(s->warnings[i]);
     free(s->warnings);
@@ -84,13 +85,20 @@ size_t sc_scalars_num_series(const sc_scalars *s) {
 }
 
 sc_scalar_series sc_scalars_series(const sc_scalars *s, size_t i) {
-    sc_scalar_series r = {NULL, 0, NULL};
+    sc_scalar_series r;
+    memset(&r, 0, sizeof r);
     for (size_t j = 0; j < s->n; j++) {
         if (s->s[j].excluded) continue;
         if (i-- == 0) {
+            const sc_reservoir *res = &s->s[j].res;
             r.tag = s->s[j].tag;
-            r.num_points = s->s[j].n;
-            r.points = s->s[j].pts;
+            r.num_points = res->n;
+            r.points = res->pts;
+            r.num_read = res->seen;
+            r.last = res->last;
+            r.has_finite = res->has_finite;
+            r.min = res->min;
+            r.max = res->max_pt;
             break;
         }
     }
@@ -172,6 +180,7 @@ static series *lookup(sc_scalars *s, const uint8_t *tag, size_t n) {
     series *c = &s->s[s->n];
     memset(c, 0, sizeof *c);
     if (!(c->tag = malloc(n + 1))) return NULL;
+    sc_reservoir_init(&c->res, s->p.max_points, s->p.seed + s->n * 0x9e3779b97f4a7c15ull);
     memcpy(c->tag, tag, n);
     c->tag[n] = '\0';
     c->tag_len = n;
@@ -180,25 +189,58 @@ static series *lookup(sc_scalars *s, const uint8_t *tag, size_t n) {
     return c;
 }
 
-/* Drops the points of c with step >= step. */
 static void purge_series(sc_scalars *s, series *c, int64_t step) {
-    size_t k = 0;
-    for (size_t i = 0; i < c->n; i++)
-        if (c->pts[i].step < step) c->pts[k++] = c->pts[i];
-    s->purged += c->n - k;
-    c->n = k;
+    s->purged += sc_reservoir_purge(&c->res, step);
 }
 
-static int add_point(series *c, int64_t step, double wall_time, double value) {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        sc_scalar_point *p = realloc(c->pts, cap * sizeof *p);
-        if (!p) return -1;
-        c->pts = p;
-        c->cap = cap;
+/* ---- protobuf fast paths ----
+ * An event is ~15 fields, nearly all with one-byte keys and lengths; reading those inline
+ * (falling back to core/pb.c for everything else) makes decoding several times faster, which
+ * matters for logs of millions of events. */
+
+static inline int pb_next(sc_pb_reader *r, uint32_t *field, int *wire) {
+    if (r->p < r->end && *r->p < 0x80) {
+        unsigned k = *r->p, w = k & 7;
+        if ((k >> 3) && (w == SC_PB_VARINT || w == SC_PB_I64 || w == SC_PB_LEN || w == SC_PB_I32)) {
+            r->p++;
+            *field = k >> 3;
+            *wire = (int)w;
+            return 1;
+        }
     }
-    c->pts[c->n++] = (sc_scalar_point){step, wall_time, value};
+    return sc_pb_next(r, field, wire);
+}
+
+static inline int pb_len(sc_pb_reader *r, const uint8_t **d, size_t *n) {
+    if (r->p < r->end && *r->p < 0x80 && (size_t)*r->p < (size_t)(r->end - r->p)) {
+        *n = *r->p++;
+        *d = r->p;
+        r->p += *n;
+        return 0;
+    }
+    return sc_pb_read_len(r, d, n);
+}
+
+static inline int pb_sub(sc_pb_reader *r, sc_pb_reader *sub) {
+    const uint8_t *d;
+    size_t n;
+    if (pb_len(r, &d, &n)) return -1;
+    *sub = sc_pb_reader_init(d, n);
     return 0;
+}
+
+static inline int pb_varint(sc_pb_reader *r, uint64_t *v) {
+    if (r->p < r->end && *r->p < 0x80) {
+        *v = *r->p++;
+        return 0;
+    }
+    return sc_pb_read_varint64(r, v);
+}
+
+static inline int pb_skip(sc_pb_reader *r, int wire) {
+    const uint8_t *d;
+    size_t n;
+    return wire == SC_PB_LEN ? pb_len(r, &d, &n) : sc_pb_skip(r, wire);
 }
 
 /* ---- decoding ---- */
@@ -227,26 +269,26 @@ static int tensor_scalar(sc_pb_reader r, double *v) {
     size_t content_len = 0, nvals = 0;
     uint32_t field;
     int wire, rc;
-    while ((rc = sc_pb_next(&r, &field, &wire)) == 1) {
+    while ((rc = pb_next(&r, &field, &wire)) == 1) {
         if (field == TP_DTYPE && wire == SC_PB_VARINT) {
-            if (sc_pb_read_varint64(&r, &dtype)) return -1;
+            if (pb_varint(&r, &dtype)) return -1;
         } else if (field == TP_SHAPE && wire == SC_PB_LEN) {
             sc_pb_reader sh;
-            if (sc_pb_read_sub(&r, &sh)) return -1;
+            if (pb_sub(&r, &sh)) return -1;
             uint32_t f2;
             int w2, rc2;
             rank = 0;
-            while ((rc2 = sc_pb_next(&sh, &f2, &w2)) == 1) {
+            while ((rc2 = pb_next(&sh, &f2, &w2)) == 1) {
                 if (f2 == SHAPE_DIM) rank++;
-                if (sc_pb_skip(&sh, w2)) return -1;
+                if (pb_skip(&sh, w2)) return -1;
             }
             if (rc2 < 0) return -1;
         } else if (field == TP_CONTENT && wire == SC_PB_LEN) {
-            if (sc_pb_read_len(&r, &content, &content_len)) return -1;
+            if (pb_len(&r, &content, &content_len)) return -1;
         } else if (field == TP_FLOAT_VAL && wire == SC_PB_LEN) {
             const uint8_t *d;
             size_t n;
-            if (sc_pb_read_len(&r, &d, &n)) return -1;
+            if (pb_len(&r, &d, &n)) return -1;
             if (n >= 4) { *v = f32(le32(d)); have = 1; }
             nvals += n / 4;
         } else if (field == TP_FLOAT_VAL && wire == SC_PB_I32) {
@@ -258,7 +300,7 @@ static int tensor_scalar(sc_pb_reader r, double *v) {
         } else if (field == TP_DOUBLE_VAL && wire == SC_PB_LEN) {
             const uint8_t *d;
             size_t n;
-            if (sc_pb_read_len(&r, &d, &n)) return -1;
+            if (pb_len(&r, &d, &n)) return -1;
             if (n >= 8) { *v = f64(le64(d)); have = 1; }
             nvals += n / 8;
         } else if (field == TP_DOUBLE_VAL && wire == SC_PB_I64) {
@@ -267,7 +309,7 @@ static int tensor_scalar(sc_pb_reader r, double *v) {
             *v = f64(b);
             have = 1;
             nvals++;
-        } else if (sc_pb_skip(&r, wire)) {
+        } else if (pb_skip(&r, wire)) {
             return -1;
         }
     }
@@ -288,26 +330,30 @@ static int plugin_name(sc_pb_reader r, const uint8_t **name, size_t *n) {
     int wire, rc;
     *name = NULL;
     *n = 0;
-    while ((rc = sc_pb_next(&r, &field, &wire)) == 1) {
+    while ((rc = pb_next(&r, &field, &wire)) == 1) {
         if (field == META_PLUGIN_DATA && wire == SC_PB_LEN) {
             sc_pb_reader pd;
-            if (sc_pb_read_sub(&r, &pd)) return -1;
+            if (pb_sub(&r, &pd)) return -1;
             uint32_t f2;
             int w2, rc2;
-            while ((rc2 = sc_pb_next(&pd, &f2, &w2)) == 1) {
+            while ((rc2 = pb_next(&pd, &f2, &w2)) == 1) {
                 if (f2 == PLUGIN_NAME && w2 == SC_PB_LEN) {
-                    if (sc_pb_read_len(&pd, name, n)) return -1;
-                } else if (sc_pb_skip(&pd, w2)) {
+                    if (pb_len(&pd, name, n)) return -1;
+                } else if (pb_skip(&pd, w2)) {
                     return -1;
                 }
             }
             if (rc2 < 0) return -1;
-        } else if (sc_pb_skip(&r, wire)) {
+        } else if (pb_skip(&r, wire)) {
             return -1;
         }
     }
     return rc < 0 ? -1 : 0;
 }
+
+static int take_value(sc_scalars *s, const uint8_t *tag, size_t tag_len, int kind, int has_meta,
+                      const uint8_t *plugin, size_t plugin_len, double v, int64_t step,
+                      double wall_time, int out_of_order);
 
 /* One Summary.Value. Returns 0, -1 on bad bytes, -2 out of memory. */
 static int summary_value(sc_scalars *s, sc_pb_reader r, int64_t step, double wall_time,
@@ -318,9 +364,9 @@ static int summary_value(sc_scalars *s, sc_pb_reader r, int64_t step, double wal
     double v = 0;
     uint32_t field;
     int wire, rc;
-    while ((rc = sc_pb_next(&r, &field, &wire)) == 1) {
+    while ((rc = pb_next(&r, &field, &wire)) == 1) {
         if (field == VAL_TAG && wire == SC_PB_LEN) {
-            if (sc_pb_read_len(&r, &tag, &tag_len)) return -1;
+            if (pb_len(&r, &tag, &tag_len)) return -1;
         } else if (field == VAL_SIMPLE && wire == SC_PB_I32) {
             uint32_t b;
             if (sc_pb_read_fixed32(&r, &b)) return -1;
@@ -328,22 +374,62 @@ static int summary_value(sc_scalars *s, sc_pb_reader r, int64_t step, double wal
             kind = 1;
         } else if (field == VAL_TENSOR && wire == SC_PB_LEN) {
             sc_pb_reader t;
-            if (sc_pb_read_sub(&r, &t)) return -1;
+            if (pb_sub(&r, &t)) return -1;
             int k = tensor_scalar(t, &v);
             if (k < 0) return -1;
             kind = k ? 1 : 2;
         } else if (field == VAL_METADATA && wire == SC_PB_LEN) {
             sc_pb_reader m;
-            if (sc_pb_read_sub(&r, &m) || plugin_name(m, &plugin, &plugin_len)) return -1;
+            if (pb_sub(&r, &m) || plugin_name(m, &plugin, &plugin_len)) return -1;
             has_meta = 1;
         } else if (field >= 3 && field <= 6) { /* image, histo, audio, old histogram */
             kind = 2;
-            if (sc_pb_skip(&r, wire)) return -1;
-        } else if (sc_pb_skip(&r, wire)) {
+            if (pb_skip(&r, wire)) return -1;
+        } else if (pb_skip(&r, wire)) {
             return -1;
         }
     }
     if (rc < 0) return -1;
+    return take_value(s, tag, tag_len, kind, has_meta, plugin, plugin_len, v, step, wall_time,
+                      out_of_order);
+}
+
+/* Files hold nearly only the exact layouts TensorFlow's writers produce (FORMATS §6.5); a
+ * Summary in one of them is read by comparing bytes, anything else goes the general way.
+ *   tensor form:  0a L [0a T tag] 42 0a 08 01 12 00 22 04 <f32> [4a 0b 0a 09 0a 07 "scalars"]
+ *   simple_value: 0a L [0a T tag] 15 <f32>
+ * Returns 1 when taken (*rc the result of take_value), 0 to fall back. */
+static const uint8_t k_tensor_tail[] = {0x42, 0x0a, 0x08, 0x01, 0x12, 0x00, 0x22, 0x04};
+static const uint8_t k_meta_tail[] = {0x4a, 0x0b, 0x0a, 0x09, 0x0a, 0x07,
+                                      's', 'c', 'a', 'l', 'a', 'r', 's'};
+
+static int fast_summary(sc_scalars *s, const uint8_t *p, size_t len, int64_t step,
+                        double wall_time, int out_of_order, int *rc) {
+    if (len < 4 || p[0] != 0x0a || p[1] >= 0x80 || (size_t)p[1] + 2 != len || p[2] != 0x0a ||
+        p[3] >= 0x80)
+        return 0;
+    size_t tag_len = p[3], rest = len - 4;
+    if (tag_len == 0 || tag_len > rest) return 0;
+    const uint8_t *tag = p + 4, *q = tag + tag_len;
+    rest -= tag_len;
+    if (rest == 5 && q[0] == 0x15) {
+        *rc = take_value(s, tag, tag_len, 1, 0, NULL, 0, f32(le32(q + 1)), step, wall_time,
+                         out_of_order);
+        return 1;
+    }
+    int meta = rest == sizeof k_tensor_tail + 4 + sizeof k_meta_tail;
+    if ((rest != sizeof k_tensor_tail + 4 && !meta) || memcmp(q, k_tensor_tail, sizeof k_tensor_tail))
+        return 0;
+    if (meta && memcmp(q + sizeof k_tensor_tail + 4, k_meta_tail, sizeof k_meta_tail)) return 0;
+    *rc = take_value(s, tag, tag_len, 1, meta, meta ? (const uint8_t *)"scalars" : NULL,
+                     meta ? 7 : 0, f32(le32(q + sizeof k_tensor_tail)), step, wall_time,
+                     out_of_order);
+    return 1;
+}
+
+static int take_value(sc_scalars *s, const uint8_t *tag, size_t tag_len, int kind, int has_meta,
+                      const uint8_t *plugin, size_t plugin_len, double v, int64_t step,
+                      double wall_time, int out_of_order) {
     if (!tag || tag_len == 0) return 0;
     int new_tag = 0;
     series *c = NULL;
@@ -358,7 +444,8 @@ static int summary_value(sc_scalars *s, sc_pb_reader r, int64_t step, double wal
         c->excluded = 1;
     if (kind != 1 || c->excluded) return 0;
     if (out_of_order) purge_series(s, c, step);
-    return add_point(c, step, wall_time, v) ? -2 : 0;
+    sc_scalar_point pt = {step, wall_time, v};
+    return sc_reservoir_add(&c->res, &pt) ? -2 : 0;
 }
 
 /* One Event. Returns 0, -1 on bad bytes, -2 out of memory. */
@@ -371,35 +458,35 @@ static int event(sc_scalars *s, const uint8_t *data, size_t len) {
     int start = 0;
     uint32_t field;
     int wire, rc;
-    while ((rc = sc_pb_next(&r, &field, &wire)) == 1) {
+    while ((rc = pb_next(&r, &field, &wire)) == 1) {
         if (field == EV_WALL_TIME && wire == SC_PB_I64) {
             uint64_t b;
             if (sc_pb_read_fixed64(&r, &b)) return -1;
             wall_time = f64(b);
         } else if (field == EV_STEP && wire == SC_PB_VARINT) {
             uint64_t u;
-            if (sc_pb_read_varint64(&r, &u)) return -1;
+            if (pb_varint(&r, &u)) return -1;
             step = (int64_t)u;
         } else if (field == EV_FILE_VERSION && wire == SC_PB_LEN) {
-            if (sc_pb_read_len(&r, &version, &version_len)) return -1;
+            if (pb_len(&r, &version, &version_len)) return -1;
         } else if (field == EV_SUMMARY && wire == SC_PB_LEN) {
-            if (sc_pb_read_len(&r, &summary, &summary_len)) return -1;
+            if (pb_len(&r, &summary, &summary_len)) return -1;
         } else if (field == EV_SESSION_LOG && wire == SC_PB_LEN) {
             sc_pb_reader sl;
-            if (sc_pb_read_sub(&r, &sl)) return -1;
+            if (pb_sub(&r, &sl)) return -1;
             uint32_t f2;
             int w2, rc2;
-            while ((rc2 = sc_pb_next(&sl, &f2, &w2)) == 1) {
+            while ((rc2 = pb_next(&sl, &f2, &w2)) == 1) {
                 uint64_t st;
                 if (f2 == SESSION_LOG_STATUS && w2 == SC_PB_VARINT) {
-                    if (sc_pb_read_varint64(&sl, &st)) return -1;
+                    if (pb_varint(&sl, &st)) return -1;
                     start = st == SESSION_LOG_START;
-                } else if (sc_pb_skip(&sl, w2)) {
+                } else if (pb_skip(&sl, w2)) {
                     return -1;
                 }
             }
             if (rc2 < 0) return -1;
-        } else if (sc_pb_skip(&r, wire)) {
+        } else if (pb_skip(&r, wire)) {
             return -1;
         }
     }
@@ -420,14 +507,19 @@ static int event(sc_scalars *s, const uint8_t *data, size_t len) {
         for (size_t i = 0; i < s->n; i++) purge_series(s, &s->s[i], step);
     if (summary) {
         int out_of_order = s->p.purge_orphaned && !v2 && step < s->most_recent_step;
+        int frc = 0;
+        if (fast_summary(s, summary, summary_len, step, wall_time, out_of_order, &frc)) {
+            s->most_recent_step = step;
+            return frc;
+        }
         sc_pb_reader sr = sc_pb_reader_init(summary, summary_len);
-        while ((rc = sc_pb_next(&sr, &field, &wire)) == 1) {
+        while ((rc = pb_next(&sr, &field, &wire)) == 1) {
             if (field == SUMMARY_VALUE && wire == SC_PB_LEN) {
                 sc_pb_reader vr;
-                if (sc_pb_read_sub(&sr, &vr)) return -1;
+                if (pb_sub(&sr, &vr)) return -1;
                 int e = summary_value(s, vr, step, wall_time, out_of_order);
                 if (e) return e;
-            } else if (sc_pb_skip(&sr, wire)) {
+            } else if (pb_skip(&sr, wire)) {
                 return -1;
             }
         }
@@ -437,48 +529,117 @@ static int event(sc_scalars *s, const uint8_t *data, size_t len) {
     return 0;
 }
 
-sc_status sc_scalars_decode(sc_scalars *s, const char *name, const uint8_t *data, size_t len,
-                            sc_error *err) {
+/* Decodes the whole records at the start of data[0..len). Returns the bytes consumed; sets *stop
+ * (with a warning given) when a record is bad, or *need to the bytes the next record needs
+ * when it is only incomplete. base is data's offset in the file, for messages. */
+static size_t decode_records(sc_scalars *s, const char *name, const uint8_t *data, size_t len,
+                             uint64_t base, int at_eof, int *stop, size_t *need, sc_error *err,
+                             sc_status *st) {
     size_t off = 0;
-    uint64_t index = 0;
-    while (off < len) {
+    *need = 0;
+    while (off < len || at_eof) {
         const char *why = NULL;
         uint64_t n = 0;
-        if (len - off < SC_RECORD_HEADER_SIZE) {
+        size_t avail = len - off;
+        if (avail == 0) break;
+        if (avail < SC_RECORD_HEADER_SIZE) {
+            if (!at_eof) { *need = SC_RECORD_HEADER_SIZE; break; }
             why = "truncated record header";
         } else if (sc_record_parse_header(data + off, &n)) {
             why = "length CRC mismatch";
-        } else if (n > len - off - SC_RECORD_HEADER_SIZE ||
-                   len - off - SC_RECORD_HEADER_SIZE - n < SC_RECORD_FOOTER_SIZE) {
+        } else if (n > avail - SC_RECORD_HEADER_SIZE ||
+                   avail - SC_RECORD_HEADER_SIZE - n < SC_RECORD_FOOTER_SIZE) {
+            if (!at_eof && n <= SIZE_MAX - SC_RECORD_HEADER_SIZE - SC_RECORD_FOOTER_SIZE) {
+                *need = SC_RECORD_HEADER_SIZE + (size_t)n + SC_RECORD_FOOTER_SIZE;
+                break;
+            }
             why = "record cut short (file truncated or still being written)";
         } else if (sc_record_check_footer(data + off + SC_RECORD_HEADER_SIZE + n,
                                           data + off + SC_RECORD_HEADER_SIZE, (size_t)n)) {
             why = "payload CRC mismatch";
         } else {
             int e = event(s, data + off + SC_RECORD_HEADER_SIZE, (size_t)n);
-            if (e == -2) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", name);
+            if (e == -2) {
+                *st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", name);
+                *stop = 1;
+                return off;
+            }
             if (e) why = "Event does not parse";
         }
         if (why) {
-            warn(s, "%s: record %llu at byte %zu: %s; reading of this file stops here, keeping "
+            warn(s, "%s: record %llu at byte %llu: %s; reading of this file stops here, keeping "
                     "the %llu records before it",
-                 name, (unsigned long long)index, off, why, (unsigned long long)index);
-            return SC_OK;
+                 name, (unsigned long long)s->file_records, (unsigned long long)(base + off), why,
+                 (unsigned long long)s->file_records);
+            *stop = 1;
+            return off;
         }
         s->records++;
-        index++;
+        s->file_records++;
         off += SC_RECORD_HEADER_SIZE + (size_t)n + SC_RECORD_FOOTER_SIZE;
     }
-    return SC_OK;
+    return off;
 }
 
+sc_status sc_scalars_decode(sc_scalars *s, const char *name, const uint8_t *data, size_t len,
+                            sc_error *err) {
+    int stop = 0;
+    size_t need;
+    sc_status st = SC_OK;
+    s->file_records = 0;
+    decode_records(s, name, data, len, 0, 1, &stop, &need, err, &st);
+    for (size_t i = 0; i < s->n; i++) sc_reservoir_sort(&s->s[i].res);
+    return st;
+}
+
+/* Reads the file in chunks into one reused buffer: no copy of a whole log in memory, and no
+ * page faults on fresh memory for every file. */
+#define CHUNK (1u << 20)
+
 sc_status sc_scalars_add_file(sc_scalars *s, const char *path, sc_error *err) {
-    uint8_t *data;
-    size_t len;
-    sc_status st = sc_read_file(path, &data, &len, err);
-    if (st) return st;
-    st = sc_scalars_decode(s, path, data, len, err);
-    free(data);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sc_error_set(err, errno == ENOENT ? SC_NOT_FOUND : SC_IO, "%s: cannot open: %s",
+                            path, strerror(errno));
+    size_t cap = CHUNK, have = 0;
+    uint8_t *buf = malloc(cap);
+    sc_status st = SC_OK;
+    uint64_t base = 0;
+    int stop = 0, eof = 0;
+    s->file_records = 0;
+    if (!buf) st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", path);
+    while (!st && !stop) {
+        if (!eof) {
+            size_t got = fread(buf + have, 1, cap - have, f);
+            have += got;
+            if (got == 0 || have < cap) {
+                if (ferror(f)) {
+                    st = sc_error_set(err, SC_IO, "%s: read failed: %s", path, strerror(errno));
+                    break;
+                }
+                eof = feof(f);
+            }
+        }
+        size_t need = 0;
+        size_t used = decode_records(s, path, buf, have, base, eof, &stop, &need, err, &st);
+        memmove(buf, buf + used, have - used);
+        have -= used;
+        base += used;
+        if (eof || stop || st) break;
+        if (need > cap) { /* one record larger than the buffer (a big graph_def) */
+            uint8_t *nb = realloc(buf, need);
+            if (!nb) {
+                st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory for a %zu-byte record",
+                                  path, need);
+                break;
+            }
+            buf = nb;
+            cap = need;
+        }
+    }
+    free(buf);
+    fclose(f);
+    for (size_t i = 0; i < s->n; i++) sc_reservoir_sort(&s->s[i].res);
     return st;
 }
 
