@@ -48,7 +48,8 @@ static const char k_css[] =
     ".logl::before{content:'';display:inline-block;width:11px;height:11px;margin-right:5px;"
     "vertical-align:-1px;border:1.5px solid var(--muted);border-radius:3px}"
     ".logt:checked+.logl::before{background:var(--muted);box-shadow:inset 0 0 0 2px #fff}"
-    "svg.log{display:none}.logt:checked~svg.lin{display:none}.logt:checked~svg.log{display:block}"
+    ".chart svg.plot.log{display:none}.logt:checked~svg.lin{display:none}"
+    ".logt:checked~svg.log{display:block}"
     ".gl{stroke:var(--grid);stroke-width:1}"
     ".ax{stroke:#8c959f;stroke-width:1}"
     ".tl{fill:var(--muted);font-size:11px}"
@@ -68,7 +69,7 @@ static const char k_css[] =
     "th,td{padding:4px 10px;border-bottom:1px solid #e6e8eb;text-align:left}"
     "th{background:#eef1f4;font-weight:600}"
     "td.num{text-align:right;font-variant-numeric:tabular-nums}"
-    "td code{font-size:12px}"
+    "td code{font-size:12px}td svg{vertical-align:middle;margin-right:6px}"
     "h3{font-size:16px;margin:26px 0 4px}"
     "footer{margin-top:22px;color:var(--muted);font-size:12px}";
 
