@@ -57,4 +57,38 @@ run report "$D/logs"
 expect_rc 0 "default output"
 [ -s "$D/logs/report.html" ] || fail "default output LOGDIR/report.html"
 expect_out_line 'report.html: 2 runs, 2 charts' "summary line"
+# ---- live: the page reloads itself while the run goes on, and stops when it ends ----
+# The second checkpoint is held back until the live page with the first point has been seen,
+# so there is no race to win: only generous bounded waits.
+L="$TMP/live"
+"$TRAINER" --out "$L/run" --epochs 2 --seed 3 --sleep-ms 0 >/dev/null 2>&1 || fail "trainer (live)"
+mkdir -p "$L/held"
+mv "$L"/run/ckpt-2.* "$L/held/"
+printf 'model_checkpoint_path: "ckpt-1"\nall_model_checkpoint_paths: "ckpt-1"\n' >"$L/run/state.tmp"
+mv "$L/run/state.tmp" "$L/run/checkpoint"
+"$CLI" run --checkpoint-dir "$L/run" --model "$D/model.json" --data "$D/eval.npz" \
+    --loss sparse_categorical_crossentropy --metrics accuracy --every --max-evaluations 2 \
+    --logdir "$L/logs" --report "$L/report.html" --timeout 600 --no-progress \
+    >"$TMP/live.out" 2>"$TMP/live.err" &
+pid=$!
+live=0
+for _ in $(seq 1 2400); do # up to 240 s
+    if [ -f "$L/report.html" ] && grep -q 'http-equiv="refresh"' "$L/report.html" &&
+        grep -q 'data-n="1"' "$L/report.html"; then
+        live=1
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+[ "$live" -eq 1 ] || { kill "$pid" 2>/dev/null; fail "no live page (reloading, one point) while the run waited: $(cat "$TMP/live.err")"; }
+grep -q 'id="status">live' "$L/report.html" || fail "the live page says it is live"
+mv "$L"/held/ckpt-2.data-* "$L/run/"
+mv "$L"/held/ckpt-2.index "$L/run/"
+printf 'model_checkpoint_path: "ckpt-2"\nall_model_checkpoint_paths: "ckpt-1"\nall_model_checkpoint_paths: "ckpt-2"\n' >"$L/run/state.tmp"
+mv "$L/run/state.tmp" "$L/run/checkpoint"
+wait "$pid" || fail "sidecar run --report (live) failed: $(cat "$TMP/live.err")"
+grep -q 'http-equiv="refresh"' "$L/report.html" && fail "the final page still reloads itself"
+grep -q 'data-n="2"' "$L/report.html" || fail "the final page has both evaluations"
+grep -q 'id="status">final' "$L/report.html" || fail "the final page says final"
 echo "PASS: test_report_cli"
