@@ -419,10 +419,12 @@ int rp_render_html(const rp_report *r, rp_buf *b, sc_report_stats *stats) {
     for (size_t k = 0; k < num_charts; k++) draw_chart(&c, &charts[k], k);
     rp_puts(b, "</main>\n");
     if (r->num_series) table(&c);
+    int journal = 0;
+    for (size_t i = 0; i < r->num_runs; i++) journal |= r->runs[i].num_ckpts > 0;
     rp_printf(b, "<footer>Drawn by <code>sidecar report</code> from TensorBoard event files%s. "
                  "Hover a point for its run, step, value and checkpoint; a ring marks the best "
                  "<code>",
-              r->num_runs ? " and the results journal" : "");
+              journal ? " and the results journal" : "");
     rp_escape(b, r->p.monitor);
     rp_printf(b, "</code>. At most %zu points per run and chart are drawn (TensorBoard-style "
                  "reservoir sampling, first and last kept); the table uses every point.</footer>\n"
