@@ -323,10 +323,9 @@ static void table(ctx *c) {
         if (s->has_best) {
             rp_format_value(s->best.value, v2, sizeof v2);
             const char *ck = rp_checkpoint(run, s->best.step);
-            rp_printf(b, "<td class=\"num\" title=\"%s is better\">%s%s</td><td class=\"num\">%lld</td><td>",
+            rp_printf(b, "<td class=\"num\" title=\"%s is better\">%s%s%s</td><td class=\"num\">%lld</td><td>",
                       s->higher_is_better ? "higher" : "lower", s->monitored ? "<b>" : "", v2,
-                      (long long)s->best.step);
-            if (s->monitored) rp_puts(b, "");
+                      s->monitored ? "</b>" : "", (long long)s->best.step);
             if (ck) rp_escape(b, ck);
             rp_puts(b, "</td>");
         } else {
