@@ -32,6 +32,10 @@ void cli_report_error(const sc_error *err, sc_status st);
 int cli_run_main(int argc, char **argv, int is_run);
 void cli_run_usage(FILE *f, int is_run);
 
+/* `sidecar report LOGDIR ...`; argv[0] is "report". */
+int cli_report_main(int argc, char **argv);
+void cli_report_usage(FILE *f);
+
 /* Reads a whole text file (NUL-terminated) for --compile; the message names the file. */
 sc_status cli_read_text(const char *path, char **out, size_t *len, sc_error *err);
 

@@ -17,6 +17,8 @@ static void usage(FILE *f) {
           "                  evaluate one checkpoint, like model.evaluate\n"
           "  run --checkpoint-dir DIR --model MODEL --data DATA ...\n"
           "                  evaluate each new checkpoint as training writes it (SidecarEvaluator)\n"
+          "  report LOGDIR [-o FILE.html]\n"
+          "                  the curves of TensorBoard event files as one self-contained HTML page\n"
           "\n"
           "Options:\n"
           "  -h, --help   show this help; 'sidecar <command> --help' shows a command's help\n"
@@ -26,7 +28,7 @@ static void usage(FILE *f) {
 
 static int usage_error(const char *what, const char *arg) {
     fprintf(stderr, "sidecar: %s '%s'\n", what, arg);
-    fputs("usage: sidecar <command> [options]   (commands: inspect, eval, run)\n"
+    fputs("usage: sidecar <command> [options]   (commands: inspect, eval, run, report)\n"
           "Run 'sidecar --help' for details.\n",
           stderr);
     return CLI_EXIT_USAGE;
@@ -45,6 +47,8 @@ int main(int argc, char **argv) {
             cli_run_usage(stdout, 0);
         else if (!strcmp(cmd, "help") && argc > 2 && !strcmp(argv[2], "run"))
             cli_run_usage(stdout, 1);
+        else if (!strcmp(cmd, "help") && argc > 2 && !strcmp(argv[2], "report"))
+            cli_report_usage(stdout);
         else
             usage(stdout);
         return CLI_EXIT_OK;
@@ -57,5 +61,6 @@ int main(int argc, char **argv) {
     if (cmd[0] == '-') return usage_error("unknown option", cmd);
     if (!strcmp(cmd, "eval")) return cli_run_main(argc - 1, argv + 1, 0);
     if (!strcmp(cmd, "run")) return cli_run_main(argc - 1, argv + 1, 1);
+    if (!strcmp(cmd, "report")) return cli_report_main(argc - 1, argv + 1);
     return usage_error("unknown command", cmd);
 }

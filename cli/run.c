@@ -13,6 +13,7 @@
 #include "sidecar/eval.h"
 #include "sidecar/keras_weights.h"
 #include "sidecar/watch.h"
+#include "sidecar/report.h"
 
 #define MAX_DATASETS 8
 #define MAX_FEATURES 16
@@ -35,6 +36,7 @@ typedef struct run_opts {
     const char *logdir;
     int every, json, progress; /* progress: -1 auto (terminal), 0 off, 1 on */
     const char *export_dir, *monitor, *mode;
+    const char *report;           /* run --report FILE.html */
     double timeout, poll;
     const char *watch;
     const char *label, *sample_weight, *compression;
@@ -57,7 +59,7 @@ static const char k_run_usage[] =
     "usage: sidecar run --checkpoint-dir DIR [--model MODEL] --data DATA [--loss L] [--metrics M1,M2]\n"
     "                   [--compile FILE] [--batch-size N] [--steps N] [--max-evaluations N]\n"
     "                   [--logdir DIR] [--every] [--export-best DIR [--monitor M] [--mode min|max|auto]]\n"
-    "                   [--timeout SECS] [--poll SECS] [--json] [options]\n";
+    "                   [--timeout SECS] [--poll SECS] [--report FILE.html] [--json] [options]\n";
 
 static const char k_common_help[] =
     "\n"
@@ -111,7 +113,10 @@ static const char k_run_help[] =
     "                     --mode min|max|auto as Keras: auto is max for names with 'acc')\n"
     "  --timeout SECS     end when no new checkpoint arrives for SECS seconds\n"
     "  --poll SECS        poll the directory every SECS seconds instead of inotify (NFS)\n"
-    "  --watch auto|inotify|poll  how to notice checkpoints (default auto: inotify + rescan)\n";
+    "  --watch auto|inotify|poll  how to notice checkpoints (default auto: inotify + rescan)\n"
+    "  --report FILE.html  keep an HTML page of the curves (sidecar report of --logdir, best\n"
+    "                     per --monitor/--mode) up to date: rewritten atomically after each\n"
+    "                     evaluation, reloading itself every 5 s while the run goes on\n";
 
 static const char k_exit_help[] =
     "\nExit status: 0 success; 1 evaluation or input error (one line on stderr naming the file\n"
@@ -313,6 +318,9 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             } else if (o->is_run && !strcmp(a, "--monitor")) {
                 ONCE(monitor);
                 o->monitor = v;
+            } else if (o->is_run && !strcmp(a, "--report")) {
+                ONCE(report);
+                o->report = v;
             }
             else if (o->is_run && !strcmp(a, "--mode")) {
                 if (strcmp(v, "min") && strcmp(v, "max") && strcmp(v, "auto"))
@@ -343,6 +351,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
     if (!o->is_run && !o->checkpoint) return usage_error(0, "missing CKPT");
     if (o->is_run && !o->checkpoint_dir) return usage_error(1, "missing --checkpoint-dir DIR");
     if (o->num_data == 0) return usage_error(o->is_run, "missing --data DATA");
+    if (o->report && !o->logdir) return usage_error(o->is_run, "--report needs --logdir DIR (the page shows its curves)");
     if (o->compile && (o->loss || o->metrics))
         return usage_error(o->is_run, "--compile and --loss/--metrics exclude each other");
     int archive = o->model && sc_ckpt_file_kind(o->model) == SC_CKPT_KERAS_ARCHIVE;
@@ -388,6 +397,40 @@ static int json_on_test_end(void *user, const sc_eval_logs *logs) {
     fputs("}}\n", stdout);
     fflush(stdout);
     return 0;
+}
+
+/* ---- --report: the page of the curves, rewritten after each evaluation ---- */
+
+#define REPORT_REFRESH_S 5
+
+static void report_warn(void *user, const char *msg) {
+    (void)user;
+    cli_progress_clear();
+    fprintf(stderr, "sidecar: report: %s\n", msg);
+}
+
+/* A failure to write the page is reported and the run goes on: the page is a view, the
+ * evaluation is the job. */
+static void write_report(const run_opts *o, int live) {
+    sc_report_params rp = sc_report_default_params();
+    if (o->monitor) rp.monitor = o->monitor;
+    if (o->mode) rp.mode = !strcmp(o->mode, "min") ? SC_REPORT_MIN
+                         : !strcmp(o->mode, "max") ? SC_REPORT_MAX : SC_REPORT_AUTO;
+    rp.refresh_s = live ? REPORT_REFRESH_S : 0;
+    rp.warn = report_warn;
+    sc_error err;
+    sc_error_clear(&err);
+    sc_status s = sc_report_write(o->logdir, o->report, &rp, NULL, &err);
+    if (s) {
+        cli_progress_clear();
+        fprintf(stderr, "sidecar: report not written: %s\n", err.message);
+    }
+}
+
+static void report_after_evaluation(void *user, const char *checkpoint, int64_t step) {
+    (void)checkpoint;
+    (void)step;
+    write_report(user, 1);
 }
 
 static sc_evaluator *g_ev;
@@ -696,6 +739,10 @@ int cli_run_main(int argc, char **argv, int is_run) {
     p.callbacks = cbs;
     p.num_callbacks = ncb;
     p.group = o.group;
+    if (o.report) {
+        p.on_outputs_written = report_after_evaluation;
+        p.outputs_user = &o;
+    }
     if (is_run) {
         p.checkpoint_dir = o.checkpoint_dir;
         p.max_evaluations = o.max_evaluations;
@@ -728,8 +775,10 @@ int cli_run_main(int argc, char **argv, int is_run) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (o.report && rank == 0) write_report(&o, 1); /* a page at once, before the first checkpoint */
     s = is_run ? sc_evaluator_start(ev, &err) : sc_evaluator_evaluate_ref(ev, &ref, &err);
     cli_progress_clear();
+    if (o.report && rank == 0) write_report(&o, 0); /* final: stops reloading */
     if (s == SC_ABORTED && g_signal && !is_run) {
         /* A requested stop is not a failure (supervisors read exit 1 as one). */
         fprintf(stderr, "sidecar: stop requested (signal %d): the evaluation of %s was abandoned, "

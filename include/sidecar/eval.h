@@ -130,6 +130,11 @@ typedef struct sc_evaluator_params {
      * calls sc_evaluator_start (or sc_evaluator_evaluate with the same checkpoint). NULL or a
      * group of one: this process alone. */
     sc_group *group;
+    /* Called after each evaluation once its outputs (TensorBoard events, journal, export) are
+     * written and flushed, so a reader of the log directory sees this checkpoint (the CLI's
+     * `run --report` rewrites its page here). NULL: none. */
+    void (*on_outputs_written)(void *user, const char *checkpoint, int64_t step);
+    void *outputs_user;
 } sc_evaluator_params;
 
 sc_evaluator_params sc_evaluator_default_params(void);

@@ -359,6 +359,7 @@ sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc
     if (sc_eval_is_root(ev)) {
         log_metrics(ev);
         if ((s = write_outputs(ev, ref, step, started, err))) return s;
+        if (ev->p.on_outputs_written) ev->p.on_outputs_written(ev->p.outputs_user, path, step);
     }
     ev->num_evaluated++;
     return SC_OK;
