@@ -82,7 +82,7 @@ static void csv_free(void *self) {
     free(s);
 }
 
-static const sc_ds_source_ops csv_ops = {csv_fill, csv_rewind, csv_free};
+static const sc_ds_source_ops csv_ops = {csv_fill, csv_rewind, csv_free, NULL};
 
 /* Splits the input columns among the inputs and resolves the shapes. */
 static sc_status resolve(sc_ds_spec *spec, size_t ncols, sc_error *err) {

@@ -188,7 +188,7 @@ static void npz_free(void *self) {
     free(s);
 }
 
-static const sc_ds_source_ops npz_ops = {npz_fill, npz_rewind, npz_free};
+static const sc_ds_source_ops npz_ops = {npz_fill, npz_rewind, npz_free, NULL};
 
 sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
     sc_dataset_params *p = &spec->p;

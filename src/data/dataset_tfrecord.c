@@ -241,7 +241,7 @@ static void tfr_free(void *self) {
     free(s);
 }
 
-static const sc_ds_source_ops tfr_ops = {tfr_fill, tfr_rewind, tfr_free};
+static const sc_ds_source_ops tfr_ops = {tfr_fill, tfr_rewind, tfr_free, NULL};
 
 /* Resolves every field's shape from the first record (when there is one). */
 static sc_status peek(tfr_src *s, sc_error *err) {

@@ -42,6 +42,8 @@ void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) __attribute__((format(p
 /* Restores the checkpoint (prefix or weight file) into the model with bounded retries and reads
  * its training step. SC_UNAVAILABLE / SC_DATA_LOSS after the retries (the caller skips it);
  * SC_NOT_FOUND with Keras' message when there is no step. */
+/* The dataset has the model's inputs with the model's shapes (check_datasets.c). */
+sc_status sc_eval_check_dataset(const sc_model *m, const sc_eval_dataset *ed, sc_error *err);
 sc_status sc_eval_restore(sc_evaluator *ev, const char *path, int64_t *step, sc_error *err);
 
 /* Evaluates dataset d: rewind, batches through the model, loss and metrics, callbacks; fills

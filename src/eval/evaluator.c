@@ -69,6 +69,10 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
                             "model '%s' has %zu outputs: evaluating multi-output models (one loss "
                             "per output) is not supported yet", sc_model_name(p->model),
                             sc_model_num_outputs(p->model));
+    for (size_t d = 0; d < p->num_datasets; d++) {
+        sc_status cs = sc_eval_check_dataset(p->model, &p->datasets[d], err);
+        if (cs != SC_OK) return cs;
+    }
     sc_evaluator *ev = calloc(1, sizeof *ev);
     if (!ev) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     ev->p = *p;
