@@ -19,6 +19,7 @@
 #include "sidecar/metrics.h"
 #include "sidecar/model.h"
 #include "sidecar/object_graph.h"
+#include "sidecar/run.h"
 #include "sidecar/safetensors.h"
 #include "sidecar/status.h"
 #include "sidecar/summary.h"
