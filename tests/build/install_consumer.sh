@@ -56,4 +56,14 @@ if command -v man > /dev/null; then
   done
   echo "man: $(wc -l < "$tmp/man.txt") lines"
 fi
+# The Python package, from the staged prefix (its _libpath names the final prefix, so point it
+# at the staged library).
+pydir=$(dirname "$(find "$root" -path '*/sidecar/__init__.py' | head -1)")
+[[ -f $pydir/_libpath.py ]] || { echo "FAIL: Python package not installed"; exit 1; }
+grep -q "$prefix/" "$pydir/_libpath.py" || { echo "FAIL: _libpath.py does not name $prefix"; exit 1; }
+pyout=$(cd "$tmp" && PYTHONPATH=$(dirname "$pydir") SIDECAR_LIBRARY=$libdir/libsidecar.so \
+        /usr/bin/python3 -c 'import sidecar; print(sidecar.__file__, sidecar.version())')
+echo "python: $pyout"
+[[ $pyout == "$pydir/__init__.py $(pkg-config --modversion sidecar)" ]] ||
+  { echo "FAIL: installed Python package: '$pyout'"; exit 1; }
 echo "OK"
