@@ -270,6 +270,7 @@ void sc_npz_writer_free(sc_npz_writer *w); /* NULL is fine */
  * whatever the process locale); other columns are split but never parsed.
  * =========================================================================================== */
 
+/* Ownership: columns and label_column are read by sc_csv_reader_create only. */
 typedef struct sc_csv_params {
     char delimiter;               /* default ',' */
     const char *const *columns;   /* feature columns by header name, in output order; NULL: every

@@ -40,14 +40,23 @@ static sc_status collect(sc_evaluator *ev, size_t d, double loss_total, double l
     return SC_OK;
 }
 
-static int call(int (*fn)(void *, const sc_eval_logs *), void *user, const sc_eval_logs *logs) {
-    return fn ? fn(user, logs) : 0;
-}
+typedef enum hook { ON_TEST_BEGIN, ON_TEST_BATCH_BEGIN, ON_TEST_BATCH_END, ON_TEST_END } hook;
 
-#define FOR_CALLBACKS(ev, hook, logs)                                                              \
-    for (size_t c_ = 0; c_ < (ev)->p.num_callbacks; c_++)                                          \
-        if (call((ev)->p.callbacks[c_].hook, (ev)->p.callbacks[c_].user, (logs)))                  \
-            return sc_error_set(err, SC_ABORTED, "a callback's " #hook " asked to stop");
+/* Calls one hook of every callback in order; SC_ABORTED as soon as one asks to stop. */
+static sc_status run_hooks(sc_evaluator *ev, hook h, const sc_eval_logs *logs, sc_error *err) {
+    static const char *const names[] = {"on_test_begin", "on_test_batch_begin",
+                                        "on_test_batch_end", "on_test_end"};
+    for (size_t c = 0; c < ev->p.num_callbacks; c++) {
+        const sc_callback *cb = &ev->p.callbacks[c];
+        int (*fn)(void *, const sc_eval_logs *) = h == ON_TEST_BEGIN         ? cb->on_test_begin
+                                                  : h == ON_TEST_BATCH_BEGIN ? cb->on_test_batch_begin
+                                                  : h == ON_TEST_BATCH_END   ? cb->on_test_batch_end
+                                                                             : cb->on_test_end;
+        if (fn && fn(cb->user, logs))
+            return sc_error_set(err, SC_ABORTED, "a callback's %s asked to stop", names[h]);
+    }
+    return SC_OK;
+}
 
 sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,
                               sc_error *err) {
@@ -63,7 +72,7 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
     if ((s = collect(ev, d, 0, 0, err))) return s;
     fill_logs(ev, d, &logs, path, step);
     logs.num = 0;
-    FOR_CALLBACKS(ev, on_test_begin, &logs);
+    if ((s = run_hooks(ev, ON_TEST_BEGIN, &logs, err))) return s;
 
     sc_shape out_shape = sc_model_output_shape(m, 0);
     const sc_dataset_shape *ls = sc_dataset_label_shape(ds->data, 0);
@@ -74,7 +83,7 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
         if (b.n == 0) break;
         logs.batch = b.index;
         logs.batch_size = b.n;
-        FOR_CALLBACKS(ev, on_test_batch_begin, &logs);
+        if ((s = run_hooks(ev, ON_TEST_BATCH_BEGIN, &logs, err))) return s;
         if ((s = sc_runner_run(ev->runner, (int)b.n, b.inputs, err)))
             return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", path,
                                    (long long)b.index, b.source, (unsigned long long)b.source_record);
@@ -108,7 +117,7 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
         if (ev->p.num_callbacks) {
             if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
             logs.num = ev->results[d].num;
-            FOR_CALLBACKS(ev, on_test_batch_end, &logs);
+            if ((s = run_hooks(ev, ON_TEST_BATCH_END, &logs, err))) return s;
         }
     }
     if (sc_dataset_ran_out(ds->data))
@@ -116,6 +125,5 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
                         "dataset can generate at least `steps` batches.");
     if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
     fill_logs(ev, d, &logs, path, step);
-    FOR_CALLBACKS(ev, on_test_end, &logs);
-    return SC_OK;
+    return run_hooks(ev, ON_TEST_END, &logs, err);
 }
