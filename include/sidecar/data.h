@@ -7,7 +7,7 @@
  * record; `rewind` starts the same file again from the beginning for the next evaluation.
  * Arrays (.npy/.npz) are loaded whole and give random access to their rows.
  *
- * Byte-level spec: shared/FORMATS.md §4 (TFRecord framing and compression), §5 (Example).
+ * Byte-level spec: docs/FORMATS.md §4 (TFRecord framing and compression), §5 (Example).
  *
  * Errors (sc_error messages name the file, then the record / line / array / feature, then what
  * was expected and what was found):
