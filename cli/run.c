@@ -8,9 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "sidecar/compile.h"
-#include "sidecar/eval.h"
-#include "sidecar/keras_weights.h"
+#include "sidecar/run.h"
 
 #define MAX_DATASETS 8
 #define MAX_FEATURES 16
@@ -259,11 +257,11 @@ static int json_on_test_end(void *user, const sc_eval_logs *logs) {
     return 0;
 }
 
-static sc_evaluator *g_ev;
+static sc_run *volatile g_run;
 
 static void on_signal(int sig) {
     (void)sig;
-    if (g_ev) sc_evaluator_stop(g_ev);
+    if (g_run) sc_run_stop(g_run);
 }
 
 static void log_line(void *user, const char *line) {
@@ -272,60 +270,45 @@ static void log_line(void *user, const char *line) {
     fprintf(stderr, "%s\n", line);
 }
 
-static sc_compression parse_compression(const char *s) {
-    if (!s || !strcmp(s, "auto")) return SC_COMPRESSION_AUTO;
-    if (!strcmp(s, "none")) return SC_COMPRESSION_NONE;
-    if (!strcmp(s, "zlib")) return SC_COMPRESSION_ZLIB;
-    return SC_COMPRESSION_GZIP;
+/* One option, unless an earlier one failed or the value is absent. */
+static void opt(sc_run *r, const char *name, const char *value, sc_status *s, sc_error *err) {
+    if (*s == SC_OK && value) *s = sc_run_set_option(r, name, value, err);
 }
 
-typedef struct run_state {
-    sc_model *model;
-    sc_dataset *data[MAX_DATASETS];
-    sc_compiled compiled[MAX_DATASETS];
-    sc_eval_dataset eds[MAX_DATASETS];
-    char *compile_json;
-    size_t compile_len;
-} run_state;
-
-static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error *err) {
-    sc_dataset_params dp = sc_dataset_default_params();
-    dp.path = o->data_path[i];
-    dp.batch_size = (size_t)o->batch_size;
-    dp.steps = (uint64_t)o->steps;
-    dp.num_inputs = sc_model_num_inputs(st->model);
-    if (dp.num_inputs > SC_DATASET_MAX_INPUTS) dp.num_inputs = SC_DATASET_MAX_INPUTS;
-    for (size_t k = 0; k < dp.num_inputs; k++) {
-        sc_shape s = sc_model_input_shape(st->model, k);
-        dp.inputs[k].name = dp.num_inputs == 1 ? NULL : sc_model_input_name(st->model, k);
-        dp.inputs[k].shape.rank = s.rank;
-        for (int d = 0; d < s.rank && d < SC_DATASET_MAX_RANK; d++) dp.inputs[k].shape.dims[d] = s.dims[d];
-        for (size_t f = 0; f < o->num_features; f++)
-            if (!strcmp(o->feature_input[f], sc_model_input_name(st->model, k)) ||
-                (dp.num_inputs == 1 && !strcmp(o->feature_input[f], "x")))
-                dp.inputs[k].feature = o->feature_name[f];
+/* The parsed options -> sidecar/run.h, which assembles model, data, compile config and
+ * evaluator exactly as a library user's call does. */
+static sc_status set_options(const run_opts *o, sc_run *r, sc_error *err) {
+    char num[64], kv[1024];
+    sc_status s = SC_OK;
+    opt(r, "loss", o->loss, &s, err);
+    opt(r, "metrics", o->metrics, &s, err);
+    opt(r, "label", o->label, &s, err);
+    opt(r, "sample_weight", o->sample_weight, &s, err);
+    opt(r, "compression", o->compression, &s, err);
+    opt(r, "logdir", o->logdir, &s, err);
+    snprintf(num, sizeof num, "%ld", o->batch_size);
+    opt(r, "batch_size", num, &s, err);
+    snprintf(num, sizeof num, "%ld", o->steps);
+    opt(r, "steps", num, &s, err);
+    for (size_t f = 0; f < o->num_features; f++) {
+        int n = snprintf(kv, sizeof kv, "%s=%s", o->feature_input[f], o->feature_name[f]);
+        opt(r, "feature", n > 0 && (size_t)n < sizeof kv ? kv : "(too long)=", &s, err);
     }
-    dp.num_outputs = 1;
-    dp.outputs[0].label = o->label;
-    dp.sample_weight = o->sample_weight;
-    dp.compression = parse_compression(o->compression);
-    return sc_dataset_open(&dp, &st->data[i], err);
-}
-
-static sc_status compile_for(const run_opts *o, run_state *st, size_t i, sc_error *err) {
-    sc_shape out = sc_model_output_shape(st->model, 0);
-    const sc_dataset_shape *ls = sc_dataset_label_shape(st->data[i], 0);
-    sc_compile_shapes cs;
-    memset(&cs, 0, sizeof cs);
-    cs.pred_rank = out.rank + 1;
-    cs.pred_last_dim = out.rank ? out.dims[out.rank - 1] : 1;
-    cs.true_rank = ls ? ls->rank + 1 : 1;
-    cs.true_last_dim = ls && ls->rank ? ls->dims[ls->rank - 1] : 1;
-    cs.keras_version = sc_model_keras_version(st->model);
-    if (st->compile_json)
-        return sc_compile_from_json(st->compile_json, st->compile_len,
-                                    o->compile ? o->compile : o->model, &cs, &st->compiled[i], err);
-    return sc_compile_from_names(o->loss, o->metrics, &cs, &st->compiled[i], err);
+    if (o->is_run) {
+        opt(r, "checkpoint_dir", o->checkpoint_dir, &s, err);
+        snprintf(num, sizeof num, "%ld", o->max_evaluations);
+        opt(r, "max_evaluations", num, &s, err);
+        opt(r, "every", o->every ? "1" : "0", &s, err);
+        opt(r, "export_best", o->export_dir, &s, err);
+        opt(r, "monitor", o->monitor, &s, err);
+        opt(r, "mode", o->mode, &s, err);
+        snprintf(num, sizeof num, "%.17g", o->timeout);
+        opt(r, "timeout", o->timeout > 0 ? num : NULL, &s, err);
+        snprintf(num, sizeof num, "%.17g", o->poll);
+        opt(r, "poll", o->poll > 0 ? num : NULL, &s, err);
+        opt(r, "watch", o->watch, &s, err);
+    }
+    return s;
 }
 
 int cli_run_main(int argc, char **argv, int is_run) {
@@ -340,90 +323,35 @@ int cli_run_main(int argc, char **argv, int is_run) {
     code = CLI_EXIT_INPUT;
     sc_error err;
     sc_error_clear(&err);
-    run_state st;
-    memset(&st, 0, sizeof st);
-    sc_evaluator *ev = NULL;
-    char *prefix = NULL, *dir = NULL;
+    sc_run *r = NULL;
+    char *compile_json = NULL;
+    size_t compile_len = 0;
     sc_status s;
-    sc_callback cbs[2];
-    size_t ncb = 0;
 
-    if ((s = sc_model_load_keras(o.model, &st.model, &err))) goto fail;
-    if (o.compile && (s = cli_read_text(o.compile, &st.compile_json, &st.compile_len, &err))) goto fail;
-    if (!o.compile && !o.loss && !o.metrics) {
-        /* A .keras archive's compile config is the default (parse_args made sure it is one). */
-        sc_keras_archive *ar;
-        if ((s = sc_keras_archive_open(o.model, &ar, &err))) goto fail;
-        size_t len;
-        const char *cfg = sc_keras_archive_config(ar, &len);
-        st.compile_json = malloc(len + 1);
-        if (st.compile_json) {
-            memcpy(st.compile_json, cfg, len);
-            st.compile_json[len] = '\0';
-            st.compile_len = len;
-        }
-        sc_keras_archive_free(ar);
-        if (!st.compile_json) goto fail;
+    if ((s = sc_run_create(&r, &err)) || (s = sc_run_set_model_path(r, o.model, &err))) goto fail;
+    if (o.compile &&
+        ((s = cli_read_text(o.compile, &compile_json, &compile_len, &err)) ||
+         (s = sc_run_set_compile_json(r, compile_json, compile_len, o.compile, &err))))
+        goto fail;
+    if ((s = set_options(&o, r, &err))) goto fail;
+    for (size_t i = 0; i < o.num_data; i++)
+        if ((s = sc_run_add_data_path(r, o.data_name[i], o.data_path[i], &err))) goto fail;
+    if (o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO))) {
+        sc_callback cb = cli_progress_callback();
+        if ((s = sc_run_add_callback(r, &cb, &err))) goto fail;
     }
-    for (size_t i = 0; i < o.num_data; i++) {
-        if ((s = open_data(&o, &st, i, &err))) goto fail;
-        if ((s = compile_for(&o, &st, i, &err))) goto fail;
-        st.eds[i] = (sc_eval_dataset){o.data_name[i], st.data[i], st.compiled[i].loss,
-                                      st.compiled[i].metrics, st.compiled[i].num_metrics,
-                                      st.compiled[i].weighted};
+    if (o.json) {
+        sc_callback cb = {NULL, NULL, NULL, NULL, json_on_test_end};
+        if ((s = sc_run_add_callback(r, &cb, &err))) goto fail;
     }
-    sc_evaluator_params p = sc_evaluator_default_params();
-    p.model = st.model;
-    p.datasets = st.eds;
-    p.num_datasets = o.num_data;
-    p.max_batch = (int)o.batch_size;
-    p.logdir = o.logdir;
-    p.log = log_line;
-    if (o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO))) cbs[ncb++] = cli_progress_callback();
-    if (o.json) cbs[ncb++] = (sc_callback){NULL, NULL, NULL, NULL, json_on_test_end};
-    p.callbacks = cbs;
-    p.num_callbacks = ncb;
-    if (is_run) {
-        p.checkpoint_dir = o.checkpoint_dir;
-        p.max_evaluations = o.max_evaluations;
-        p.every = o.every;
-        p.timeout_s = o.timeout;
-        p.export_dir = o.export_dir;
-        if (o.monitor) p.monitor = o.monitor;
-        if (o.mode) p.export_mode = !strcmp(o.mode, "min") ? SC_EXPORT_MIN
-                                  : !strcmp(o.mode, "max") ? SC_EXPORT_MAX : SC_EXPORT_AUTO;
-        if (o.poll > 0) {
-            p.watch_mode = SC_WATCH_POLL;
-            p.poll_interval_ms = (int)(o.poll * 1000 + 0.5);
-            if (p.poll_interval_ms < 1) p.poll_interval_ms = 1;
-        }
-        if (o.watch) p.watch_mode = !strcmp(o.watch, "poll") ? SC_WATCH_POLL
-                                  : !strcmp(o.watch, "inotify") ? SC_WATCH_INOTIFY : SC_WATCH_AUTO;
-    } else {
-        size_t n = strlen(o.checkpoint);
-        if ((n > 12 && !strcmp(o.checkpoint + n - 12, ".safetensors")) ||
-            (n > 3 && !strcmp(o.checkpoint + n - 3, ".h5")) ||
-            (n > 6 && !strcmp(o.checkpoint + n - 6, ".keras"))) {
-            prefix = strdup(o.checkpoint);
-        } else if ((s = sc_ckpt_resolve(o.checkpoint, &prefix, &err))) {
-            goto fail;
-        }
-        if (!prefix) goto fail;
-        dir = strdup(prefix);
-        if (!dir) goto fail;
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0'; else strcpy(dir, ".");
-        p.checkpoint_dir = dir;
-        p.retries = 1;
-    }
-    if ((s = sc_evaluator_create(&p, &ev, &err))) goto fail;
-    g_ev = ev;
+    sc_run_set_log(r, log_line, NULL);
+    g_run = r;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    s = is_run ? sc_evaluator_start(ev, &err) : sc_evaluator_evaluate(ev, prefix, &err);
+    s = is_run ? sc_run_start(r, &err) : sc_run_evaluate(r, o.checkpoint, &err);
     cli_progress_clear();
     if (s) goto fail;
     code = CLI_EXIT_OK;
@@ -432,17 +360,11 @@ fail:
     cli_progress_clear();
     cli_report_error(&err, s);
 done:
-    g_ev = NULL;
-    sc_evaluator_free(ev);
-    for (size_t i = 0; i < o.num_data; i++) {
-        sc_compiled_clear(&st.compiled[i]);
-        sc_dataset_free(st.data[i]);
+    g_run = NULL;
+    sc_run_free(r);
+    for (size_t i = 0; i < o.num_data; i++)
         if (o.data_name[i]) free((char *)o.data_name[i]);
-    }
     for (size_t f = 0; f < o.num_features; f++) free((char *)o.feature_input[f]);
-    sc_model_free(st.model);
-    free(st.compile_json);
-    free(prefix);
-    free(dir);
+    free(compile_json);
     return code;
 }

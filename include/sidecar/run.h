@@ -40,9 +40,11 @@ void sc_run_free(sc_run *r); /* NULL is fine */
 sc_status sc_run_set_model_path(sc_run *r, const char *path, sc_error *err);
 /* model.to_json() text (len bytes). */
 sc_status sc_run_set_model_json(sc_run *r, const char *json, size_t len, sc_error *err);
-/* model.get_compile_config() (or a config.json holding compile_config) as JSON text. Excludes
- * the loss and metrics options. */
-sc_status sc_run_set_compile_json(sc_run *r, const char *json, size_t len, sc_error *err);
+/* model.get_compile_config() (or a config.json holding compile_config) as JSON text; name (the
+ * file it came from, NULL: "compile config") is used in messages. Excludes the loss and metrics
+ * options. */
+sc_status sc_run_set_compile_json(sc_run *r, const char *json, size_t len, const char *name,
+                                  sc_error *err);
 
 /* The command's options by name ('-' or '_' alike), values as text as on the command line:
  *   checkpoint_dir, loss, metrics (comma-separated), batch_size, steps, max_evaluations, logdir,

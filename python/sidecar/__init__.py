@@ -166,7 +166,8 @@ class _Call:
         # command line, the two exclude each other).
         if cfg and options.get("loss") is None and options.get("metrics") is None:
             text = json.dumps(cfg).encode()
-            self._err_call(_lib.lib.sc_run_set_compile_json, text, len(text))
+            self._err_call(_lib.lib.sc_run_set_compile_json, text, len(text),
+                           b"get_compile_config()")
 
     def _set_data(self, data):
         if _is_path(data):

@@ -35,7 +35,7 @@ void sc_run_free(sc_run *r) {
         free(r->feature_name[f]);
     }
     sc_model_free(r->model);
-    char **strs[] = {&r->model_path, &r->model_json, &r->compile_json, &r->checkpoint_dir,
+    char **strs[] = {&r->model_path, &r->model_json, &r->compile_json, &r->compile_name, &r->checkpoint_dir,
                      &r->loss, &r->metrics, &r->logdir, &r->export_dir, &r->monitor, &r->label,
                      &r->sample_weight, &r->prefix, &r->dir};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) free(*strs[i]);
@@ -84,9 +84,10 @@ sc_status sc_run_set_model_json(sc_run *r, const char *json, size_t len, sc_erro
     return set_text(&r->model_json, json, len, err);
 }
 
-sc_status sc_run_set_compile_json(sc_run *r, const char *json, size_t len, sc_error *err) {
+sc_status sc_run_set_compile_json(sc_run *r, const char *json, size_t len, const char *name,
+                                  sc_error *err) {
     sc_status s = not_after_build(r, "set_compile_json", err);
-    if (s) return s;
+    if (s || (s = set_str(&r->compile_name, name ? name : "compile config", err))) return s;
     r->compile_json_len = len;
     return set_text(&r->compile_json, json, len, err);
 }

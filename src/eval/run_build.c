@@ -91,7 +91,7 @@ static sc_status compile_for(sc_run *r, run_data *d, sc_error *err) {
     cs.true_last_dim = ls && ls->rank ? ls->dims[ls->rank - 1] : 1;
     cs.keras_version = sc_model_keras_version(r->model);
     if (r->compile_json)
-        return sc_compile_from_json(r->compile_json, r->compile_json_len, "compile config", &cs,
+        return sc_compile_from_json(r->compile_json, r->compile_json_len, r->compile_name, &cs,
                                     &d->compiled, err);
     return sc_compile_from_names(r->loss, r->metrics, &cs, &d->compiled, err);
 }
@@ -110,7 +110,9 @@ static sc_status archive_compile(sc_run *r, sc_error *err) {
         r->compile_json_len = len;
     }
     sc_keras_archive_free(ar);
-    return r->compile_json ? SC_OK : sc_error_set(err, SC_NO_MEMORY, "run: out of memory");
+    if (!r->compile_json || !(r->compile_name = strdup(r->model_path)))
+        return sc_error_set(err, SC_NO_MEMORY, "run: out of memory");
+    return SC_OK;
 }
 
 static sc_status build(sc_run *r, sc_error *err) {

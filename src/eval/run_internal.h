@@ -23,7 +23,7 @@ typedef struct run_data {
 } run_data;
 
 struct sc_run {
-    char *model_path, *model_json, *compile_json;
+    char *model_path, *model_json, *compile_json, *compile_name;
     size_t model_json_len, compile_json_len;
     char *checkpoint_dir, *loss, *metrics, *logdir, *export_dir, *monitor, *label,
         *sample_weight;
