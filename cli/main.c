@@ -3,9 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-/* Keep in step with project(sidecar VERSION ...) in CMakeLists.txt. */
-#define SIDECAR_VERSION "0.1.0"
+#include "sidecar/version.h"
 
 static void usage(FILE *f) {
     fputs("usage: sidecar <command> [options]\n"
@@ -54,7 +52,7 @@ int main(int argc, char **argv) {
         return CLI_EXIT_OK;
     }
     if (!strcmp(cmd, "--version")) {
-        printf("sidecar %s\n", SIDECAR_VERSION);
+        printf("sidecar %s\n", sc_version());
         return CLI_EXIT_OK;
     }
     if (!strcmp(cmd, "inspect")) return cli_inspect_main(argc - 1, argv + 1);

@@ -5,7 +5,7 @@
  *   <prefix>.index                  an SSTable: key "" -> BundleHeaderProto, then
  *                                   tensor key -> BundleEntryProto, keys in bytewise order
  *   <prefix>.data-SSSSS-of-NNNNN    raw tensor payloads, N = num_shards of the header
- * (byte-level spec: shared/FORMATS.md §1-3). Every block CRC of the index is verified when the
+ * (byte-level spec: docs/FORMATS.md §1-3). Every block CRC of the index is verified when the
  * bundle is opened; every tensor's CRC is verified when the tensor is read.
  *
  * Errors: an .index that is not an SSTable or fails a CRC is SC_DATA_LOSS; a missing .index is

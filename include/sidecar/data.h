@@ -7,7 +7,7 @@
  * record; `rewind` starts the same file again from the beginning for the next evaluation.
  * Arrays (.npy/.npz) are loaded whole and give random access to their rows.
  *
- * Byte-level spec: shared/FORMATS.md §4 (TFRecord framing and compression), §5 (Example).
+ * Byte-level spec: docs/FORMATS.md §4 (TFRecord framing and compression), §5 (Example).
  *
  * Errors (sc_error messages name the file, then the record / line / array / feature, then what
  * was expected and what was found):
@@ -270,6 +270,7 @@ void sc_npz_writer_free(sc_npz_writer *w); /* NULL is fine */
  * whatever the process locale); other columns are split but never parsed.
  * =========================================================================================== */
 
+/* Ownership: columns and label_column are read by sc_csv_reader_create only. */
 typedef struct sc_csv_params {
     char delimiter;               /* default ',' */
     const char *const *columns;   /* feature columns by header name, in output order; NULL: every

@@ -32,6 +32,7 @@
  *             `csv_columns` (default: every column that is neither a label nor the weight, in
  *             file order), consumed by the inputs in order, each taking as many columns as its
  *             shape has elements. Each output's label is one column (default "y").
+ *   arrays    float32 arrays in memory, read in place (sc_dataset_open_arrays below).
  *   TFRecord  anything else (.tfrecord, .tfrec, .gz, ...): one serialized tf.train.Example per
  *             record. path may be a file, a glob pattern ("data/eval-*.tfrecord") or several of
  *             either separated by commas; the files are read one after another in sorted
@@ -98,7 +99,8 @@ typedef enum sc_data_format {
     SC_DATA_FORMAT_NPZ = 1,
     SC_DATA_FORMAT_NPY = 2, /* inputs in one .npy, labels in another (see above) */
     SC_DATA_FORMAT_CSV = 3,
-    SC_DATA_FORMAT_TFRECORD = 4
+    SC_DATA_FORMAT_TFRECORD = 4,
+    SC_DATA_FORMAT_ARRAYS = 5 /* arrays in memory: sc_dataset_open_arrays, never picked by AUTO */
 } sc_data_format;
 
 /* "auto", "npz", "npy", "csv", "tfrecord"; "unknown" otherwise. */
@@ -177,6 +179,31 @@ typedef struct sc_batch {
  * shapes and allocates the buffers. params is copied; its strings must outlive the dataset.
  * Statuses: see the top of this header. */
 sc_status sc_dataset_open(const sc_dataset_params *params, sc_dataset **out, sc_error *err);
+/* In-memory data: what `model.evaluate(x, y, sample_weight=w)` is given as NumPy arrays.
+ * Each array is float32, C-contiguous, num_examples rows of its per-example shape; the dataset
+ * reads it in place (batches point into it: no copy) and never writes it. */
+typedef struct sc_dataset_array {
+    const float *data;                  /* borrowed: must outlive the dataset */
+    int rank;                           /* per-example shape, without the batch dimension */
+    int64_t dims[SC_DATASET_MAX_RANK];
+} sc_dataset_array;
+
+typedef struct sc_dataset_arrays {
+    size_t num_examples;
+    sc_dataset_array inputs[SC_DATASET_MAX_INPUTS];  /* in params->inputs order */
+    sc_dataset_array labels[SC_DATASET_MAX_OUTPUTS]; /* in params->outputs order */
+    const float *sample_weight; /* [num_examples], borrowed; NULL: no weights */
+} sc_dataset_arrays;
+
+/* Opens in-memory arrays as a dataset. params gives batch_size, steps, num_inputs and the
+ * inputs' names and shapes (as for files: rank -1 takes the array's shape; a given shape must
+ * match the array's exactly), num_outputs and the labels' shapes (by element count);
+ * params->path, when set, names the data in messages ("arrays" otherwise); format, feature,
+ * label, sample_weight, compression and csv_* are ignored; prefetch is off (nothing to read
+ * ahead). SC_INVALID_ARGUMENT names the input or label and both shapes on a mismatch, or a NULL
+ * data pointer. arrays is copied; the arrays it points to are borrowed. */
+sc_status sc_dataset_open_arrays(const sc_dataset_params *params, const sc_dataset_arrays *arrays,
+                                 sc_dataset **out, sc_error *err);
 /* Stops the reader thread and frees everything. NULL is fine. */
 void sc_dataset_free(sc_dataset *ds);
 

@@ -52,7 +52,8 @@ typedef struct sc_eval_logs {
     int64_t num_batches;    /* batches expected in the pass when known (steps or data size); -1 */
 } sc_eval_logs;
 
-/* Keras' callback hooks. Every pointer may be NULL. A non-zero return stops the evaluator
+/* Keras' callback hooks. Every pointer may be NULL; user is borrowed (the evaluator passes it
+ * back, never frees it). The logs and everything they point to are valid during the call only. A non-zero return stops the evaluator
  * (sc_evaluator_start returns SC_ABORTED); the evaluation in progress is abandoned and none of
  * its results are written. */
 typedef struct sc_callback {
@@ -89,6 +90,9 @@ typedef struct sc_eval_dataset {
 
 typedef enum sc_export_mode { SC_EXPORT_AUTO = 0, SC_EXPORT_MIN = 1, SC_EXPORT_MAX = 2 } sc_export_mode;
 
+/* Ownership: the evaluator copies this struct but borrows everything it points to (the model,
+ * the datasets and their data, losses and metrics, the callbacks, every string, log_user):
+ * all must stay valid until sc_evaluator_free. */
 typedef struct sc_evaluator_params {
     sc_model *model;             /* single-output models (Keras' compiled loss per output: not yet) */
     const char *checkpoint_dir;

@@ -1,7 +1,7 @@
 /* sidecar/metrics.h — Keras metrics and losses, with the numbers `model.evaluate` reports.
  *
  * Reference: tf.keras 2.15 (Keras 2 on TensorFlow); Keras 3 differences are selected with
- * keras_version = 3 and backend. Definitions: shared/FORMATS.md §9.
+ * keras_version = 3 and backend. Definitions: docs/FORMATS.md §9.
  *
  * A metric is a state object: update it batch by batch, read its result, reset it, and merge the
  * states of several shards (threads, processes) into one. Every state is a set of additive float32

@@ -42,6 +42,8 @@ extern "C" {
 
 typedef struct sc_summary_writer sc_summary_writer;
 
+/* Ownership: the strings are read by sc_summary_writer_create only (the writer keeps copies of
+ * what it needs); clock and clock_ctx are borrowed until sc_summary_writer_free. */
 typedef struct sc_summary_writer_params {
     /* Appended to the file name. Default ".v2" (TF2 create_file_writer); NULL or "" for none.
      * Must not contain '/'. */

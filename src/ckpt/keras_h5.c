@@ -27,7 +27,6 @@ struct sc_h5weights {
     char *path;
     hid_t file;
     void *image; /* owned file image (open_memory), freed after the file is closed */
-    size_t image_len;
     h5_tensor *t;
     size_t n, cap;
     h5_group *g;
@@ -311,7 +310,6 @@ sc_status sc_h5weights_open_owned(void *data, size_t len, const char *name, sc_h
         return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", name);
     }
     h->image = data;
-    h->image_len = len;
     sc_status st = SC_OK;
     image_ud ud = {data, len};
     H5FD_file_image_callbacks_t cb = {img_malloc, img_memcpy, img_realloc, img_free,

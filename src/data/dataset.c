@@ -21,6 +21,7 @@ typedef struct slot {
     float *in[SC_DATASET_MAX_INPUTS];
     float *lab[SC_DATASET_MAX_OUTPUTS];
     float *w;
+    const float *cw;
     const float *cin[SC_DATASET_MAX_INPUTS]; /* the same pointers, typed for sc_batch */
     const float *clab[SC_DATASET_MAX_OUTPUTS];
     size_t n;
@@ -133,8 +134,14 @@ static void produce(sc_dataset *ds, slot *s) {
     }
     if (!ds->data_done && !(p->steps && (uint64_t)ds->next_index >= p->steps)) {
         size_t n = 0;
-        st = ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n, &s->origin,
-                               &s->err);
+        if (ds->src.ops->view) {
+            st = ds->src.ops->view(ds->src.self, s->cin, s->clab, &s->cw, p->batch_size, &n,
+                                   &s->origin, &s->err);
+        } else {
+            s->cw = s->w;
+            st = ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n,
+                                   &s->origin, &s->err);
+        }
         if (st != SC_OK) {
             fail_slot(ds, s, st);
             return;
@@ -225,10 +232,20 @@ static void free_slot(slot *s) {
     free(s->w);
 }
 
-sc_status sc_dataset_open(const sc_dataset_params *params, sc_dataset **out, sc_error *err) {
+/* Opens a file dataset (arrays NULL) or in-memory arrays. */
+static sc_status dataset_open(const sc_dataset_params *params, const sc_dataset_arrays *arrays,
+                              sc_dataset **out, sc_error *err) {
     assert(params && out);
     sc_status st = SC_OK;
     *out = NULL;
+    sc_dataset_params pa;
+    if (arrays) { /* nothing to read ahead; a name for messages */
+        pa = *params;
+        pa.prefetch = 0;
+        pa.sample_weight = NULL;
+        if (!pa.path || !*pa.path) pa.path = "arrays";
+        params = &pa;
+    }
     if (!params->path || !*params->path)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset: no data path given");
     if (params->batch_size == 0)
@@ -267,10 +284,17 @@ sc_status sc_dataset_open(const sc_dataset_params *params, sc_dataset **out, sc_
     pthread_mutex_init(&ds->mu, NULL);
     pthread_cond_init(&ds->cv_ready, NULL);
     pthread_cond_init(&ds->cv_space, NULL);
-    sc_data_format f = params->format == SC_DATA_FORMAT_AUTO ? detect_format(params->path)
-                                                             : params->format;
+    sc_data_format f = arrays                                   ? SC_DATA_FORMAT_ARRAYS
+                       : params->format == SC_DATA_FORMAT_AUTO ? detect_format(params->path)
+                                                               : params->format;
     ds->spec.format = f;
     switch (f) {
+    case SC_DATA_FORMAT_ARRAYS:
+        st = arrays ? sc_ds_arrays_open(&ds->spec, arrays, &ds->src, err)
+                    : sc_error_set(err, SC_INVALID_ARGUMENT,
+                                   "%s: arrays are opened with sc_dataset_open_arrays",
+                                   params->path);
+        break;
     case SC_DATA_FORMAT_NPZ:
     case SC_DATA_FORMAT_NPY: st = sc_ds_npz_open(&ds->spec, &ds->src, err); break;
     case SC_DATA_FORMAT_CSV: st = sc_ds_csv_open(&ds->spec, &ds->src, err); break;
@@ -281,13 +305,23 @@ sc_status sc_dataset_open(const sc_dataset_params *params, sc_dataset **out, sc_
     }
     if (st != SC_OK) goto fail;
     ds->total = ds->spec.num_examples;
-    for (int k = 0; k < (params->prefetch ? 2 : 1); k++)
+    for (int k = 0; k < (params->prefetch ? 2 : 1) && !ds->src.ops->view; k++)
         if ((st = alloc_slot(ds, &ds->slots[k], err)) != SC_OK) goto fail;
     *out = ds;
     return SC_OK;
 fail:
     sc_dataset_free(ds);
     return st;
+}
+
+sc_status sc_dataset_open(const sc_dataset_params *params, sc_dataset **out, sc_error *err) {
+    return dataset_open(params, NULL, out, err);
+}
+
+sc_status sc_dataset_open_arrays(const sc_dataset_params *params, const sc_dataset_arrays *arrays,
+                                 sc_dataset **out, sc_error *err) {
+    assert(arrays);
+    return dataset_open(params, arrays, out, err);
 }
 
 void sc_dataset_free(sc_dataset *ds) {
@@ -349,7 +383,7 @@ sc_status sc_dataset_next(sc_dataset *ds, sc_batch *b, sc_error *err) {
     b->index = s->index;
     b->inputs = s->cin;
     b->labels = s->clab;
-    b->weights = s->w;
+    b->weights = s->cw;
     b->source = s->origin.file;
     b->source_record = s->origin.record;
     sc_error_clear(err);

@@ -39,6 +39,11 @@ typedef struct sc_ds_source_ops {
     sc_status (*skip)(void *self, size_t cap, size_t *n, sc_error *err);
     sc_status (*rewind)(void *self, sc_error *err);
     void (*free)(void *self);
+    /* Instead of fill (then fill is NULL), for data held in memory: points inputs[i],
+     * labels[o] and *weights at up to cap consecutive examples the source holds (no copy). */
+    sc_status (*view)(void *self, const float **inputs, const float **labels,
+                      const float **weights, size_t cap, size_t *n, sc_ds_origin *first,
+                      sc_error *err);
 } sc_ds_source_ops;
 
 typedef struct sc_ds_source {
@@ -50,6 +55,8 @@ typedef struct sc_ds_source {
 sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err);
 sc_status sc_ds_tfrecord_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err);
 sc_status sc_ds_csv_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err);
+sc_status sc_ds_arrays_open(sc_ds_spec *spec, const sc_dataset_arrays *arrays, sc_ds_source *out,
+                            sc_error *err);
 
 /* Names used when params leave them NULL. */
 const char *sc_ds_input_name(const sc_ds_spec *spec, size_t i);   /* name, or "x" */

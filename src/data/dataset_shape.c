@@ -13,6 +13,7 @@ const char *sc_data_format_name(sc_data_format f) {
     case SC_DATA_FORMAT_NPY: return "npy";
     case SC_DATA_FORMAT_CSV: return "csv";
     case SC_DATA_FORMAT_TFRECORD: return "tfrecord";
+    case SC_DATA_FORMAT_ARRAYS: return "arrays";
     }
     return "unknown";
 }

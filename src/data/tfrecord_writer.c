@@ -24,7 +24,6 @@ struct sc_tfrecord_writer {
     uint8_t *buf; /* plain: pending bytes; compressed: deflate output */
     size_t len;
     int closed;
-    uint64_t records;
 };
 
 static sc_status flush_buf(sc_tfrecord_writer *w, sc_error *err) {
@@ -131,7 +130,6 @@ sc_status sc_tfrecord_writer_write(sc_tfrecord_writer *w, const void *payload, s
     sc_status s = put(w, header, sizeof header, err);
     if (s == SC_OK && len) s = put(w, payload, len, err);
     if (s == SC_OK) s = put(w, footer, sizeof footer, err);
-    if (s == SC_OK) w->records++;
     return s;
 }
 

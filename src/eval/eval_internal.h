@@ -54,6 +54,9 @@ sc_status sc_eval_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *ste
  * on its next run when they changed. Fixed models: nothing (the dataset checked its shapes). */
 sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err);
 
+/* The dataset has the model's inputs with the model's shapes (check_datasets.c). */
+sc_status sc_eval_check_dataset(const sc_model *m, const sc_eval_dataset *ed, sc_error *err);
+
 /* Evaluates dataset d: rewind, batches through the model, loss and metrics, callbacks; fills
  * ev->results[d]. */
 sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,

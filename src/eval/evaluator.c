@@ -87,6 +87,10 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         sc_status cs = sc_export_dir_check(p->export_dir, p->checkpoint_dir, err);
         if (cs) return cs;
     }
+    for (size_t d = 0; d < p->num_datasets; d++) {
+        sc_status cs = sc_eval_check_dataset(p->model, &p->datasets[d], err);
+        if (cs != SC_OK) return cs;
+    }
     sc_evaluator *ev = calloc(1, sizeof *ev);
     if (!ev) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     ev->p = *p;

@@ -100,14 +100,23 @@ static sc_status output_losses(sc_evaluator *ev, size_t d, const sc_batch *b, do
     return SC_OK;
 }
 
-static int call(int (*fn)(void *, const sc_eval_logs *), void *user, const sc_eval_logs *logs) {
-    return fn ? fn(user, logs) : 0;
-}
+typedef enum hook { ON_TEST_BEGIN, ON_TEST_BATCH_BEGIN, ON_TEST_BATCH_END, ON_TEST_END } hook;
 
-#define FOR_CALLBACKS(ev, hook, logs)                                                              \
-    for (size_t c_ = 0; c_ < (ev)->p.num_callbacks; c_++)                                          \
-        if (call((ev)->p.callbacks[c_].hook, (ev)->p.callbacks[c_].user, (logs)))                  \
-            return sc_error_set(err, SC_ABORTED, "a callback's " #hook " asked to stop");
+/* Calls one hook of every callback in order; SC_ABORTED as soon as one asks to stop. */
+static sc_status run_hooks(sc_evaluator *ev, hook h, const sc_eval_logs *logs, sc_error *err) {
+    static const char *const names[] = {"on_test_begin", "on_test_batch_begin",
+                                        "on_test_batch_end", "on_test_end"};
+    for (size_t c = 0; c < ev->p.num_callbacks; c++) {
+        const sc_callback *cb = &ev->p.callbacks[c];
+        int (*fn)(void *, const sc_eval_logs *) = h == ON_TEST_BEGIN         ? cb->on_test_begin
+                                                  : h == ON_TEST_BATCH_BEGIN ? cb->on_test_batch_begin
+                                                  : h == ON_TEST_BATCH_END   ? cb->on_test_batch_end
+                                                                             : cb->on_test_end;
+        if (fn && fn(cb->user, logs))
+            return sc_error_set(err, SC_ABORTED, "a callback's %s asked to stop", names[h]);
+    }
+    return SC_OK;
+}
 
 sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err) {
     sc_model *m = ev->p.model;
@@ -143,7 +152,7 @@ static sc_status pass(sc_evaluator *ev, size_t d, sc_eval_logs *lg, double *loss
         batches++;
         logs.batch = b.index;
         logs.batch_size = b.n;
-        FOR_CALLBACKS(ev, on_test_batch_begin, &logs);
+        if ((s = run_hooks(ev, ON_TEST_BATCH_BEGIN, &logs, err))) return s;
         if ((s = sc_runner_run(ev->runner, (int)b.n, b.inputs, err)))
             return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", logs.checkpoint,
                                    (long long)b.index, b.source, (unsigned long long)b.source_record);
@@ -170,7 +179,7 @@ static sc_status pass(sc_evaluator *ev, size_t d, sc_eval_logs *lg, double *loss
         if (ev->p.num_callbacks) {
             if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
             logs.num = ev->results[d].num;
-            FOR_CALLBACKS(ev, on_test_batch_end, &logs);
+            if ((s = run_hooks(ev, ON_TEST_BATCH_END, &logs, err))) return s;
         }
     }
     if (batches == 0 && !sc_eval_group_active(ev)) /* loss 0 of no data would look the best */
@@ -199,7 +208,7 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
     logs.num = 0;
     /* In a group, on_test_begin/on_test_end run on rank 0 only (sidecar/group.h). */
     int root = sc_eval_is_root(ev);
-    if (root) FOR_CALLBACKS(ev, on_test_begin, &logs);
+    if (root && (s = run_hooks(ev, ON_TEST_BEGIN, &logs, err))) return s;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     s = pass(ev, d, &logs, &loss_total, &loss_count, err);
@@ -216,6 +225,6 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
                         "dataset can generate at least `steps` batches.");
     if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
     fill_logs(ev, d, &logs, path, step);
-    if (root) FOR_CALLBACKS(ev, on_test_end, &logs);
+    if (root) return run_hooks(ev, ON_TEST_END, &logs, err);
     return SC_OK;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "eval/compile_internal.h"
+#include "metrics/compile_internal.h"
 
 static int is_dict(const json_t *v) { return json_is_object(v) && !json_object_get(v, "class_name"); }
 

@@ -1,4 +1,4 @@
-/* eval/compile_entry.c — one entry of a Keras compile config (a loss or a metric: a string or a
+/* metrics/compile_entry.c — one entry of a Keras compile config (a loss or a metric: a string or a
  * serialized object) -> an sc_loss or sc_metric (FORMATS §7.3, §9). The config keys each class
  * accepts are listed in one table; a key a class does not know is refused rather than ignored,
  * because most keys change the numbers. */
@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "core/error.h"
-#include "eval/compile_internal.h"
+#include "metrics/compile_internal.h"
 
 /* ---- per-class config keys ---------------------------------------------------------------- */
 

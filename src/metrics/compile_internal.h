@@ -1,7 +1,7 @@
-/* eval/compile_internal.h — shared by compile.c (containers, names, entry points) and
+/* metrics/compile_internal.h — shared by compile.c (containers, names, entry points) and
  * compile_entry.c (one entry -> one loss or metric object). Internal. */
-#ifndef SC_EVAL_COMPILE_INTERNAL_H
-#define SC_EVAL_COMPILE_INTERNAL_H
+#ifndef SC_METRICS_COMPILE_INTERNAL_H
+#define SC_METRICS_COMPILE_INTERNAL_H
 
 #include <jansson.h>
 

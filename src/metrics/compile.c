@@ -1,4 +1,4 @@
-/* eval/compile.c — Keras' compile config (or --loss/--metrics names) -> the loss and metric
+/* metrics/compile.c — Keras' compile config (or --loss/--metrics names) -> the loss and metric
  * objects of one dataset (DESIGN §4, FORMATS §7.3, §9.6): the containers (one output's list,
  * dict or nested list), loss_weights, the naming of the metrics, and the two entry points. One
  * entry -> one object is compile_entry.c. */
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "eval/compile_internal.h"
+#include "metrics/compile_internal.h"
 
 /* loss_weights: null, or 1 for the single output (1, [1], {"out": 1}). */
 static sc_status check_loss_weights(const sc_compile_ctx *c, const json_t *v) {
