@@ -27,12 +27,12 @@
 #include "core/crc32c.h"
 #include "sidecar/checkpoint.h"
 
-#define RUNS 5
-#define BIG 16
+#define RUNS    5
+#define BIG     16
 #define BIG_DIM 4096 /* [4096, 4096] float32 = 64 MiB */
-#define SMALL 48
-#define CHUNK ((size_t)1 << 20)
-#define ATTR ".ATTRIBUTES/VARIABLE_VALUE"
+#define SMALL   48
+#define CHUNK   ((size_t)1 << 20)
+#define ATTR    ".ATTRIBUTES/VARIABLE_VALUE"
 
 static char g_prefix[4200];
 
@@ -42,8 +42,8 @@ static void remove_checkpoint(const char *dir) {
     unlink(path);
     snprintf(path, sizeof path, "%s.data-00000-of-00001", g_prefix);
     unlink(path);
-    if (rmdir(dir) != 0) fprintf(stderr, "bench_ckpt_load: %s left behind: %s\n", dir,
-                                 strerror(errno));
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "bench_ckpt_load: %s left behind: %s\n", dir, strerror(errno));
 }
 
 static int write_checkpoint(uint64_t *total) {
@@ -71,21 +71,24 @@ static int write_checkpoint(uint64_t *total) {
             *total += big;
         } else if (i < BIG + SMALL - 2) {
             snprintf(key, sizeof key, "model/layer_with_weights-%d/bias/%s", i - BIG, ATTR);
-            if (sc_bundle_writer_add(w, key, SC_DT_FLOAT, 1, shape, src, BIG_DIM * sizeof(float),
-                                     0, &err) != SC_OK)
+            if (sc_bundle_writer_add(w, key, SC_DT_FLOAT, 1, shape, src, BIG_DIM * sizeof(float), 0,
+                                     &err)
+                != SC_OK)
                 goto fail;
             *total += BIG_DIM * sizeof(float);
         } else if (i == BIG + SMALL - 2) {
             int64_t step = 123456;
             if (sc_bundle_writer_add(w, "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE",
-                                     SC_DT_INT64, 0, NULL, &step, 8, 0, &err) != SC_OK)
+                                     SC_DT_INT64, 0, NULL, &step, 8, 0, &err)
+                != SC_OK)
                 goto fail;
             *total += 8;
         } else {
             sc_bytes s = {(const uint8_t *)"placeholder object graph", 24};
             int64_t one = 1;
             if (sc_bundle_writer_add_strings(w, "_CHECKPOINTABLE_OBJECT_GRAPH", 1, &one, &s, 0,
-                                             &err) != SC_OK)
+                                             &err)
+                != SC_OK)
                 goto fail;
             *total += 1 + 4 + 24;
         }

@@ -50,8 +50,8 @@ static double best_memcpy(uint8_t *dst, const uint8_t *src, size_t n) {
 /* Agreement checks; returns the number of disagreements. */
 static int check_agree(const uint8_t *buf, size_t n, int hw) {
     int bad = 0;
-    if (sc_crc32c("123456789", 9) != 0xE3069283u ||
-        sc_crc32c_extend_portable(0, "123456789", 9) != 0xE3069283u) {
+    if (sc_crc32c("123456789", 9) != 0xE3069283u
+        || sc_crc32c_extend_portable(0, "123456789", 9) != 0xE3069283u) {
         fprintf(stderr, "bench_crc32c: check value of \"123456789\" is wrong\n");
         bad++;
     }
@@ -70,11 +70,11 @@ static int check_agree(const uint8_t *buf, size_t n, int hw) {
         if (len > n - off) len = n - off;
         size_t cut = len / 3;
         uint32_t p = sc_crc32c_extend_portable(0, buf + off, len);
-        uint32_t s = sc_crc32c_extend(sc_crc32c_extend(0, buf + off, cut), buf + off + cut,
-                                      len - cut);
+        uint32_t s =
+            sc_crc32c_extend(sc_crc32c_extend(0, buf + off, cut), buf + off + cut, len - cut);
         if (p != s || (hw && sc_crc32c_extend_hw(0, buf + off, len) != p)) {
-            fprintf(stderr, "bench_crc32c: implementations differ at offset %zu length %zu\n",
-                    off, len);
+            fprintf(stderr, "bench_crc32c: implementations differ at offset %zu length %zu\n", off,
+                    len);
             bad++;
         }
     }
@@ -120,7 +120,7 @@ int main(int argc, char **argv) {
         printf("  ratio portable/memcpy %6.2f\n", g_port / g_copy);
     }
     printf("  agreement: %s\n", hw ? "hw and portable identical on the buffer and 2000 slices"
-                                    : "portable matches the check value and split extends");
+                                   : "portable matches the check value and split extends");
     free(src);
     free(dst);
     return 0;

@@ -21,7 +21,7 @@
 #include "sidecar/data.h"
 #include "sidecar/dataset.h"
 
-#define NX 784
+#define NX     784
 #define NFILES 4
 #define PASSES 3
 
@@ -163,15 +163,15 @@ static void keep_best(span *best, span t) {
 }
 
 static void report(const char *what, double mb, double stream_mb, uint64_t n, span t, span ref) {
-    printf("  %-19s %8.1f MB/s %9.0f examples/s  ratio to read() %.3f   (wall %8.1f MB/s)\n",
-           what, mb / t.cpu, (double)n / t.cpu, ref.cpu / t.cpu, mb / t.wall);
+    printf("  %-19s %8.1f MB/s %9.0f examples/s  ratio to read() %.3f   (wall %8.1f MB/s)\n", what,
+           mb / t.cpu, (double)n / t.cpu, ref.cpu / t.cpu, mb / t.wall);
     if (stream_mb > 0) printf("  %-19s %8.1f MB/s of inflated records\n", "", stream_mb / t.cpu);
 }
 
 /* stream_bytes: size of the uncompressed record stream (0 for plain files). *bytes_out: the
  * files' size. */
-static int run(const char *dir, const char *ext, sc_compression c, uint64_t n,
-               double stream_bytes, double *bytes_out) {
+static int run(const char *dir, const char *ext, sc_compression c, uint64_t n, double stream_bytes,
+               double *bytes_out) {
     double bytes;
     span t_read = {-1, -1}, t_sync = {-1, -1}, t_pre = {-1, -1};
     char pattern[1024];
@@ -187,8 +187,8 @@ static int run(const char *dir, const char *ext, sc_compression c, uint64_t n,
         keep_best(&t_pre, q);
     }
     double mb = bytes / 1e6;
-    printf("%s: %.1f MB in %d files, %llu examples (784 floats + int64 label)\n", ext, mb,
-           NFILES, (unsigned long long)n);
+    printf("%s: %.1f MB in %d files, %llu examples (784 floats + int64 label)\n", ext, mb, NFILES,
+           (unsigned long long)n);
     printf("  %-19s %8.1f MB/s %30s (wall %8.1f MB/s)\n", "read()", mb / t_read.cpu, "",
            mb / t_read.wall);
     report("dataset prefetch=0", mb, stream_bytes / 1e6, n, t_sync, t_read);
@@ -216,8 +216,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     double plain = 0, gz = 0;
-    int rc = run(dir, "tfrecord", SC_COMPRESSION_NONE, n, 0, &plain) == 0 &&
-                     run(dir, "gz", SC_COMPRESSION_GZIP, n, plain, &gz) == 0
+    int rc = run(dir, "tfrecord", SC_COMPRESSION_NONE, n, 0, &plain) == 0
+                     && run(dir, "gz", SC_COMPRESSION_GZIP, n, plain, &gz) == 0
                  ? 0
                  : 1;
     rmdir(dir);

@@ -51,55 +51,67 @@
 #define SC_TORCH_SCRIPT "bench/torch_forward.py"
 #endif
 
-#define MIN_TIME 0.5 /* seconds of calls behind each figure */
-#define MIN_REPS 10
-#define MAX_TIME 4.0 /* seconds: stop at fewer than MIN_REPS beyond this */
-#define WARMUP 5
-#define MAX_GEMMS 1024 /* >= 2 convs x one GEMM per image at batch 256 + 2 Dense */
-#define REL_TOL 1e-4
+#define MIN_TIME           0.5 /* seconds of calls behind each figure */
+#define MIN_REPS           10
+#define MAX_TIME           4.0 /* seconds: stop at fewer than MIN_REPS beyond this */
+#define WARMUP             5
+#define MAX_GEMMS          1024 /* >= 2 convs x one GEMM per image at batch 256 + 2 Dense */
+#define REL_TOL            1e-4
 #define CNN_SCRATCH_TARGET (1u << 17) /* SCRATCH_TARGET_FLOATS of src/model/layers/conv.c */
-#define NUM_CASES 4
+#define NUM_CASES          4
 
 /* Keras 2 Sequential JSON, trimmed to what a Keras 2.15 model.to_json() needs for inference. */
-#define DENSE(name, units, act) \
-    "{\"class_name\":\"Dense\",\"config\":{\"name\":\"" name "\",\"units\":" #units \
+#define DENSE(name, units, act)                                                                    \
+    "{\"class_name\":\"Dense\",\"config\":{\"name\":\"" name "\",\"units\":" #units                \
     ",\"activation\":\"" act "\",\"use_bias\":true}}"
-#define CONV(name, filters, act) \
-    "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"" name "\",\"filters\":" #filters \
-    ",\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"valid\",\"data_format\":" \
-    "\"channels_last\",\"dilation_rate\":[1,1],\"groups\":1,\"activation\":\"" act "\"," \
+#define CONV(name, filters, act)                                                                   \
+    "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"" name "\",\"filters\":" #filters           \
+    ",\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"valid\",\"data_format\":"              \
+    "\"channels_last\",\"dilation_rate\":[1,1],\"groups\":1,\"activation\":\"" act "\","           \
     "\"use_bias\":true}}"
-#define CONVS(name, filters) \
-    "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"" name "\",\"filters\":" #filters \
-    ",\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"same\",\"data_format\":" \
-    "\"channels_last\",\"dilation_rate\":[1,1],\"groups\":1,\"activation\":\"relu\"," \
+#define CONVS(name, filters)                                                                       \
+    "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"" name "\",\"filters\":" #filters           \
+    ",\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"same\",\"data_format\":"               \
+    "\"channels_last\",\"dilation_rate\":[1,1],\"groups\":1,\"activation\":\"relu\","              \
     "\"use_bias\":true}}"
-#define POOL(name) \
-    "{\"class_name\":\"MaxPooling2D\",\"config\":{\"name\":\"" name "\",\"pool_size\":[2,2]," \
+#define POOL(name)                                                                                 \
+    "{\"class_name\":\"MaxPooling2D\",\"config\":{\"name\":\"" name "\",\"pool_size\":[2,2],"      \
     "\"padding\":\"valid\",\"strides\":[2,2],\"data_format\":\"channels_last\"}}"
-#define INPUT(shape) \
-    "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null," shape "]," \
+#define INPUT(shape)                                                                               \
+    "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null," shape "],"           \
     "\"dtype\":\"float32\",\"name\":\"input\"}}"
-#define SEQUENTIAL(name, layers) \
-    "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"" name "\",\"layers\":[" layers \
+#define SEQUENTIAL(name, layers)                                                                   \
+    "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"" name "\",\"layers\":[" layers         \
     "]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}"
 
-static const char k_mlp_json[] =
-    SEQUENTIAL("mlp", INPUT("784") "," DENSE("dense", 512, "relu") "," DENSE("dense_1", 10, "linear"));
-static const char k_cnn_json[] =
-    SEQUENTIAL("cnn", INPUT("28,28,1") "," CONV("conv2d", 32, "relu") "," POOL("max_pooling2d") ","
-               CONV("conv2d_1", 64, "relu") "," POOL("max_pooling2d_1") ","
-               "{\"class_name\":\"Flatten\",\"config\":{\"name\":\"flatten\"}},"
-               DENSE("dense", 128, "relu") "," DENSE("dense_1", 10, "linear"));
+static const char k_mlp_json[] = SEQUENTIAL(
+    "mlp", INPUT("784") "," DENSE("dense", 512, "relu") "," DENSE("dense_1", 10, "linear"));
+static const char k_cnn_json[] = SEQUENTIAL(
+    "cnn",
+    INPUT("28,28,1") "," CONV("conv2d", 32, "relu") "," POOL("max_pooling2d") "," CONV(
+        "conv2d_1", 64,
+        "relu") "," POOL("max_pooling2d_1") ","
+                                            "{\"class_name\":\"Flatten\",\"config\":{\"name\":"
+                                            "\"flatten\"}}," DENSE("dense", 128, "relu") "," DENSE(
+                                                "dense_1", 10, "linear"));
 
 /* The deeper CNN of issue 10: 3x3 'same' convolutions of 32-128 filters, global average
  * pooling. Its conv-to-conv edges stay in oneDNN's blocked layout (Winograd where 3x3/1). */
-static const char k_deep_json[] =
-    SEQUENTIAL("deep", INPUT("32,32,3") "," CONVS("c1", 32) "," CONVS("c2", 32) "," POOL("p1") ","
-               CONVS("c3", 64) "," CONVS("c4", 64) "," POOL("p2") "," CONVS("c5", 128) ","
-               CONVS("c6", 128) ","
-               "{\"class_name\":\"GlobalAveragePooling2D\",\"config\":{\"name\":\"gap\","
-               "\"data_format\":\"channels_last\"}}," DENSE("dense", 10, "linear"));
+static const char k_deep_json[] = SEQUENTIAL(
+    "deep",
+    INPUT("32,32,3") "," CONVS("c1", 32) "," CONVS("c2", 32) "," POOL("p1") "," CONVS(
+        "c3",
+        64) "," CONVS("c4",
+                      64) "," POOL("p2") "," CONVS("c5",
+                                                   128) "," CONVS("c6",
+                                                                  128) ","
+                                                                       "{\"class_name\":"
+                                                                       "\"GlobalAveragePooling2D\","
+                                                                       "\"config\":{\"name\":"
+                                                                       "\"gap\","
+                                                                       "\"data_format\":\"channels_"
+                                                                       "last\"}}," DENSE(
+                                                                           "dense", 10, "linear"));
 
 typedef struct {
     int m, n, k;
@@ -108,7 +120,7 @@ typedef struct {
 } gemm;
 
 typedef struct {
-    const char *name;   /* also the .npy stem of sidecar's output */
+    const char *name; /* also the .npy stem of sidecar's output */
     sc_model *model;
     const float *x;
     int batch;
@@ -119,11 +131,11 @@ typedef struct {
     double t_sidecar[2], t_roof[2];
     double cpu_sidecar, cpu_roof; /* best process CPU seconds per call at one thread */
     int reps[2];
-    double t_torch;     /* 0 = not measured */
-    double cpu_torch;   /* best process CPU seconds per call at one thread; 0 = not measured */
+    double t_torch;   /* 0 = not measured */
+    double cpu_torch; /* best process CPU seconds per call at one thread; 0 = not measured */
     int torch_threads, torch_mkldnn;
     sc_runner_stats cold, rebind; /* engine stats after the first pass and after a rebind */
-    double rel_err;     /* max|sidecar - torch| / max|torch|; < 0 = not checked */
+    double rel_err;               /* max|sidecar - torch| / max|torch|; < 0 = not checked */
 } bench_case;
 
 static char g_dir[4096];
@@ -145,7 +157,8 @@ static void fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) 
 static int write_npy(const char *stem, const sc_shape *s, int64_t batch, const float *data) {
     char path[4200], dict[512]; /* rank <= SC_MAX_DIMS: at most ~250 bytes */
     snprintf(path, sizeof path, "%s/%s.npy", g_dir, stem);
-    size_t len = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, "
+    size_t len = (size_t)snprintf(dict, sizeof dict,
+                                  "{'descr': '<f4', 'fortran_order': False, "
                                   "'shape': (");
     size_t elems = 1;
     if (batch > 0) {
@@ -165,7 +178,15 @@ static int write_npy(const char *stem, const sc_shape *s, int64_t batch, const f
         fprintf(stderr, "bench_forward: %s: %s\n", path, strerror(errno));
         return -1;
     }
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
+                             (unsigned char)(hlen & 0xff),
                              (unsigned char)(hlen >> 8)};
     int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(dict, 1, len, f) == len;
     for (size_t i = len; ok && i + 1 < hlen; i++) ok = fputc(' ', f) != EOF;
@@ -273,7 +294,8 @@ static int time_case(bench_case *c, int slot) {
 
 static float *g_roof_buf; /* operands of the roof GEMMs (contents do not matter, NaN-free) */
 
-static void add_gemm(bench_case *c, int m, int n, int k, const float *a, const float *b, float *out) {
+static void add_gemm(bench_case *c, int m, int n, int k, const float *a, const float *b,
+                     float *out) {
     if (c->num_gemms < MAX_GEMMS) c->gemms[c->num_gemms] = (gemm){m, n, k, a, b, out};
     c->num_gemms++; /* counts past MAX_GEMMS so that gemms_ok can tell */
 }
@@ -313,7 +335,8 @@ static void conv_gemms(bench_case *c, int oh, int ow, int cin, int filters, cons
     if (chunk > c->batch) chunk = c->batch;
     for (int64_t b0 = 0; b0 < c->batch; b0 += chunk) {
         int64_t nb = c->batch - b0 < chunk ? c->batch - b0 : chunk;
-        add_gemm(c, (int)(nb * oh * ow), filters, 9 * cin, col, kernel, out + b0 * oh * ow * filters);
+        add_gemm(c, (int)(nb * oh * ow), filters, 9 * cin, col, kernel,
+                 out + b0 * oh * ow * filters);
     }
 }
 
@@ -324,7 +347,8 @@ static void deep_gemms(bench_case *c) {
     static const char *const names[] = {"c1", "c2", "c3", "c4", "c5", "c6"};
     for (int i = 0; i < 6; i++)
         conv_gemms(c, hw[i], hw[i], cin[i], cout[i], var(c->model, names[i], "kernel"), col, act);
-    add_gemm(c, c->batch, 10, 128, act, var(c->model, "dense", "kernel"), act + (size_t)c->batch * 128);
+    add_gemm(c, c->batch, 10, 128, act, var(c->model, "dense", "kernel"),
+             act + (size_t)c->batch * 128);
 }
 
 static void cnn_gemms(bench_case *c) {
@@ -363,7 +387,8 @@ static int run_torch(bench_case *cases, int n) {
         int threads, mkldnn;
         double best, cpu, rel;
         if (sscanf(line, "RESULT case=%31s threads=%d mkldnn=%d best_s=%lf cpu1_s=%lf rel_err=%lf",
-                   name, &threads, &mkldnn, &best, &cpu, &rel) != 6) {
+                   name, &threads, &mkldnn, &best, &cpu, &rel)
+            != 6) {
             fputs(line, stdout);
             continue;
         }
@@ -400,7 +425,6 @@ static void print_load(const char *when) {
            load > 0.5 * (double)cpus ? " (busy machine: the figures are noisy)" : "");
 }
 
-
 /* Idle means idle: the process CPU time over 10 s of sleeping after the last forward pass
  * (OpenMP workers must not spin while sidecar waits for the next checkpoint). */
 static void print_idle(void) {
@@ -411,14 +435,18 @@ static void print_idle(void) {
            cpu_now() - c0, bench_now() - t0);
 }
 
-static const char *verdict(double ratio, double target) { return ratio >= target ? "met" : "MISSED"; }
+static const char *verdict(double ratio, double target) {
+    return ratio >= target ? "met" : "MISSED";
+}
 
 static void report(const bench_case *c, int threads, double roof_target, double torch_target) {
     const double *ts = c->t_sidecar, *tr = c->t_roof;
-    printf("%-7s sidecar %9.0f ex/s (%8.3f ms)   roof %9.0f ex/s (%8.3f ms)   %d threads, %d calls\n",
-           c->name, c->batch / ts[0], ts[0] * 1e3, c->batch / tr[0], tr[0] * 1e3, threads, c->reps[0]);
+    printf(
+        "%-7s sidecar %9.0f ex/s (%8.3f ms)   roof %9.0f ex/s (%8.3f ms)   %d threads, %d calls\n",
+        c->name, c->batch / ts[0], ts[0] * 1e3, c->batch / tr[0], tr[0] * 1e3, threads, c->reps[0]);
     if (threads > 1)
-        printf("        sidecar %9.0f ex/s (%8.3f ms)   roof %9.0f ex/s (%8.3f ms)   1 thread, %d calls\n",
+        printf("        sidecar %9.0f ex/s (%8.3f ms)   roof %9.0f ex/s (%8.3f ms)   1 thread, %d "
+               "calls\n",
                c->batch / ts[1], ts[1] * 1e3, c->batch / tr[1], tr[1] * 1e3, c->reps[1]);
     if (c->t_torch > 0)
         printf("        torch   %9.0f ex/s (%8.3f ms)   (best: %d thread%s, mkldnn %s)\n",
@@ -431,15 +459,16 @@ static void report(const bench_case *c, int threads, double roof_target, double 
     if (roof_target > 0) printf(" (target >= %.2f: %s)", roof_target, verdict(r, roof_target));
     if (threads > 1) printf("   at 1 thread %.3f", tr[1] / ts[1]);
     printf("\n");
-    printf("        1-thread CPU time per call: sidecar %.3f ms, roof %.3f ms", c->cpu_sidecar * 1e3,
-           c->cpu_roof * 1e3);
+    printf("        1-thread CPU time per call: sidecar %.3f ms, roof %.3f ms",
+           c->cpu_sidecar * 1e3, c->cpu_roof * 1e3);
     if (c->cpu_torch > 0)
         printf(", torch %.3f ms: sidecar/roof %.3f, sidecar/torch %.2fx", c->cpu_torch * 1e3,
                c->cpu_roof / c->cpu_sidecar, c->cpu_torch / c->cpu_sidecar);
     printf("\n");
     printf("        engine: %d layers on oneDNN (%d blocked edges, %d Winograd), scratchpad %zu "
-           "bytes, reordered weights %zu bytes\n", c->cold.engine_nodes, c->cold.blocked_edges,
-           c->cold.winograd_nodes, c->cold.scratchpad_bytes, c->cold.weights_bytes);
+           "bytes, reordered weights %zu bytes\n",
+           c->cold.engine_nodes, c->cold.blocked_edges, c->cold.winograd_nodes,
+           c->cold.scratchpad_bytes, c->cold.weights_bytes);
     printf("        cold path: first batch %.2f ms wall, %.2f ms CPU (%d primitives, %d "
            "reorders); after a rebind %.2f ms wall, %.2f ms CPU (%d reorders)\n",
            c->cold.cold_seconds * 1e3, c->cold.cold_cpu_seconds * 1e3, c->cold.cold_primitives,
@@ -462,15 +491,19 @@ static void reexec_native(char **argv) {
     unsetenv("OPENBLAS_CORETYPE");
     fflush(stdout);
     execv("/proc/self/exe", argv);
-    fprintf(stderr, "bench_forward: re-exec without OPENBLAS_CORETYPE failed: %s\n", strerror(errno));
+    fprintf(stderr, "bench_forward: re-exec without OPENBLAS_CORETYPE failed: %s\n",
+            strerror(errno));
 }
 
 int main(int argc, char **argv) {
     int no_torch = 0, native = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--native-core") == 0) native = 1;
-        else if (strcmp(argv[i], "--no-torch") == 0) no_torch = 1;
-        else if (strcmp(argv[i], "--keep") == 0) g_keep = 1;
+        if (strcmp(argv[i], "--native-core") == 0)
+            native = 1;
+        else if (strcmp(argv[i], "--no-torch") == 0)
+            no_torch = 1;
+        else if (strcmp(argv[i], "--keep") == 0)
+            g_keep = 1;
         else {
             fprintf(stderr, "usage: %s [--native-core] [--no-torch] [--keep]\n", argv[0]);
             return 2;
@@ -488,8 +521,10 @@ int main(int argc, char **argv) {
     int rc = 1, threads = sc_engine_threads();
     char eng[160];
     printf("engine: %s\n", sc_engine_describe(eng, sizeof eng));
-    static bench_case cases[NUM_CASES] = {{.name = "mlp32", .batch = 32}, {.name = "mlp256", .batch = 256},
-                                   {.name = "cnn256", .batch = 256}, {.name = "deep128", .batch = 128}};
+    static bench_case cases[NUM_CASES] = {{.name = "mlp32", .batch = 32},
+                                          {.name = "mlp256", .batch = 256},
+                                          {.name = "cnn256", .batch = 256},
+                                          {.name = "deep128", .batch = 128}};
     sc_model *mlp = make_model(k_mlp_json, "mlp", 1000), *cnn = make_model(k_cnn_json, "cnn", 2000);
     sc_model *deep = make_model(k_deep_json, "deep", 3000);
     float *mlp_x = malloc(256 * 784 * sizeof(float)), *cnn_x = malloc(256 * 784 * sizeof(float));
@@ -501,9 +536,9 @@ int main(int argc, char **argv) {
     fill_uniform(cnn_x, 256 * 784, 4, 0.0f, 1.0f);
     fill_uniform(deep_x, 128 * 32 * 32 * 3, 6, 0.0f, 1.0f);
     fill_uniform(g_roof_buf, CNN_SCRATCH_TARGET, 5, 0.0f, 1.0f); /* im2col stand-in */
-    if (write_npy("mlp_x", &(sc_shape){1, {784}}, 256, mlp_x) ||
-        write_npy("cnn_x", &(sc_shape){3, {28, 28, 1}}, 256, cnn_x) ||
-        write_npy("deep_x", &(sc_shape){3, {32, 32, 3}}, 128, deep_x))
+    if (write_npy("mlp_x", &(sc_shape){1, {784}}, 256, mlp_x)
+        || write_npy("cnn_x", &(sc_shape){3, {28, 28, 1}}, 256, cnn_x)
+        || write_npy("deep_x", &(sc_shape){3, {32, 32, 3}}, 128, deep_x))
         goto done;
     cases[0].model = cases[1].model = mlp;
     cases[0].x = cases[1].x = mlp_x; /* mlp32 runs the first 32 rows */
@@ -520,9 +555,12 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_forward: %s: %s\n", c->name, err.message);
             goto done;
         }
-        if (c->model == mlp) mlp_gemms(c);
-        else if (c->model == cnn) cnn_gemms(c);
-        else deep_gemms(c);
+        if (c->model == mlp)
+            mlp_gemms(c);
+        else if (c->model == cnn)
+            cnn_gemms(c);
+        else
+            deep_gemms(c);
         if (!gemms_ok(c)) goto done;
         sc_shape out = sc_model_output_shape(c->model, 0);
         /* The cold path: the first pass creates the primitives and reorders the weights;

@@ -19,7 +19,7 @@
 #include "sidecar/data.h"
 
 #define IMAGES 30000
-#define BATCH 64
+#define BATCH  64
 
 static void loadavg(char *buf, size_t cap) {
     FILE *f = fopen("/proc/loadavg", "r");
@@ -43,12 +43,14 @@ static int write_data(const char *path) {
     int64_t xs[4] = {IMAGES, 28, 28, 1}, ys[1] = {IMAGES};
     sc_npz_writer *w = NULL;
     sc_error err;
-    int rc = sc_npz_writer_create(path, 0, &w, &err) == SC_OK &&
-                     sc_npz_writer_add(w, "x", SC_DT_FLOAT, 4, xs, x, px * sizeof *x, &err) == SC_OK &&
-                     sc_npz_writer_add(w, "y", SC_DT_INT64, 1, ys, y, IMAGES * sizeof *y, &err) == SC_OK &&
-                     sc_npz_writer_close(w, &err) == SC_OK
-                 ? 0
-                 : -1;
+    int rc =
+        sc_npz_writer_create(path, 0, &w, &err) == SC_OK
+                && sc_npz_writer_add(w, "x", SC_DT_FLOAT, 4, xs, x, px * sizeof *x, &err) == SC_OK
+                && sc_npz_writer_add(w, "y", SC_DT_INT64, 1, ys, y, IMAGES * sizeof *y, &err)
+                       == SC_OK
+                && sc_npz_writer_close(w, &err) == SC_OK
+            ? 0
+            : -1;
     if (rc) fprintf(stderr, "bench_mpi: %s\n", err.message);
     sc_npz_writer_free(w);
     free(x);
@@ -70,7 +72,8 @@ static double run(const char *dir, int n, const char *extra, int reps, char *jso
              "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none "
              "%s --oversubscribe --bind-to core -n %d %s eval %s/weights.safetensors "
              "--model %s/model.json --data %s/eval.npz --batch-size %d "
-             "--loss sparse_categorical_crossentropy --metrics accuracy,sparse_top_k_categorical_accuracy "
+             "--loss sparse_categorical_crossentropy --metrics "
+             "accuracy,sparse_top_k_categorical_accuracy "
              "--json --group-stats %s </dev/null >%s/out.json 2>%s/err.txt",
              SC_MPIRUN_PATH, n, SC_CLI_PATH, SC_CNN_DIR, SC_CNN_DIR, dir, BATCH, extra, dir, dir);
     double best = -1;
@@ -85,10 +88,10 @@ static double run(const char *dir, int n, const char *extra, int reps, char *jso
         }
         double t = bench_now() - t0;
         getrusage(RUSAGE_CHILDREN, &u1);
-        double cpu = (double)(u1.ru_utime.tv_sec - u0.ru_utime.tv_sec) +
-                     (double)(u1.ru_stime.tv_sec - u0.ru_stime.tv_sec) +
-                     (double)(u1.ru_utime.tv_usec - u0.ru_utime.tv_usec) * 1e-6 +
-                     (double)(u1.ru_stime.tv_usec - u0.ru_stime.tv_usec) * 1e-6;
+        double cpu = (double)(u1.ru_utime.tv_sec - u0.ru_utime.tv_sec)
+                     + (double)(u1.ru_stime.tv_sec - u0.ru_stime.tv_sec)
+                     + (double)(u1.ru_utime.tv_usec - u0.ru_utime.tv_usec) * 1e-6
+                     + (double)(u1.ru_stime.tv_usec - u0.ru_stime.tv_usec) * 1e-6;
         if (best < 0 || t < best) {
             best = t;
             g_cpu = cpu;
@@ -123,7 +126,8 @@ int main(void) {
     snprintf(path, sizeof path, "%s/eval.npz", dir);
     if (write_data(path)) return 1;
     printf("CNN evaluation: %d images 28x28x1, batch %d, cnn_mnist (Conv 32, Conv 64, Dense 128, "
-           "Dense 10), one BLAS thread per rank, mpirun --bind-to core\n", IMAGES, BATCH);
+           "Dense 10), one BLAS thread per rank, mpirun --bind-to core\n",
+           IMAGES, BATCH);
     /* Fixed cost: start-up (mpirun, MPI_Init), model, data load, restore, one batch. */
     double t[3], f[3], c[3], cf[3];
     char json[3][4096], stats[3][1024];
@@ -137,7 +141,8 @@ int main(void) {
         printf("  N=%d: %.2f s, %.0f images/s; fixed cost (--steps 1) %.2f s   (load average %s)\n",
                n, t[n], IMAGES / t[n], f[n], la);
     }
-    double t1 = t[1], t2 = t[2], f1 = f[1], tf = f[2], c1 = c[1], c2 = c[2], c1f = cf[1], c2f = cf[2];
+    double t1 = t[1], t2 = t[2], f1 = f[1], tf = f[2], c1 = c[1], c2 = c[2], c1f = cf[1],
+           c2f = cf[2];
     const char *j1 = json[1], *j2 = json[2], *s2 = stats[2];
     if (strcmp(j1, j2) != 0) /* same names; values may differ in the last float bits */
         printf("  N=1: %s  N=2: %s", j1, j2);
@@ -154,8 +159,8 @@ int main(void) {
      * costing the same CPU at N = 2 as at N = 1 means sharding adds no work, and on 2 free
      * cores (one rank each) the wall time would halve. */
     printf("  CPU seconds, evaluation phase (all ranks): N=1 %.2f, N=2 %.2f -> %.2fx the work; "
-           "whole runs N=1 %.2f, N=2 %.2f\n", c1 - c1f, c2 - c2f,
-           c1 - c1f > 0 ? (c2 - c2f) / (c1 - c1f) : 0.0, c1, c2);
+           "whole runs N=1 %.2f, N=2 %.2f\n",
+           c1 - c1f, c2 - c2f, c1 - c1f > 0 ? (c2 - c2f) / (c1 - c1f) : 0.0, c1, c2);
     if (c2 - c2f > 0)
         printf("  ratio on idle cores (CPU-time estimate, one core per rank): %.2fx\n",
                2 * (c1 - c1f) / (c2 - c2f));
@@ -170,7 +175,8 @@ int main(void) {
     double fixed = c2f / 2, work = c1 - c1f > 0 ? c1 - c1f : c1;
     double t1i = fixed + work;
     printf("  projection on idle cores (CPU-time model; assumed 50 us/message, 1 GB/s; fixed "
-           "%.2f s per rank, work %.2f s):\n", fixed, work);
+           "%.2f s per rank, work %.2f s):\n",
+           fixed, work);
     for (int n = 1; n <= 64; n *= 2) {
         double ex = n > 1 ? (n - 1) * (4 * 50e-6 + bytes / 1e9) : 0;
         double t = fixed + work / n + ex;

@@ -38,19 +38,19 @@
 #include "tensor_bundle.pb-c.h"
 #endif
 
-#define NUM_MSGS 1024
-#define RUNS 5
+#define NUM_MSGS        1024
+#define RUNS            5
 #define MIN_RUN_SECONDS 0.2
 
 typedef struct corpus {
     hand_entry entries[NUM_MSGS];
-    sc_pb_buf bytes;           /* all messages back to back */
-    size_t at[NUM_MSGS + 1];   /* message i is bytes.data[at[i] .. at[i+1]) */
+    sc_pb_buf bytes;         /* all messages back to back */
+    size_t at[NUM_MSGS + 1]; /* message i is bytes.data[at[i] .. at[i+1]) */
 } corpus;
 
 static void make_corpus(corpus *c) {
-    static const int64_t shapes[][4] = {{784, 512}, {512}, {512, 10}, {10}, {3, 3, 64, 128},
-                                        {128}, {0}, {0}};
+    static const int64_t shapes[][4] = {{784, 512},      {512}, {512, 10}, {10},
+                                        {3, 3, 64, 128}, {128}, {0},       {0}};
     static const int ranks[] = {2, 1, 2, 1, 4, 1, 0, 0};
     static const int32_t dtypes[] = {1, 1, 1, 1, 1, 1, 9, 1};
     uint64_t x = 12345, offset = 0;
@@ -72,9 +72,9 @@ static void make_corpus(corpus *c) {
 }
 
 static int same_entry(const hand_entry *a, const hand_entry *b) {
-    if (a->dtype != b->dtype || a->rank != b->rank || a->shard_id != b->shard_id ||
-        a->offset != b->offset || a->size != b->size || a->crc32c != b->crc32c ||
-        a->num_slices != b->num_slices)
+    if (a->dtype != b->dtype || a->rank != b->rank || a->shard_id != b->shard_id
+        || a->offset != b->offset || a->size != b->size || a->crc32c != b->crc32c
+        || a->num_slices != b->num_slices)
         return 0;
     for (int d = 0; d < a->rank; d++)
         if (a->dims[d] != b->dims[d]) return 0;
@@ -184,24 +184,24 @@ typedef int (*sym_match)(const char *name);
 /* Sums st_size of the function and object symbols whose names match, in the ELF image. */
 static size_t elf_symbol_bytes(const uint8_t *img, size_t n, sym_match match) {
     const Elf64_Ehdr *eh = (const void *)img;
-    if (n < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
-        eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-        eh->e_shoff > n || (n - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum)
+    if (n < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0
+        || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shentsize != sizeof(Elf64_Shdr)
+        || eh->e_shoff > n || (n - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum)
         return 0;
     const Elf64_Shdr *sh = (const void *)(img + eh->e_shoff);
     size_t total = 0;
     for (unsigned i = 0; i < eh->e_shnum; i++) {
         if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
         const Elf64_Shdr *st = &sh[sh[i].sh_link];
-        if (sh[i].sh_offset > n || sh[i].sh_size > n - sh[i].sh_offset || st->sh_offset > n ||
-            st->sh_size > n - st->sh_offset || st->sh_size == 0)
+        if (sh[i].sh_offset > n || sh[i].sh_size > n - sh[i].sh_offset || st->sh_offset > n
+            || st->sh_size > n - st->sh_offset || st->sh_size == 0)
             return 0;
         const Elf64_Sym *sym = (const void *)(img + sh[i].sh_offset);
         const char *names = (const char *)img + st->sh_offset;
         for (size_t k = 0; k < sh[i].sh_size / sizeof *sym; k++) {
             int type = ELF64_ST_TYPE(sym[k].st_info);
-            if ((type != STT_FUNC && type != STT_OBJECT) || sym[k].st_name >= st->sh_size ||
-                !memchr(names + sym[k].st_name, '\0', st->sh_size - sym[k].st_name))
+            if ((type != STT_FUNC && type != STT_OBJECT) || sym[k].st_name >= st->sh_size
+                || !memchr(names + sym[k].st_name, '\0', st->sh_size - sym[k].st_name))
                 continue;
             if (match(names + sym[k].st_name)) total += sym[k].st_size;
         }
@@ -210,8 +210,8 @@ static size_t elf_symbol_bytes(const uint8_t *img, size_t n, sym_match match) {
 }
 
 static int is_hand_decoder(const char *s) {
-    return strncmp(s, "hand_decode", 11) == 0 || strncmp(s, "sc_pb_read", 10) == 0 ||
-           strcmp(s, "sc_pb_next") == 0 || strcmp(s, "sc_pb_skip") == 0;
+    return strncmp(s, "hand_decode", 11) == 0 || strncmp(s, "sc_pb_read", 10) == 0
+           || strcmp(s, "sc_pb_next") == 0 || strcmp(s, "sc_pb_skip") == 0;
 }
 static int is_hand_codec(const char *s) {
     return strncmp(s, "hand_", 5) == 0 || strncmp(s, "sc_pb_", 6) == 0;
@@ -236,8 +236,8 @@ int main(void) {
     if (c.bytes.failed) return 1;
     for (int i = 0; i < NUM_MSGS; i++) { /* the hand codec round-trips its own bytes */
         hand_entry e;
-        if (hand_decode_entry(c.bytes.data + c.at[i], c.at[i + 1] - c.at[i], &e) ||
-            !same_entry(&e, &c.entries[i])) {
+        if (hand_decode_entry(c.bytes.data + c.at[i], c.at[i + 1] - c.at[i], &e)
+            || !same_entry(&e, &c.entries[i])) {
             fprintf(stderr, "bench_pb: hand codec does not round-trip message %d\n", i);
             return 1;
         }
@@ -266,16 +266,18 @@ int main(void) {
     size_t hand_dec = self_bytes(is_hand_decoder), hand_all = self_bytes(is_hand_codec);
 
     printf("bench_pb: %d BundleEntryProto messages, %.1f bytes each on average, best of %d "
-           "interleaved runs\n", NUM_MSGS, (double)c.bytes.len / NUM_MSGS, RUNS);
+           "interleaved runs\n",
+           NUM_MSGS, (double)c.bytes.len / NUM_MSGS, RUNS);
     printf("  hand-written decode  %8.2f M entries/s  (no allocation)\n", ops[HAND_DEC].best / 1e6);
     printf("  hand-written encode  %8.2f M entries/s  (reused buffer)\n", ops[HAND_ENC].best / 1e6);
     printf("  sc_bundle_open       %8.2f M entries/s  (product path: read .index + SSTable + "
-           "entries)\n", ops[OPEN].best / 1e6);
+           "entries)\n",
+           ops[OPEN].best / 1e6);
     printf("  hand-written code    %8zu bytes decoder, %zu bytes decoder+encoder "
-           "(hand_* + core/pb.c functions)\n", hand_dec, hand_all);
+           "(hand_* + core/pb.c functions)\n",
+           hand_dec, hand_all);
 #ifdef SC_HAVE_PROTOBUF_C
-    pc_report(ops[HAND_DEC].best, ops[HAND_ENC].best, ops[PC_DEC].best, ops[PC_ENC].best,
-              hand_all);
+    pc_report(ops[HAND_DEC].best, ops[HAND_ENC].best, ops[PC_DEC].best, ops[PC_ENC].best, hand_all);
 done:
     free(m.out);
 #else

@@ -46,8 +46,10 @@ HAND_NOINLINE static int hand_decode_shape(sc_pb_reader *r, hand_entry *e) {
             uint64_t size = 0;
             if (sc_pb_read_sub(r, &d) || e->rank == HAND_MAX_RANK) return -1;
             while ((rc = sc_pb_next(&d, &f, &w)) == 1) {
-                if (f == 1 && w == SC_PB_VARINT) rc = sc_pb_read_varint64(&d, &size);
-                else rc = sc_pb_skip(&d, w);
+                if (f == 1 && w == SC_PB_VARINT)
+                    rc = sc_pb_read_varint64(&d, &size);
+                else
+                    rc = sc_pb_skip(&d, w);
                 if (rc) return -1;
             }
             if (rc < 0 || (int64_t)size < 0) return -1;

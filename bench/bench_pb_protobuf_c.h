@@ -44,8 +44,12 @@ static void pc_build(pc_msgs *m, const corpus *c) {
 }
 
 static int pc_to_hand(const pc_entry *p, hand_entry *h) {
-    *h = (hand_entry){.dtype = (int32_t)p->dtype, .shard_id = p->shard_id, .offset = p->offset,
-                      .size = p->size, .crc32c = p->crc32c, .num_slices = (int)p->n_slices};
+    *h = (hand_entry){.dtype = (int32_t)p->dtype,
+                      .shard_id = p->shard_id,
+                      .offset = p->offset,
+                      .size = p->size,
+                      .crc32c = p->crc32c,
+                      .num_slices = (int)p->n_slices};
     if (p->shape) {
         if (p->shape->n_dim > HAND_MAX_RANK) return -1;
         h->rank = (int)p->shape->n_dim;
@@ -60,8 +64,8 @@ static int pc_check(pc_msgs *m, const corpus *c) {
         const uint8_t *bytes = c->bytes.data + c->at[i];
         size_t n = c->at[i + 1] - c->at[i];
         size_t packed = tensorflow__bundle_entry_proto__get_packed_size(&m->entries[i]);
-        if (packed != n || tensorflow__bundle_entry_proto__pack(&m->entries[i], m->out) != n ||
-            memcmp(m->out, bytes, n) != 0) {
+        if (packed != n || tensorflow__bundle_entry_proto__pack(&m->entries[i], m->out) != n
+            || memcmp(m->out, bytes, n) != 0) {
             fprintf(stderr, "bench_pb: protobuf-c and hand encodings of message %d differ\n", i);
             return -1;
         }
@@ -121,9 +125,9 @@ static int lib_sizes(const char *path, size_t *text, size_t *alloc) {
     if (sc_read_file(path, &img, &n, NULL) != SC_OK) return -1;
     const Elf64_Ehdr *eh = (const void *)img;
     int rc = -1;
-    if (n >= sizeof *eh && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
-        eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_shentsize == sizeof(Elf64_Shdr) &&
-        eh->e_shoff <= n && (n - eh->e_shoff) / sizeof(Elf64_Shdr) >= eh->e_shnum) {
+    if (n >= sizeof *eh && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0
+        && eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_shentsize == sizeof(Elf64_Shdr)
+        && eh->e_shoff <= n && (n - eh->e_shoff) / sizeof(Elf64_Shdr) >= eh->e_shnum) {
         const Elf64_Shdr *sh = (const void *)(img + eh->e_shoff);
         for (unsigned i = 0; i < eh->e_shnum; i++) {
             if (!(sh[i].sh_flags & SHF_ALLOC)) continue;
@@ -160,8 +164,7 @@ static void pc_report(double hd, double he, double pd, double pe, size_t hand_al
     printf("  protobuf-c code      %8zu bytes generated (tensorflow__* functions + "
            "descriptors) + %zu bytes text (%zu loaded) of %s\n",
            gen, lib_text, lib_alloc, lib);
-    printf("  encodings identical: yes (%d messages, both directions decode the same)\n",
-           NUM_MSGS);
+    printf("  encodings identical: yes (%d messages, both directions decode the same)\n", NUM_MSGS);
     printf("  ratio decode hand/protobuf-c  %6.2f\n", hd / pd);
     printf("  ratio encode hand/protobuf-c  %6.2f\n", he / pe);
     printf("  ratio code protobuf-c/hand    %6.2f (generated + library text vs hand codec)\n",

@@ -42,7 +42,8 @@ static int write_run(const char *dir, int run, int tags, int steps) {
     char path[4096];
     snprintf(path, sizeof path, "%s/run_%03d", dir, run);
     if (mkdir(path, 0755) && errno != EEXIST) return -1;
-    snprintf(path, sizeof path, "%s/run_%03d/events.out.tfevents.1700000000.bench.1.0.v2", dir, run);
+    snprintf(path, sizeof path, "%s/run_%03d/events.out.tfevents.1700000000.bench.1.0.v2", dir,
+             run);
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     sc_pb_buf ev = {0};
@@ -56,13 +57,15 @@ static int write_run(const char *dir, int run, int tags, int steps) {
                 ev.len = 0;
                 snprintf(tag, sizeof tag, "evaluation_metric_%d_vs_iterations", t);
                 double x = (double)s / steps;
-                float v = (float)((1.0 + t) * exp(-3 * x) * (1 + 0.01 * run) + 0.05 * sin(s * 0.37 + t));
+                float v =
+                    (float)((1.0 + t) * exp(-3 * x) * (1 + 0.01 * run) + 0.05 * sin(s * 0.37 + t));
                 sc_event_encode_scalar(&ev, 1700000000.0 + s, (int64_t)s * 100, tag, v);
             }
             if (ev.failed) rc = -1;
             sc_record_frame(header, footer, ev.data, ev.len);
-            if (fwrite(header, 1, sizeof header, f) != sizeof header ||
-                fwrite(ev.data, 1, ev.len, f) != ev.len || fwrite(footer, 1, sizeof footer, f) != sizeof footer)
+            if (fwrite(header, 1, sizeof header, f) != sizeof header
+                || fwrite(ev.data, 1, ev.len, f) != ev.len
+                || fwrite(footer, 1, sizeof footer, f) != sizeof footer)
                 rc = -1;
             if (s < 0) break;
         }
@@ -83,7 +86,8 @@ static double decode_all(const char *dir, int runs, uint64_t *points) {
         p.max_points = 1000;
         sc_scalars *s;
         if (sc_scalars_create(&p, &s, NULL) || sc_scalars_add_dir(s, path, NULL, NULL)) return -1;
-        for (size_t i = 0; i < sc_scalars_num_series(s); i++) *points += sc_scalars_series(s, i).num_read;
+        for (size_t i = 0; i < sc_scalars_num_series(s); i++)
+            *points += sc_scalars_series(s, i).num_read;
         sc_scalars_free(s);
     }
     return bench_cpu_now() - t0;
@@ -95,7 +99,8 @@ static double read_all(const char *dir, int runs, uint8_t *buf, size_t cap, uint
     *bytes = 0;
     char path[4096];
     for (int r = 0; r < runs; r++) {
-        snprintf(path, sizeof path, "%s/run_%03d/events.out.tfevents.1700000000.bench.1.0.v2", dir, r);
+        snprintf(path, sizeof path, "%s/run_%03d/events.out.tfevents.1700000000.bench.1.0.v2", dir,
+                 r);
         int fd = open(path, O_RDONLY);
         if (fd < 0) return -1;
         ssize_t n;
@@ -111,7 +116,8 @@ static double read_all(const char *dir, int runs, uint8_t *buf, size_t cap, uint
 static void rm_tree(const char *dir, int runs) {
     char path[4096];
     for (int r = 0; r < runs; r++) {
-        snprintf(path, sizeof path, "%s/run_%03d/events.out.tfevents.1700000000.bench.1.0.v2", dir, r);
+        snprintf(path, sizeof path, "%s/run_%03d/events.out.tfevents.1700000000.bench.1.0.v2", dir,
+                 r);
         unlink(path);
         snprintf(path, sizeof path, "%s/run_%03d", dir, r);
         rmdir(path);
@@ -171,9 +177,11 @@ int main(int argc, char **argv) {
         }
         if (c < rep) rep = c;
         if (w < rep_wall) rep_wall = w;
-        if (st.runs != (size_t)runs || st.charts != (size_t)tags ||
-            st.points_read != (uint64_t)runs * tags * steps) {
-            fprintf(stderr, "bench_report: page lists %zu runs, %zu charts, %llu points; expected %d, %d, %llu\n",
+        if (st.runs != (size_t)runs || st.charts != (size_t)tags
+            || st.points_read != (uint64_t)runs * tags * steps) {
+            fprintf(stderr,
+                    "bench_report: page lists %zu runs, %zu charts, %llu points; expected %d, %d, "
+                    "%llu\n",
                     st.runs, st.charts, (unsigned long long)st.points_read, runs, tags,
                     (unsigned long long)runs * tags * steps);
             bad = 1;
@@ -182,14 +190,18 @@ int main(int argc, char **argv) {
     if (!bad) {
         printf("  event files:  %.1f MB\n", bytes / 1e6);
         printf("  read():       %.3f s CPU (%.2f GB/s)\n", ref, bench_gbps((double)bytes, ref));
-        printf("  decode only:  %.3f s CPU (%.0f ns per event)\n", dec, dec * 1e9 / ((double)runs * tags * steps));
-        printf("  report:       %.3f s CPU (all threads), %.3f s wall; page %.2f MB, %llu of %llu points drawn\n",
+        printf("  decode only:  %.3f s CPU (%.0f ns per event)\n", dec,
+               dec * 1e9 / ((double)runs * tags * steps));
+        printf("  report:       %.3f s CPU (all threads), %.3f s wall; page %.2f MB, %llu of %llu "
+               "points drawn\n",
                rep, rep_wall, st.bytes / 1e6, (unsigned long long)st.points_drawn,
                (unsigned long long)st.points_read);
         printf("  ratio report/read: %.2f\n", rep / ref);
     }
     free(buf);
-    if (getenv("BENCH_KEEP")) printf("  kept %s (BENCH_KEEP)\n", dir);
-    else rm_tree(dir, runs);
+    if (getenv("BENCH_KEEP"))
+        printf("  kept %s (BENCH_KEEP)\n", dir);
+    else
+        rm_tree(dir, runs);
     return bad;
 }

@@ -15,11 +15,11 @@
 #include "sidecar/data.h"
 #include "sidecar/eval.h"
 
-#define IN 784
-#define HID 512
-#define OUT 10
-#define N_EX 4096
-#define BATCH 256
+#define IN     784
+#define HID    512
+#define OUT    10
+#define N_EX   4096
+#define BATCH  256
 #define N_CKPT 5
 
 static long status_kb(const char *field) {
@@ -40,9 +40,12 @@ static void die(const char *what, const sc_error *err) {
 
 static const char *k_model =
     "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"mlp\", \"layers\": ["
-    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 784], \"name\": \"x\"}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 512, \"activation\": \"relu\"}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", \"units\": 10, \"activation\": \"softmax\"}}]},"
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 784], \"name\": "
+    "\"x\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 512, \"activation\": "
+    "\"relu\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", \"units\": 10, "
+    "\"activation\": \"softmax\"}}]},"
     " \"keras_version\": \"2.15.0\"}";
 
 int main(void) {
@@ -71,13 +74,20 @@ int main(void) {
         sc_bundle_writer *w;
         const int64_t s0[2] = {IN, HID}, s1[1] = {HID}, s2[2] = {HID, OUT}, s3[1] = {OUT};
         int64_t step = 100 * c;
-        if (sc_bundle_writer_create(prefix, NULL, &w, &err) ||
-            sc_bundle_writer_add(w, "model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s0, w0, sizeof(float) * IN * HID, 0, &err) ||
-            sc_bundle_writer_add(w, "model/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s1, b0, sizeof b0, 0, &err) ||
-            sc_bundle_writer_add(w, "model/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s2, w1, sizeof(float) * HID * OUT, 0, &err) ||
-            sc_bundle_writer_add(w, "model/layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s3, b1, sizeof b1, 0, &err) ||
-            sc_bundle_writer_add(w, "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_INT64, 0, NULL, &step, 8, 0, &err) ||
-            sc_bundle_writer_finish(w, &err))
+        if (sc_bundle_writer_create(prefix, NULL, &w, &err)
+            || sc_bundle_writer_add(w,
+                                    "model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+                                    SC_DT_FLOAT, 2, s0, w0, sizeof(float) * IN * HID, 0, &err)
+            || sc_bundle_writer_add(w, "model/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE",
+                                    SC_DT_FLOAT, 1, s1, b0, sizeof b0, 0, &err)
+            || sc_bundle_writer_add(w,
+                                    "model/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+                                    SC_DT_FLOAT, 2, s2, w1, sizeof(float) * HID * OUT, 0, &err)
+            || sc_bundle_writer_add(w, "model/layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE",
+                                    SC_DT_FLOAT, 1, s3, b1, sizeof b1, 0, &err)
+            || sc_bundle_writer_add(w, "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE",
+                                    SC_DT_INT64, 0, NULL, &step, 8, 0, &err)
+            || sc_bundle_writer_finish(w, &err))
             die("writing a checkpoint", &err);
         sc_bundle_writer_free(w);
     }
@@ -141,8 +151,8 @@ int main(void) {
     sc_loss *loss;
     sc_metric *acc;
     sc_metric_shapes ms = {2, OUT, 2, 1};
-    if (sc_loss_create(&ls, &loss, &err) ||
-        sc_metric_from_string("accuracy", &ms, "sparse_categorical_crossentropy", 2, &acc, &err))
+    if (sc_loss_create(&ls, &loss, &err)
+        || sc_metric_from_string("accuracy", &ms, "sparse_categorical_crossentropy", 2, &acc, &err))
         die("metrics", &err);
     sc_eval_dataset eds = {.data = ds, .loss = loss, .metrics = &acc, .num_metrics = 1};
     sc_evaluator_params p = sc_evaluator_default_params();
@@ -164,11 +174,12 @@ int main(void) {
     long peak_kb = status_kb("VmHWM");
 
     double weights = (double)(IN * HID + HID + HID * OUT + OUT) * 4;
-    double act = (double)BATCH * (HID + OUT) * 4 * 2;       /* arena + logits copy, upper bound */
-    double batches = 2.0 * BATCH * (IN + 1) * 4;            /* two batch buffers (prefetch) */
+    double act = (double)BATCH * (HID + OUT) * 4 * 2; /* arena + logits copy, upper bound */
+    double batches = 2.0 * BATCH * (IN + 1) * 4;      /* two batch buffers (prefetch) */
     double ours = weights + act + batches;
     double grown = (double)(peak_kb - ref_kb) * 1024;
-    printf("bench_rss: %d evaluations of MLP 784-512-10 on %d TFRecord examples, batch %d, in %.2f s\n",
+    printf("bench_rss: %d evaluations of MLP 784-512-10 on %d TFRecord examples, batch %d, in %.2f "
+           "s\n",
            N_CKPT, N_EX, BATCH, t1 - t0);
     printf("  reference RSS before the evaluator: %.1f MB; peak RSS: %.1f MB\n", ref_kb / 1024.0,
            peak_kb / 1024.0);

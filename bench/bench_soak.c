@@ -52,15 +52,16 @@ int main(int argc, char **argv) {
     char trainer[4096], dir[] = "/tmp/sc_soak_XXXXXX";
     snprintf(trainer, sizeof trainer, "%s", argv[0]);
     char *slash = strrchr(trainer, '/');
-    snprintf(slash ? slash + 1 : trainer, sizeof trainer - (slash ? (size_t)(slash + 1 - trainer) : 0),
-             "sc_demo_trainer");
+    snprintf(slash ? slash + 1 : trainer,
+             sizeof trainer - (slash ? (size_t)(slash + 1 - trainer) : 0), "sc_demo_trainer");
     if (!mkdtemp(dir)) die("mkdtemp", NULL);
     char data[4200], model[4200], ckpts[4200], cmd[16384];
     snprintf(data, sizeof data, "%s/eval.npz", dir);
     snprintf(model, sizeof model, "%s/model.json", dir);
     snprintf(ckpts, sizeof ckpts, "%s/ckpts", dir);
-    snprintf(cmd, sizeof cmd, "'%s' --write-data '%s' --write-model '%s' --eval-samples 64 >/dev/null",
-             trainer, data, model);
+    snprintf(cmd, sizeof cmd,
+             "'%s' --write-data '%s' --write-model '%s' --eval-samples 64 >/dev/null", trainer,
+             data, model);
     if (system(cmd) != 0) die("the trainer cannot write data (build sc_demo_trainer)", NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -132,7 +133,8 @@ int main(int argc, char **argv) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "bench_soak: could not remove %s\n", dir);
     if (ok == 0 || fds1 > fds0) {
-        fprintf(stderr, "bench_soak: %s\n", ok == 0 ? "no evaluation succeeded" : "descriptors leaked");
+        fprintf(stderr, "bench_soak: %s\n",
+                ok == 0 ? "no evaluation succeeded" : "descriptors leaked");
         return 1;
     }
     return 0;

@@ -38,7 +38,7 @@
 #include "sidecar/watch.h"
 #include "ckpt/state.h"
 
-#define KEEP 5
+#define KEEP     5
 #define GUARD_MS 10000
 
 typedef struct go_msg {
@@ -80,7 +80,8 @@ static int write_full(int fd, const void *buf, size_t n) {
 /* CheckpointManager.save(ckpt-n), up to the rename of the state file. */
 static int prepare(const char *dir, int n, char *tmp, char *state, size_t cap) {
     char prefix[4096], names[KEEP][32], *paths[KEEP];
-    if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d", dir, n) < 0) return -1; /* paths are far below PATH_MAX here */
+    if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d", dir, n) < 0)
+        return -1; /* paths are far below PATH_MAX here */
     sc_bundle_writer *bw = NULL;
     float w[256];
     bench_fill(w, sizeof w, (uint64_t)n);
@@ -100,9 +101,11 @@ static int prepare(const char *dir, int n, char *tmp, char *state, size_t cap) {
         return -1;
     }
     if (n > KEEP) {
-        if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d.index", dir, n - KEEP) < 0) return -1; /* paths are far below PATH_MAX here */
+        if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d.index", dir, n - KEEP) < 0)
+            return -1; /* paths are far below PATH_MAX here */
         unlink(prefix);
-        if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d.data-00000-of-00001", dir, n - KEEP) < 0) return -1; /* paths are far below PATH_MAX here */
+        if (snprintf(prefix, sizeof prefix, "%s/ckpt-%d.data-00000-of-00001", dir, n - KEEP) < 0)
+            return -1; /* paths are far below PATH_MAX here */
         unlink(prefix);
     }
     int first = n > KEEP ? n - KEEP + 1 : 1, k = 0;
@@ -116,8 +119,10 @@ static int prepare(const char *dir, int n, char *tmp, char *state, size_t cap) {
     char *text = NULL;
     size_t len = 0;
     if (sc_ckpt_state_format(&st, &text, &len, &err) != SC_OK) return -1;
-    if (snprintf(tmp, cap, "%s/checkpoint.tmp%ld", dir, (long)getpid()) < 0) return -1; /* paths are far below PATH_MAX here */
-    if (snprintf(state, cap, "%s/checkpoint", dir) < 0) return -1; /* paths are far below PATH_MAX here */
+    if (snprintf(tmp, cap, "%s/checkpoint.tmp%ld", dir, (long)getpid()) < 0)
+        return -1; /* paths are far below PATH_MAX here */
+    if (snprintf(state, cap, "%s/checkpoint", dir) < 0)
+        return -1; /* paths are far below PATH_MAX here */
     FILE *f = fopen(tmp, "wb");
     int ok = f && fwrite(text, 1, len, f) == len;
     if (f && fclose(f) != 0) ok = 0;
@@ -135,8 +140,7 @@ static void writer(const char *dir, int go_fd, int ts_fd) {
         int64_t span = m.max_delay_us - m.min_delay_us;
         int64_t us = m.min_delay_us + (int64_t)((x * 2685821657736338717u) >> 11) % span;
         struct timespec d = {us / 1000000, (long)(us % 1000000) * 1000};
-        while (nanosleep(&d, &d) != 0 && errno == EINTR) {
-        }
+        while (nanosleep(&d, &d) != 0 && errno == EINTR) {}
         int64_t t[2];
         t[0] = now_ns();
         if (rename(tmp, state) != 0) _exit(1);
@@ -165,8 +169,9 @@ static stats summarize(int64_t *lat, int n) {
     double sum = 0;
     for (int i = 0; i < n; i++) sum += (double)lat[i];
     int i99 = (99 * n + 99) / 100 - 1; /* nearest rank */
-    stats s = {.median_us = (n % 2 ? (double)lat[n / 2]
-                                   : ((double)lat[n / 2 - 1] + (double)lat[n / 2]) / 2) / 1e3,
+    stats s = {.median_us =
+                   (n % 2 ? (double)lat[n / 2] : ((double)lat[n / 2 - 1] + (double)lat[n / 2]) / 2)
+                   / 1e3,
                .p99_us = (double)lat[i99 < 0 ? 0 : i99] / 1e3,
                .mean_us = sum / n / 1e3,
                .max_us = (double)lat[n - 1] / 1e3};
@@ -182,8 +187,8 @@ static int run(const char *dir, sc_watch_mode mode, int trials, int first, int m
     sc_watcher *w = NULL;
     sc_watch_event ev;
     sc_error err;
-    if (sc_watcher_create(dir, &p, &w, &err) != SC_OK ||
-        sc_watcher_wait(w, 0, &ev, &err) != SC_OK) { /* takes what is already there */
+    if (sc_watcher_create(dir, &p, &w, &err) != SC_OK
+        || sc_watcher_wait(w, 0, &ev, &err) != SC_OK) { /* takes what is already there */
         fprintf(stderr, "bench_watch: %s\n", err.message);
         sc_watcher_free(w);
         return -1;
@@ -196,8 +201,9 @@ static int run(const char *dir, sc_watch_mode mode, int trials, int first, int m
         int64_t t1 = now_ns(), t0[2];
         if (rc != SC_OK || ev.result != SC_WATCH_CHECKPOINT || ev.number != m.n) {
             fprintf(stderr, "bench_watch: trial %d: expected ckpt-%d, got %s\n", i, m.n,
-                    rc != SC_OK ? err.message
-                    : ev.result == SC_WATCH_TIMEOUT ? "nothing within 10 s" : ev.path);
+                    rc != SC_OK                     ? err.message
+                    : ev.result == SC_WATCH_TIMEOUT ? "nothing within 10 s"
+                                                    : ev.path);
             goto fail;
         }
         if (read_full(ts_fd, t0, sizeof t0) != 0) goto fail;
@@ -245,10 +251,14 @@ int main(int argc, char **argv) {
     int64_t *rf = calloc((size_t)n_fast, sizeof *rf), *rp = calloc((size_t)n_poll, sizeof *rp);
     char m_fast[320] = "", m_poll[320] = "";
     int bad = !lf || !lp || !rf || !rp;
-    if (!bad) bad = run(dir, SC_WATCH_AUTO, n_fast, 1, 1000, 5000, go[1], ts[0], lf, rf, m_fast,
-                        sizeof m_fast) != 0;
-    if (!bad) bad = run(dir, SC_WATCH_POLL, n_poll, n_fast + 1, 0, 1000000, go[1], ts[0], lp, rp,
-                        m_poll, sizeof m_poll) != 0;
+    if (!bad)
+        bad = run(dir, SC_WATCH_AUTO, n_fast, 1, 1000, 5000, go[1], ts[0], lf, rf, m_fast,
+                  sizeof m_fast)
+              != 0;
+    if (!bad)
+        bad = run(dir, SC_WATCH_POLL, n_poll, n_fast + 1, 0, 1000000, go[1], ts[0], lp, rp, m_poll,
+                  sizeof m_poll)
+              != 0;
     go_msg stop = {0, 0, 0};
     if (write_full(go[1], &stop, sizeof stop) != 0) bad = 1;
     close(go[1]);
@@ -270,7 +280,8 @@ int main(int argc, char **argv) {
         printf("  AUTO method: %s\n  POLL method: %s\n", m_fast, m_poll);
         printf("  AUTO measured from rename() returning instead of its start: median %.1f us, "
                "p99 %.1f us\n  (the difference is the filesystem's rename, paid by the poller "
-               "too); load average %.2f\n", r.median_us, r.p99_us, load[0]);
+               "too); load average %.2f\n",
+               r.median_us, r.p99_us, load[0]);
         printf("  ratio poll/inotify, median %8.0fx (target >= 400x)\n", p.median_us / f.median_us);
         printf("  ratio poll/inotify, p99    %8.0fx%s\n", p.p99_us / f.p99_us,
                n_poll < 100 ? "  (p99 of fewer than 100 poll runs = their maximum)" : "");

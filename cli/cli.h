@@ -52,9 +52,8 @@ void cli_progress_clear(void);
  * .keras, a legacy .h5) or an sc_safetensors. A model that does not load is returned as an
  * error; a binding that fails (missing key, shape mismatch) still writes the table and leaves
  * its status in bind_err->status for the caller to report after the output. */
-sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path,
-                            const char *model_root, sc_ckpt_kind kind, void *source,
-                            sc_error *bind_err, sc_error *err);
+sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, const char *model_root,
+                            sc_ckpt_kind kind, void *source, sc_error *bind_err, sc_error *err);
 
 /* ---- text escaping (cli/escape.c) ---- */
 

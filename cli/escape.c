@@ -88,13 +88,13 @@ size_t cli_text_bytes(FILE *f, const void *data, size_t n, int quoted) {
             continue;
         }
         i++;
-        const char *esc = !quoted ? NULL
-                        : c == '"'  ? "\\\""
-                        : c == '\\' ? "\\\\"
-                        : c == '\n' ? "\\n"
-                        : c == '\t' ? "\\t"
-                        : c == '\r' ? "\\r"
-                                    : NULL;
+        const char *esc = !quoted     ? NULL
+                          : c == '"'  ? "\\\""
+                          : c == '\\' ? "\\\\"
+                          : c == '\n' ? "\\n"
+                          : c == '\t' ? "\\t"
+                          : c == '\r' ? "\\r"
+                                      : NULL;
         if (esc) {
             if (f) fputs(esc, f);
             cols += 2;

@@ -18,16 +18,16 @@ typedef struct inspect_opts {
     const char *model; /* --model MODEL: show the binding to this Keras model */
     sc_error bind_err; /* the binding's outcome, reported after the output */
     int json;
-    uint64_t values; /* 0: do not read values */
+    uint64_t values;                   /* 0: do not read values */
     const char *model_root, *step_key; /* --model-root, --step-key */
 } inspect_opts;
 
 /* Where the tensors come from (a bundle, an HDF5 weights file, a safetensors file), seen through
  * one interface, and one growing buffer reused for every tensor read. */
 typedef struct tensor_reader {
-    sc_bundle *bundle;     /* bundles (and SavedModels) only */
-    void *h;               /* the open source: bundle, sc_h5weights or sc_safetensors */
-    const char *name;      /* "prefix" in the output: the bundle prefix or the file */
+    sc_bundle *bundle; /* bundles (and SavedModels) only */
+    void *h;           /* the open source: bundle, sc_h5weights or sc_safetensors */
+    const char *name;  /* "prefix" in the output: the bundle prefix or the file */
     size_t (*count)(const void *h);
     const sc_tensor_info *(*get)(const void *h, size_t i);
     sc_status (*read)(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err);
@@ -37,7 +37,7 @@ typedef struct tensor_reader {
 
 /* What the header shows: for bundles from sc_ckpt_describe, for weight files from the file. */
 typedef struct ckpt_view {
-    const char *layout;      /* sc_ckpt_layout_name, or the file's sc_ckpt_kind_name */
+    const char *layout; /* sc_ckpt_layout_name, or the file's sc_ckpt_kind_name */
     int has_step;
     int64_t step;
     const char *step_source; /* sc_step_source_name, or the HDF5 key the step came from */
@@ -56,34 +56,35 @@ static const char k_usage_line[] =
 
 void cli_inspect_usage(FILE *f) {
     fputs(k_usage_line, f);
-    fputs("\n"
-          "Lists what a checkpoint holds: its resolved prefix (or file), layout, training step\n"
-          "(and where the step came from), where its own model config is (files that carry\n"
-          "one), number of data shards, and every tensor's key, dtype, shape and size in bytes.\n"
-          "\n"
-          "  PATH        a checkpoint prefix (runs/a/ckpt-3), a directory holding a `checkpoint`\n"
-          "              state file (its latest checkpoint), a SavedModel directory, a Keras 3\n"
-          "              .weights.h5 or .keras file, a Keras 2 .h5 file, or a .safetensors file\n"
-          "  --model MODEL  a Keras model JSON (model.to_json()) or .keras: also show which key\n"
-          "              binds to which model variable, and what is missing or left over\n"
-          "              (exit 1 when a variable is missing or has the wrong shape)\n"
-          "  --values N  read every tensor whole (verifying its CRC) and show its first N values;\n"
-          "              strings are shown escaped and cut short, types that are not decoded\n"
-          "              (variant, resource, ...) say so\n"
-          "  --model-root NAME  where the model is in the object graph (\"net\", \"\" for the\n"
-          "              root); default: found (with --model: the object holding all its variables)\n"
-          "  --step-key KEY  the tensor holding the training step (a key or a graph path such\n"
-          "              as net/optimizer/iter); default: the counter of the optimizer that\n"
-          "              trained the model (the one holding slot variables)\n"
-          "  --json      print one JSON object instead:\n"
-          "              {\"prefix\", \"layout\", \"step\", \"step_source\", \"num_shards\",\n"
-          "               \"tensors\": [{\"key\", \"dtype\", \"shape\", \"bytes\", \"values\"}]}\n"
-          "              (\"values\" only with --values; NaN and infinities as strings)\n"
-          "  -h, --help  show this help\n"
-          "\n"
-          "Exit status: 0 success, 1 the checkpoint cannot be read (one line on stderr),\n"
-          "2 usage error.\n",
-          f);
+    fputs(
+        "\n"
+        "Lists what a checkpoint holds: its resolved prefix (or file), layout, training step\n"
+        "(and where the step came from), where its own model config is (files that carry\n"
+        "one), number of data shards, and every tensor's key, dtype, shape and size in bytes.\n"
+        "\n"
+        "  PATH        a checkpoint prefix (runs/a/ckpt-3), a directory holding a `checkpoint`\n"
+        "              state file (its latest checkpoint), a SavedModel directory, a Keras 3\n"
+        "              .weights.h5 or .keras file, a Keras 2 .h5 file, or a .safetensors file\n"
+        "  --model MODEL  a Keras model JSON (model.to_json()) or .keras: also show which key\n"
+        "              binds to which model variable, and what is missing or left over\n"
+        "              (exit 1 when a variable is missing or has the wrong shape)\n"
+        "  --values N  read every tensor whole (verifying its CRC) and show its first N values;\n"
+        "              strings are shown escaped and cut short, types that are not decoded\n"
+        "              (variant, resource, ...) say so\n"
+        "  --model-root NAME  where the model is in the object graph (\"net\", \"\" for the\n"
+        "              root); default: found (with --model: the object holding all its variables)\n"
+        "  --step-key KEY  the tensor holding the training step (a key or a graph path such\n"
+        "              as net/optimizer/iter); default: the counter of the optimizer that\n"
+        "              trained the model (the one holding slot variables)\n"
+        "  --json      print one JSON object instead:\n"
+        "              {\"prefix\", \"layout\", \"step\", \"step_source\", \"num_shards\",\n"
+        "               \"tensors\": [{\"key\", \"dtype\", \"shape\", \"bytes\", \"values\"}]}\n"
+        "              (\"values\" only with --values; NaN and infinities as strings)\n"
+        "  -h, --help  show this help\n"
+        "\n"
+        "Exit status: 0 success, 1 the checkpoint cannot be read (one line on stderr),\n"
+        "2 usage error.\n",
+        f);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -163,8 +164,9 @@ static int parse_args(int argc, char **argv, inspect_opts *o) {
 
 static sc_status read_whole(tensor_reader *r, const sc_tensor_info *t, sc_error *err) {
     if (t->size > SIZE_MAX) {
-        snprintf(err->message, sizeof err->message, "%s: tensor '%s': %" PRIu64 " bytes do not fit in memory",
-                 r->name, t->key, t->size);
+        snprintf(err->message, sizeof err->message,
+                 "%s: tensor '%s': %" PRIu64 " bytes do not fit in memory", r->name, t->key,
+                 t->size);
         return err->status = SC_NO_MEMORY;
     }
     if (t->size > r->cap || !r->buf) {
@@ -220,8 +222,8 @@ static void pad(FILE *f, size_t n) {
     while (n-- > 0) fputc(' ', f);
 }
 
-static sc_status write_json(FILE *f, tensor_reader *r, const ckpt_view *info,
-                            inspect_opts *o, sc_error *err) {
+static sc_status write_json(FILE *f, tensor_reader *r, const ckpt_view *info, inspect_opts *o,
+                            sc_error *err) {
     size_t n = r->count(r->h);
     fputs("{\"prefix\":", f);
     cli_json_string(f, r->name);
@@ -272,8 +274,8 @@ static sc_status write_json(FILE *f, tensor_reader *r, const ckpt_view *info,
     return SC_OK;
 }
 
-static sc_status write_human(FILE *f, tensor_reader *r, const ckpt_view *info,
-                             inspect_opts *o, sc_error *err) {
+static sc_status write_human(FILE *f, tensor_reader *r, const ckpt_view *info, inspect_opts *o,
+                             sc_error *err) {
     size_t n = r->count(r->h);
     size_t wkey = 3, wdtype = 5, wshape = 5, wbytes = 5; /* the headings */
     uint64_t total = 0;
@@ -358,8 +360,8 @@ typedef struct file_handles {
 } file_handles;
 
 /* A weight file: its tensors, and the step as the evaluator reads it (restore.c). */
-static sc_status open_file(const sc_ckpt_ref *ref, tensor_reader *r, ckpt_view *v,
-                           file_handles *fh, sc_error *err) {
+static sc_status open_file(const sc_ckpt_ref *ref, tensor_reader *r, ckpt_view *v, file_handles *fh,
+                           sc_error *err) {
     sc_status st;
     v->layout = sc_ckpt_kind_name(ref->kind);
     v->kind = ref->kind;
@@ -433,14 +435,21 @@ int cli_inspect_main(int argc, char **argv) {
         r.count = b_count;
         r.get = b_get;
         r.read = b_read;
-        view = (ckpt_view){sc_ckpt_layout_name(info.layout), info.step_source != SC_STEP_NONE,
-                           info.step, sc_step_source_name(info.step_source),
-                           sc_bundle_num_shards(r.bundle), NULL, ref.kind, NULL, NULL,
-                           info.model_path_found, info.model_path};
+        view = (ckpt_view){sc_ckpt_layout_name(info.layout),
+                           info.step_source != SC_STEP_NONE,
+                           info.step,
+                           sc_step_source_name(info.step_source),
+                           sc_bundle_num_shards(r.bundle),
+                           NULL,
+                           ref.kind,
+                           NULL,
+                           NULL,
+                           info.model_path_found,
+                           info.model_path};
         /* The step's key, for the optimizer forms and a --step-key. */
-        if (info.step_source == SC_STEP_OPTIMIZER_ITER ||
-            info.step_source == SC_STEP_OPTIMIZER_ITERATIONS ||
-            info.step_source == SC_STEP_GIVEN_KEY) {
+        if (info.step_source == SC_STEP_OPTIMIZER_ITER
+            || info.step_source == SC_STEP_OPTIMIZER_ITERATIONS
+            || info.step_source == SC_STEP_GIVEN_KEY) {
             view.step_key = info.step_key;
             view.step_reason = info.step_reason;
         }
@@ -448,8 +457,8 @@ int cli_inspect_main(int argc, char **argv) {
         goto fail;
     }
     /* Say where the model config is when the checkpoint carries one (eval needs no --model). */
-    if (ref.kind == SC_CKPT_SAVED_MODEL || ref.kind == SC_CKPT_LEGACY_H5 ||
-        ref.kind == SC_CKPT_KERAS_ARCHIVE) {
+    if (ref.kind == SC_CKPT_SAVED_MODEL || ref.kind == SC_CKPT_LEGACY_H5
+        || ref.kind == SC_CKPT_KERAS_ARCHIVE) {
         sc_error e2;
         if (sc_ckpt_keras_config(&ref, &kc, &e2) == SC_OK) view.model_config = kc.source;
     }

@@ -63,8 +63,9 @@ static void write_human(FILE *f, sc_model *m, const sc_bind_report *rep, const c
     for (size_t i = 0; i < rep->num_entries; i++) {
         char shape[160];
         shape_str(&sc_model_variable(m, i)->shape, shape, sizeof shape);
-        fprintf(f, "%-*s  %-*s  %s\n", (int)wv, rep->entries[i].variable ? rep->entries[i].variable : "?",
-                (int)ws, shape, rep->entries[i].key ? rep->entries[i].key : "MISSING");
+        fprintf(f, "%-*s  %-*s  %s\n", (int)wv,
+                rep->entries[i].variable ? rep->entries[i].variable : "?", (int)ws, shape,
+                rep->entries[i].key ? rep->entries[i].key : "MISSING");
     }
     if (rep->num_unused) {
         fprintf(f, "\nleft over (layer variables no model variable took): %zu\n", rep->num_unused);
@@ -72,9 +73,8 @@ static void write_human(FILE *f, sc_model *m, const sc_bind_report *rep, const c
     }
 }
 
-sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path,
-                            const char *model_root, sc_ckpt_kind kind, void *source,
-                            sc_error *bind_err, sc_error *err) {
+sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path, const char *model_root,
+                            sc_ckpt_kind kind, void *source, sc_error *bind_err, sc_error *err) {
     sc_model *m = NULL;
     sc_bind_report rep;
     memset(&rep, 0, sizeof rep);
@@ -82,11 +82,14 @@ sc_status cli_write_binding(FILE *f, cli_format fmt, const char *model_path,
     if (st != SC_OK) return st;
     sc_status bs;
     sc_bind_params bp = {model_root};
-    if (kind == SC_CKPT_SAFETENSORS) bs = sc_model_bind_safetensors(m, source, &rep, bind_err);
+    if (kind == SC_CKPT_SAFETENSORS)
+        bs = sc_model_bind_safetensors(m, source, &rep, bind_err);
     else if (kind == SC_CKPT_BUNDLE || kind == SC_CKPT_SAVED_MODEL)
         bs = sc_model_bind_bundle_ex(m, source, &bp, &rep, bind_err);
-    else if (sc_h5weights_is_legacy(source)) bs = sc_model_bind_h5legacy(m, source, &rep, bind_err);
-    else bs = sc_model_bind_h5weights(m, source, &rep, bind_err);
+    else if (sc_h5weights_is_legacy(source))
+        bs = sc_model_bind_h5legacy(m, source, &rep, bind_err);
+    else
+        bs = sc_model_bind_h5weights(m, source, &rep, bind_err);
     /* The table is the point of --model: print it even when binding fails (the caller reports
      * bind_err after the output). */
     int rep_written = rep.entries != NULL;

@@ -6,22 +6,24 @@
 #include "sidecar/version.h"
 
 static void usage(FILE *f) {
-    fputs("usage: sidecar <command> [options]\n"
-          "\n"
-          "Commands:\n"
-          "  inspect PATH [--model MODEL] [--values N] [--json]\n"
-          "                  list a checkpoint's tensors, layout and step (and its binding to a model)\n"
-          "  eval CKPT --model MODEL --data DATA ...\n"
-          "                  evaluate one checkpoint, like model.evaluate\n"
-          "  run --checkpoint-dir DIR --model MODEL --data DATA ...\n"
-          "                  evaluate each new checkpoint as training writes it (SidecarEvaluator)\n"
-          "  report LOGDIR [-o FILE.html]\n"
-          "                  the curves of TensorBoard event files as one self-contained HTML page\n"
-          "\n"
-          "Options:\n"
-          "  -h, --help   show this help; 'sidecar <command> --help' shows a command's help\n"
-          "  --version    show the version\n",
-          f);
+    fputs(
+        "usage: sidecar <command> [options]\n"
+        "\n"
+        "Commands:\n"
+        "  inspect PATH [--model MODEL] [--values N] [--json]\n"
+        "                  list a checkpoint's tensors, layout and step (and its binding to a "
+        "model)\n"
+        "  eval CKPT --model MODEL --data DATA ...\n"
+        "                  evaluate one checkpoint, like model.evaluate\n"
+        "  run --checkpoint-dir DIR --model MODEL --data DATA ...\n"
+        "                  evaluate each new checkpoint as training writes it (SidecarEvaluator)\n"
+        "  report LOGDIR [-o FILE.html]\n"
+        "                  the curves of TensorBoard event files as one self-contained HTML page\n"
+        "\n"
+        "Options:\n"
+        "  -h, --help   show this help; 'sidecar <command> --help' shows a command's help\n"
+        "  --version    show the version\n",
+        f);
 }
 
 static int usage_error(const char *what, const char *arg) {

@@ -84,16 +84,21 @@ int cli_report_main(int argc, char **argv) {
             p.monitor = optarg;
             break;
         case OPT_MODE:
-            if (!strcmp(optarg, "min")) p.mode = SC_REPORT_MIN;
-            else if (!strcmp(optarg, "max")) p.mode = SC_REPORT_MAX;
-            else if (!strcmp(optarg, "auto")) p.mode = SC_REPORT_AUTO;
-            else return usage_error("--mode expects min, max or auto, got '%s'", optarg);
+            if (!strcmp(optarg, "min"))
+                p.mode = SC_REPORT_MIN;
+            else if (!strcmp(optarg, "max"))
+                p.mode = SC_REPORT_MAX;
+            else if (!strcmp(optarg, "auto"))
+                p.mode = SC_REPORT_AUTO;
+            else
+                return usage_error("--mode expects min, max or auto, got '%s'", optarg);
             break;
         case OPT_MAX_POINTS: {
             errno = 0;
             long v = strtol(optarg, &end, 10);
             if (errno || end == optarg || *end || v < 2 || v > 1000000)
-                return usage_error("--max-points expects an integer from 2 to 1000000, got '%s'", optarg);
+                return usage_error("--max-points expects an integer from 2 to 1000000, got '%s'",
+                                   optarg);
             p.max_points = (size_t)v;
             break;
         }

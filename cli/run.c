@@ -15,20 +15,20 @@
 #include "sidecar/watch.h"
 #include "sidecar/report.h"
 
-#define MAX_DATASETS 8
-#define MAX_FEATURES 16
+#define MAX_DATASETS  8
+#define MAX_FEATURES  16
 #define CLI_MAX_BATCH (1 << 20)
 
 typedef struct run_opts {
     int is_run;
-    const char *checkpoint;       /* eval: CKPT */
-    const char *checkpoint_dir;   /* run */
+    const char *checkpoint;     /* eval: CKPT */
+    const char *checkpoint_dir; /* run */
     const char *model;
     const char *data_name[MAX_DATASETS];
     const char *data_path[MAX_DATASETS];
     size_t num_data;
     const char *loss, *metrics, *compile;
-    char *metrics_buf;            /* repeated --metrics, merged */
+    char *metrics_buf; /* repeated --metrics, merged */
     long batch_size;
     long steps;
     long max_evaluations;
@@ -36,15 +36,15 @@ typedef struct run_opts {
     const char *logdir;
     int every, json, progress; /* progress: -1 auto (terminal), 0 off, 1 on */
     const char *export_dir, *monitor, *mode;
-    const char *report;           /* run --report FILE.html */
+    const char *report; /* run --report FILE.html */
     double timeout, poll;
     const char *watch;
     const char *label, *sample_weight, *compression;
     const char *feature_input[MAX_FEATURES], *feature_name[MAX_FEATURES];
     size_t num_features;
-    const char *model_root, *step_key; /* TF checkpoints: --model-root, --step-key */
-    const char *columns;                   /* --columns C1,C2 (CSV input columns) */
-    const char *bytes_name[MAX_FEATURES];  /* --bytes-dtype [NAME=]DTYPE; NULL name: every input */
+    const char *model_root, *step_key;    /* TF checkpoints: --model-root, --step-key */
+    const char *columns;                  /* --columns C1,C2 (CSV input columns) */
+    const char *bytes_name[MAX_FEATURES]; /* --bytes-dtype [NAME=]DTYPE; NULL name: every input */
     sc_dtype bytes_dtype[MAX_FEATURES];
     size_t num_bytes;
     double group_timeout;
@@ -56,9 +56,11 @@ static const char k_eval_usage[] =
     "usage: sidecar eval CKPT [--model MODEL] --data DATA [--loss L] [--metrics M1,M2]\n"
     "                    [--compile FILE] [--batch-size N] [--steps N] [--json] [options]\n";
 static const char k_run_usage[] =
-    "usage: sidecar run --checkpoint-dir DIR [--model MODEL] --data DATA [--loss L] [--metrics M1,M2]\n"
+    "usage: sidecar run --checkpoint-dir DIR [--model MODEL] --data DATA [--loss L] [--metrics "
+    "M1,M2]\n"
     "                   [--compile FILE] [--batch-size N] [--steps N] [--max-evaluations N]\n"
-    "                   [--logdir DIR] [--every] [--export-best DIR [--monitor M] [--mode min|max|auto]]\n"
+    "                   [--logdir DIR] [--every] [--export-best DIR [--monitor M] [--mode "
+    "min|max|auto]]\n"
     "                   [--timeout SECS] [--poll SECS] [--report FILE.html] [--json] [options]\n";
 
 static const char k_common_help[] =
@@ -124,10 +126,11 @@ static const char k_exit_help[] =
 
 void cli_run_usage(FILE *f, int is_run) {
     fputs(is_run ? k_run_usage : k_eval_usage, f);
-    fputs(is_run ? "\nWatches DIR and evaluates each new checkpoint, like Keras' SidecarEvaluator.\n"
-                 : "\nEvaluates one checkpoint (a prefix, a directory with a `checkpoint` file, a\n"
-                   "SavedModel directory, a Keras 3 .weights.h5 or .keras file, a Keras 2 .h5\n"
-                   "file, or a .safetensors file) like model.evaluate.\n",
+    fputs(is_run
+              ? "\nWatches DIR and evaluates each new checkpoint, like Keras' SidecarEvaluator.\n"
+              : "\nEvaluates one checkpoint (a prefix, a directory with a `checkpoint` file, a\n"
+                "SavedModel directory, a Keras 3 .weights.h5 or .keras file, a Keras 2 .h5\n"
+                "file, or a .safetensors file) like model.evaluate.\n",
           f);
     fputs(k_common_help, f);
     if (is_run) fputs(k_run_help, f);
@@ -168,8 +171,8 @@ static int parse_double(const char *s, double *out) {
 /* Returns -1 to go on, or an exit code. */
 /* A numeric dtype by TensorFlow's name ("uint8", "float32"); SC_DT_INVALID otherwise. */
 static sc_dtype parse_dtype(const char *s) {
-    static const sc_dtype numeric[] = {SC_DT_FLOAT, SC_DT_DOUBLE, SC_DT_HALF, SC_DT_BFLOAT16,
-                                       SC_DT_INT8, SC_DT_INT16, SC_DT_INT32, SC_DT_INT64,
+    static const sc_dtype numeric[] = {SC_DT_FLOAT, SC_DT_DOUBLE, SC_DT_HALF,   SC_DT_BFLOAT16,
+                                       SC_DT_INT8,  SC_DT_INT16,  SC_DT_INT32,  SC_DT_INT64,
                                        SC_DT_UINT8, SC_DT_UINT16, SC_DT_UINT32, SC_DT_UINT64,
                                        SC_DT_BOOL};
     for (size_t i = 0; i < sizeof numeric / sizeof *numeric; i++)
@@ -184,19 +187,21 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         /* --opt=VALUE, as getopt_long accepts it. */
         const char *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
         if (eq) {
-            if ((size_t)(eq - a) >= sizeof opt) return usage_error(o->is_run, "unknown option '%s'", a);
+            if ((size_t)(eq - a) >= sizeof opt)
+                return usage_error(o->is_run, "unknown option '%s'", a);
             snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
             a = opt;
             inline_value = eq + 1;
         }
 #define VALUE()                                                                                    \
-    (inline_value ? inline_value                                                                   \
+    (inline_value   ? inline_value                                                                 \
      : i + 1 < argc ? argv[++i]                                                                    \
                     : (usage_error(o->is_run, "%s needs a value", a), (char *)NULL))
 #define ONCE(field)                                                                                \
     if (o->field) return usage_error(o->is_run, "%s given twice (it takes one value)", a)
-        int is_flag = !strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "--json") ||
-                      !strcmp(a, "--every") || !strcmp(a, "--progress") || !strcmp(a, "--no-progress");
+        int is_flag = !strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "--json")
+                      || !strcmp(a, "--every") || !strcmp(a, "--progress")
+                      || !strcmp(a, "--no-progress");
         if (is_flag && inline_value) return usage_error(o->is_run, "%s takes no value", a);
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             cli_run_usage(stdout, o->is_run);
@@ -224,7 +229,8 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 ONCE(step_key);
                 o->step_key = v;
             } else if (!strcmp(a, "--data")) {
-                if (o->num_data == MAX_DATASETS) return usage_error(o->is_run, "at most %d --data", MAX_DATASETS);
+                if (o->num_data == MAX_DATASETS)
+                    return usage_error(o->is_run, "at most %d --data", MAX_DATASETS);
                 const char *eq = strchr(v, '=');
                 o->data_name[o->num_data] = NULL;
                 o->data_path[o->num_data] = v;
@@ -238,12 +244,14 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                     }
                 }
                 for (size_t k = 0; k < o->num_data; k++)
-                    if (o->data_name[k] && o->data_name[o->num_data] &&
-                        !strcmp(o->data_name[k], o->data_name[o->num_data])) {
+                    if (o->data_name[k] && o->data_name[o->num_data]
+                        && !strcmp(o->data_name[k], o->data_name[o->num_data])) {
                         free((char *)o->data_name[o->num_data]);
-                        return usage_error(o->is_run, "--data name '%s' given twice (each dataset "
+                        return usage_error(o->is_run,
+                                           "--data name '%s' given twice (each dataset "
                                            "needs its own name: its TensorBoard run and journal "
-                                           "entry are keyed by it)", o->data_name[k]);
+                                           "entry are keyed by it)",
+                                           o->data_name[k]);
                     }
                 o->num_data++;
             } else if (!strcmp(a, "--loss")) {
@@ -269,12 +277,13 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 o->label = v;
             } else if (!strcmp(a, "--group-timeout")) {
                 if (!parse_double(v, &o->group_timeout))
-                    return usage_error(o->is_run, "--group-timeout expects seconds > 0, got '%s'", v);
+                    return usage_error(o->is_run, "--group-timeout expects seconds > 0, got '%s'",
+                                       v);
             } else if (!strcmp(a, "--sample-weight")) {
                 ONCE(sample_weight);
                 o->sample_weight = v;
-            }
-            else if (!strcmp(a, "--compression")) o->compression = v;
+            } else if (!strcmp(a, "--compression"))
+                o->compression = v;
             else if (!strcmp(a, "--feature")) {
                 const char *eq = strchr(v, '=');
                 if (!eq || eq == v || !eq[1] || o->num_features == MAX_FEATURES)
@@ -288,27 +297,33 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 const char *eq = strchr(v, '='), *dt = eq ? eq + 1 : v;
                 sc_dtype t = parse_dtype(dt);
                 if ((eq && eq == v) || t == SC_DT_INVALID || o->num_bytes == MAX_FEATURES)
-                    return usage_error(o->is_run, "--bytes-dtype expects [NAME=]DTYPE with a numeric "
-                                       "dtype (uint8, float32, ...), got '%s'", v);
+                    return usage_error(o->is_run,
+                                       "--bytes-dtype expects [NAME=]DTYPE with a numeric "
+                                       "dtype (uint8, float32, ...), got '%s'",
+                                       v);
                 o->bytes_name[o->num_bytes] = eq ? strndup(v, (size_t)(eq - v)) : NULL;
                 o->bytes_dtype[o->num_bytes++] = t;
             } else if (!strcmp(a, "--batch-size")) {
                 if (!parse_long(v, 1, &o->batch_size) || o->batch_size > CLI_MAX_BATCH)
-                    return usage_error(o->is_run, "--batch-size expects an integer from 1 to %d "
-                                       "(the maximum), got '%s'", CLI_MAX_BATCH, v);
+                    return usage_error(o->is_run,
+                                       "--batch-size expects an integer from 1 to %d "
+                                       "(the maximum), got '%s'",
+                                       CLI_MAX_BATCH, v);
             } else if (!strcmp(a, "--threads")) {
                 if (!parse_long(v, 1, &o->threads) || o->threads > 1024)
-                    return usage_error(o->is_run, "--threads expects a positive integer, got '%s'", v);
+                    return usage_error(o->is_run, "--threads expects a positive integer, got '%s'",
+                                       v);
             } else if (!strcmp(a, "--steps")) {
                 if (!parse_long(v, 1, &o->steps))
-                    return usage_error(o->is_run, "--steps expects a positive integer, got '%s'", v);
+                    return usage_error(o->is_run, "--steps expects a positive integer, got '%s'",
+                                       v);
             } else if (o->is_run && !strcmp(a, "--checkpoint-dir")) {
                 ONCE(checkpoint_dir);
                 o->checkpoint_dir = v;
-            }
-            else if (o->is_run && !strcmp(a, "--max-evaluations")) {
+            } else if (o->is_run && !strcmp(a, "--max-evaluations")) {
                 if (!parse_long(v, 0, &o->max_evaluations))
-                    return usage_error(o->is_run, "--max-evaluations expects an integer >= 0, got '%s'", v);
+                    return usage_error(o->is_run,
+                                       "--max-evaluations expects an integer >= 0, got '%s'", v);
             } else if (!strcmp(a, "--logdir")) {
                 ONCE(logdir);
                 o->logdir = v;
@@ -321,8 +336,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             } else if (o->is_run && !strcmp(a, "--report")) {
                 ONCE(report);
                 o->report = v;
-            }
-            else if (o->is_run && !strcmp(a, "--mode")) {
+            } else if (o->is_run && !strcmp(a, "--mode")) {
                 if (strcmp(v, "min") && strcmp(v, "max") && strcmp(v, "auto"))
                     return usage_error(o->is_run, "--mode expects min, max or auto, got '%s'", v);
                 o->mode = v;
@@ -334,7 +348,8 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                     return usage_error(o->is_run, "--poll expects seconds > 0, got '%s'", v);
             } else if (o->is_run && !strcmp(a, "--watch")) {
                 if (strcmp(v, "auto") && strcmp(v, "inotify") && strcmp(v, "poll"))
-                    return usage_error(o->is_run, "--watch expects auto, inotify or poll, got '%s'", v);
+                    return usage_error(o->is_run, "--watch expects auto, inotify or poll, got '%s'",
+                                       v);
                 o->watch = v;
             } else
                 return usage_error(o->is_run, "unknown option '%s'", a);
@@ -351,7 +366,8 @@ static int parse_args(int argc, char **argv, run_opts *o) {
     if (!o->is_run && !o->checkpoint) return usage_error(0, "missing CKPT");
     if (o->is_run && !o->checkpoint_dir) return usage_error(1, "missing --checkpoint-dir DIR");
     if (o->num_data == 0) return usage_error(o->is_run, "missing --data DATA");
-    if (o->report && !o->logdir) return usage_error(o->is_run, "--report needs --logdir DIR (the page shows its curves)");
+    if (o->report && !o->logdir)
+        return usage_error(o->is_run, "--report needs --logdir DIR (the page shows its curves)");
     if (o->compile && (o->loss || o->metrics))
         return usage_error(o->is_run, "--compile and --loss/--metrics exclude each other");
     int archive = o->model && sc_ckpt_file_kind(o->model) == SC_CKPT_KERAS_ARCHIVE;
@@ -361,7 +377,8 @@ static int parse_args(int argc, char **argv, run_opts *o) {
     if (o->num_data > 1)
         for (size_t i = 0; i < o->num_data; i++)
             if (!o->data_name[i])
-                return usage_error(o->is_run, "with several datasets each needs a name: --data NAME=DATA");
+                return usage_error(o->is_run,
+                                   "with several datasets each needs a name: --data NAME=DATA");
     if (o->is_run && o->export_dir) {
         sc_error e;
         sc_error_clear(&e);
@@ -414,8 +431,10 @@ static void report_warn(void *user, const char *msg) {
 static void write_report(const run_opts *o, int live) {
     sc_report_params rp = sc_report_default_params();
     if (o->monitor) rp.monitor = o->monitor;
-    if (o->mode) rp.mode = !strcmp(o->mode, "min") ? SC_REPORT_MIN
-                         : !strcmp(o->mode, "max") ? SC_REPORT_MAX : SC_REPORT_AUTO;
+    if (o->mode)
+        rp.mode = !strcmp(o->mode, "min")   ? SC_REPORT_MIN
+                  : !strcmp(o->mode, "max") ? SC_REPORT_MAX
+                                            : SC_REPORT_AUTO;
     rp.refresh_s = live ? REPORT_REFRESH_S : 0;
     rp.warn = report_warn;
     sc_error err;
@@ -484,14 +503,15 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
         dp.inputs[k].name = sc_model_input_name(st->model, k);
         if (dp.num_inputs == 1) dp.inputs[k].feature = "x";
         for (size_t b = 0; b < o->num_bytes; b++)
-            if (!o->bytes_name[b] || !strcmp(o->bytes_name[b], dp.inputs[k].name) ||
-                (dp.num_inputs == 1 && !strcmp(o->bytes_name[b], "x")))
+            if (!o->bytes_name[b] || !strcmp(o->bytes_name[b], dp.inputs[k].name)
+                || (dp.num_inputs == 1 && !strcmp(o->bytes_name[b], "x")))
                 dp.inputs[k].bytes_dtype = o->bytes_dtype[b];
         dp.inputs[k].shape.rank = s.rank;
-        for (int d = 0; d < s.rank && d < SC_DATASET_MAX_RANK; d++) dp.inputs[k].shape.dims[d] = s.dims[d];
+        for (int d = 0; d < s.rank && d < SC_DATASET_MAX_RANK; d++)
+            dp.inputs[k].shape.dims[d] = s.dims[d];
         for (size_t f = 0; f < o->num_features; f++)
-            if (!strcmp(o->feature_input[f], sc_model_input_name(st->model, k)) ||
-                (dp.num_inputs == 1 && !strcmp(o->feature_input[f], "x")))
+            if (!strcmp(o->feature_input[f], sc_model_input_name(st->model, k))
+                || (dp.num_inputs == 1 && !strcmp(o->feature_input[f], "x")))
                 dp.inputs[k].feature = o->feature_name[f];
     }
     /* Several outputs: output o's labels are the array / feature / column named after its layer
@@ -527,8 +547,10 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
     if (s) return s;
     if (empty) {
         err->status = SC_INVALID_ARGUMENT;
-        snprintf(err->message, sizeof err->message, "%s: no examples to evaluate (the data is "
-                 "empty)", o->data_path[i]);
+        snprintf(err->message, sizeof err->message,
+                 "%s: no examples to evaluate (the data is "
+                 "empty)",
+                 o->data_path[i]);
         return SC_INVALID_ARGUMENT;
     }
     return sc_dataset_rewind(st->data[i], err);
@@ -557,12 +579,15 @@ static sc_status compile_for(const run_opts *o, run_state *st, size_t i, sc_erro
     if (st->compile_json)
         return sc_compile_from_json_outputs(st->compile_json, st->compile_len,
                                             o->compile ? o->compile
-                                            : o->model ? o->model : st->config_source,
+                                            : o->model ? o->model
+                                                       : st->config_source,
                                             cs, names, no, &st->compiled[i], err);
     if (no > 1) {
-        snprintf(err->message, sizeof err->message, "the model has %zu outputs: give their losses "
+        snprintf(err->message, sizeof err->message,
+                 "the model has %zu outputs: give their losses "
                  "and metrics in a compile config (--compile, Keras' dict per output), not "
-                 "--loss/--metrics", no);
+                 "--loss/--metrics",
+                 no);
         return err->status = SC_UNIMPLEMENTED;
     }
     return sc_compile_from_names(o->loss, o->metrics, cs, &st->compiled[i], err);
@@ -594,7 +619,8 @@ static sc_status first_checkpoint(const run_opts *o, sc_ckpt_ref *ref, sc_error 
     sc_watcher_params wp = sc_watcher_default_params();
     if (o->poll > 0 || (o->watch && !strcmp(o->watch, "poll"))) {
         wp.mode = SC_WATCH_POLL;
-        if (o->poll > 0) wp.poll_interval_ms = (int)(o->poll * 1000 + 0.5) > 0 ? (int)(o->poll * 1000 + 0.5) : 1;
+        if (o->poll > 0)
+            wp.poll_interval_ms = (int)(o->poll * 1000 + 0.5) > 0 ? (int)(o->poll * 1000 + 0.5) : 1;
     }
     sc_watcher *w;
     sc_status s = sc_watcher_create(o->checkpoint_dir, &wp, &w, err);
@@ -615,8 +641,9 @@ static sc_status first_checkpoint(const run_opts *o, sc_ckpt_ref *ref, sc_error 
         if (!(ref->path = strdup(ev.ref.path))) s = cli_error(err, SC_NO_MEMORY, "out of memory");
     } else if (s == SC_OK) {
         s = cli_error(err, ev.result == SC_WATCH_INTERRUPTED ? SC_ABORTED : SC_NOT_FOUND,
-                         "%s: %s before a checkpoint came to read the model from (no --model)",
-                         o->checkpoint_dir, ev.result == SC_WATCH_INTERRUPTED ? "stopped" : "timed out");
+                      "%s: %s before a checkpoint came to read the model from (no --model)",
+                      o->checkpoint_dir,
+                      ev.result == SC_WATCH_INTERRUPTED ? "stopped" : "timed out");
     }
     atomic_store(&g_first_watcher, NULL);
     sigaction(SIGINT, &old_int, NULL);
@@ -674,9 +701,10 @@ int cli_run_main(int argc, char **argv, int is_run) {
             goto fail;
         if (!o.compile && !o.loss && !o.metrics) {
             if (!kc.compile_json) {
-                s = cli_error(&err, SC_NOT_FOUND, "%s: the model was saved before compile() "
-                                 "(no training config); give --loss/--metrics or --compile",
-                                 kc.source);
+                s = cli_error(&err, SC_NOT_FOUND,
+                              "%s: the model was saved before compile() "
+                              "(no training config); give --loss/--metrics or --compile",
+                              kc.source);
                 goto fail;
             }
             st.compile_len = strlen(kc.compile_json);
@@ -687,7 +715,8 @@ int cli_run_main(int argc, char **argv, int is_run) {
     } else if ((s = sc_model_load_keras(o.model, &st.model, &err))) {
         goto fail;
     }
-    if (o.compile && (s = cli_read_text(o.compile, &st.compile_json, &st.compile_len, &err))) goto fail;
+    if (o.compile && (s = cli_read_text(o.compile, &st.compile_json, &st.compile_len, &err)))
+        goto fail;
     if (o.model && !o.compile && !o.loss && !o.metrics) {
         /* A .keras archive's compile config is the default (parse_args made sure it is one). */
         sc_keras_archive *ar;
@@ -720,8 +749,8 @@ int cli_run_main(int argc, char **argv, int is_run) {
         if ((s = open_data(&o, &st, i, &err))) goto fail;
         if ((s = compile_for(&o, &st, i, &err))) goto fail;
         const sc_compiled *c = &st.compiled[i];
-        st.eds[i] = (sc_eval_dataset){o.data_name[i], st.data[i], c->loss, c->metrics,
-                                      c->num_metrics, c->weighted, c->num_outputs, c->losses,
+        st.eds[i] = (sc_eval_dataset){o.data_name[i],  st.data[i],       c->loss,        c->metrics,
+                                      c->num_metrics,  c->weighted,      c->num_outputs, c->losses,
                                       c->loss_weights, c->metric_output, st.output_names};
     }
     sc_evaluator_params p = sc_evaluator_default_params();
@@ -734,7 +763,8 @@ int cli_run_main(int argc, char **argv, int is_run) {
     p.model_root = o.model_root;
     p.step_key = o.step_key;
     p.log = log_line;
-    if (o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO))) cbs[ncb++] = cli_progress_callback();
+    if (o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO)))
+        cbs[ncb++] = cli_progress_callback();
     if (o.json) cbs[ncb++] = (sc_callback){NULL, NULL, NULL, NULL, json_on_test_end};
     p.callbacks = cbs;
     p.num_callbacks = ncb;
@@ -750,20 +780,27 @@ int cli_run_main(int argc, char **argv, int is_run) {
         p.timeout_s = o.timeout;
         p.export_dir = o.export_dir;
         if (o.monitor) p.monitor = o.monitor;
-        if (o.mode) p.export_mode = !strcmp(o.mode, "min") ? SC_EXPORT_MIN
-                                  : !strcmp(o.mode, "max") ? SC_EXPORT_MAX : SC_EXPORT_AUTO;
+        if (o.mode)
+            p.export_mode = !strcmp(o.mode, "min")   ? SC_EXPORT_MIN
+                            : !strcmp(o.mode, "max") ? SC_EXPORT_MAX
+                                                     : SC_EXPORT_AUTO;
         if (o.poll > 0) {
             p.watch_mode = SC_WATCH_POLL;
             p.poll_interval_ms = (int)(o.poll * 1000 + 0.5);
             if (p.poll_interval_ms < 1) p.poll_interval_ms = 1;
         }
-        if (o.watch) p.watch_mode = !strcmp(o.watch, "poll") ? SC_WATCH_POLL
-                                  : !strcmp(o.watch, "inotify") ? SC_WATCH_INOTIFY : SC_WATCH_AUTO;
+        if (o.watch)
+            p.watch_mode = !strcmp(o.watch, "poll")      ? SC_WATCH_POLL
+                           : !strcmp(o.watch, "inotify") ? SC_WATCH_INOTIFY
+                                                         : SC_WATCH_AUTO;
     } else {
         dir = strdup(ref.path);
         if (!dir) goto fail;
         char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0'; else strcpy(dir, ".");
+        if (slash)
+            *slash = '\0';
+        else
+            strcpy(dir, ".");
         p.checkpoint_dir = dir;
         p.retries = 1;
     }
@@ -775,14 +812,17 @@ int cli_run_main(int argc, char **argv, int is_run) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (o.report && rank == 0) write_report(&o, 1); /* a page at once, before the first checkpoint */
+    if (o.report && rank == 0)
+        write_report(&o, 1); /* a page at once, before the first checkpoint */
     s = is_run ? sc_evaluator_start(ev, &err) : sc_evaluator_evaluate_ref(ev, &ref, &err);
     cli_progress_clear();
     if (o.report && rank == 0) write_report(&o, 0); /* final: stops reloading */
     if (s == SC_ABORTED && g_signal && !is_run) {
         /* A requested stop is not a failure (supervisors read exit 1 as one). */
-        fprintf(stderr, "sidecar: stop requested (signal %d): the evaluation of %s was abandoned, "
-                        "nothing written\n", (int)g_signal, ref.path);
+        fprintf(stderr,
+                "sidecar: stop requested (signal %d): the evaluation of %s was abandoned, "
+                "nothing written\n",
+                (int)g_signal, ref.path);
         s = SC_OK;
     }
     if (s) goto fail;
@@ -790,8 +830,9 @@ int cli_run_main(int argc, char **argv, int is_run) {
     if (o.group_stats && sc_group_size(o.group) > 1 && rank == 0) {
         uint64_t sent, received, reductions;
         sc_group_traffic(o.group, &sent, &received, &reductions);
-        fprintf(stderr, "group: %d ranks; rank 0 sent %llu and received %llu bytes over %llu "
-                        "dataset evaluations (%.0f bytes each)\n",
+        fprintf(stderr,
+                "group: %d ranks; rank 0 sent %llu and received %llu bytes over %llu "
+                "dataset evaluations (%.0f bytes each)\n",
                 sc_group_size(o.group), (unsigned long long)sent, (unsigned long long)received,
                 (unsigned long long)reductions,
                 reductions ? (double)(sent + received) / (double)reductions : 0.0);

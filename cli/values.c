@@ -12,7 +12,7 @@
 
 /* Bytes of a string element shown before it is cut ("..." and its length follow). */
 #define HUMAN_STRING_SHOW 40
-#define JSON_STRING_SHOW 64
+#define JSON_STRING_SHOW  64
 
 static sc_status fail(sc_error *err, sc_status st, const char *fmt, ...) {
     if (err) {
@@ -61,7 +61,9 @@ static void put_real(FILE *f, cli_format fmt, double v, int precision) {
     if (isnan(v))
         fputs(fmt == CLI_JSON ? "\"NaN\"" : "nan", f);
     else if (isinf(v))
-        fputs(fmt == CLI_JSON ? (v > 0 ? "\"Infinity\"" : "\"-Infinity\"") : (v > 0 ? "inf" : "-inf"), f);
+        fputs(fmt == CLI_JSON ? (v > 0 ? "\"Infinity\"" : "\"-Infinity\"")
+                              : (v > 0 ? "inf" : "-inf"),
+              f);
     else
         fprintf(f, "%.*g", precision, v);
 }
@@ -121,15 +123,28 @@ static void put_element(FILE *f, cli_format fmt, sc_dtype dt, const uint8_t *p) 
 const char *cli_values_not_decoded(const sc_tensor_info *t) {
     if (t->num_slices > 0) return "partitioned tensor";
     switch (t->dtype) {
-    case SC_DT_FLOAT: case SC_DT_DOUBLE: case SC_DT_HALF: case SC_DT_BFLOAT16:
-    case SC_DT_COMPLEX64: case SC_DT_COMPLEX128:
-    case SC_DT_INT8: case SC_DT_INT16: case SC_DT_INT32: case SC_DT_INT64:
-    case SC_DT_UINT8: case SC_DT_UINT16: case SC_DT_UINT32: case SC_DT_UINT64:
-    case SC_DT_QINT8: case SC_DT_QINT16: case SC_DT_QINT32: case SC_DT_QUINT8: case SC_DT_QUINT16:
-    case SC_DT_BOOL: case SC_DT_STRING:
-        return NULL;
-    default:
-        return sc_dtype_name(t->dtype);
+    case SC_DT_FLOAT:
+    case SC_DT_DOUBLE:
+    case SC_DT_HALF:
+    case SC_DT_BFLOAT16:
+    case SC_DT_COMPLEX64:
+    case SC_DT_COMPLEX128:
+    case SC_DT_INT8:
+    case SC_DT_INT16:
+    case SC_DT_INT32:
+    case SC_DT_INT64:
+    case SC_DT_UINT8:
+    case SC_DT_UINT16:
+    case SC_DT_UINT32:
+    case SC_DT_UINT64:
+    case SC_DT_QINT8:
+    case SC_DT_QINT16:
+    case SC_DT_QINT32:
+    case SC_DT_QUINT8:
+    case SC_DT_QUINT16:
+    case SC_DT_BOOL:
+    case SC_DT_STRING: return NULL;
+    default: return sc_dtype_name(t->dtype);
     }
 }
 

@@ -20,9 +20,9 @@
 #include <string.h>
 
 #define DEMO_FEATURES 16
-#define DEMO_HIDDEN 32
-#define DEMO_CLASSES 4
-#define DEMO_SPREAD 0.7
+#define DEMO_HIDDEN   32
+#define DEMO_CLASSES  4
+#define DEMO_SPREAD   0.7
 
 /* ---- random numbers ------------------------------------------------------------------------ */
 
@@ -49,9 +49,7 @@ static inline double demo_rng_uniform(demo_rng *r) {
 }
 
 /* Uniform in [0, n), n > 0 (the modulo bias is far below anything a demo can notice). */
-static inline uint64_t demo_rng_below(demo_rng *r, uint64_t n) {
-    return demo_rng_next(r) % n;
-}
+static inline uint64_t demo_rng_below(demo_rng *r, uint64_t n) { return demo_rng_next(r) % n; }
 
 /* Standard normal (Box-Muller; 1 - u keeps the logarithm finite). */
 static inline double demo_rng_normal(demo_rng *r) {
@@ -61,12 +59,16 @@ static inline double demo_rng_normal(demo_rng *r) {
 
 /* ---- dataset ------------------------------------------------------------------------------- */
 
-enum { DEMO_STREAM_CENTRES = 1, DEMO_STREAM_TRAIN, DEMO_STREAM_EVAL, DEMO_STREAM_INIT,
-       DEMO_STREAM_SHUFFLE };
+enum {
+    DEMO_STREAM_CENTRES = 1,
+    DEMO_STREAM_TRAIN,
+    DEMO_STREAM_EVAL,
+    DEMO_STREAM_INIT,
+    DEMO_STREAM_SHUFFLE
+};
 
 /* Fills x[n][DEMO_FEATURES] and y[n] with samples of the blobs of `seed`, from `stream`. */
-static inline void demo_make_blobs(uint64_t seed, uint64_t stream, size_t n, float *x,
-                                   int64_t *y) {
+static inline void demo_make_blobs(uint64_t seed, uint64_t stream, size_t n, float *x, int64_t *y) {
     double centres[DEMO_CLASSES][DEMO_FEATURES];
     demo_rng rc = demo_rng_make(seed, DEMO_STREAM_CENTRES);
     for (int k = 0; k < DEMO_CLASSES; k++)
@@ -86,7 +88,7 @@ typedef struct demo_mlp {
     /* parameters */
     float w1[DEMO_FEATURES * DEMO_HIDDEN]; /* [DEMO_FEATURES, DEMO_HIDDEN] */
     float b1[DEMO_HIDDEN];
-    float w2[DEMO_HIDDEN * DEMO_CLASSES];  /* [DEMO_HIDDEN, DEMO_CLASSES] */
+    float w2[DEMO_HIDDEN * DEMO_CLASSES]; /* [DEMO_HIDDEN, DEMO_CLASSES] */
     float b2[DEMO_CLASSES];
     /* gradients of the last batch, same shapes */
     float gw1[DEMO_FEATURES * DEMO_HIDDEN];
@@ -110,8 +112,8 @@ static inline void demo_mlp_init(demo_mlp *m, uint64_t seed) {
 /* One SGD step on the rows idx[0..b) of x/y (b > 0), allocating nothing. Returns the summed
  * cross-entropy of the batch (computed before the update) and adds the correct predictions to
  * *correct. */
-static inline double demo_mlp_step(demo_mlp *m, const float *x, const int64_t *y,
-                                   const size_t *idx, size_t b, float lr, size_t *correct) {
+static inline double demo_mlp_step(demo_mlp *m, const float *x, const int64_t *y, const size_t *idx,
+                                   size_t b, float lr, size_t *correct) {
     double loss = 0.0;
     memset(m->gw1, 0, sizeof m->gw1);
     memset(m->gb1, 0, sizeof m->gb1);

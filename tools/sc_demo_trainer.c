@@ -28,10 +28,10 @@
 #include "core/fileio.h"
 #include "demo_common.h"
 
-#define ATTR "/.ATTRIBUTES/VARIABLE_VALUE"
-#define MAX_EPOCHS 100000
+#define ATTR        "/.ATTRIBUTES/VARIABLE_VALUE"
+#define MAX_EPOCHS  100000
 #define MAX_SAMPLES 10000000
-#define MAX_BATCH 65536
+#define MAX_BATCH   65536
 
 static const char USAGE[] =
     "usage: sc_demo_trainer [--out DIR] [options]\n"
@@ -89,8 +89,13 @@ static int parse_ll(const char *s, long long lo, long long hi, long long *v) {
 
 /* 0 on success; prints the problem and returns -1 otherwise. */
 static int parse_options(int argc, char **argv, options *o, int *help) {
-    *o = (options){.epochs = 10, .batch_size = 32, .samples = 1000, .eval_samples = 500,
-                   .max_to_keep = -1, .seed = 1, .learning_rate = 0.01};
+    *o = (options){.epochs = 10,
+                   .batch_size = 32,
+                   .samples = 1000,
+                   .eval_samples = 500,
+                   .max_to_keep = -1,
+                   .seed = 1,
+                   .learning_rate = 0.01};
     *help = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -106,25 +111,34 @@ static int parse_options(int argc, char **argv, options *o, int *help) {
             return -1;
         }
         i++;
-        if (!strcmp(a, "--out")) bad = !*(o->out = v);
-        else if (!strcmp(a, "--archive")) bad = !*(o->archive = v);
-        else if (!strcmp(a, "--write-data")) bad = !*(o->data_path = v);
-        else if (!strcmp(a, "--write-model")) bad = !*(o->model_path = v);
+        if (!strcmp(a, "--out"))
+            bad = !*(o->out = v);
+        else if (!strcmp(a, "--archive"))
+            bad = !*(o->archive = v);
+        else if (!strcmp(a, "--write-data"))
+            bad = !*(o->data_path = v);
+        else if (!strcmp(a, "--write-model"))
+            bad = !*(o->model_path = v);
         else if (!strcmp(a, "--layout")) {
             o->keras_layout = !strcmp(v, "keras");
             bad = !o->keras_layout && strcmp(v, "manager");
         } else if (!strcmp(a, "--optimizer")) {
             o->legacy_optimizer = !strcmp(v, "legacy");
             bad = !o->legacy_optimizer && strcmp(v, "new");
-        }
-        else if (!strcmp(a, "--epochs")) bad = parse_ll(v, 1, MAX_EPOCHS, &o->epochs);
+        } else if (!strcmp(a, "--epochs"))
+            bad = parse_ll(v, 1, MAX_EPOCHS, &o->epochs);
         else if (!strcmp(a, "--steps-per-epoch"))
             bad = parse_ll(v, 1, INT32_MAX, &o->steps_per_epoch);
-        else if (!strcmp(a, "--batch-size")) bad = parse_ll(v, 1, MAX_BATCH, &o->batch_size);
-        else if (!strcmp(a, "--samples")) bad = parse_ll(v, 1, MAX_SAMPLES, &o->samples);
-        else if (!strcmp(a, "--eval-samples")) bad = parse_ll(v, 1, MAX_SAMPLES, &o->eval_samples);
-        else if (!strcmp(a, "--max-to-keep")) bad = parse_ll(v, 0, MAX_EPOCHS, &o->max_to_keep);
-        else if (!strcmp(a, "--sleep-ms")) bad = parse_ll(v, 0, 3600000, &o->sleep_ms);
+        else if (!strcmp(a, "--batch-size"))
+            bad = parse_ll(v, 1, MAX_BATCH, &o->batch_size);
+        else if (!strcmp(a, "--samples"))
+            bad = parse_ll(v, 1, MAX_SAMPLES, &o->samples);
+        else if (!strcmp(a, "--eval-samples"))
+            bad = parse_ll(v, 1, MAX_SAMPLES, &o->eval_samples);
+        else if (!strcmp(a, "--max-to-keep"))
+            bad = parse_ll(v, 0, MAX_EPOCHS, &o->max_to_keep);
+        else if (!strcmp(a, "--sleep-ms"))
+            bad = parse_ll(v, 0, 3600000, &o->sleep_ms);
         else if (!strcmp(a, "--seed")) {
             bad = parse_ll(v, 0, LLONG_MAX, &n);
             o->seed = (uint64_t)n;
@@ -157,20 +171,25 @@ static int parse_options(int argc, char **argv, options *o, int *help) {
 
 /* ---- model JSON and data --------------------------------------------------------------------- */
 
-#define INIT(cls) \
-    "{\"module\": \"keras.initializers\", \"class_name\": \"" cls "\", \"config\": "
-#define DENSE_TAIL                                                                           \
-    "\"use_bias\": true, \"kernel_initializer\": " INIT("GlorotUniform") "{\"seed\": null}, " \
-    "\"registered_name\": null}, \"bias_initializer\": " INIT("Zeros") "{}, "                 \
-    "\"registered_name\": null}, \"kernel_regularizer\": null, \"bias_regularizer\": null, "  \
-    "\"activity_regularizer\": null, \"kernel_constraint\": null, \"bias_constraint\": null}, " \
-    "\"registered_name\": null, \"build_config\": {\"input_shape\": [null, %d]}}"
+#define INIT(cls) "{\"module\": \"keras.initializers\", \"class_name\": \"" cls "\", \"config\": "
+#define DENSE_TAIL                                                                                 \
+    "\"use_bias\": true, \"kernel_initializer\": " INIT(                                           \
+        "GlorotUniform") "{\"seed\": null}, "                                                      \
+                         "\"registered_name\": null}, \"bias_initializer\": " INIT(                \
+                             "Zeros") "{}, "                                                       \
+                                      "\"registered_name\": null}, \"kernel_regularizer\": null, " \
+                                      "\"bias_regularizer\": null, "                               \
+                                      "\"activity_regularizer\": null, \"kernel_constraint\": "    \
+                                      "null, \"bias_constraint\": null}, "                         \
+                                      "\"registered_name\": null, \"build_config\": "              \
+                                      "{\"input_shape\": [null, %d]}}"
 
 /* What tf.keras 2.15 prints for Sequential([Dense(H, "relu", input_shape=(D,)),
  * Dense(C, "softmax")]).to_json(). */
 static sc_status write_model_json(const char *path, sc_error *err) {
     char json[4096];
-    int n = snprintf(json, sizeof json,
+    int n = snprintf(
+        json, sizeof json,
         "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
         "{\"module\": \"keras.layers\", \"class_name\": \"InputLayer\", \"config\": "
         "{\"batch_input_shape\": [null, %d], \"dtype\": \"float32\", \"sparse\": false, "
@@ -201,10 +220,11 @@ static sc_status write_eval_data(const options *o, sc_error *err) {
     }
     demo_make_blobs(o->seed, DEMO_STREAM_EVAL, n, x, y);
     const int64_t xs[2] = {(int64_t)n, DEMO_FEATURES}, ys[1] = {(int64_t)n};
-    if ((st = sc_npz_writer_create(o->data_path, 0, &w, err)) != SC_OK ||
-        (st = sc_npz_writer_add(w, "x", SC_DT_FLOAT, 2, xs, x, n * DEMO_FEATURES * sizeof *x,
-                                err)) != SC_OK ||
-        (st = sc_npz_writer_add(w, "y", SC_DT_INT64, 1, ys, y, n * sizeof *y, err)) != SC_OK)
+    if ((st = sc_npz_writer_create(o->data_path, 0, &w, err)) != SC_OK
+        || (st = sc_npz_writer_add(w, "x", SC_DT_FLOAT, 2, xs, x, n * DEMO_FEATURES * sizeof *x,
+                                   err))
+               != SC_OK
+        || (st = sc_npz_writer_add(w, "y", SC_DT_INT64, 1, ys, y, n * sizeof *y, err)) != SC_OK)
         goto done;
     st = sc_npz_writer_close(w, err);
 done:
@@ -218,12 +238,12 @@ done:
 
 typedef struct saver {
     const options *o;
-    char *prefix;           /* "<out>/ckpt-N" of the last save, malloc'd */
+    char *prefix; /* "<out>/ckpt-N" of the last save, malloc'd */
     size_t prefix_cap;
-    int64_t *kept;          /* manager: checkpoint numbers kept, oldest first */
-    double *stamps;         /* manager: their save times */
+    int64_t *kept;  /* manager: checkpoint numbers kept, oldest first */
+    double *stamps; /* manager: their save times */
     size_t num_kept;
-    double last_preserved;  /* manager: when it was created, as CheckpointManager records it */
+    double last_preserved; /* manager: when it was created, as CheckpointManager records it */
 } saver;
 
 static double now_seconds(void) {
@@ -263,13 +283,13 @@ static sc_status write_bundle(const saver *s, const demo_mlp *m, int64_t iterati
                                   vars[i].bytes, 0, err);
     }
     if (st == SC_OK && s->o->legacy_optimizer) { /* OptimizerV2 SGD: iter + its hyper variables */
-        if ((st = add_scalar(w, "optimizer/iter" ATTR, SC_DT_INT64, &iterations, err)) == SC_OK &&
-            (st = add_scalar(w, "optimizer/learning_rate" ATTR, SC_DT_FLOAT, &lr, err)) == SC_OK &&
-            (st = add_scalar(w, "optimizer/decay" ATTR, SC_DT_FLOAT, &zero, err)) == SC_OK)
+        if ((st = add_scalar(w, "optimizer/iter" ATTR, SC_DT_INT64, &iterations, err)) == SC_OK
+            && (st = add_scalar(w, "optimizer/learning_rate" ATTR, SC_DT_FLOAT, &lr, err)) == SC_OK
+            && (st = add_scalar(w, "optimizer/decay" ATTR, SC_DT_FLOAT, &zero, err)) == SC_OK)
             st = add_scalar(w, "optimizer/momentum" ATTR, SC_DT_FLOAT, &zero, err);
     } else if (st == SC_OK) { /* keras.optimizers.SGD (2.11+) */
-        if ((st = add_scalar(w, "optimizer/_iterations" ATTR, SC_DT_INT64, &iterations, err)) ==
-            SC_OK)
+        if ((st = add_scalar(w, "optimizer/_iterations" ATTR, SC_DT_INT64, &iterations, err))
+            == SC_OK)
             st = add_scalar(w, "optimizer/_learning_rate" ATTR, SC_DT_FLOAT, &lr, err);
     }
     if (st == SC_OK && save_counter >= 0)
@@ -380,21 +400,22 @@ static sc_status save_checkpoint(saver *s, const demo_mlp *m, int64_t number, in
 
 static void sleep_ms(long long ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 static sc_status train(const options *o, sc_error *err) {
     size_t n = (size_t)o->samples, b = (size_t)o->batch_size, pos = n;
-    long long steps = o->steps_per_epoch ? o->steps_per_epoch
-                                         : (o->samples + o->batch_size - 1) / o->batch_size;
+    long long steps =
+        o->steps_per_epoch ? o->steps_per_epoch : (o->samples + o->batch_size - 1) / o->batch_size;
     float *x = malloc(n * DEMO_FEATURES * sizeof *x); /* n <= MAX_SAMPLES: no overflow */
     int64_t *y = malloc(n * sizeof *y);
     size_t *order = malloc(n * sizeof *order);
     demo_mlp *m = malloc(sizeof *m);
     char *state_path = sc_path_join(o->out, "checkpoint");
     size_t prefix_cap = strlen(o->out) + sizeof "/ckpt-" + 20; /* 20 digits hold any int64 */
-    saver s = {.o = o, .prefix = malloc(prefix_cap), .prefix_cap = prefix_cap,
+    saver s = {.o = o,
+               .prefix = malloc(prefix_cap),
+               .prefix_cap = prefix_cap,
                .kept = malloc((size_t)o->epochs * sizeof(int64_t)),
                .stamps = malloc((size_t)o->epochs * sizeof(double))};
     demo_rng shuffle = demo_rng_make(o->seed, DEMO_STREAM_SHUFFLE);
@@ -408,8 +429,10 @@ static sc_status train(const options *o, sc_error *err) {
     if ((st = sc_mkdir_p(o->out, err)) != SC_OK) goto done;
     if (o->archive && (st = sc_mkdir_p(o->archive, err)) != SC_OK) goto done;
     if (sc_path_exists(state_path)) {
-        st = sc_error_set(err, SC_INVALID_ARGUMENT, "%s: already exists; the demo trainer "
-                          "starts a fresh run in an empty directory", state_path);
+        st = sc_error_set(err, SC_INVALID_ARGUMENT,
+                          "%s: already exists; the demo trainer "
+                          "starts a fresh run in an empty directory",
+                          state_path);
         goto done;
     }
     demo_make_blobs(o->seed, DEMO_STREAM_TRAIN, n, x, y);

@@ -39,13 +39,17 @@ static sc_status add_model(sc_bundle_writer *w, int optimizer, sc_error *err) {
     sc_status st;
     for (int i = 0; i < 12; i++) kernel[i] = ((float)i - 5.5f) / 8.0f;
     if ((st = add(w, "model/layer_with_weights-0/kernel" ATTR, SC_DT_FLOAT, 2, kshape, kernel,
-                  sizeof kernel, err)) != SC_OK)
+                  sizeof kernel, err))
+        != SC_OK)
         return st;
     if ((st = add(w, "model/layer_with_weights-0/bias" ATTR, SC_DT_FLOAT, 1, bshape, bias,
-                  sizeof bias, err)) != SC_OK)
+                  sizeof bias, err))
+        != SC_OK)
         return st;
-    if (optimizer && (st = add(w, "optimizer/_iterations" ATTR, SC_DT_INT64, 0, NULL, &iterations,
-                  sizeof iterations, err)) != SC_OK)
+    if (optimizer
+        && (st = add(w, "optimizer/_iterations" ATTR, SC_DT_INT64, 0, NULL, &iterations,
+                     sizeof iterations, err))
+               != SC_OK)
         return st;
     return add(w, "save_counter" ATTR, SC_DT_INT64, 0, NULL, &save_counter, sizeof save_counter,
                err);
@@ -55,15 +59,16 @@ static sc_status add_model(sc_bundle_writer *w, int optimizer, sc_error *err) {
  * file is the same on any host. */
 static sc_status add_all_dtypes(sc_bundle_writer *w, sc_error *err) {
     static const uint8_t b[3] = {1, 0, 1};
-    static const uint8_t f16[6] = {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x7c};   /* 1, -2, inf */
-    static const uint8_t bf16[4] = {0xc0, 0x3f, 0x80, 0xbf};             /* 1.5, -1 */
-    static const uint8_t i8[3] = {0x80, 0x00, 0x7f};                     /* -128, 0, 127 */
+    static const uint8_t f16[6] = {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x7c}; /* 1, -2, inf */
+    static const uint8_t bf16[4] = {0xc0, 0x3f, 0x80, 0xbf};            /* 1.5, -1 */
+    static const uint8_t i8[3] = {0x80, 0x00, 0x7f};                    /* -128, 0, 127 */
     static const uint8_t u8[2] = {0, 255};
     static const uint8_t f8[2] = {0x3c, 0xc0}; /* float8_e5m2 1, -2 */
     static const uint8_t f64[16] = {0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0xb9, 0x3f,  /* 0.1 */
                                     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0}; /* -2 */
-    static const uint8_t c64[8] = {0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0}; /* (1.5,-2) */
-    static const uint8_t nonfinite[8] = {0x00, 0x00, 0xc0, 0x7f, 0x00, 0x00, 0x80, 0xff}; /* nan, -inf */
+    static const uint8_t c64[8] = {0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0};  /* (1.5,-2) */
+    static const uint8_t nonfinite[8] = {0x00, 0x00, 0xc0, 0x7f,
+                                         0x00, 0x00, 0x80, 0xff}; /* nan, -inf */
     static const char long_string[] =
         "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz";
     const sc_bytes strings[3] = {{(const uint8_t *)"hello", 5},
@@ -71,16 +76,16 @@ static sc_status add_all_dtypes(sc_bundle_writer *w, sc_error *err) {
                                  {(const uint8_t *)long_string, sizeof long_string - 1}};
     const int64_t s1[] = {1}, s2[] = {2}, s3[] = {3}, s03[] = {0, 3};
     sc_status st = SC_OK;
-    if ((st = add(w, "extra/bool", SC_DT_BOOL, 1, s3, b, sizeof b, err)) ||
-        (st = add(w, "extra/float16", SC_DT_HALF, 1, s3, f16, sizeof f16, err)) ||
-        (st = add(w, "extra/bfloat16", SC_DT_BFLOAT16, 1, s2, bf16, sizeof bf16, err)) ||
-        (st = add(w, "extra/int8", SC_DT_INT8, 1, s3, i8, sizeof i8, err)) ||
-        (st = add(w, "extra/uint8", SC_DT_UINT8, 1, s2, u8, sizeof u8, err)) ||
-        (st = add(w, "extra/float8", SC_DT_FLOAT8_E5M2, 1, s2, f8, sizeof f8, err)) ||
-        (st = add(w, "extra/float64", SC_DT_DOUBLE, 1, s2, f64, sizeof f64, err)) ||
-        (st = add(w, "extra/complex64", SC_DT_COMPLEX64, 1, s1, c64, sizeof c64, err)) ||
-        (st = add(w, "extra/nonfinite", SC_DT_FLOAT, 1, s2, nonfinite, sizeof nonfinite, err)) ||
-        (st = add(w, "extra/empty", SC_DT_FLOAT, 2, s03, b, 0, err)))
+    if ((st = add(w, "extra/bool", SC_DT_BOOL, 1, s3, b, sizeof b, err))
+        || (st = add(w, "extra/float16", SC_DT_HALF, 1, s3, f16, sizeof f16, err))
+        || (st = add(w, "extra/bfloat16", SC_DT_BFLOAT16, 1, s2, bf16, sizeof bf16, err))
+        || (st = add(w, "extra/int8", SC_DT_INT8, 1, s3, i8, sizeof i8, err))
+        || (st = add(w, "extra/uint8", SC_DT_UINT8, 1, s2, u8, sizeof u8, err))
+        || (st = add(w, "extra/float8", SC_DT_FLOAT8_E5M2, 1, s2, f8, sizeof f8, err))
+        || (st = add(w, "extra/float64", SC_DT_DOUBLE, 1, s2, f64, sizeof f64, err))
+        || (st = add(w, "extra/complex64", SC_DT_COMPLEX64, 1, s1, c64, sizeof c64, err))
+        || (st = add(w, "extra/nonfinite", SC_DT_FLOAT, 1, s2, nonfinite, sizeof nonfinite, err))
+        || (st = add(w, "extra/empty", SC_DT_FLOAT, 2, s03, b, 0, err)))
         return st;
     return sc_bundle_writer_add_strings(w, "extra/string", 1, s3, strings, 0, err);
 }
@@ -144,7 +149,8 @@ int main(int argc, char **argv) {
     sc_error_clear(&err);
     sc_status st = write_demo(dir, all_dtypes, optimizer, &err);
     if (st != SC_OK) {
-        fprintf(stderr, "sc_write_demo_ckpt: %s\n", err.message[0] ? err.message : sc_status_name(st));
+        fprintf(stderr, "sc_write_demo_ckpt: %s\n",
+                err.message[0] ? err.message : sc_status_name(st));
         return 1;
     }
     printf("%s/ckpt-1\n", dir);

@@ -39,17 +39,18 @@ typedef struct sc_bytes {
 
 /* One tensor entry of the index, as stored. Owned by the bundle; valid until sc_bundle_free. */
 typedef struct sc_tensor_info {
-    const char *key;       /* NUL-terminated table key, e.g. "model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE" */
-    size_t key_len;        /* keys are arbitrary bytes; key_len is authoritative */
-    sc_dtype dtype;        /* as stored; may be a type we do not decode (variant, resource, ...) */
-    int rank;              /* 0 for scalars */
-    const int64_t *shape;  /* [rank], outermost first; row-major data */
-    int64_t num_elements;  /* product of shape (1 for scalars, 0 for empty tensors) */
+    const char *
+        key; /* NUL-terminated table key, e.g. "model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE" */
+    size_t key_len;       /* keys are arbitrary bytes; key_len is authoritative */
+    sc_dtype dtype;       /* as stored; may be a type we do not decode (variant, resource, ...) */
+    int rank;             /* 0 for scalars */
+    const int64_t *shape; /* [rank], outermost first; row-major data */
+    int64_t num_elements; /* product of shape (1 for scalars, 0 for empty tensors) */
     int32_t shard_id;
-    uint64_t offset;       /* byte offset in the shard */
-    uint64_t size;         /* bytes stored in the shard */
-    uint32_t masked_crc32c;/* as stored in the entry */
-    int num_slices;        /* > 0: a partitioned tensor whose data lives under slice keys */
+    uint64_t offset;        /* byte offset in the shard */
+    uint64_t size;          /* bytes stored in the shard */
+    uint32_t masked_crc32c; /* as stored in the entry */
+    int num_slices;         /* > 0: a partitioned tensor whose data lives under slice keys */
 } sc_tensor_info;
 
 typedef struct sc_bundle sc_bundle;
@@ -87,8 +88,8 @@ sc_status sc_bundle_decode_strings(const sc_tensor_info *t, const void *raw, siz
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct sc_bundle_writer_params {
-    int num_shards;     /* data files; default 1 */
-    size_t block_size;  /* SSTable data block size; default 262144 as in TensorFlow */
+    int num_shards;    /* data files; default 1 */
+    size_t block_size; /* SSTable data block size; default 262144 as in TensorFlow */
 } sc_bundle_writer_params;
 
 sc_bundle_writer_params sc_bundle_writer_default_params(void);
@@ -117,8 +118,8 @@ void sc_bundle_writer_free(sc_bundle_writer *w);
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct sc_ckpt_state {
-    char *model_checkpoint_path;          /* as written (relative or absolute) */
-    char **all_model_checkpoint_paths;    /* oldest first */
+    char *model_checkpoint_path;       /* as written (relative or absolute) */
+    char **all_model_checkpoint_paths; /* oldest first */
     size_t num_paths;
     double *all_model_checkpoint_timestamps;
     size_t num_timestamps;
@@ -159,9 +160,10 @@ int64_t sc_ckpt_number(const char *prefix);
 typedef enum sc_ckpt_layout {
     SC_LAYOUT_UNKNOWN = 0,
     SC_LAYOUT_CHECKPOINT_MANAGER = 1, /* tf.train.Checkpoint(model=...): keys under model/... */
-    SC_LAYOUT_KERAS_WEIGHTS = 2,      /* Keras ModelCheckpoint/save_weights: layer_with_weights-K at the root */
-    SC_LAYOUT_SAVED_MODEL = 3,        /* <dir>/variables/variables of a SavedModel */
-    SC_LAYOUT_NAME_BASED = 4          /* TF1 Saver: graph variable names, no object graph */
+    SC_LAYOUT_KERAS_WEIGHTS =
+        2, /* Keras ModelCheckpoint/save_weights: layer_with_weights-K at the root */
+    SC_LAYOUT_SAVED_MODEL = 3, /* <dir>/variables/variables of a SavedModel */
+    SC_LAYOUT_NAME_BASED = 4   /* TF1 Saver: graph variable names, no object graph */
 } sc_ckpt_layout;
 
 /* "checkpoint_manager", "keras_weights", "saved_model", "name_based", "unknown". */
@@ -183,12 +185,12 @@ const char *sc_step_source_name(sc_step_source src);
 
 typedef struct sc_ckpt_info {
     sc_ckpt_layout layout;
-    int64_t step;             /* training step; -1 when step_source is SC_STEP_NONE */
+    int64_t step; /* training step; -1 when step_source is SC_STEP_NONE */
     sc_step_source step_source;
-    const char *step_key;     /* the tensor key the step came from, or NULL; owned by the bundle */
-    int64_t save_counter;     /* -1 when absent */
-    int64_t file_number;      /* sc_ckpt_number(prefix) */
-    int has_object_graph;     /* _CHECKPOINTABLE_OBJECT_GRAPH present and decoded */
+    const char *step_key; /* the tensor key the step came from, or NULL; owned by the bundle */
+    int64_t save_counter; /* -1 when absent */
+    int64_t file_number;  /* sc_ckpt_number(prefix) */
+    int has_object_graph; /* _CHECKPOINTABLE_OBJECT_GRAPH present and decoded */
     /* Why this optimizer's counter was taken when the graph held a choice (static string, e.g.
      * "the optimizer whose slot variables belong to the model"); NULL otherwise. */
     const char *step_reason;

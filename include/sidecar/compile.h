@@ -77,16 +77,16 @@ extern "C" {
 
 /* What the evaluator needs for one dataset. Owns everything; sc_compiled_clear frees it. */
 typedef struct sc_compiled {
-    sc_loss *loss;           /* NULL when no loss was given */
-    sc_metric **metrics;     /* [num_metrics], names unique (auc, auc_1) */
+    sc_loss *loss;       /* NULL when no loss was given */
+    sc_metric **metrics; /* [num_metrics], names unique (auc, auc_1) */
     size_t num_metrics;
     unsigned char *weighted; /* [num_metrics]: 1 for an entry of weighted_metrics */
     /* A model with several outputs (sc_compile_from_json_outputs, n > 1); `loss` is then NULL
      * and the metrics are named "<output>_<metric>" (Keras 2.15). */
-    size_t num_outputs;      /* 0 for the single-output form */
-    sc_loss **losses;        /* [num_outputs]; NULL entries: no loss for that output */
-    double *loss_weights;    /* [num_outputs]; compile's loss_weights, 1 when not given */
-    size_t *metric_output;   /* [num_metrics]: the output each metric reads */
+    size_t num_outputs;    /* 0 for the single-output form */
+    sc_loss **losses;      /* [num_outputs]; NULL entries: no loss for that output */
+    double *loss_weights;  /* [num_outputs]; compile's loss_weights, 1 when not given */
+    size_t *metric_output; /* [num_metrics]: the output each metric reads */
 } sc_compiled;
 
 /* The model output and the labels, for the identifiers that depend on them ("accuracy", "acc",
@@ -120,9 +120,8 @@ sc_status sc_compile_from_json(const char *json, size_t len, const char *name,
  * loss); `loss_weights` a list of n or a dict (missing: 1); `metrics`/`weighted_metrics` a flat
  * list (applied to every output), a list of n lists, or a dict by output name. */
 sc_status sc_compile_from_json_outputs(const char *json, size_t len, const char *name,
-                                       const sc_compile_shapes *shapes,
-                                       const char *const *outputs, size_t n, sc_compiled *out,
-                                       sc_error *err);
+                                       const sc_compile_shapes *shapes, const char *const *outputs,
+                                       size_t n, sc_compiled *out, sc_error *err);
 
 /* Frees the loss and the metrics and zeroes c. A zeroed or already cleared c is fine. */
 void sc_compiled_clear(sc_compiled *c);

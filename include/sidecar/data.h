@@ -148,8 +148,8 @@ typedef struct sc_example {
 /* A feature found in an Example: a view into the Example's bytes, valid as long as they are. */
 typedef struct sc_feature {
     sc_feature_kind kind;
-    size_t count;          /* number of values */
-    const uint8_t *entry;  /* internal: the map entry */
+    size_t count;         /* number of values */
+    const uint8_t *entry; /* internal: the map entry */
     size_t entry_size;
 } sc_feature;
 
@@ -171,10 +171,10 @@ sc_status sc_example_foreach_key(const sc_example *ex,
  * dst items point into the Example. An unset kind matches any type when count is 0. */
 sc_status sc_example_get_floats(const sc_example *ex, const char *name, float *dst, size_t count,
                                 sc_error *err);
-sc_status sc_example_get_int64s(const sc_example *ex, const char *name, int64_t *dst,
-                                size_t count, sc_error *err);
-sc_status sc_example_get_bytes(const sc_example *ex, const char *name, sc_bytes *dst,
-                               size_t count, sc_error *err);
+sc_status sc_example_get_int64s(const sc_example *ex, const char *name, int64_t *dst, size_t count,
+                                sc_error *err);
+sc_status sc_example_get_bytes(const sc_example *ex, const char *name, sc_bytes *dst, size_t count,
+                               sc_error *err);
 
 /* Variable-length variant: decodes up to cap values of a found feature (whose kind must be the
  * one asked for, else SC_INVALID_ARGUMENT) and sets *n to the number stored (min(count, cap)).
@@ -204,7 +204,7 @@ typedef struct sc_array_info {
     int64_t shape[SC_ARRAY_MAX_RANK]; /* shape[0..rank) */
     uint64_t num_elements;
     size_t elem_size;
-    size_t nbytes;                    /* num_elements * elem_size */
+    size_t nbytes; /* num_elements * elem_size */
 } sc_array_info;
 
 /* An array loaded into memory: C order, little-endian, data aligned to at least elem_size. */
@@ -272,14 +272,14 @@ void sc_npz_writer_free(sc_npz_writer *w); /* NULL is fine */
 
 /* Ownership: columns and label_column are read by sc_csv_reader_create only. */
 typedef struct sc_csv_params {
-    char delimiter;               /* default ',' */
-    const char *const *columns;   /* feature columns by header name, in output order; NULL: every
+    char delimiter;             /* default ',' */
+    const char *const *columns; /* feature columns by header name, in output order; NULL: every
                                    * column except the label */
     size_t num_columns;
-    const char *label_column;     /* NULL: no label */
-    int allow_empty;              /* default 0: an empty selected cell is SC_INVALID_ARGUMENT;
+    const char *label_column; /* NULL: no label */
+    int allow_empty;          /* default 0: an empty selected cell is SC_INVALID_ARGUMENT;
                                    * 1: it reads as empty_value */
-    double empty_value;           /* default NAN */
+    double empty_value;       /* default NAN */
 } sc_csv_params;
 
 sc_csv_params sc_csv_default_params(void);
@@ -288,8 +288,8 @@ typedef struct sc_csv_reader sc_csv_reader;
 
 /* Opens path and reads its header. SC_INVALID_ARGUMENT when a named column (or the label) is not
  * in the header, naming the columns present. params may be NULL. */
-sc_status sc_csv_reader_create(const char *path, const sc_csv_params *params,
-                               sc_csv_reader **out, sc_error *err);
+sc_status sc_csv_reader_create(const char *path, const sc_csv_params *params, sc_csv_reader **out,
+                               sc_error *err);
 void sc_csv_reader_free(sc_csv_reader *r); /* NULL is fine */
 
 /* Number of feature columns each row yields and their names. */
@@ -303,8 +303,7 @@ const char *sc_csv_reader_column_name(const sc_csv_reader *r, size_t i);
  * expected a number, found '<text>'" (line n is where the row starts); the next call goes on
  * with the following row. A quoted field never closed, or text after a closing quote, is
  * SC_DATA_LOSS. */
-sc_status sc_csv_reader_next(sc_csv_reader *r, const double **values, double *label,
-                             sc_error *err);
+sc_status sc_csv_reader_next(sc_csv_reader *r, const double **values, double *label, sc_error *err);
 /* Back to the first data row. */
 sc_status sc_csv_reader_rewind(sc_csv_reader *r, sc_error *err);
 /* Line number (1-based; the header is line 1) where the row last returned starts. */

@@ -90,9 +90,9 @@
 extern "C" {
 #endif
 
-#define SC_DATASET_MAX_INPUTS 16
+#define SC_DATASET_MAX_INPUTS  16
 #define SC_DATASET_MAX_OUTPUTS 16
-#define SC_DATASET_MAX_RANK 8
+#define SC_DATASET_MAX_RANK    8
 
 typedef enum sc_data_format {
     SC_DATA_FORMAT_AUTO = 0, /* by extension: .npz .npy .csv, anything else TFRecord */
@@ -113,10 +113,10 @@ typedef struct sc_dataset_shape {
 } sc_dataset_shape;
 
 typedef struct sc_dataset_input {
-    const char *name;     /* the model's input layer name; NULL only for a single input */
+    const char *name;       /* the model's input layer name; NULL only for a single input */
     sc_dataset_shape shape; /* default rank -1 */
-    const char *feature;  /* TFRecord feature; NULL: name (or "x" when name is NULL) */
-    sc_dtype bytes_dtype; /* TFRecord bytes_list feature: element dtype of the raw array;
+    const char *feature;    /* TFRecord feature; NULL: name (or "x" when name is NULL) */
+    sc_dtype bytes_dtype;   /* TFRecord bytes_list feature: element dtype of the raw array;
                            * SC_DT_INVALID (default): the feature must be a float/int64 list */
 } sc_dataset_input;
 
@@ -133,16 +133,16 @@ typedef struct sc_dataset_params {
     uint64_t steps;        /* batches per pass; 0 (default): until the data is exhausted */
     size_t num_inputs;     /* default 1 (inputs[0] unnamed, shape from the data) */
     sc_dataset_input inputs[SC_DATASET_MAX_INPUTS];
-    size_t num_outputs;    /* default 1 (label "y", shape from the data); 0: no labels */
+    size_t num_outputs; /* default 1 (label "y", shape from the data); 0: no labels */
     sc_dataset_output outputs[SC_DATASET_MAX_OUTPUTS];
-    const char *sample_weight; /* NPZ array / feature / column, one value per example; NULL:
+    const char *sample_weight;      /* NPZ array / feature / column, one value per example; NULL:
                                 * none (default), batches then have weights NULL */
-    sc_compression compression;      /* TFRecord, default SC_COMPRESSION_AUTO */
-    const char *const *csv_columns;  /* CSV input columns in order; NULL: all but labels and
+    sc_compression compression;     /* TFRecord, default SC_COMPRESSION_AUTO */
+    const char *const *csv_columns; /* CSV input columns in order; NULL: all but labels and
                                       * weight, in file order */
     size_t num_csv_columns;
-    char csv_delimiter;              /* default ',' */
-    int prefetch;                    /* non-zero (default 1): a reader thread fills one batch
+    char csv_delimiter; /* default ',' */
+    int prefetch;       /* non-zero (default 1): a reader thread fills one batch
                                       * ahead; 0: batches are read inside next */
     /* Sharding for a group of evaluators (one per MPI rank): this dataset yields only shard
      * `shard_index` of `num_shards` (default 1: everything). The global batches (batch_size
@@ -163,15 +163,15 @@ typedef struct sc_dataset sc_dataset;
  * free. inputs[i] holds n x (elements of input i's shape) floats, row-major, example after
  * example; labels[o] likewise; weights n floats or NULL. */
 typedef struct sc_batch {
-    size_t n;                   /* examples in this batch; 0 at the end of the pass */
-    int64_t index;              /* 0 for the first batch of a pass */
+    size_t n;      /* examples in this batch; 0 at the end of the pass */
+    int64_t index; /* 0 for the first batch of a pass */
     size_t num_inputs, num_outputs;
     const float *const *inputs; /* [num_inputs] */
     const float *const *labels; /* [num_outputs] */
     const float *weights;
-    const char *source;         /* the file of the first example (for messages; valid while
+    const char *source;     /* the file of the first example (for messages; valid while
                                  * the dataset is) */
-    uint64_t source_record;     /* its index there: NPZ row, TFRecord record, CSV data row
+    uint64_t source_record; /* its index there: NPZ row, TFRecord record, CSV data row
                                  * (0-based, not counting the header) */
 } sc_batch;
 
@@ -183,8 +183,8 @@ sc_status sc_dataset_open(const sc_dataset_params *params, sc_dataset **out, sc_
  * Each array is float32, C-contiguous, num_examples rows of its per-example shape; the dataset
  * reads it in place (batches point into it: no copy) and never writes it. */
 typedef struct sc_dataset_array {
-    const float *data;                  /* borrowed: must outlive the dataset */
-    int rank;                           /* per-example shape, without the batch dimension */
+    const float *data; /* borrowed: must outlive the dataset */
+    int rank;          /* per-example shape, without the batch dimension */
     int64_t dims[SC_DATASET_MAX_RANK];
 } sc_dataset_array;
 

@@ -66,11 +66,11 @@ typedef struct sc_callback {
 
 /* One evaluation dataset with its own loss and metrics. The evaluator borrows everything. */
 typedef struct sc_eval_dataset {
-    const char *name;          /* "" or NULL for a single dataset; else TensorBoard writes to
+    const char *name; /* "" or NULL for a single dataset; else TensorBoard writes to
                                   <logdir>/validation_<name> and the journal records it */
     sc_dataset *data;
-    sc_loss *loss;             /* NULL: no loss (Keras then logs only the metrics) */
-    sc_metric **metrics;       /* reset before every evaluation */
+    sc_loss *loss;       /* NULL: no loss (Keras then logs only the metrics) */
+    sc_metric **metrics; /* reset before every evaluation */
     size_t num_metrics;
     /* [num_metrics]: 1 for a metric that takes the sample weights (Keras' weighted_metrics).
      * As in Keras, the others (compile's metrics=) see no weights; NULL: none do. The loss
@@ -82,41 +82,45 @@ typedef struct sc_eval_dataset {
      * per output with a loss, then the metrics. num_outputs 0: the single-output form. The
      * labels of output o are the dataset's labels[o]. */
     size_t num_outputs;
-    sc_loss *const *losses;            /* [num_outputs] */
-    const double *loss_weights;        /* [num_outputs]; NULL: all 1 */
-    const size_t *metric_output;       /* [num_metrics]; NULL: all 0 */
-    const char *const *output_names;   /* [num_outputs] */
+    sc_loss *const *losses;          /* [num_outputs] */
+    const double *loss_weights;      /* [num_outputs]; NULL: all 1 */
+    const size_t *metric_output;     /* [num_metrics]; NULL: all 0 */
+    const char *const *output_names; /* [num_outputs] */
 } sc_eval_dataset;
 
-typedef enum sc_export_mode { SC_EXPORT_AUTO = 0, SC_EXPORT_MIN = 1, SC_EXPORT_MAX = 2 } sc_export_mode;
+typedef enum sc_export_mode {
+    SC_EXPORT_AUTO = 0,
+    SC_EXPORT_MIN = 1,
+    SC_EXPORT_MAX = 2
+} sc_export_mode;
 
 /* Ownership: the evaluator copies this struct but borrows everything it points to (the model,
  * the datasets and their data, losses and metrics, the callbacks, every string, log_user):
  * all must stay valid until sc_evaluator_free. */
 typedef struct sc_evaluator_params {
-    sc_model *model;             /* single-output models (Keras' compiled loss per output: not yet) */
+    sc_model *model; /* single-output models (Keras' compiled loss per output: not yet) */
     const char *checkpoint_dir;
     sc_eval_dataset *datasets;
     size_t num_datasets;
-    int max_batch;               /* runner size: the datasets' batch size; default 32 */
-    int threads;                 /* compute threads (sc_engine_set_threads, process-wide); 0
+    int max_batch;           /* runner size: the datasets' batch size; default 32 */
+    int threads;             /* compute threads (sc_engine_set_threads, process-wide); 0
                                     (default): OMP_NUM_THREADS, else one per online CPU */
-    int64_t max_evaluations;     /* stop after the checkpoint numbered >= this; 0: never */
+    int64_t max_evaluations; /* stop after the checkpoint numbered >= this; 0: never */
     const sc_callback *callbacks;
     size_t num_callbacks;
-    const char *logdir;          /* TensorBoard + journal; NULL: neither */
-    int every;                   /* 1: every checkpoint in order; 0 (default): the newest unseen */
-    double timeout_s;            /* > 0: end when no new checkpoint comes for this long */
-    double hint_after_s;         /* the "how to save checkpoints" hint after this long; default 30 */
-    sc_watch_mode watch_mode;    /* default AUTO */
-    int poll_interval_ms;        /* default 1000 */
-    const char *export_dir;      /* best-model export (Keras SidecarEvaluatorModelExport); NULL: off */
-    const char *monitor;         /* default "loss" */
-    sc_export_mode export_mode;  /* AUTO: max for names containing acc, auc, precision, recall,
+    const char *logdir;       /* TensorBoard + journal; NULL: neither */
+    int every;                /* 1: every checkpoint in order; 0 (default): the newest unseen */
+    double timeout_s;         /* > 0: end when no new checkpoint comes for this long */
+    double hint_after_s;      /* the "how to save checkpoints" hint after this long; default 30 */
+    sc_watch_mode watch_mode; /* default AUTO */
+    int poll_interval_ms;     /* default 1000 */
+    const char *export_dir;   /* best-model export (Keras SidecarEvaluatorModelExport); NULL: off */
+    const char *monitor;      /* default "loss" */
+    sc_export_mode export_mode; /* AUTO: max for names containing acc, auc, precision, recall,
                                   * f1, fbeta, iou, top_k or r2 (or starting with fmeasure); min
                                   * otherwise (loss, errors, crossentropies, ...) */
-    int retries;                 /* attempts for a half-written checkpoint; default 5 */
-    int retry_delay_ms;          /* first back-off, doubled each time; default 200 */
+    int retries;                /* attempts for a half-written checkpoint; default 5 */
+    int retry_delay_ms;         /* first back-off, doubled each time; default 200 */
     /* Log lines ("Evaluation starts: ...", "End of evaluation. Metrics: ...", warnings). NULL:
      * stderr. */
     void (*log)(void *user, const char *line);

@@ -45,7 +45,7 @@ typedef struct sc_scalar_point {
 } sc_scalar_point;
 
 typedef struct sc_scalar_series {
-    const char *tag;               /* as written in the event file */
+    const char *tag; /* as written in the event file */
     size_t num_points;
     const sc_scalar_point *points; /* kept points, in file order; owned by the sc_scalars */
     uint64_t num_read;             /* points of the tag (== num_points unless sampled; after a

@@ -70,8 +70,7 @@ void sc_group_set_timeout(sc_group *g, double seconds);
 
 /* Bytes this process sent to and received from the other ranks so far, and the number of
  * evaluations (checkpoint x dataset reductions) they were spent on. */
-void sc_group_traffic(const sc_group *g, uint64_t *sent, uint64_t *received,
-                      uint64_t *reductions);
+void sc_group_traffic(const sc_group *g, uint64_t *sent, uint64_t *received, uint64_t *reductions);
 
 #ifdef __cplusplus
 }

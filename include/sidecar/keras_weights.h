@@ -91,8 +91,7 @@ int sc_h5weights_is_legacy(const sc_h5weights *h);
  * *key (may be NULL) gets its key. SC_NOT_FOUND when the file holds no counter (saved without the
  * optimizer), with a message saying so; SC_DATA_LOSS when it cannot be read. */
 sc_status sc_h5weights_keras3_step(sc_h5weights *h, int64_t *step, sc_error *err);
-sc_status sc_h5weights_legacy_step(sc_h5weights *h, int64_t *step, const char **key,
-                                   sc_error *err);
+sc_status sc_h5weights_legacy_step(sc_h5weights *h, int64_t *step, const char **key, sc_error *err);
 
 /* A string attribute of the root group (legacy "model_config", "training_config",
  * "keras_version"), fixed or variable length, up to 64 MiB, malloc'd into *out; *out is NULL

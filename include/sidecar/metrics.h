@@ -59,11 +59,11 @@ extern "C" {
  * A batch, shared by metrics and losses
  * ------------------------------------------------------------------------------------------- */
 typedef struct sc_metric_batch {
-    size_t batch;               /* B; 0 is a no-op */
-    const float *y_true;        /* [B, true_dims...] */
-    int true_rank;              /* per-sample rank, 0 .. SC_METRIC_MAX_RANK */
-    const int64_t *true_dims;   /* [true_rank]; may be NULL when true_rank is 0 */
-    const float *y_pred;        /* [B, pred_dims...] */
+    size_t batch;             /* B; 0 is a no-op */
+    const float *y_true;      /* [B, true_dims...] */
+    int true_rank;            /* per-sample rank, 0 .. SC_METRIC_MAX_RANK */
+    const int64_t *true_dims; /* [true_rank]; may be NULL when true_rank is 0 */
+    const float *y_pred;      /* [B, pred_dims...] */
     int pred_rank;
     const int64_t *pred_dims;
     const float *sample_weight; /* [B], or NULL for all 1 */
@@ -112,9 +112,9 @@ typedef struct sc_metric_spec {
      * FalsePositives, TrueNegatives, FalseNegatives, PrecisionAtRecall, RecallAtPrecision,
      * SensitivityAtSpecificity, SpecificityAtSensitivity, F1Score, FBetaScore, MeanIoU, Mean. */
     const char *class_name;
-    const char *name;            /* log name (copied); NULL: Keras' default for the class */
-    int keras_version;           /* 2 (default) or 3 */
-    sc_keras_backend backend;    /* Keras 3 only */
+    const char *name;         /* log name (copied); NULL: Keras' default for the class */
+    int keras_version;        /* 2 (default) or 3 */
+    sc_keras_backend backend; /* Keras 3 only */
 
     float threshold;             /* BinaryAccuracy (0.5); F1Score/FBetaScore (NAN = None: the
                                     row maximum is the positive class) */
@@ -126,25 +126,25 @@ typedef struct sc_metric_spec {
     int num_thresholds;          /* AUC and the *At* metrics: 200 */
     sc_auc_curve curve;
     sc_auc_summation summation_method;
-    int multi_label;             /* AUC: one AUC per label column, then averaged */
-    int num_labels;              /* AUC: label columns; required with multi_label or
+    int multi_label;            /* AUC: one AUC per label column, then averaged */
+    int num_labels;             /* AUC: label columns; required with multi_label or
                                     label_weights */
-    const float *label_weights;  /* AUC: [num_labels] or NULL */
-    int from_logits;             /* AUC, crossentropy metrics */
-    float label_smoothing;       /* BinaryCrossentropy, CategoricalCrossentropy */
-    int k;                       /* top-k accuracies: 5 */
-    int num_classes;             /* MeanIoU, F1Score, FBetaScore (classes), R2Score (outputs) */
-    int sparse_y_true;           /* MeanIoU: 1 (class ids); 0: one-hot, argmax taken */
-    int sparse_y_pred;           /* MeanIoU: 1 (class ids); 0: scores, argmax taken */
-    int has_ignore_class;        /* MeanIoU, SparseCategoricalCrossentropy */
+    const float *label_weights; /* AUC: [num_labels] or NULL */
+    int from_logits;            /* AUC, crossentropy metrics */
+    float label_smoothing;      /* BinaryCrossentropy, CategoricalCrossentropy */
+    int k;                      /* top-k accuracies: 5 */
+    int num_classes;            /* MeanIoU, F1Score, FBetaScore (classes), R2Score (outputs) */
+    int sparse_y_true;          /* MeanIoU: 1 (class ids); 0: one-hot, argmax taken */
+    int sparse_y_pred;          /* MeanIoU: 1 (class ids); 0: scores, argmax taken */
+    int has_ignore_class;       /* MeanIoU, SparseCategoricalCrossentropy */
     int ignore_class;
-    float beta;                  /* FBetaScore: 1 */
-    sc_f_average average;        /* F1Score/FBetaScore: NONE */
-    float target;                /* PrecisionAtRecall (recall), RecallAtPrecision (precision),
+    float beta;           /* FBetaScore: 1 */
+    sc_f_average average; /* F1Score/FBetaScore: NONE */
+    float target;         /* PrecisionAtRecall (recall), RecallAtPrecision (precision),
                                     SensitivityAtSpecificity (specificity),
                                     SpecificityAtSensitivity (sensitivity) */
     sc_r2_aggregation class_aggregation; /* R2Score */
-    int num_regressors;          /* R2Score: 0 */
+    int num_regressors;                  /* R2Score: 0 */
 } sc_metric_spec;
 
 /* Keras defaults for class_name (the pointer is stored, not copied). */
@@ -165,7 +165,7 @@ void sc_metric_free(sc_metric *m); /* NULL is fine */
  * The metric is named by the string itself, except a CamelCase class name, which gives the
  * class' default name. num_classes is taken from pred_last_dim where a class needs it. */
 typedef struct sc_metric_shapes {
-    int pred_rank;        /* including the batch dim; 0 = unknown */
+    int pred_rank; /* including the batch dim; 0 = unknown */
     int64_t pred_last_dim;
     int true_rank;
     int64_t true_last_dim;
@@ -181,8 +181,8 @@ sc_status sc_metric_update(sc_metric *m, const sc_metric_batch *batch, sc_error 
 
 /* Mean only: adds n values with their weights (NULL: 1). The evaluate "loss" is a Mean named
  * "loss" updated once per batch with the batch loss and weight = batch size (FORMATS §9.1). */
-sc_status sc_metric_update_values(sc_metric *m, const float *values, const float *weights,
-                                  size_t n, sc_error *err);
+sc_status sc_metric_update_values(sc_metric *m, const float *values, const float *weights, size_t n,
+                                  sc_error *err);
 
 /* Number of values in the result: 1, or the classes/thresholds/outputs for vector results. */
 size_t sc_metric_result_size(const sc_metric *m);
@@ -223,12 +223,12 @@ typedef struct sc_loss_spec {
      * KLDivergence, Poisson, CosineSimilarity; or their function names ("mse", "huber",
      * "sparse_categorical_crossentropy", ...). */
     const char *class_name;
-    int keras_version;          /* 2 (default) or 3 */
+    int keras_version; /* 2 (default) or 3 */
     sc_keras_backend backend;
     int from_logits;
     float label_smoothing;
-    float delta;                /* Huber: 1 */
-    int has_ignore_class;       /* SparseCategoricalCrossentropy */
+    float delta;          /* Huber: 1 */
+    int has_ignore_class; /* SparseCategoricalCrossentropy */
     int ignore_class;
     sc_loss_reduction reduction;
 } sc_loss_spec;

@@ -32,7 +32,7 @@ extern "C" {
 #define SC_MAX_DIMS 8
 
 typedef struct sc_shape {
-    int rank;                /* dimensions excluding the batch */
+    int rank; /* dimensions excluding the batch */
     int64_t dims[SC_MAX_DIMS];
 } sc_shape;
 
@@ -57,9 +57,9 @@ size_t sc_model_num_layers(const sc_model *m);
  * placeholder size). */
 size_t sc_model_num_inputs(const sc_model *m);
 size_t sc_model_num_outputs(const sc_model *m);
-const char *sc_model_input_name(const sc_model *m, size_t i);   /* the InputLayer's name */
+const char *sc_model_input_name(const sc_model *m, size_t i); /* the InputLayer's name */
 sc_shape sc_model_input_shape(const sc_model *m, size_t i);
-const char *sc_model_output_name(const sc_model *m, size_t i);  /* the producing layer's name */
+const char *sc_model_output_name(const sc_model *m, size_t i); /* the producing layer's name */
 sc_shape sc_model_output_shape(const sc_model *m, size_t i);
 /* The activation applied last by the layer producing output i ("softmax", "sigmoid", "linear",
  * ...): losses use it for Keras' logits shortcut (FORMATS §9.5). */
@@ -86,18 +86,18 @@ sc_status sc_model_set_input_shapes(sc_model *m, const sc_shape *shapes, sc_erro
  * "dense1/kernel". */
 typedef struct sc_custom_model_params {
     const char *name;
-    size_t num_inputs;                  /* >= 1 */
-    const char *const *input_names;     /* [num_inputs], or NULL: "x", "x1", ... */
-    const sc_shape *input_shapes;       /* [num_inputs], per example */
-    sc_shape output_shape;              /* per example */
+    size_t num_inputs;              /* >= 1 */
+    const char *const *input_names; /* [num_inputs], or NULL: "x", "x1", ... */
+    const sc_shape *input_shapes;   /* [num_inputs], per example */
+    sc_shape output_shape;          /* per example */
     /* "linear" (NULL), or "softmax"/"sigmoid": then forward writes the values before the
      * activation, the runner applies it and keeps those logits for the losses' logits shortcut,
      * as TensorFlow does for a Keras output layer with that activation. */
     const char *output_activation;
     size_t num_variables;
-    const char *const *variable_names;  /* [num_variables] checkpoint paths, "dense1/kernel" */
-    const sc_shape *variable_shapes;    /* [num_variables] */
-    size_t scratch_floats;              /* scratch per example the forward may use */
+    const char *const *variable_names; /* [num_variables] checkpoint paths, "dense1/kernel" */
+    const sc_shape *variable_shapes;   /* [num_variables] */
+    size_t scratch_floats;             /* scratch per example the forward may use */
     /* output[batch x output_shape] = f(inputs, variables). Must not allocate; may fail only on
      * bad input values (fill err). variables[i] has the bound values of variable i. */
     sc_status (*forward)(void *user, int batch, const float *const *inputs,
@@ -112,21 +112,21 @@ sc_status sc_model_create_custom(const sc_custom_model_params *p, sc_model **out
 /* ---- variables -------------------------------------------------------------------------- */
 
 typedef struct sc_variable {
-    const char *layer;       /* layer name, e.g. "dense_1" */
-    const char *name;        /* Keras variable name: "kernel", "bias", "gamma", "moving_mean", ... */
-    int index;               /* position in the layer's weights list (Keras order) */
-    int layer_with_weights;  /* K of `layer_with_weights-K` in a TF checkpoint; -1 for a model
+    const char *layer;      /* layer name, e.g. "dense_1" */
+    const char *name;       /* Keras variable name: "kernel", "bias", "gamma", "moving_mean", ... */
+    int index;              /* position in the layer's weights list (Keras order) */
+    int layer_with_weights; /* K of `layer_with_weights-K` in a TF checkpoint; -1 for a model
                                 written in C, whose variable `name` is its checkpoint path */
-    const char *h5_group;    /* Keras 3 .weights.h5 group under layers/: "dense", "dense_1" */
-    size_t layer_index;      /* the layer's position in the model (sc_model_num_layers order) */
-    sc_shape shape;          /* full shape (variables have no batch dimension) */
+    const char *h5_group;   /* Keras 3 .weights.h5 group under layers/: "dense", "dense_1" */
+    size_t layer_index;     /* the layer's position in the model (sc_model_num_layers order) */
+    sc_shape shape;         /* full shape (variables have no batch dimension) */
     int64_t num_elements;
-    float *data;             /* owned by the model */
-    int bound;               /* set by the last successful bind */
-    const char *h5_sub;      /* Keras 3 .weights.h5 object below the layer's group that holds
+    float *data;        /* owned by the model */
+    int bound;          /* set by the last successful bind */
+    const char *h5_sub; /* Keras 3 .weights.h5 object below the layer's group that holds
                                 the variable ("cell", "forward_layer/cell", "layer"); NULL = the
                                 layer itself. Points to static text. */
-    int h5_index;            /* the variable's position in that object's vars (= index when
+    int h5_index;       /* the variable's position in that object's vars (= index when
                                 h5_sub is NULL) */
 } sc_variable;
 
@@ -143,15 +143,15 @@ sc_variable *sc_model_find_variable(sc_model *m, const char *layer, const char *
 /* Which checkpoint key each variable took, and what was left over. Owned by the caller:
  * sc_bind_report_clear frees it. */
 typedef struct sc_bind_entry {
-    char *variable;   /* "layer/name" */
-    char *key;        /* checkpoint key, or NULL when missing */
+    char *variable; /* "layer/name" */
+    char *key;      /* checkpoint key, or NULL when missing */
 } sc_bind_entry;
 
 typedef struct sc_bind_report {
     sc_ckpt_layout layout;
-    sc_bind_entry *entries;     /* one per model variable, in variable order */
+    sc_bind_entry *entries; /* one per model variable, in variable order */
     size_t num_entries;
-    char **unused_keys;         /* model-like keys of the checkpoint no variable took (optimizer
+    char **unused_keys; /* model-like keys of the checkpoint no variable took (optimizer
                                    slots and bookkeeping are not listed) */
     size_t num_unused;
     /* TF checkpoints with an object graph: where the model was found (its first breadth-first
@@ -232,20 +232,20 @@ size_t sc_runner_arena_bytes(const sc_runner *r);
 
 /* The compute engine's side of a runner (include/sidecar/engine.h). */
 typedef struct sc_runner_stats {
-    int engine_nodes;         /* nodes run as oneDNN primitives (Dense, Conv1D/2D) */
-    int fused_activations;    /* of those, activations applied as primitive post-ops */
-    int blocked_edges;        /* Conv2D outputs kept in oneDNN's nChw16c layout */
-    int winograd_nodes;       /* Conv2Ds running oneDNN's Winograd kernel */
-    size_t scratchpad_bytes;  /* oneDNN's shared scratchpad (the largest primitive's need) */
-    size_t weights_bytes;     /* weights reordered into oneDNN's layout (copies beside the
+    int engine_nodes;        /* nodes run as oneDNN primitives (Dense, Conv1D/2D) */
+    int fused_activations;   /* of those, activations applied as primitive post-ops */
+    int blocked_edges;       /* Conv2D outputs kept in oneDNN's nChw16c layout */
+    int winograd_nodes;      /* Conv2Ds running oneDNN's Winograd kernel */
+    size_t scratchpad_bytes; /* oneDNN's shared scratchpad (the largest primitive's need) */
+    size_t weights_bytes;    /* weights reordered into oneDNN's layout (copies beside the
                                  model's variables) */
-    size_t conversion_bytes;  /* private buffers of layout conversions around convolutions
+    size_t conversion_bytes; /* private buffers of layout conversions around convolutions
                                  whose edges mix plain and blocked layouts */
-    double cold_seconds;      /* primitive creation + weight reorders of the last run that did
+    double cold_seconds;     /* primitive creation + weight reorders of the last run that did
                                  any: the cold path from a bound checkpoint to its first batch */
-    double cold_cpu_seconds;  /* the same in process CPU time (all threads) */
-    int cold_primitives;      /* primitives created in that run */
-    int cold_reorders;        /* weight reorders in that run */
+    double cold_cpu_seconds; /* the same in process CPU time (all threads) */
+    int cold_primitives;     /* primitives created in that run */
+    int cold_reorders;       /* weight reorders in that run */
 } sc_runner_stats;
 void sc_runner_stats_get(const sc_runner *r, sc_runner_stats *out);
 

@@ -37,20 +37,20 @@ extern "C" {
 
 /* ObjectReference: a named edge to another node. */
 typedef struct sc_og_child {
-    int32_t node_id;           /* 0 <= node_id < number of nodes */
-    const char *local_name;    /* edge name, e.g. "layer_with_weights-0", "kernel", "optimizer" */
+    int32_t node_id;        /* 0 <= node_id < number of nodes */
+    const char *local_name; /* edge name, e.g. "layer_with_weights-0", "kernel", "optimizer" */
     size_t local_name_len;
 } sc_og_child;
 
 /* SerializedTensor: a tensor this node saved. Variables have one, named "VARIABLE_VALUE". */
 typedef struct sc_og_attribute {
-    const char *name;          /* "VARIABLE_VALUE", "ITERATOR_STATE", ... */
+    const char *name; /* "VARIABLE_VALUE", "ITERATOR_STATE", ... */
     size_t name_len;
-    const char *full_name;     /* graph name of the variable, e.g. "dense/kernel" (may be "") */
+    const char *full_name; /* graph name of the variable, e.g. "dense/kernel" (may be "") */
     size_t full_name_len;
-    const char *checkpoint_key;/* the bundle table key */
+    const char *checkpoint_key; /* the bundle table key */
     size_t checkpoint_key_len;
-    int optional_restore;      /* 0 or 1 */
+    int optional_restore; /* 0 or 1 */
 } sc_og_attribute;
 
 /* SlotVariableReference: node slot_variable_node_id holds slot `slot_name` ("m", "v",
@@ -59,7 +59,7 @@ typedef struct sc_og_slot {
     int32_t original_variable_node_id; /* valid node index */
     const char *slot_name;
     size_t slot_name_len;
-    int32_t slot_variable_node_id;     /* valid node index */
+    int32_t slot_variable_node_id; /* valid node index */
 } sc_og_slot;
 
 typedef struct sc_og_node {
@@ -69,9 +69,9 @@ typedef struct sc_og_node {
     size_t num_attributes;
     const sc_og_slot *slot_variables;
     size_t num_slot_variables;
-    const char *registered_saver_name;        /* RegisteredSaver.name, "" when absent */
+    const char *registered_saver_name; /* RegisteredSaver.name, "" when absent */
     size_t registered_saver_name_len;
-    int has_checkpoint_values;                /* BoolValue wrapper: -1 absent, else 0 or 1 */
+    int has_checkpoint_values; /* BoolValue wrapper: -1 absent, else 0 or 1 */
 } sc_og_node;
 
 typedef struct sc_object_graph sc_object_graph;
@@ -101,7 +101,6 @@ int32_t sc_object_graph_child(const sc_object_graph *g, size_t node, const char 
 /* Follows a '/'-separated path of local names from the root ("optimizer/iter"), or -1 when an
  * edge is missing. Edge names containing '/' cannot be reached this way (use _child). */
 int32_t sc_object_graph_lookup(const sc_object_graph *g, const char *path);
-
 
 /* ---- walking the graph as TensorFlow does ------------------------------------------------- */
 

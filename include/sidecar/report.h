@@ -32,7 +32,11 @@
 extern "C" {
 #endif
 
-typedef enum sc_report_mode { SC_REPORT_AUTO = 0, SC_REPORT_MIN = 1, SC_REPORT_MAX = 2 } sc_report_mode;
+typedef enum sc_report_mode {
+    SC_REPORT_AUTO = 0,
+    SC_REPORT_MIN = 1,
+    SC_REPORT_MAX = 2
+} sc_report_mode;
 
 typedef struct sc_report_params {
     /* The metric whose best checkpoint is marked: matches the tags "<monitor>",
@@ -68,8 +72,8 @@ sc_status sc_report_render(const char *logdir, const sc_report_params *params, c
                            size_t *len, sc_report_stats *stats, sc_error *err);
 
 /* sc_report_render, then writes html_path atomically. Also SC_IO naming the file. */
-sc_status sc_report_write(const char *logdir, const char *html_path,
-                          const sc_report_params *params, sc_report_stats *stats, sc_error *err);
+sc_status sc_report_write(const char *logdir, const char *html_path, const sc_report_params *params,
+                          sc_report_stats *stats, sc_error *err);
 
 #ifdef __cplusplus
 }

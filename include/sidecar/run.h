@@ -58,8 +58,7 @@ sc_status sc_run_set_option(sc_run *r, const char *name, const char *value, sc_e
  * NULL or "" for a single dataset, else its name (TensorBoard validation_NAME, the journal). */
 sc_status sc_run_add_data_path(sc_run *r, const char *name, const char *path, sc_error *err);
 /* An in-memory dataset of num_examples rows; its arrays follow with sc_run_set_array. */
-sc_status sc_run_add_data_arrays(sc_run *r, const char *name, size_t num_examples,
-                                 sc_error *err);
+sc_status sc_run_add_data_arrays(sc_run *r, const char *name, size_t num_examples, sc_error *err);
 /* An array of the last in-memory dataset. role "x": a model input (key: the input layer's name;
  * NULL for a single-input model), "y": the labels, "sample_weight": one weight per row (rank
  * 0). data: float32, C-contiguous, num_examples rows of shape dims[0..rank); read in place

@@ -22,7 +22,7 @@ sc_status sc_safetensors_open(const char *path, sc_safetensors **out, sc_error *
 void sc_safetensors_free(sc_safetensors *st);
 
 const char *sc_safetensors_path(const sc_safetensors *st);
-size_t sc_safetensors_num_tensors(const sc_safetensors *st);          /* sorted by name */
+size_t sc_safetensors_num_tensors(const sc_safetensors *st); /* sorted by name */
 const sc_tensor_info *sc_safetensors_tensor(const sc_safetensors *st, size_t i);
 const sc_tensor_info *sc_safetensors_find(const sc_safetensors *st, const char *name);
 /* The safetensors dtype string of tensor t ("F32", "BF16", ...). */

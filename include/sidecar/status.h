@@ -21,7 +21,7 @@ typedef enum sc_status {
     SC_UNIMPLEMENTED = 5,    /* valid but unsupported: a layer, dtype or sliced tensor */
     SC_IO = 6,               /* the operating system said no: permissions, disk full */
     SC_NO_MEMORY = 7,
-    SC_ABORTED = 8           /* a callback asked to stop */
+    SC_ABORTED = 8 /* a callback asked to stop */
 } sc_status;
 
 #define SC_ERROR_MESSAGE_MAX 512

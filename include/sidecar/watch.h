@@ -96,9 +96,9 @@ typedef enum sc_watch_result {
 } sc_watch_result;
 
 typedef enum sc_watch_kind {
-    SC_WATCH_NONE = 0,   /* no candidate (TIMEOUT, INTERRUPTED) */
-    SC_WATCH_BUNDLE = 1, /* a TensorFlow checkpoint prefix (open with sc_bundle_open) */
-    SC_WATCH_FILE = 2,   /* a .weights.h5 / .keras / .safetensors / .h5 file */
+    SC_WATCH_NONE = 0,       /* no candidate (TIMEOUT, INTERRUPTED) */
+    SC_WATCH_BUNDLE = 1,     /* a TensorFlow checkpoint prefix (open with sc_bundle_open) */
+    SC_WATCH_FILE = 2,       /* a .weights.h5 / .keras / .safetensors / .h5 file */
     SC_WATCH_SAVED_MODEL = 3 /* a SavedModel directory "<stem>-<N>" */
 } sc_watch_kind;
 
@@ -107,9 +107,9 @@ typedef enum sc_watch_kind {
 typedef struct sc_watch_event {
     sc_watch_result result;
     sc_watch_kind kind;
-    const char *path;        /* the newest candidate: a prefix or a file path (dir joined) */
-    int64_t number;          /* sc_ckpt_number(path without extension), -1 when it has none */
-    sc_ckpt_ref ref;         /* path, classified: what restore, the journal and export use */
+    const char *path; /* the newest candidate: a prefix or a file path (dir joined) */
+    int64_t number;   /* sc_ckpt_number(path without extension), -1 when it has none */
+    sc_ckpt_ref ref;  /* path, classified: what restore, the journal and export use */
     /* Every checkpoint still present, oldest first, ending with path, so that an "--every"
      * evaluator can catch up in order. Bundles: the state file's all_model_checkpoint_paths
      * (joined like path) whose .index exists; weight files: the non-empty ones (any of the three

@@ -31,7 +31,7 @@ struct sc_bundle {
     int32_t num_shards;
     sc_tensor_info *tensors; /* sorted by key (the SSTable guarantees it) */
     size_t num_tensors;
-    uint8_t *store; /* keys (NUL-terminated) and shapes */
+    uint8_t *store;  /* keys (NUL-terminated) and shapes */
     atomic_int *fds; /* per shard, -1 until first read; opened lazily, kept for the bundle's life */
     size_t num_fds;
 };
@@ -71,8 +71,10 @@ static sc_status parse_header(const char *path, const uint8_t *v, size_t n, int3
     uint32_t field;
     int wire, rc;
     while ((rc = sc_pb_next(&r, &field, &wire)) == 1) {
-        if (field == 1) rc = pb_int32(&r, wire, &shards);
-        else if (field == 2) rc = pb_int32(&r, wire, &endianness);
+        if (field == 1)
+            rc = pb_int32(&r, wire, &shards);
+        else if (field == 2)
+            rc = pb_int32(&r, wire, &endianness);
         else if (field == 3 && wire == SC_PB_LEN) {
             sc_pb_reader vr;
             rc = sc_pb_read_sub(&r, &vr);
@@ -80,9 +82,12 @@ static sc_status parse_header(const char *path, const uint8_t *v, size_t n, int3
             int vw, vrc;
             while (rc == 0 && (vrc = sc_pb_next(&vr, &vf, &vw)) != 0) {
                 int32_t x;
-                if (vrc < 0) rc = -1;
-                else if (vf == 1) rc = pb_int32(&vr, vw, &producer);
-                else if (vf == 2) rc = pb_int32(&vr, vw, &min_consumer);
+                if (vrc < 0)
+                    rc = -1;
+                else if (vf == 1)
+                    rc = pb_int32(&vr, vw, &producer);
+                else if (vf == 2)
+                    rc = pb_int32(&vr, vw, &min_consumer);
                 else if (vf == 3 && vw == SC_PB_LEN) { /* packed bad_consumers */
                     sc_pb_reader pr;
                     rc = sc_pb_read_sub(&vr, &pr);
@@ -90,9 +95,11 @@ static sc_status parse_header(const char *path, const uint8_t *v, size_t n, int3
                         if ((rc = pb_int32(&pr, SC_PB_VARINT, &x)) == 0 && x == 1) bad = 1;
                 } else if (vf == 3) {
                     if ((rc = pb_int32(&vr, vw, &x)) == 0 && x == 1) bad = 1;
-                } else rc = sc_pb_skip(&vr, vw);
+                } else
+                    rc = sc_pb_skip(&vr, vw);
             }
-        } else rc = sc_pb_skip(&r, wire);
+        } else
+            rc = sc_pb_skip(&r, wire);
         if (rc != 0) break;
     }
     if (rc != 0)
@@ -118,11 +125,11 @@ static sc_status parse_header(const char *path, const uint8_t *v, size_t n, int3
     return SC_OK;
 }
 
-#define ENTRY_BAD(what)                                                                        \
-    do {                                                                                       \
-        s = sc_error_set(err, SC_DATA_LOSS, "%s: tensor '%.*s': %s", path, shown,              \
-                         (const char *)key, what);                                             \
-        goto fail;                                                                             \
+#define ENTRY_BAD(what)                                                                            \
+    do {                                                                                           \
+        s = sc_error_set(err, SC_DATA_LOSS, "%s: tensor '%.*s': %s", path, shown,                  \
+                         (const char *)key, what);                                                 \
+        goto fail;                                                                                 \
     } while (0)
 
 /* Decodes a BundleEntryProto into t (pointers left NULL) and appends its key and shape to the
@@ -139,33 +146,39 @@ static sc_status parse_entry(open_ctx *c, const uint8_t *key, size_t klen, const
     memset(t, 0, sizeof *t);
     sc_pb_reader r = sc_pb_reader_init(v, n);
     while ((rc = sc_pb_next(&r, &field, &wire)) == 1) {
-        if (field == 1) rc = pb_int32(&r, wire, &dtype);
-        else if (field == 3) rc = pb_int32(&r, wire, &shard);
-        else if (field == 4) rc = pb_varint(&r, wire, &offset);
-        else if (field == 5) rc = pb_varint(&r, wire, &size);
-        else if (field == 6) rc = wire == SC_PB_I32 ? sc_pb_read_fixed32(&r, &crc) : -1;
+        if (field == 1)
+            rc = pb_int32(&r, wire, &dtype);
+        else if (field == 3)
+            rc = pb_int32(&r, wire, &shard);
+        else if (field == 4)
+            rc = pb_varint(&r, wire, &offset);
+        else if (field == 5)
+            rc = pb_varint(&r, wire, &size);
+        else if (field == 6)
+            rc = wire == SC_PB_I32 ? sc_pb_read_fixed32(&r, &crc) : -1;
         else if (field == 7 && wire == SC_PB_LEN) {
             rc = sc_pb_skip(&r, wire);
             slices++;
-        }
-        else if (field == 2 && wire == SC_PB_LEN) {
+        } else if (field == 2 && wire == SC_PB_LEN) {
             sc_pb_reader sr;
             uint32_t sf;
             int sw, src;
             rc = sc_pb_read_sub(&r, &sr);
             while (rc == 0 && (src = sc_pb_next(&sr, &sf, &sw)) != 0) {
                 uint64_t unknown_rank;
-                if (src < 0) rc = -1;
+                if (src < 0)
+                    rc = -1;
                 else if (sf == 2 && sw == SC_PB_LEN) {
                     rc = sc_pb_skip(&sr, sw);
                     rank++;
-                }
-                else if (sf == 3) {
+                } else if (sf == 3) {
                     if ((rc = pb_varint(&sr, sw, &unknown_rank)) == 0 && unknown_rank)
                         ENTRY_BAD("shape has unknown rank");
-                } else rc = sc_pb_skip(&sr, sw);
+                } else
+                    rc = sc_pb_skip(&sr, sw);
             }
-        } else rc = sc_pb_skip(&r, wire);
+        } else
+            rc = sc_pb_skip(&r, wire);
         if (rc != 0) break;
     }
     if (rc != 0) ENTRY_BAD("malformed BundleEntryProto");
@@ -174,8 +187,7 @@ static sc_status parse_entry(open_ctx *c, const uint8_t *key, size_t klen, const
         ENTRY_BAD("offset + size is negative or overflows");
     if (slices == 0 && (shard < 0 || shard >= c->b->num_shards)) {
         s = sc_error_set(err, SC_DATA_LOSS,
-                         "%s: tensor '%.*s': shard_id %" PRId32 " (header says %" PRId32
-                         " shards)",
+                         "%s: tensor '%.*s': shard_id %" PRId32 " (header says %" PRId32 " shards)",
                          path, shown, (const char *)key, shard, c->b->num_shards);
         goto fail;
     }
@@ -203,8 +215,10 @@ static sc_status parse_entry(open_ctx *c, const uint8_t *key, size_t klen, const
             (void)sc_pb_read_sub(&sr, &dr);
             uint64_t dim = 0;
             while ((rc = sc_pb_next(&dr, &df, &dw)) == 1) {
-                if (df == 1) rc = pb_varint(&dr, dw, &dim);
-                else rc = sc_pb_skip(&dr, dw);
+                if (df == 1)
+                    rc = pb_varint(&dr, dw, &dim);
+                else
+                    rc = sc_pb_skip(&dr, dw);
                 if (rc != 0) break;
             }
             if (rc != 0) ENTRY_BAD("malformed shape dimension");
@@ -344,8 +358,10 @@ const sc_tensor_info *sc_bundle_find(const sc_bundle *b, const char *key) {
         int c = memcmp(t->key, key, m);
         if (c == 0) c = t->key_len < klen ? -1 : t->key_len > klen ? 1 : 0;
         if (c == 0) return t;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -367,8 +383,10 @@ static sc_status shard_fd(sc_bundle *b, const sc_tensor_info *t, const char *pat
         }
         (void)posix_fadvise(nfd, 0, 0, POSIX_FADV_SEQUENTIAL);
         /* Another thread may have opened it meanwhile: keep theirs. */
-        if (atomic_compare_exchange_strong(slot, &cur, nfd)) cur = nfd;
-        else close(nfd);
+        if (atomic_compare_exchange_strong(slot, &cur, nfd))
+            cur = nfd;
+        else
+            close(nfd);
     }
     *fd = cur;
     return SC_OK;
@@ -438,8 +456,9 @@ sc_status sc_bundle_read(sc_bundle *b, const sc_tensor_info *t, void *buf, size_
                             t->key, cap, t->size);
     size_t esize = sc_dtype_size(t->dtype);
     uint64_t expect;
-    if (esize && (__builtin_mul_overflow((uint64_t)t->num_elements, (uint64_t)esize, &expect) ||
-                  expect != t->size))
+    if (esize
+        && (__builtin_mul_overflow((uint64_t)t->num_elements, (uint64_t)esize, &expect)
+            || expect != t->size))
         return sc_error_set(err, SC_DATA_LOSS,
                             "%s: tensor '%.*s': %" PRIu64 " bytes stored, expected %" PRId64
                             " elements x %zu bytes",
@@ -458,8 +477,7 @@ sc_status sc_bundle_read(sc_bundle *b, const sc_tensor_info *t, void *buf, size_
         s = sc_error_set(err, SC_UNAVAILABLE,
                          "%s: tensor '%.*s' needs bytes [%" PRIu64 ", %" PRIu64
                          ") but the file has %" PRIu64 " (still being written, or cut short)",
-                         path, shown, t->key, t->offset, t->offset + t->size,
-                         (uint64_t)st.st_size);
+                         path, shown, t->key, t->offset, t->offset + t->size, (uint64_t)st.st_size);
         goto done;
     }
     /* Read and CRC chunk by chunk so each chunk is checksummed while still in cache. */
@@ -467,8 +485,8 @@ sc_status sc_bundle_read(sc_bundle *b, const sc_tensor_info *t, void *buf, size_
     uint32_t crc = 0;
     int is_string = t->dtype == SC_DT_STRING;
     for (uint64_t done = 0; done < t->size;) {
-        size_t n = t->size - done < SC_BUNDLE_READ_CHUNK ? (size_t)(t->size - done)
-                                                         : SC_BUNDLE_READ_CHUNK;
+        size_t n =
+            t->size - done < SC_BUNDLE_READ_CHUNK ? (size_t)(t->size - done) : SC_BUNDLE_READ_CHUNK;
         s = sc_pread_full(fd, path, dst + done, n, t->offset + done, err);
         if (s != SC_OK) goto done;
         if (!is_string) crc = sc_crc32c_extend(crc, dst + done, n);

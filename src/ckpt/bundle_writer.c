@@ -17,7 +17,7 @@
 #include "sidecar/checkpoint.h"
 
 #define MAX_SHARDS (1 << 20) /* what the reader accepts */
-#define MAX_RANK 254
+#define MAX_RANK   254
 
 typedef struct wentry {
     char *key;
@@ -246,8 +246,8 @@ sc_status sc_bundle_writer_add_strings(sc_bundle_writer *w, const char *key, int
     for (int64_t i = 0; i < n; i++) {
         size_t vlen = 1;
         for (uint64_t x = items[i].size; x >= 0x80; x >>= 7) vlen++;
-        if (__builtin_add_overflow(total, vlen, &total) ||
-            __builtin_add_overflow(total, items[i].size, &total))
+        if (__builtin_add_overflow(total, vlen, &total)
+            || __builtin_add_overflow(total, items[i].size, &total))
             return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: tensor '%s': strings too large",
                                 w->prefix, key);
         crc = sc_bundle_crc_len(crc, items[i].size);
@@ -307,8 +307,7 @@ static sc_status sync_close_rename(int *fd, const char *tmp, const char *path, s
         e = errno;
     }
     *fd = -1;
-    if (rc != 0)
-        return sc_error_set(err, SC_IO, "%s: fsync/close failed: %s", tmp, strerror(e));
+    if (rc != 0) return sc_error_set(err, SC_IO, "%s: fsync/close failed: %s", tmp, strerror(e));
     if (rename(tmp, path) != 0)
         return sc_error_set(err, SC_IO, "%s: rename to %s failed: %s", tmp, path, strerror(errno));
     return SC_OK;

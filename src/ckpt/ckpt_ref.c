@@ -15,8 +15,10 @@ static const struct {
     const char *ext;
     sc_ckpt_kind kind;
 } FILE_KINDS[] = {
-    {".weights.h5", SC_CKPT_KERAS_WEIGHTS}, {".safetensors", SC_CKPT_SAFETENSORS},
-    {".keras", SC_CKPT_KERAS_ARCHIVE},      {".hdf5", SC_CKPT_LEGACY_H5},
+    {".weights.h5", SC_CKPT_KERAS_WEIGHTS},
+    {".safetensors", SC_CKPT_SAFETENSORS},
+    {".keras", SC_CKPT_KERAS_ARCHIVE},
+    {".hdf5", SC_CKPT_LEGACY_H5},
     {".h5", SC_CKPT_LEGACY_H5},
 };
 
@@ -93,9 +95,10 @@ sc_status sc_ckpt_ref_resolve(const char *arg, sc_ckpt_ref *out, sc_error *err) 
             return sc_error_set(err, SC_NOT_FOUND, "%s: no such file (a %s checkpoint by its name)",
                                 arg, sc_ckpt_kind_name(kind));
         path = strdup(arg);
-    } else if (sc_path_is_dir(arg) && !is_regular(arg, "checkpoint") &&
-               (sc_saved_model_complete(arg) ||
-                (is_regular(arg, "keras_metadata.pb") && is_regular(arg, "variables/variables.index")))) {
+    } else if (sc_path_is_dir(arg) && !is_regular(arg, "checkpoint")
+               && (sc_saved_model_complete(arg)
+                   || (is_regular(arg, "keras_metadata.pb")
+                       && is_regular(arg, "variables/variables.index")))) {
         /* A user may name a SavedModel that lost its saved_model.pb but keeps Keras' metadata
          * (the watcher, deciding completeness, still waits for saved_model.pb). */
         kind = SC_CKPT_SAVED_MODEL;
@@ -118,8 +121,10 @@ sc_status sc_ckpt_ref_resolve(const char *arg, sc_ckpt_ref *out, sc_error *err) 
 
 sc_status sc_ckpt_ref_bundle_prefix(const sc_ckpt_ref *ref, char **prefix, sc_error *err) {
     *prefix = NULL;
-    if (ref->kind == SC_CKPT_BUNDLE) *prefix = strdup(ref->path);
-    else if (ref->kind == SC_CKPT_SAVED_MODEL) *prefix = sc_path_join(ref->path, "variables/variables");
+    if (ref->kind == SC_CKPT_BUNDLE)
+        *prefix = strdup(ref->path);
+    else if (ref->kind == SC_CKPT_SAVED_MODEL)
+        *prefix = sc_path_join(ref->path, "variables/variables");
     else
         return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: a %s holds no TensorFlow bundle",
                             ref->path, sc_ckpt_kind_name(ref->kind));

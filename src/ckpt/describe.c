@@ -36,7 +36,6 @@ static int starts_with(const sc_tensor_info *t, const char *s) {
     return t->key_len >= n && memcmp(t->key, s, n) == 0;
 }
 
-
 static sc_ckpt_layout detect_layout(const sc_bundle *b) {
     const char *prefix = sc_bundle_prefix(b);
     /* A SavedModel is recognised by where it lives, whatever its keys (Keras SavedModels also
@@ -59,8 +58,8 @@ static sc_ckpt_layout detect_layout(const sc_bundle *b) {
 /* Reads an int64 or int32 scalar (CRC verified). */
 sc_status sc_ckpt_read_int_scalar(sc_bundle *b, const sc_tensor_info *t, int64_t *v,
                                   sc_error *err) {
-    if ((t->dtype != SC_DT_INT64 && t->dtype != SC_DT_INT32) || t->num_elements != 1 ||
-        t->rank != 0)
+    if ((t->dtype != SC_DT_INT64 && t->dtype != SC_DT_INT32) || t->num_elements != 1
+        || t->rank != 0)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: tensor '%s': expected an int64 or int32 scalar, found %s of "
                             "rank %d with %lld elements",
@@ -117,7 +116,8 @@ sc_status sc_ckpt_describe_ex(sc_bundle *b, const sc_step_params *p, sc_ckpt_inf
         sc_model_path_guess(g, &info);
         /* The model under another name than `model` (tf.train.Checkpoint(net=...)). */
         if (info.layout == SC_LAYOUT_UNKNOWN && info.model_path_found)
-            info.layout = info.model_path[0] ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS;
+            info.layout =
+                info.model_path[0] ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS;
     }
 
     const sc_tensor_info *sc = sc_bundle_find(b, "save_counter" VAR_SUFFIX);
@@ -128,7 +128,8 @@ sc_status sc_ckpt_describe_ex(sc_bundle *b, const sc_step_params *p, sc_ckpt_inf
     } else if (g) {
         if ((rc = sc_step_from_graph(b, g, p, &info, err)) != SC_OK) goto done;
     }
-    for (size_t i = 0; info.step_source == SC_STEP_NONE && i < sizeof STEP_KEYS / sizeof STEP_KEYS[0]; i++) {
+    for (size_t i = 0;
+         info.step_source == SC_STEP_NONE && i < sizeof STEP_KEYS / sizeof STEP_KEYS[0]; i++) {
         const sc_tensor_info *t = sc_bundle_find(b, STEP_KEYS[i].key);
         if (!t) continue;
         if ((rc = sc_ckpt_read_int_scalar(b, t, &info.step, err)) != SC_OK) goto done;

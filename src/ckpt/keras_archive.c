@@ -51,25 +51,28 @@ static sc_status read_member(zip_t *za, const char *path, const char *name, uint
     zip_stat_t zs;
     zip_stat_init(&zs);
     if (zip_stat_index(za, (zip_uint64_t)idx, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE))
-        return sc_error_set(err, SC_DATA_LOSS, "%s: member '%s': no size in the central "
-                            "directory: %s", path, name, zip_strerror(za));
+        return sc_error_set(err, SC_DATA_LOSS,
+                            "%s: member '%s': no size in the central "
+                            "directory: %s",
+                            path, name, zip_strerror(za));
     if (zs.size > max || zs.size >= SIZE_MAX)
-        return sc_error_set(err, SC_DATA_LOSS, "%s: member '%s': %llu bytes, at most %llu "
-                            "expected", path, name, (unsigned long long)zs.size,
-                            (unsigned long long)max);
+        return sc_error_set(err, SC_DATA_LOSS,
+                            "%s: member '%s': %llu bytes, at most %llu "
+                            "expected",
+                            path, name, (unsigned long long)zs.size, (unsigned long long)max);
     size_t n = (size_t)zs.size;
     char *buf = malloc(n + 1);
     if (!buf)
-        return sc_error_set(err, SC_NO_MEMORY, "%s: member '%s': out of memory (%zu bytes)",
-                            path, name, n);
+        return sc_error_set(err, SC_NO_MEMORY, "%s: member '%s': out of memory (%zu bytes)", path,
+                            name, n);
     zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)idx, 0);
     if (!zf) {
         int zc = zip_error_code_zip(zip_get_error(za));
         int unsupported =
             zc == ZIP_ER_COMPNOTSUPP || zc == ZIP_ER_ENCRNOTSUPP || zc == ZIP_ER_NOPASSWD;
-        sc_status st = sc_error_set(err, unsupported ? SC_UNIMPLEMENTED : SC_DATA_LOSS,
-                                    "%s: member '%s': cannot open: %s", path, name,
-                                    zip_strerror(za));
+        sc_status st =
+            sc_error_set(err, unsupported ? SC_UNIMPLEMENTED : SC_DATA_LOSS,
+                         "%s: member '%s': cannot open: %s", path, name, zip_strerror(za));
         free(buf);
         return st;
     }
@@ -84,8 +87,10 @@ static sc_status read_member(zip_t *za, const char *path, const char *name, uint
     zip_int64_t tail = got == n ? zip_fread(zf, &extra, 1) : -1;
     if (got != n || tail != 0) {
         const char *why = tail > 0 ? "longer than its stored size" : zip_file_strerror(zf);
-        sc_status st = sc_error_set(err, SC_DATA_LOSS, "%s: member '%s': read %zu of %zu bytes: "
-                                    "%s", path, name, got, n, why);
+        sc_status st = sc_error_set(err, SC_DATA_LOSS,
+                                    "%s: member '%s': read %zu of %zu bytes: "
+                                    "%s",
+                                    path, name, got, n, why);
         zip_fclose(zf);
         free(buf);
         return st;
@@ -118,27 +123,31 @@ sc_status sc_keras_archive_open(const char *path, sc_keras_archive **out, sc_err
         goto fail;
     }
     if ((st = read_member(za, path, "config.json", MAX_JSON_MEMBER, &ar->config, &ar->config_len,
-                          err)) != SC_OK)
+                          err))
+        != SC_OK)
         goto fail;
     if (!ar->config) {
-        st = sc_error_set(err, SC_NOT_FOUND, "%s: member 'config.json' not found, expected a "
-                          ".keras archive", path);
+        st = sc_error_set(err, SC_NOT_FOUND,
+                          "%s: member 'config.json' not found, expected a "
+                          ".keras archive",
+                          path);
         goto fail;
     }
     if (strlen(ar->config) != ar->config_len) {
-        st = sc_error_set(err, SC_DATA_LOSS, "%s: member 'config.json': NUL byte at %zu, "
-                          "expected JSON text", path, strlen(ar->config));
+        st = sc_error_set(err, SC_DATA_LOSS,
+                          "%s: member 'config.json': NUL byte at %zu, "
+                          "expected JSON text",
+                          path, strlen(ar->config));
         goto fail;
     }
-    if ((st = read_member(za, path, "metadata.json", MAX_JSON_MEMBER, &ar->metadata, &mlen,
-                          err)) != SC_OK)
+    if ((st = read_member(za, path, "metadata.json", MAX_JSON_MEMBER, &ar->metadata, &mlen, err))
+        != SC_OK)
         goto fail;
-    if ((st = read_member(za, path, "model.weights.h5", UINT64_MAX, &weights, &wlen, err)) !=
-        SC_OK)
+    if ((st = read_member(za, path, "model.weights.h5", UINT64_MAX, &weights, &wlen, err)) != SC_OK)
         goto fail;
     if (!weights) {
-        int other = zip_name_locate(za, "model.weights.npz", 0) >= 0 ||
-                    zip_name_locate(za, "model.weights.json", 0) >= 0;
+        int other = zip_name_locate(za, "model.weights.npz", 0) >= 0
+                    || zip_name_locate(za, "model.weights.json", 0) >= 0;
         st = sc_error_set(err, other ? SC_UNIMPLEMENTED : SC_NOT_FOUND,
                           other ? "%s: member 'model.weights.h5' not found; the weights are "
                                   "stored as .npz or sharded, which is not supported"

@@ -91,9 +91,12 @@ static int metadata_root(const uint8_t *d, size_t n, pb_node *out) {
                 continue;
             }
             if (sc_pb_read_len(&sub, &v, &vl)) return -1;
-            if (f == 3) is_root = vl == 4 && !memcmp(v, "root", 4);
-            else if (f == 4) node.identifier = v, node.identifier_len = vl;
-            else node.metadata = v, node.metadata_len = vl;
+            if (f == 3)
+                is_root = vl == 4 && !memcmp(v, "root", 4);
+            else if (f == 4)
+                node.identifier = v, node.identifier_len = vl;
+            else
+                node.metadata = v, node.metadata_len = vl;
         }
         if (k < 0) return -1;
         if (is_root) {
@@ -121,8 +124,8 @@ static int first_sub(sc_pb_reader *r, uint32_t field, sc_pb_reader *sub) {
 static int saved_model_root(const uint8_t *d, size_t n, pb_node *out) {
     sc_pb_reader r = sc_pb_reader_init(d, n), mg, og, node, uo;
     int k;
-    if ((k = first_sub(&r, 2, &mg)) != 1 || (k = first_sub(&mg, 7, &og)) != 1 ||
-        (k = first_sub(&og, 1, &node)) != 1 || (k = first_sub(&node, 4, &uo)) != 1)
+    if ((k = first_sub(&r, 2, &mg)) != 1 || (k = first_sub(&mg, 7, &og)) != 1
+        || (k = first_sub(&og, 1, &node)) != 1 || (k = first_sub(&node, 4, &uo)) != 1)
         return k;
     uint32_t f;
     int w;
@@ -135,8 +138,10 @@ static int saved_model_root(const uint8_t *d, size_t n, pb_node *out) {
             continue;
         }
         if (sc_pb_read_len(&uo, &v, &vl)) return -1;
-        if (f == 1) out->identifier = v, out->identifier_len = vl;
-        else out->metadata = v, out->metadata_len = vl;
+        if (f == 1)
+            out->identifier = v, out->identifier_len = vl;
+        else
+            out->metadata = v, out->metadata_len = vl;
     }
     return k < 0 ? -1 : 1;
 }
@@ -148,7 +153,8 @@ static json_t *untuple(json_t *v, int depth) {
     if (json_is_object(v)) {
         const json_t *cn = json_object_get(v, "class_name");
         json_t *items = json_object_get(v, "items");
-        if (json_is_string(cn) && !strcmp(json_string_value(cn), "__tuple__") && json_is_array(items)) {
+        if (json_is_string(cn) && !strcmp(json_string_value(cn), "__tuple__")
+            && json_is_array(items)) {
             json_incref(items);
             json_decref(v);
             return untuple(items, depth + 1);
@@ -178,28 +184,34 @@ static json_t *untuple(json_t *v, int depth) {
  * training_config (the compile arguments). */
 static sc_status from_metadata(const pb_node *node, const char *src, sc_keras_config *c,
                                sc_error *err) {
-    if (node->identifier_len < 10 || memcmp(node->identifier, "_tf_keras_", 10) != 0 ||
-        node->metadata_len == 0)
+    if (node->identifier_len < 10 || memcmp(node->identifier, "_tf_keras_", 10) != 0
+        || node->metadata_len == 0)
         return sc_error_set(err, SC_NOT_FOUND,
                             "%s: the root object is no Keras model (identifier '%.*s'); give "
-                            "--model", src, (int)(node->identifier_len > 64 ? 64 : node->identifier_len),
+                            "--model",
+                            src, (int)(node->identifier_len > 64 ? 64 : node->identifier_len),
                             (const char *)node->identifier);
     json_error_t je;
     json_t *root = json_loadb((const char *)node->metadata, node->metadata_len, 0, &je);
     if (root) root = untuple(root, 0);
     if (!json_is_object(root)) {
         json_decref(root);
-        return sc_error_set(err, SC_DATA_LOSS, "%s: the root object's Keras metadata is not a "
-                            "JSON object (%s)", src, je.text);
+        return sc_error_set(err, SC_DATA_LOSS,
+                            "%s: the root object's Keras metadata is not a "
+                            "JSON object (%s)",
+                            src, je.text);
     }
     sc_status s = SC_OK;
     if (!json_object_get(root, "class_name") || !json_object_get(root, "config")) {
-        s = sc_error_set(err, SC_NOT_FOUND, "%s: the root's Keras metadata has no class_name / "
-                         "config (a subclassed model); give --model", src);
+        s = sc_error_set(err, SC_NOT_FOUND,
+                         "%s: the root's Keras metadata has no class_name / "
+                         "config (a subclassed model); give --model",
+                         src);
         goto done;
     }
     /* Metadata is Keras 2 only (Keras 3 writes no SavedModel metadata). */
-    if (!json_object_get(root, "keras_version")) json_object_set_new(root, "keras_version", json_string("2"));
+    if (!json_object_get(root, "keras_version"))
+        json_object_set_new(root, "keras_version", json_string("2"));
     json_t *tc = json_object_get(root, "training_config");
     if (json_is_object(tc)) {
         json_incref(tc);
@@ -235,8 +247,10 @@ static sc_status from_saved_model(const char *dir, sc_keras_config *c, sc_error 
             s = sc_error_set(err, SC_DATA_LOSS, "%s: malformed protocol buffer (%s)", path,
                              keras_file ? "SavedMetadata" : "SavedModel");
         else if (k == 0)
-            s = sc_error_set(err, SC_NOT_FOUND, "%s: no root object with Keras metadata; give "
-                             "--model", path);
+            s = sc_error_set(err, SC_NOT_FOUND,
+                             "%s: no root object with Keras metadata; give "
+                             "--model",
+                             path);
         else
             s = from_metadata(&node, path, c, err);
     }

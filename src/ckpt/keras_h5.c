@@ -74,8 +74,8 @@ static sc_status add_dataset(sc_h5weights *h, hid_t ds, const char *key, sc_erro
         return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory listing datasets", h->path);
     h5_tensor *t = &h->t[h->n];
     memset(t, 0, sizeof *t);
-    if ((ft = H5Dget_type(ds)) < 0 || (sp = H5Dget_space(ds)) < 0 ||
-        (dcpl = H5Dget_create_plist(ds)) < 0) {
+    if ((ft = H5Dget_type(ds)) < 0 || (sp = H5Dget_space(ds)) < 0
+        || (dcpl = H5Dget_create_plist(ds)) < 0) {
         st = sc_h5_error(err, SC_DATA_LOSS, "%s: dataset '/%s': cannot read its type or shape",
                          h->path, key);
         goto done;
@@ -84,30 +84,31 @@ static sc_status add_dataset(sc_h5weights *h, hid_t ds, const char *key, sc_erro
      * the file (bit-flip runs crash or hang inside H5HG_read): read attributes only when needed,
      * here only for the 2-byte types that may hold bfloat16. */
     H5T_class_t cls = H5Tget_class(ft);
-    if ((cls == H5T_OPAQUE || cls == H5T_INTEGER) && H5Tget_size(ft) == 2 &&
-        (st = sc_h5_read_str_attr(ds, h->path, key, "dtype", &bf, err)) != SC_OK)
+    if ((cls == H5T_OPAQUE || cls == H5T_INTEGER) && H5Tget_size(ft) == 2
+        && (st = sc_h5_read_str_attr(ds, h->path, key, "dtype", &bf, err)) != SC_OK)
         goto done;
     sc_h5_classify(ft, bf && strcmp(bf, "bfloat16") == 0, &t->info.dtype, &t->rd);
     H5S_class_t sc = H5Sget_simple_extent_type(sp);
     int rank = sc == H5S_SIMPLE ? H5Sget_simple_extent_ndims(sp) : 0;
     hsize_t dims[H5S_MAX_RANK];
-    if (sc == H5S_NO_CLASS || rank < 0 || rank > H5S_MAX_RANK ||
-        (rank > 0 && H5Sget_simple_extent_dims(sp, dims, NULL) != rank)) {
-        st = sc_h5_error(err, SC_DATA_LOSS, "%s: dataset '/%s': unreadable dataspace", h->path,
-                         key);
+    if (sc == H5S_NO_CLASS || rank < 0 || rank > H5S_MAX_RANK
+        || (rank > 0 && H5Sget_simple_extent_dims(sp, dims, NULL) != rank)) {
+        st =
+            sc_h5_error(err, SC_DATA_LOSS, "%s: dataset '/%s': unreadable dataspace", h->path, key);
         goto done;
     }
-    if ((t->info.key = strdup(key)) == NULL ||
-        (t->shape = calloc(rank ? (size_t)rank : 1, sizeof *t->shape)) == NULL) {
+    if ((t->info.key = strdup(key)) == NULL
+        || (t->shape = calloc(rank ? (size_t)rank : 1, sizeof *t->shape)) == NULL) {
         st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory listing datasets", h->path);
         goto done;
     }
     uint64_t n = sc == H5S_NULL ? 0 : 1;
     for (int i = 0; i < rank; i++) {
         if (dims[i] > (hsize_t)INT64_MAX || (dims[i] && n > (uint64_t)INT64_MAX / dims[i])) {
-            st = sc_error_set(err, SC_DATA_LOSS, "%s: dataset '/%s': dimension %d (%llu) makes "
-                              "the element count overflow", h->path, key, i,
-                              (unsigned long long)dims[i]);
+            st = sc_error_set(err, SC_DATA_LOSS,
+                              "%s: dataset '/%s': dimension %d (%llu) makes "
+                              "the element count overflow",
+                              h->path, key, i, (unsigned long long)dims[i]);
             goto done;
         }
         t->shape[i] = (int64_t)dims[i];
@@ -115,8 +116,10 @@ static sc_status add_dataset(sc_h5weights *h, hid_t ds, const char *key, sc_erro
     }
     size_t esize = t->rd == SC_H5_RD_NONE ? 0 : H5Tget_size(ft);
     if (esize && n > SIZE_MAX / esize) {
-        st = sc_error_set(err, SC_DATA_LOSS, "%s: dataset '/%s': %llu elements of %zu bytes "
-                          "exceed the address space", h->path, key, (unsigned long long)n, esize);
+        st = sc_error_set(err, SC_DATA_LOSS,
+                          "%s: dataset '/%s': %llu elements of %zu bytes "
+                          "exceed the address space",
+                          h->path, key, (unsigned long long)n, esize);
         goto done;
     }
     t->info.key_len = strlen(key);
@@ -131,17 +134,19 @@ static sc_status add_dataset(sc_h5weights *h, hid_t ds, const char *key, sc_erro
         hsize_t stored = H5Dget_storage_size(ds), fsize = 0;
         haddr_t off = H5Dget_offset(ds);
         if (stored && stored != t->info.size) {
-            st = sc_error_set(err, SC_DATA_LOSS, "%s: dataset '/%s': %llu bytes stored, expected "
-                              "%llu for %llu elements of %zu bytes", h->path, key,
-                              (unsigned long long)stored, (unsigned long long)t->info.size,
-                              (unsigned long long)n, esize);
+            st = sc_error_set(err, SC_DATA_LOSS,
+                              "%s: dataset '/%s': %llu bytes stored, expected "
+                              "%llu for %llu elements of %zu bytes",
+                              h->path, key, (unsigned long long)stored,
+                              (unsigned long long)t->info.size, (unsigned long long)n, esize);
             goto done;
         }
-        if (stored && off != HADDR_UNDEF && H5Fget_filesize(h->file, &fsize) >= 0 &&
-            (off > fsize || stored > fsize - off)) {
-            st = sc_error_set(err, SC_DATA_LOSS, "%s: dataset '/%s': data at byte %llu + %llu "
-                              "runs past the end of the file (%llu bytes)", h->path, key,
-                              (unsigned long long)off, (unsigned long long)stored,
+        if (stored && off != HADDR_UNDEF && H5Fget_filesize(h->file, &fsize) >= 0
+            && (off > fsize || stored > fsize - off)) {
+            st = sc_error_set(err, SC_DATA_LOSS,
+                              "%s: dataset '/%s': data at byte %llu + %llu "
+                              "runs past the end of the file (%llu bytes)",
+                              h->path, key, (unsigned long long)off, (unsigned long long)stored,
                               (unsigned long long)fsize);
             goto done;
         }
@@ -180,13 +185,15 @@ static herr_t visit(hid_t root, const char *name, const H5L_info_t *info, void *
     if (info->type != H5L_TYPE_HARD) return 0; /* soft/external links may point anywhere */
     hid_t o = H5Oopen(root, name, H5P_DEFAULT);
     if (o < 0) {
-        c->st = sc_h5_error(c->err, SC_DATA_LOSS, "%s: object '/%s': cannot open",
-                            c->h->path, name);
+        c->st =
+            sc_h5_error(c->err, SC_DATA_LOSS, "%s: object '/%s': cannot open", c->h->path, name);
         return -1;
     }
     H5I_type_t type = H5Iget_type(o);
-    if (type == H5I_DATASET) c->st = add_dataset(c->h, o, name, c->err);
-    else if (type == H5I_GROUP) c->st = add_group(c->h, name, c->err);
+    if (type == H5I_DATASET)
+        c->st = add_dataset(c->h, o, name, c->err);
+    else if (type == H5I_GROUP)
+        c->st = add_group(c->h, name, c->err);
     H5Oclose(o);
     return c->st == SC_OK ? 0 : -1;
 }
@@ -235,8 +242,10 @@ sc_status sc_h5weights_open(const char *path, sc_h5weights **out, sc_error *err)
         return sc_error_set(err, errno == ENOENT ? SC_NOT_FOUND : SC_IO, "%s: cannot open: %s",
                             path, strerror(errno));
     if (S_ISDIR(sb.st_mode))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: is a directory, expected an HDF5 "
-                            "file", path);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: is a directory, expected an HDF5 "
+                            "file",
+                            path);
     sc_h5weights *h = new_handle(path);
     if (!h) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", path);
     sc_status st = SC_OK;
@@ -321,9 +330,9 @@ sc_status sc_h5weights_open_owned(void *data, size_t len, const char *name, sc_h
         st = sc_error_set(err, SC_DATA_LOSS, "%s: empty, expected an HDF5 file", name);
         goto fail;
     }
-    if (fapl < 0 || H5Pset_fapl_core(fapl, 65536, 0) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        H5Pset_file_image_callbacks(fapl, &cb) < 0 || H5Pset_file_image(fapl, data, len) < 0) {
+    if (fapl < 0 || H5Pset_fapl_core(fapl, 65536, 0) < 0
+        || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0
+        || H5Pset_file_image_callbacks(fapl, &cb) < 0 || H5Pset_file_image(fapl, data, len) < 0) {
         st = sc_h5_error(err, SC_NO_MEMORY, "%s: cannot set up an HDF5 file image", name);
         goto fail;
     }
@@ -405,25 +414,30 @@ sc_status sc_h5weights_read(sc_h5weights *h, const sc_tensor_info *t, void *buf,
     const h5_tensor *ht = (const h5_tensor *)t;
     assert(ht >= h->t && ht < h->t + h->n); /* t must come from this handle */
     if (ht->rd == SC_H5_RD_NONE)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "%s: dataset '/%s': HDF5 type is not a "
-                            "numeric tensor type (dtype %s)", h->path, t->key,
-                            sc_dtype_name(t->dtype));
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "%s: dataset '/%s': HDF5 type is not a "
+                            "numeric tensor type (dtype %s)",
+                            h->path, t->key, sc_dtype_name(t->dtype));
     if (cap < t->size)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: dataset '/%s': buffer of %zu bytes, "
-                            "need %llu", h->path, t->key, cap, (unsigned long long)t->size);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: dataset '/%s': buffer of %zu bytes, "
+                            "need %llu",
+                            h->path, t->key, cap, (unsigned long long)t->size);
     if (t->num_elements == 0) return SC_OK;
     sc_h5_quiet();
     sc_status st = SC_OK;
     hid_t ds = -1, sp = -1, ft = -1, mt = -1;
-    if ((ds = H5Dopen2(h->file, t->key, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(ds)) < 0 ||
-        (ft = H5Dget_type(ds)) < 0) {
+    if ((ds = H5Dopen2(h->file, t->key, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(ds)) < 0
+        || (ft = H5Dget_type(ds)) < 0) {
         st = sc_h5_error(err, SC_DATA_LOSS, "%s: dataset '/%s': cannot open", h->path, t->key);
         goto done;
     }
-    if (H5Sget_simple_extent_npoints(sp) != t->num_elements ||
-        H5Tget_size(ft) * (uint64_t)t->num_elements != t->size) {
-        st = sc_error_set(err, SC_DATA_LOSS, "%s: dataset '/%s': type or shape changed since the "
-                          "file was opened", h->path, t->key);
+    if (H5Sget_simple_extent_npoints(sp) != t->num_elements
+        || H5Tget_size(ft) * (uint64_t)t->num_elements != t->size) {
+        st = sc_error_set(err, SC_DATA_LOSS,
+                          "%s: dataset '/%s': type or shape changed since the "
+                          "file was opened",
+                          h->path, t->key);
         goto done;
     }
     if ((mt = H5Tcopy(ft)) < 0 || (ht->rd == SC_H5_RD_LE && H5Tset_order(mt, H5T_ORDER_LE) < 0)) {

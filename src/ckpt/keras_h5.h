@@ -23,8 +23,8 @@ int sc_h5_error_is_lock(void);
 /* Reads a string attribute holding one value (vlen or fixed; h5py writes vlen UTF-8) into a
  * malloc'd *out. *out is NULL when the attribute is absent, not a string or not one value.
  * file and obj_path name the object in messages. */
-sc_status sc_h5_read_str_attr(hid_t obj, const char *file, const char *obj_path,
-                              const char *attr, char **out, sc_error *err);
+sc_status sc_h5_read_str_attr(hid_t obj, const char *file, const char *obj_path, const char *attr,
+                              char **out, sc_error *err);
 
 /* The same with a limit of 64 MiB instead of 64 KiB, for model_config / training_config. */
 sc_status sc_h5_read_config_attr(hid_t obj, const char *file, const char *obj_path,

@@ -9,7 +9,7 @@
 #include "core/error.h"
 
 #define MAX_ATTR_STRING 65536u
-#define DETAIL_MAX 256 /* HDF5's own diagnosis appended to our messages */
+#define DETAIL_MAX      256 /* HDF5's own diagnosis appended to our messages */
 
 void sc_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
@@ -20,8 +20,7 @@ static herr_t walk_first(unsigned n, const H5E_error2_t *e, void *data) {
         snprintf(out, DETAIL_MAX, "%s", e->desc);
     } else {
         char msg[200];
-        if (H5Eget_msg(e->min_num, NULL, msg, sizeof msg) > 0)
-            snprintf(out, DETAIL_MAX, "%s", msg);
+        if (H5Eget_msg(e->min_num, NULL, msg, sizeof msg) > 0) snprintf(out, DETAIL_MAX, "%s", msg);
     }
     return 0;
 }
@@ -52,12 +51,11 @@ sc_status sc_h5_error(sc_error *err, sc_status status, const char *fmt, ...) {
     return sc_error_set(err, status, "%s", head);
 }
 
+static sc_status read_str_attr(hid_t obj, const char *file, const char *obj_path, const char *attr,
+                               size_t max, char **out, sc_error *err);
 
-static sc_status read_str_attr(hid_t obj, const char *file, const char *obj_path,
-                               const char *attr, size_t max, char **out, sc_error *err);
-
-sc_status sc_h5_read_str_attr(hid_t obj, const char *file, const char *obj_path,
-                              const char *attr, char **out, sc_error *err) {
+sc_status sc_h5_read_str_attr(hid_t obj, const char *file, const char *obj_path, const char *attr,
+                              char **out, sc_error *err) {
     return read_str_attr(obj, file, obj_path, attr, MAX_ATTR_STRING, out, err);
 }
 
@@ -67,8 +65,8 @@ sc_status sc_h5_read_config_attr(hid_t obj, const char *file, const char *obj_pa
     return read_str_attr(obj, file, obj_path, attr, (size_t)64 << 20, out, err);
 }
 
-static sc_status read_str_attr(hid_t obj, const char *file, const char *obj_path,
-                               const char *attr, size_t max, char **out, sc_error *err) {
+static sc_status read_str_attr(hid_t obj, const char *file, const char *obj_path, const char *attr,
+                               size_t max, char **out, sc_error *err) {
     *out = NULL;
     sc_status st = SC_OK;
     hid_t a = -1, ft = -1, sp = -1, mt = -1;
@@ -77,18 +75,18 @@ static sc_status read_str_attr(hid_t obj, const char *file, const char *obj_path
         return sc_h5_error(err, SC_DATA_LOSS, "%s: object '/%s': cannot look up attribute '%s'",
                            file, obj_path, attr);
     if (ex == 0) return SC_OK;
-    if ((a = H5Aopen(obj, attr, H5P_DEFAULT)) < 0 || (ft = H5Aget_type(a)) < 0 ||
-        (sp = H5Aget_space(a)) < 0) {
-        st = sc_h5_error(err, SC_DATA_LOSS, "%s: object '/%s': cannot open attribute '%s'",
-                         file, obj_path, attr);
+    if ((a = H5Aopen(obj, attr, H5P_DEFAULT)) < 0 || (ft = H5Aget_type(a)) < 0
+        || (sp = H5Aget_space(a)) < 0) {
+        st = sc_h5_error(err, SC_DATA_LOSS, "%s: object '/%s': cannot open attribute '%s'", file,
+                         obj_path, attr);
         goto done;
     }
     if (H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1) goto done;
     htri_t vl = H5Tis_variable_str(ft);
     if (vl > 0) {
         char *s = NULL;
-        if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
-            H5Tset_cset(mt, H5Tget_cset(ft)) < 0 || H5Aread(a, mt, &s) < 0) {
+        if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0
+            || H5Tset_cset(mt, H5Tget_cset(ft)) < 0 || H5Aread(a, mt, &s) < 0) {
             st = sc_h5_error(err, SC_DATA_LOSS, "%s: object '/%s': cannot read attribute '%s'",
                              file, obj_path, attr);
             goto done;
@@ -99,13 +97,17 @@ static sc_status read_str_attr(hid_t obj, const char *file, const char *obj_path
             if (!*out) st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", file);
         }
     } else if (vl < 0) {
-        st = sc_h5_error(err, SC_DATA_LOSS, "%s: object '/%s': attribute '%s': unreadable "
-                         "string type", file, obj_path, attr);
+        st = sc_h5_error(err, SC_DATA_LOSS,
+                         "%s: object '/%s': attribute '%s': unreadable "
+                         "string type",
+                         file, obj_path, attr);
     } else {
         size_t n = H5Tget_size(ft);
         if (n == 0 || n > max) {
-            st = sc_error_set(err, SC_DATA_LOSS, "%s: object '/%s': attribute '%s' is a %zu-byte "
-                              "string, expected 1..%zu", file, obj_path, attr, n, max);
+            st = sc_error_set(err, SC_DATA_LOSS,
+                              "%s: object '/%s': attribute '%s' is a %zu-byte "
+                              "string, expected 1..%zu",
+                              file, obj_path, attr, n, max);
             goto done;
         }
         char *s = calloc(1, n + 1);
@@ -156,9 +158,8 @@ static int h5py_bool(hid_t ft) {
 }
 
 void sc_h5_classify(hid_t ft, int bf16_attr, sc_dtype *dt, sc_h5_rd *rd) {
-    static const sc_dtype ints[2][4] = {
-        {SC_DT_UINT8, SC_DT_UINT16, SC_DT_UINT32, SC_DT_UINT64},
-        {SC_DT_INT8, SC_DT_INT16, SC_DT_INT32, SC_DT_INT64}};
+    static const sc_dtype ints[2][4] = {{SC_DT_UINT8, SC_DT_UINT16, SC_DT_UINT32, SC_DT_UINT64},
+                                        {SC_DT_INT8, SC_DT_INT16, SC_DT_INT32, SC_DT_INT64}};
     H5T_class_t cls = H5Tget_class(ft);
     size_t size = H5Tget_size(ft);
     H5T_order_t order = H5Tget_order(ft);
@@ -171,8 +172,8 @@ void sc_h5_classify(hid_t ft, int bf16_attr, sc_dtype *dt, sc_h5_rd *rd) {
     } else if (cls == H5T_FLOAT && ordered && ieee_float(ft, size)) {
         *dt = size == 2 ? SC_DT_HALF : size == 4 ? SC_DT_FLOAT : SC_DT_DOUBLE;
         *rd = SC_H5_RD_LE;
-    } else if (cls == H5T_INTEGER && ordered && H5Tget_offset(ft) == 0 &&
-               H5Tget_precision(ft) == size * 8) {
+    } else if (cls == H5T_INTEGER && ordered && H5Tget_offset(ft) == 0
+               && H5Tget_precision(ft) == size * 8) {
         int k = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : size == 8 ? 3 : -1;
         if (k >= 0) {
             *dt = ints[H5Tget_sign(ft) == H5T_SGN_2][k];

@@ -29,16 +29,17 @@ static hid_t file_type(sc_dtype dt) {
     case SC_DT_UINT64: return H5Tcopy(H5T_STD_U64LE);
     case SC_DT_HALF: /* HDF5 1.10 predefines no binary16; h5py builds it the same way */
         t = H5Tcopy(H5T_IEEE_F32LE);
-        if (t >= 0 && (H5Tset_fields(t, 15, 10, 5, 0, 10) < 0 || H5Tset_size(t, 2) < 0 ||
-                       H5Tset_ebias(t, 15) < 0)) {
+        if (t >= 0
+            && (H5Tset_fields(t, 15, 10, 5, 0, 10) < 0 || H5Tset_size(t, 2) < 0
+                || H5Tset_ebias(t, 15) < 0)) {
             H5Tclose(t);
             return -1;
         }
         return t;
     case SC_DT_BOOL:
         t = H5Tenum_create(H5T_STD_I8LE);
-        if (t >= 0 &&
-            (H5Tenum_insert(t, "FALSE", &no) < 0 || H5Tenum_insert(t, "TRUE", &yes) < 0)) {
+        if (t >= 0
+            && (H5Tenum_insert(t, "FALSE", &no) < 0 || H5Tenum_insert(t, "TRUE", &yes) < 0)) {
             H5Tclose(t);
             return -1;
         }
@@ -57,9 +58,8 @@ static hid_t file_type(sc_dtype dt) {
 static herr_t write_str_attr(hid_t obj, const char *name, const char *value) {
     hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR), a = -1;
     herr_t r = -1;
-    if (t >= 0 && s >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 &&
-        H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
-        (a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
+    if (t >= 0 && s >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 && H5Tset_cset(t, H5T_CSET_UTF8) >= 0
+        && (a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
         r = H5Awrite(a, t, &value);
     if (a >= 0) H5Aclose(a);
     if (s >= 0) H5Sclose(s);
@@ -77,28 +77,38 @@ static sc_status check_entries(const char *path, const sc_h5weights_entry *e, si
     for (size_t i = 0; i < n; i++) {
         const char *k = e[i].key;
         if (!k || !*k || *k == '/' || k[strlen(k) - 1] == '/' || strstr(k, "//"))
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: entry %zu: key '%s' is not a "
-                                "relative path a/b/c", path, i, k ? k : "(null)");
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: entry %zu: key '%s' is not a "
+                                "relative path a/b/c",
+                                path, i, k ? k : "(null)");
         size_t esize = sc_dtype_size(e[i].dtype);
         hid_t probe = file_type(e[i].dtype);
         if (probe < 0 || esize == 0)
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: tensor '%s': dtype %s cannot be "
-                                "written to HDF5", path, k, sc_dtype_name(e[i].dtype));
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: tensor '%s': dtype %s cannot be "
+                                "written to HDF5",
+                                path, k, sc_dtype_name(e[i].dtype));
         H5Tclose(probe);
         if (e[i].rank < 0 || e[i].rank > H5S_MAX_RANK || (e[i].rank && !e[i].shape))
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: tensor '%s': rank %d, expected "
-                                "0..%d", path, k, e[i].rank, H5S_MAX_RANK);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: tensor '%s': rank %d, expected "
+                                "0..%d",
+                                path, k, e[i].rank, H5S_MAX_RANK);
         size_t count = 1;
         for (int d = 0; d < e[i].rank; d++) {
             int64_t v = e[i].shape[d];
             if (v < 0 || (v && count > SIZE_MAX / esize / (uint64_t)v))
-                return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: tensor '%s': bad dimension "
-                                    "%d (%lld)", path, k, d, (long long)v);
+                return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                    "%s: tensor '%s': bad dimension "
+                                    "%d (%lld)",
+                                    path, k, d, (long long)v);
             count *= (size_t)v;
         }
         if (count * esize != e[i].size || (e[i].size && !e[i].data))
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: tensor '%s': %zu bytes given, "
-                                "shape and dtype need %zu", path, k, e[i].size, count * esize);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: tensor '%s': %zu bytes given, "
+                                "shape and dtype need %zu",
+                                path, k, e[i].size, count * esize);
     }
     const char **keys = malloc((n ? n : 1) * sizeof *keys);
     if (!keys) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", path);
@@ -116,17 +126,20 @@ static sc_status check_entries(const char *path, const sc_h5weights_entry *e, si
 static sc_status write_group(hid_t file, hid_t lcpl, hid_t gcpl, const char *path,
                              const sc_h5weights_group *g, sc_error *err) {
     hid_t grp;
-    if (!*g->path) grp = H5Gopen2(file, "/", H5P_DEFAULT);
-    else if (H5Lexists(file, g->path, H5P_DEFAULT) > 0) grp = H5Gopen2(file, g->path, H5P_DEFAULT);
-    else grp = H5Gcreate2(file, g->path, lcpl, gcpl, H5P_DEFAULT);
+    if (!*g->path)
+        grp = H5Gopen2(file, "/", H5P_DEFAULT);
+    else if (H5Lexists(file, g->path, H5P_DEFAULT) > 0)
+        grp = H5Gopen2(file, g->path, H5P_DEFAULT);
+    else
+        grp = H5Gcreate2(file, g->path, lcpl, gcpl, H5P_DEFAULT);
     if (grp < 0) return sc_h5_error(err, SC_IO, "%s: group '/%s': cannot create", path, g->path);
     sc_status st = SC_OK;
     if (g->name && write_str_attr(grp, "name", g->name) < 0)
         st = sc_h5_error(err, SC_IO, "%s: group '/%s': cannot write attribute 'name'", path,
                          g->path);
     if (st == SC_OK && g->attr && g->value && write_str_attr(grp, g->attr, g->value) < 0)
-        st = sc_h5_error(err, SC_IO, "%s: group '/%s': cannot write attribute '%s'", path,
-                         g->path, g->attr);
+        st = sc_h5_error(err, SC_IO, "%s: group '/%s': cannot write attribute '%s'", path, g->path,
+                         g->attr);
     H5Gclose(grp);
     return st;
 }
@@ -138,8 +151,7 @@ static sc_status write_entry(hid_t file, hid_t lcpl, hid_t dcpl, const char *pat
     for (int d = 0; d < e->rank; d++) dims[d] = (hsize_t)e->shape[d];
     hid_t ft = file_type(e->dtype), ds = -1;
     hid_t sp = e->rank ? H5Screate_simple(e->rank, dims, NULL) : H5Screate(H5S_SCALAR);
-    if (ft < 0 || sp < 0 ||
-        (ds = H5Dcreate2(file, e->key, ft, sp, lcpl, dcpl, H5P_DEFAULT)) < 0) {
+    if (ft < 0 || sp < 0 || (ds = H5Dcreate2(file, e->key, ft, sp, lcpl, dcpl, H5P_DEFAULT)) < 0) {
         st = sc_h5_error(err, SC_IO, "%s: tensor '%s': cannot create the dataset", path, e->key);
         goto done;
     }
@@ -182,10 +194,10 @@ sc_status sc_h5weights_write(const char *path, const sc_h5weights_entry *entries
           gcpl = H5Pcreate(H5P_GROUP_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE), file = -1;
     /* No object timestamps (h5py's default for datasets): the same input gives the same bytes.
      * Intermediate groups take lcpl's defaults, which also record no times in 1.10. */
-    if (fapl < 0 || lcpl < 0 || gcpl < 0 || dcpl < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
-        H5Pset_create_intermediate_group(lcpl, 1) < 0 || H5Pset_obj_track_times(gcpl, 0) < 0 ||
-        H5Pset_obj_track_times(dcpl, 0) < 0) {
+    if (fapl < 0 || lcpl < 0 || gcpl < 0 || dcpl < 0
+        || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0
+        || H5Pset_create_intermediate_group(lcpl, 1) < 0 || H5Pset_obj_track_times(gcpl, 0) < 0
+        || H5Pset_obj_track_times(dcpl, 0) < 0) {
         st = sc_h5_error(err, SC_NO_MEMORY, "%s: cannot set up HDF5", path);
         goto fail;
     }

@@ -13,8 +13,8 @@ static int starts_with(const char *s, const char *p) { return strncmp(s, p, strl
 int sc_h5weights_is_legacy(const sc_h5weights *h) {
     for (size_t i = 0; i < sc_h5weights_num_tensors(h); i++) {
         const char *k = sc_h5weights_tensor(h, i)->key;
-        if (starts_with(k, "layers/") || starts_with(k, "_layer_checkpoint_dependencies/") ||
-            starts_with(k, "optimizer/vars/"))
+        if (starts_with(k, "layers/") || starts_with(k, "_layer_checkpoint_dependencies/")
+            || starts_with(k, "optimizer/vars/"))
             return 0;
     }
     return 1;
@@ -50,8 +50,8 @@ static int counter_name(const char *key) {
     base = base ? base + 1 : key;
     size_t n = strcspn(base, ":");
     if (base[n] && strcmp(base + n, ":0") != 0) return 0;
-    return (n == 4 && !strncmp(base, "iter", 4)) || (n == 9 && !strncmp(base, "iteration", 9)) ||
-           (n == 10 && !strncmp(base, "iterations", 10));
+    return (n == 4 && !strncmp(base, "iter", 4)) || (n == 9 && !strncmp(base, "iteration", 9))
+           || (n == 10 && !strncmp(base, "iterations", 10));
 }
 
 sc_status sc_h5weights_legacy_step(sc_h5weights *h, int64_t *step, const char **key,

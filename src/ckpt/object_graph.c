@@ -76,7 +76,8 @@ static sc_status og_child(og_build *b, size_t node, sc_pb_reader r) {
             if (k == -2) return og_bad(b, node, "child reference to a node id out of range");
             if (k != 0) return og_bad(b, node, "malformed child node_id");
         } else if (f == 2 && w == SC_PB_LEN) {
-            if (sc_pb_read_len(&r, &s, &n) != 0) return og_bad(b, node, "truncated child local_name");
+            if (sc_pb_read_len(&r, &s, &n) != 0)
+                return og_bad(b, node, "truncated child local_name");
             have_name = 1;
         } else if (f == 1 || f == 2) {
             return og_bad(b, node, "child reference field has the wrong wire type");
@@ -104,11 +105,19 @@ static sc_status og_attribute(og_build *b, size_t node, sc_pb_reader r) {
             const uint8_t *s;
             size_t n;
             if (w != SC_PB_LEN) return og_bad(b, node, "attribute string has the wrong wire type");
-            if (sc_pb_read_len(&r, &s, &n) != 0) return og_bad(b, node, "truncated attribute string");
+            if (sc_pb_read_len(&r, &s, &n) != 0)
+                return og_bad(b, node, "truncated attribute string");
             const char *c = og_str(b, s, n);
-            if (f == 1) { a.name = c; a.name_len = n; }
-            else if (f == 2) { a.full_name = c; a.full_name_len = n; }
-            else { a.checkpoint_key = c; a.checkpoint_key_len = n; }
+            if (f == 1) {
+                a.name = c;
+                a.name_len = n;
+            } else if (f == 2) {
+                a.full_name = c;
+                a.full_name_len = n;
+            } else {
+                a.checkpoint_key = c;
+                a.checkpoint_key_len = n;
+            }
         } else if (f == 4) {
             uint64_t v;
             if (w != SC_PB_VARINT || sc_pb_read_varint64(&r, &v) != 0)
@@ -131,7 +140,8 @@ static sc_status og_slot(og_build *b, size_t node, sc_pb_reader r) {
     while ((rc = sc_pb_next(&r, &f, &w)) == 1) {
         if (f == 1 || f == 3) {
             if (w != SC_PB_VARINT) return og_bad(b, node, "slot node id has the wrong wire type");
-            int k = og_node_id(b, &r, f == 1 ? &s.original_variable_node_id : &s.slot_variable_node_id);
+            int k =
+                og_node_id(b, &r, f == 1 ? &s.original_variable_node_id : &s.slot_variable_node_id);
             if (k == -2) return og_bad(b, node, "slot variable refers to a node id out of range");
             if (k != 0) return og_bad(b, node, "malformed slot variable node id");
         } else if (f == 2) {
@@ -191,10 +201,14 @@ static sc_status og_node(og_build *b, sc_pb_reader r) {
             sc_pb_reader sub;
             if (w != SC_PB_LEN) return og_bad(b, node, "field has the wrong wire type");
             if (sc_pb_read_sub(&r, &sub) != 0) return og_bad(b, node, "truncated field");
-            if (f == 1) st = og_child(b, node, sub);
-            else if (f == 2) st = og_attribute(b, node, sub);
-            else if (f == 3) st = og_slot(b, node, sub);
-            else st = og_small_sub(b, node, f, sub, &nd);
+            if (f == 1)
+                st = og_child(b, node, sub);
+            else if (f == 2)
+                st = og_attribute(b, node, sub);
+            else if (f == 3)
+                st = og_slot(b, node, sub);
+            else
+                st = og_small_sub(b, node, f, sub, &nd);
             if (st != SC_OK) return st;
         } else if (sc_pb_skip(&r, w) != 0) {
             return og_bad(b, node, "truncated unknown field");
@@ -263,8 +277,8 @@ sc_status sc_object_graph_parse(const void *data, size_t size, const char *name,
     st = og_walk(&fill, data, size);
     if (st != SC_OK) goto fail;
     /* The same bytes were walked twice; the counts cannot differ. */
-    assert(fill.nodes == b.nodes && fill.children == b.children && fill.attrs == b.attrs &&
-           fill.slots == b.slots && fill.str == b.str);
+    assert(fill.nodes == b.nodes && fill.children == b.children && fill.attrs == b.attrs
+           && fill.slots == b.slots && fill.str == b.str);
     *out = g;
     return SC_OK;
 nomem:
@@ -288,8 +302,8 @@ sc_status sc_object_graph_read(sc_bundle *bundle, sc_object_graph **out, sc_erro
         return sc_error_set(err, SC_DATA_LOSS, "%s: expected a string scalar, found %s of rank %d",
                             name, sc_dtype_name(t->dtype), t->rank);
     if (t->size > OG_MAX_BYTES)
-        return sc_error_set(err, SC_DATA_LOSS, "%s: implausible size %llu bytes (limit %llu)",
-                            name, (unsigned long long)t->size, (unsigned long long)OG_MAX_BYTES);
+        return sc_error_set(err, SC_DATA_LOSS, "%s: implausible size %llu bytes (limit %llu)", name,
+                            (unsigned long long)t->size, (unsigned long long)OG_MAX_BYTES);
     size_t cap = (size_t)t->size;
     uint8_t *raw = malloc(cap ? cap : 1);
     if (!raw) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory (%zu bytes)", name, cap);

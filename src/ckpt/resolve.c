@@ -42,7 +42,8 @@ sc_status sc_latest_checkpoint(const char *dir, char **prefix_out, sc_error *err
     if (!st.model_checkpoint_path || !st.model_checkpoint_path[0]) {
         rc = sc_error_set(err, SC_INVALID_ARGUMENT,
                           "%s/checkpoint: model_checkpoint_path is empty (expected a checkpoint "
-                          "prefix)", dir);
+                          "prefix)",
+                          dir);
         goto done;
     }
     /* Relative paths join the directory (os.path.join); absolute ones are kept as written. */
@@ -53,8 +54,8 @@ sc_status sc_latest_checkpoint(const char *dir, char **prefix_out, sc_error *err
     }
     if (!index_exists(prefix)) {
         rc = sc_error_set(err, SC_NOT_FOUND,
-                          "%s/checkpoint: names checkpoint %s, but %s.index does not exist",
-                          dir, prefix, prefix);
+                          "%s/checkpoint: names checkpoint %s, but %s.index does not exist", dir,
+                          prefix, prefix);
         goto done;
     }
     *prefix_out = prefix;
@@ -93,8 +94,8 @@ sc_status sc_ckpt_resolve(const char *path, char **prefix_out, sc_error *err) {
     cand = NULL;
     /* 4. The .index file itself. */
     size_t n = strlen(path), sl = strlen(".index");
-    if (n > sl && strcmp(path + n - sl, ".index") == 0 && sc_path_exists(path) &&
-        !sc_path_is_dir(path)) {
+    if (n > sl && strcmp(path + n - sl, ".index") == 0 && sc_path_exists(path)
+        && !sc_path_is_dir(path)) {
         cand = strndup(path, n - sl);
         goto found;
     }

@@ -17,9 +17,9 @@
 
 #include "sidecar/status.h"
 
-#define SC_SST_FOOTER_SIZE 48
-#define SC_SST_TRAILER_SIZE 5
-#define SC_SST_MAGIC UINT64_C(0xdb4775248b80fb57)
+#define SC_SST_FOOTER_SIZE        48
+#define SC_SST_TRAILER_SIZE       5
+#define SC_SST_MAGIC              UINT64_C(0xdb4775248b80fb57)
 #define SC_SST_DEFAULT_BLOCK_SIZE 262144
 
 enum { SC_SST_NO_COMPRESSION = 0, SC_SST_SNAPPY = 1 };
@@ -53,7 +53,6 @@ void sc_sst_writer_free(sc_sst_writer *w); /* NULL is fine */
 sc_status sc_sst_writer_add(sc_sst_writer *w, const void *key, size_t key_len, const void *value,
                             size_t value_len, sc_error *err);
 /* Finishes the table; *data (owned by the writer, valid until free) holds the file's bytes. */
-sc_status sc_sst_writer_finish(sc_sst_writer *w, const uint8_t **data, size_t *len,
-                               sc_error *err);
+sc_status sc_sst_writer_finish(sc_sst_writer *w, const uint8_t **data, size_t *len, sc_error *err);
 
 #endif

@@ -59,8 +59,8 @@ static sc_status block_error(const sst_walk *w, const sst_block *blk, const char
  * decompresses into scratch. On success blk describes the block's entries. */
 static sc_status load_block(const sst_walk *w, const char *what, size_t num, uint64_t off,
                             uint64_t size, sst_buf *scratch, int *snappy, sst_block *blk) {
-    if (off > w->blocks_end || size > w->blocks_end - off ||
-        w->blocks_end - off - size < SC_SST_TRAILER_SIZE)
+    if (off > w->blocks_end || size > w->blocks_end - off
+        || w->blocks_end - off - size < SC_SST_TRAILER_SIZE)
         return sc_error_set(w->err, SC_DATA_LOSS,
                             "%s: %s block %zu: handle (offset %" PRIu64 ", size %" PRIu64
                             ") + %d-byte trailer is outside the file's %zu bytes of blocks",
@@ -93,12 +93,10 @@ static sc_status load_block(const sst_walk *w, const char *what, size_t num, uin
             return sc_error_set(w->err, SC_NO_MEMORY, "%s: %s block %zu: %zu bytes for Snappy",
                                 w->name, what, num, ulen);
         size_t got = ulen;
-        if (snappy_uncompress((const char *)contents, n, (char *)scratch->data, &got) !=
-                SNAPPY_OK ||
-            got != ulen)
+        if (snappy_uncompress((const char *)contents, n, (char *)scratch->data, &got) != SNAPPY_OK
+            || got != ulen)
             return sc_error_set(w->err, SC_DATA_LOSS,
-                                "%s: %s block %zu (file offset %" PRIu64
-                                "): corrupt Snappy data",
+                                "%s: %s block %zu (file offset %" PRIu64 "): corrupt Snappy data",
                                 w->name, what, num, off);
         contents = scratch->data;
         n = ulen;
@@ -117,8 +115,8 @@ static sc_status load_block(const sst_walk *w, const char *what, size_t num, uin
     uint32_t num_restarts = le32(contents + n - 4);
     if (num_restarts == 0 || num_restarts > (n - 4) / 4)
         return sc_error_set(w->err, SC_DATA_LOSS,
-                            "%s: %s block %zu (file offset %" PRIu64
-                            "): %" PRIu32 " restarts do not fit a %zu-byte block",
+                            "%s: %s block %zu (file offset %" PRIu64 "): %" PRIu32
+                            " restarts do not fit a %zu-byte block",
                             w->name, what, num, off, num_restarts, n);
     blk->p = contents;
     blk->end = contents + (n - 4 - 4 * (size_t)num_restarts);
@@ -132,8 +130,8 @@ static sc_status next_entry(const sst_walk *w, sst_block *blk, sst_buf *key, int
     size_t at = (size_t)(blk->p - blk->begin);
     sc_pb_reader r = sc_pb_reader_init(blk->p, (size_t)(blk->end - blk->p));
     uint32_t shared, non_shared, vlen;
-    if (sc_pb_read_varint32(&r, &shared) != 0 || sc_pb_read_varint32(&r, &non_shared) != 0 ||
-        sc_pb_read_varint32(&r, &vlen) != 0)
+    if (sc_pb_read_varint32(&r, &shared) != 0 || sc_pb_read_varint32(&r, &non_shared) != 0
+        || sc_pb_read_varint32(&r, &vlen) != 0)
         return block_error(w, blk, "malformed entry header", at);
     if (shared > key->len || (blk->p == blk->begin && shared != 0))
         return block_error(w, blk, "entry shares more key bytes than the previous key has", at);
@@ -183,8 +181,9 @@ sc_status sc_sst_foreach(const char *name, const uint8_t *data, size_t len, sc_s
     w.blocks_end = len - SC_SST_FOOTER_SIZE;
     sc_pb_reader fr = sc_pb_reader_init(footer, 40);
     uint64_t meta_off, meta_size, index_off, index_size;
-    if (sc_pb_read_varint64(&fr, &meta_off) != 0 || sc_pb_read_varint64(&fr, &meta_size) != 0 ||
-        sc_pb_read_varint64(&fr, &index_off) != 0 || sc_pb_read_varint64(&fr, &index_size) != 0) {
+    if (sc_pb_read_varint64(&fr, &meta_off) != 0 || sc_pb_read_varint64(&fr, &meta_size) != 0
+        || sc_pb_read_varint64(&fr, &index_off) != 0
+        || sc_pb_read_varint64(&fr, &index_size) != 0) {
         s = sc_error_set(err, SC_DATA_LOSS, "%s: malformed block handles in the footer", name);
         goto fail;
     }
@@ -199,8 +198,8 @@ sc_status sc_sst_foreach(const char *name, const uint8_t *data, size_t len, sc_s
         if (s != SC_OK) goto fail;
         sc_pb_reader hr = sc_pb_reader_init(hv, hlen);
         uint64_t off, size;
-        if (sc_pb_read_varint64(&hr, &off) != 0 || sc_pb_read_varint64(&hr, &size) != 0 ||
-            !sc_pb_done(&hr)) {
+        if (sc_pb_read_varint64(&hr, &off) != 0 || sc_pb_read_varint64(&hr, &size) != 0
+            || !sc_pb_done(&hr)) {
             s = sc_error_set(err, SC_DATA_LOSS,
                              "%s: index entry %zu: malformed data block handle (%zu bytes)", name,
                              st.num_data_blocks, hlen);

@@ -59,9 +59,7 @@ static void blk_free(blk_builder *b) {
     free(b->restarts);
 }
 
-static size_t blk_estimate(const blk_builder *b) {
-    return b->buf.len + b->num_restarts * 4 + 4;
-}
+static size_t blk_estimate(const blk_builder *b) { return b->buf.len + b->num_restarts * 4 + 4; }
 
 static void blk_add(blk_builder *b, const uint8_t *key, size_t klen, const uint8_t *val,
                     size_t vlen) {
@@ -112,9 +110,8 @@ static int write_block(sc_sst_writer *w, blk_builder *b, uint64_t *off, uint64_t
         }
         size_t clen = cap;
         /* As TF: keep the compressed form only when it saves at least 12.5%. */
-        if (snappy_compress((const char *)contents, n, (char *)w->compressed, &clen) ==
-                SNAPPY_OK &&
-            clen < n - n / 8) {
+        if (snappy_compress((const char *)contents, n, (char *)w->compressed, &clen) == SNAPPY_OK
+            && clen < n - n / 8) {
             contents = w->compressed;
             n = clen;
             type = SC_SST_SNAPPY;
@@ -198,8 +195,7 @@ sc_status sc_sst_writer_add(sc_sst_writer *w, const void *key, size_t key_len, c
                             "key (keys must strictly increase)",
                             key_len);
     /* TF: an entry of at least two blocks' worth starts a block of its own. */
-    if (w->num_entries > 0 && key_len + value_len >= 2 * w->block_size && flush(w) != 0)
-        goto oom;
+    if (w->num_entries > 0 && key_len + value_len >= 2 * w->block_size && flush(w) != 0) goto oom;
     if (w->pending_index) {
         /* Shortest separator in [last_key, key): bump the first differing byte when that
          * still sorts below key, and cut after it. */
@@ -225,8 +221,7 @@ oom:
     return sc_error_set(err, SC_NO_MEMORY, "sstable writer: out of memory (or a block over 4 GiB)");
 }
 
-sc_status sc_sst_writer_finish(sc_sst_writer *w, const uint8_t **data, size_t *len,
-                               sc_error *err) {
+sc_status sc_sst_writer_finish(sc_sst_writer *w, const uint8_t **data, size_t *len, sc_error *err) {
     *data = NULL;
     *len = 0;
     if (w->finished)

@@ -90,8 +90,10 @@ static const char *found(const lexer *lx, char *buf, size_t cap) {
     buf[o++] = '\'';
     for (size_t i = 0; i < n && o + 6 < cap; i++) {
         unsigned char c = (unsigned char)q[i];
-        if (c >= 0x20 && c < 0x7f) buf[o++] = (char)c;
-        else o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        if (c >= 0x20 && c < 0x7f)
+            buf[o++] = (char)c;
+        else
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
     }
     buf[o++] = '\'';
     buf[o] = '\0';
@@ -159,8 +161,8 @@ static sc_status lex_string(lexer *lx, char **s, size_t *len) {
     while (q < lx->end && *q != quote && *q != '\n')
         q += (*q == '\\' && q + 1 < lx->end && q[1] != '\n') ? 2 : 1;
     if (q >= lx->end || *q != quote)
-        return sc_error_set(lx->err, SC_INVALID_ARGUMENT,
-                            "%s:%d: expected a closing %c, found %s", lx->name, lx->line, quote,
+        return sc_error_set(lx->err, SC_INVALID_ARGUMENT, "%s:%d: expected a closing %c, found %s",
+                            lx->name, lx->line, quote,
                             q >= lx->end ? "end of file" : "end of line");
     size_t span = (size_t)(q - lx->p);
     char *grown = realloc(*s, *len + span + 1);
@@ -214,18 +216,17 @@ static sc_status lex_string(lexer *lx, char **s, size_t *len) {
 
 enum { F_PATH = 1, F_ALL_PATHS = 2, F_TIMESTAMPS = 3, F_LAST_PRESERVED = 4 };
 
-static const char *const FIELD_NAMES[] = {NULL, "model_checkpoint_path",
-                                          "all_model_checkpoint_paths",
-                                          "all_model_checkpoint_timestamps",
-                                          "last_preserved_timestamp"};
+static const char *const FIELD_NAMES[] = {
+    NULL, "model_checkpoint_path", "all_model_checkpoint_paths", "all_model_checkpoint_timestamps",
+    "last_preserved_timestamp"};
 
 /* arr grown to hold n + 1 elements of elem bytes (possibly moved), or NULL, in which case arr
  * is unchanged and still the caller's. */
 static void *grow(void *arr, size_t n, size_t *cap, size_t elem) {
     if (n < *cap) return arr;
     size_t nc, bytes;
-    if (__builtin_mul_overflow(*cap ? *cap : 2, (size_t)2, &nc) ||
-        __builtin_mul_overflow(nc, elem, &bytes))
+    if (__builtin_mul_overflow(*cap ? *cap : 2, (size_t)2, &nc)
+        || __builtin_mul_overflow(nc, elem, &bytes))
         return NULL;
     void *p = realloc(arr, bytes);
     if (p) *cap = nc;
@@ -255,9 +256,9 @@ static sc_status parse_value(parse_ctx *c, int field) {
         if (rc == SC_OK && memchr(s, '\0', len))
             rc = sc_error_set(lx->err, SC_INVALID_ARGUMENT, "%s:%d: %s contains a NUL byte",
                               lx->name, line, FIELD_NAMES[field]);
-        if (rc == SC_OK && field == F_ALL_PATHS &&
-            !(paths = grow(st->all_model_checkpoint_paths, st->num_paths, &c->cap_paths,
-                           sizeof *paths)))
+        if (rc == SC_OK && field == F_ALL_PATHS
+            && !(paths = grow(st->all_model_checkpoint_paths, st->num_paths, &c->cap_paths,
+                              sizeof *paths)))
             rc = sc_error_set(lx->err, SC_NO_MEMORY, "%s: out of memory", lx->name);
         if (rc != SC_OK) {
             free(s);
@@ -291,8 +292,8 @@ static sc_status parse_value(parse_ctx *c, int field) {
         st->last_preserved_timestamp = v;
         return SC_OK;
     }
-    double *ts = grow(st->all_model_checkpoint_timestamps, st->num_timestamps, &c->cap_ts,
-                      sizeof *ts);
+    double *ts =
+        grow(st->all_model_checkpoint_timestamps, st->num_timestamps, &c->cap_ts, sizeof *ts);
     if (!ts) return sc_error_set(lx->err, SC_NO_MEMORY, "%s: out of memory", lx->name);
     st->all_model_checkpoint_timestamps = ts;
     ts[st->num_timestamps++] = v;
@@ -391,8 +392,14 @@ void sc_ckpt_state_clear(sc_ckpt_state *st) {
 /* Python's repr(float): the shortest digits that round-trip, laid out in fixed notation when
  * the decimal exponent is in [-4, 16), else as d.ddde+XX; integral values get ".0". */
 static void format_double(double v, char out[48]) {
-    if (isnan(v)) { strcpy(out, "nan"); return; }
-    if (isinf(v)) { strcpy(out, v < 0 ? "-inf" : "inf"); return; }
+    if (isnan(v)) {
+        strcpy(out, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        strcpy(out, v < 0 ? "-inf" : "inf");
+        return;
+    }
     char e[40];
     for (int prec = 1; prec <= 17; prec++) { /* 17 significant digits always round-trip */
         snprintf(e, sizeof e, "%.*e", prec - 1, v);

@@ -18,8 +18,8 @@ typedef struct cand {
     int32_t opt, counter;
     const sc_tensor_info *t;
     int64_t step;
-    int rank;         /* 3 slots of the model, 2 slots (model unknown), 1 step > 0, 0 */
-    int is_iter;      /* the old optimizer's `iter` (else `_iterations`) */
+    int rank;    /* 3 slots of the model, 2 slots (model unknown), 1 step > 0, 0 */
+    int is_iter; /* the old optimizer's `iter` (else `_iterations`) */
 } cand;
 
 static const char *const REASONS[] = {
@@ -36,7 +36,8 @@ static int is_digits(const char *s, size_t n) {
     return 1;
 }
 
-static const sc_tensor_info *var_tensor(const sc_bundle *b, const sc_object_graph *g, int32_t node) {
+static const sc_tensor_info *var_tensor(const sc_bundle *b, const sc_object_graph *g,
+                                        int32_t node) {
     const char *k = sc_object_graph_variable_key(g, (size_t)node);
     return k ? sc_bundle_find(b, k) : NULL;
 }
@@ -71,11 +72,17 @@ static int slot_kind(const sc_bundle *b, const sc_object_graph *g, int32_t opt,
         for (size_t e = 0; e < l->num_children && list; e++) {
             const sc_og_child *el = &l->children[e];
             const sc_tensor_info *t = var_tensor(b, g, el->node_id);
-            if (!is_digits(el->local_name, el->local_name_len) || !t) { list = 0; break; }
+            if (!is_digits(el->local_name, el->local_name_len) || !t) {
+                list = 0;
+                break;
+            }
             n++;
             for (size_t m = 0; in_model && m < p->num_model_nodes; m++) {
                 const sc_tensor_info *mt = var_tensor(b, g, p->model_nodes[m]);
-                if (mt && same_shape(mt, t)) { matched++; break; }
+                if (mt && same_shape(mt, t)) {
+                    matched++;
+                    break;
+                }
             }
         }
         if (!list || !n) continue;
@@ -85,8 +92,8 @@ static int slot_kind(const sc_bundle *b, const sc_object_graph *g, int32_t opt,
     return any;
 }
 
-sc_status sc_step_given(sc_bundle *b, const sc_object_graph *g, const char *key,
-                        sc_ckpt_info *info, sc_error *err) {
+sc_status sc_step_given(sc_bundle *b, const sc_object_graph *g, const char *key, sc_ckpt_info *info,
+                        sc_error *err) {
     const sc_tensor_info *t = sc_bundle_find(b, key);
     if (!t) {
         char full[1024];
@@ -100,7 +107,8 @@ sc_status sc_step_given(sc_bundle *b, const sc_object_graph *g, const char *key,
     if (!t)
         return sc_error_set(err, SC_NOT_FOUND,
                             "%s: step key '%s' names no tensor (tried the key, the key + '%s' "
-                            "and the object-graph path)", sc_bundle_prefix(b), key, VV);
+                            "and the object-graph path)",
+                            sc_bundle_prefix(b), key, VV);
     sc_status rc = sc_ckpt_read_int_scalar(b, t, &info->step, err);
     if (rc != SC_OK) return rc;
     info->step_source = SC_STEP_GIVEN_KEY;
@@ -122,7 +130,8 @@ sc_status sc_step_from_graph(sc_bundle *b, const sc_object_graph *g, const sc_st
         goto done;
     }
     for (size_t i = 0; in_model && i < p->num_model_nodes; i++)
-        if (p->model_nodes[i] >= 0 && (size_t)p->model_nodes[i] < n) in_model[p->model_nodes[i]] = 1;
+        if (p->model_nodes[i] >= 0 && (size_t)p->model_nodes[i] < n)
+            in_model[p->model_nodes[i]] = 1;
     size_t reached = sc_object_graph_bfs(g, order, parent, edge), nc = 0;
     for (size_t i = 0; i < reached; i++) {
         const sc_og_node *o = sc_object_graph_node(g, (size_t)order[i]);
@@ -149,7 +158,8 @@ sc_status sc_step_from_graph(sc_bundle *b, const sc_object_graph *g, const sc_st
             if (cands[k].rank > cands[best].rank) best = k;
         info->step = cands[best].step;
         info->step_key = cands[best].t->key;
-        info->step_source = cands[best].is_iter ? SC_STEP_OPTIMIZER_ITER : SC_STEP_OPTIMIZER_ITERATIONS;
+        info->step_source =
+            cands[best].is_iter ? SC_STEP_OPTIMIZER_ITER : SC_STEP_OPTIMIZER_ITERATIONS;
         info->step_reason = nc > 1 ? REASONS[cands[best].rank] : NULL;
     }
 done:
@@ -164,8 +174,8 @@ done:
 static int is_layer_list(const sc_og_node *nd) {
     for (size_t c = 0; c < nd->num_children; c++) {
         const char *s = nd->children[c].local_name;
-        if (!strncmp(s, "layer_with_weights-", 19) || !strncmp(s, "layer-", 6) ||
-            !strcmp(s, "_operations") || !strcmp(s, "_functional"))
+        if (!strncmp(s, "layer_with_weights-", 19) || !strncmp(s, "layer-", 6)
+            || !strcmp(s, "_operations") || !strcmp(s, "_functional"))
             return 1;
     }
     return 0;
@@ -180,7 +190,8 @@ void sc_model_path_guess(const sc_object_graph *g, sc_ckpt_info *info) {
         for (size_t i = 0; i < reached; i++) {
             if (!is_layer_list(sc_object_graph_node(g, (size_t)order[i]))) continue;
             info->model_path_found = 1;
-            sc_object_graph_path(g, parent, edge, order[i], info->model_path, sizeof info->model_path);
+            sc_object_graph_path(g, parent, edge, order[i], info->model_path,
+                                 sizeof info->model_path);
             break;
         }
     }

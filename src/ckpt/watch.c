@@ -34,26 +34,27 @@
 /* The state file and renamed shards arrive by IN_MOVED_TO, in-place writes end with
  * IN_CLOSE_WRITE; deletions matter because the newest weight file may go. No IN_MODIFY: a file
  * is reported when its writer closes it, not at every write. */
-#define DIR_MASK (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | \
-                  IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-#define ANCHOR_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-#define GONE_MASK (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED)
+#define DIR_MASK                                                                                   \
+    (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF         \
+     | IN_MOVE_SELF | IN_ONLYDIR)
+#define ANCHOR_MASK        (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define GONE_MASK          (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED)
 #define MAX_READS_PER_TURN 64 /* bounds the drain under an event storm; the rest waits a turn */
 
 struct sc_watcher {
     char *dir;
     sc_watcher_params p;
-    int efd;                  /* eventfd written by sc_watcher_interrupt */
-    int ifd;                  /* inotify; -1 in POLL mode or after AUTO fell back to polling */
-    int dir_wd, anchor_wd;    /* -1 when not watched */
-    char anchor_next[256];    /* the anchor's entry on the way to dir; "" = any entry counts */
-    int need_arm;             /* (re)establish the watches before sleeping */
-    int dirty;                /* something may have changed: scan before sleeping */
-    int interval_ms;          /* periodic rescan; 0 = none */
-    int64_t next_scan_ns;     /* CLOCK_MONOTONIC */
-    sc_watch_cand cur;        /* the candidate last reported */
+    int efd;               /* eventfd written by sc_watcher_interrupt */
+    int ifd;               /* inotify; -1 in POLL mode or after AUTO fell back to polling */
+    int dir_wd, anchor_wd; /* -1 when not watched */
+    char anchor_next[256]; /* the anchor's entry on the way to dir; "" = any entry counts */
+    int need_arm;          /* (re)establish the watches before sleeping */
+    int dirty;             /* something may have changed: scan before sleeping */
+    int interval_ms;       /* periodic rescan; 0 = none */
+    int64_t next_scan_ns;  /* CLOCK_MONOTONIC */
+    sc_watch_cand cur;     /* the candidate last reported */
     char problem[SC_ERROR_MESSAGE_MAX]; /* the problem last reported, "" = none */
-    char fallback[192];       /* why AUTO polls without inotify, "" = it does not */
+    char fallback[192];                 /* why AUTO polls without inotify, "" = it does not */
     char method[320];
 };
 
@@ -69,10 +70,9 @@ static const struct {
     uint32_t magic;
     const char *name;
 } REMOTE_FS[] = {
-    {0x00006969u, "nfs"},  {0x0000517Bu, "smb"},    {0xFF534D42u, "cifs"},
-    {0xFE534D42u, "smb2"}, {0x65735546u, "fuse"},   {0x01021997u, "9p"},
-    {0x00C36400u, "ceph"}, {0x0BD00BD0u, "lustre"}, {0x47504653u, "gpfs"},
-    {0x5346414Fu, "afs"},  {0x6B414653u, "kafs"},   {0x01161970u, "gfs2"},
+    {0x00006969u, "nfs"},   {0x0000517Bu, "smb"},  {0xFF534D42u, "cifs"}, {0xFE534D42u, "smb2"},
+    {0x65735546u, "fuse"},  {0x01021997u, "9p"},   {0x00C36400u, "ceph"}, {0x0BD00BD0u, "lustre"},
+    {0x47504653u, "gpfs"},  {0x5346414Fu, "afs"},  {0x6B414653u, "kafs"}, {0x01161970u, "gfs2"},
     {0x7461636Fu, "ocfs2"}, {0x73757245u, "coda"},
 };
 
@@ -131,7 +131,8 @@ static sc_status watch_failed(sc_watcher *w, const char *path, int errnum, sc_er
     w->need_arm = 1; /* try again on the next call */
     return sc_error_set(err, SC_IO, "%s: cannot watch with inotify: %s%s", path, strerror(errnum),
                         errnum == ENOSPC ? " (fs.inotify.max_user_watches reached: raise it, or "
-                                           "use polling)" : "");
+                                           "use polling)"
+                                         : "");
 }
 
 static void unwatch(sc_watcher *w, int *wd) {
@@ -187,8 +188,8 @@ static sc_status watch_ancestor(sc_watcher *w, int *again, sc_error *err) {
             while (cl > 1 && child[cl - 1] == '/') child[--cl] = '\0';
             const char *name = strrchr(child, '/');
             name = name ? name + 1 : child;
-            if (strlen(name) >= sizeof w->anchor_next || strcmp(name, "..") == 0 ||
-                strcmp(name, ".") == 0)
+            if (strlen(name) >= sizeof w->anchor_next || strcmp(name, "..") == 0
+                || strcmp(name, ".") == 0)
                 name = "";
             memcpy(w->anchor_next, name, strlen(name) + 1);
             goto done;
@@ -250,8 +251,8 @@ void sc_watcher_feed_events(sc_watcher *w, const void *buf, size_t len) {
         } else if (ie.wd >= 0 && ie.wd == w->anchor_wd) {
             /* The name is NUL-padded to ie.len bytes. */
             const char *name = p + off - ie.len;
-            if (!(ie.mask & GONE_MASK) && ie.len > 0 && w->anchor_next[0] &&
-                strncmp(name, w->anchor_next, ie.len) != 0)
+            if (!(ie.mask & GONE_MASK) && ie.len > 0 && w->anchor_next[0]
+                && strncmp(name, w->anchor_next, ie.len) != 0)
                 continue; /* another entry of the ancestor */
             w->need_arm = w->ifd >= 0;
             if (ie.mask & GONE_MASK) {
@@ -384,7 +385,7 @@ sc_status sc_watcher_wait(sc_watcher *w, int timeout_ms, sc_watch_event *ev, sc_
             }
         }
         now = mono_ns();
-        if (now >= deadline) return SC_OK; /* SC_WATCH_TIMEOUT */
+        if (now >= deadline) return SC_OK;                       /* SC_WATCH_TIMEOUT */
         int64_t nap = deadline == forever ? -1 : deadline - now; /* ns; -1 = until an event */
         if (w->interval_ms > 0 && (nap < 0 || w->next_scan_ns - now < nap))
             nap = w->next_scan_ns > now ? w->next_scan_ns - now : 0;
@@ -394,8 +395,8 @@ sc_status sc_watcher_wait(sc_watcher *w, int timeout_ms, sc_watch_event *ev, sc_
         if (pr < 0 && errno != EINTR)
             return sc_error_set(err, SC_IO, "%s: waiting for checkpoints: ppoll: %s", w->dir,
                                 strerror(errno));
-        if (pr > 0 && ((fds[0].revents | (w->ifd >= 0 ? fds[1].revents : 0)) &
-                       (POLLERR | POLLNVAL)))
+        if (pr > 0
+            && ((fds[0].revents | (w->ifd >= 0 ? fds[1].revents : 0)) & (POLLERR | POLLNVAL)))
             return sc_error_set(err, SC_IO, "%s: waiting for checkpoints: descriptor error",
                                 w->dir);
     }
@@ -422,7 +423,8 @@ sc_status sc_watcher_create(const char *dir, const sc_watcher_params *params, sc
     if (p.poll_interval_ms < 1 || p.recheck_interval_ms < 0)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: watcher: poll_interval_ms %d, recheck_interval_ms %d (expected "
-                            ">= 1 and >= 0)", dir, p.poll_interval_ms, p.recheck_interval_ms);
+                            ">= 1 and >= 0)",
+                            dir, p.poll_interval_ms, p.recheck_interval_ms);
     sc_status rc = SC_OK;
     sc_watcher *w = calloc(1, sizeof *w);
     if (!w || !(w->dir = strdup(dir))) {

@@ -14,8 +14,8 @@ typedef struct sc_watch_cand {
     sc_watch_kind kind; /* SC_WATCH_NONE: nothing complete */
     char *path;
     int64_t number;
-    sc_ckpt_kind ckind; /* what path is */
-    char **all; /* oldest first, ends with path */
+    sc_ckpt_kind ckind;    /* what path is */
+    char **all;            /* oldest first, ends with path */
     sc_ckpt_ref *all_refs; /* all[i], classified (paths point into all) */
     size_t num_all;
     dev_t dev;

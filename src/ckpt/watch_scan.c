@@ -30,8 +30,8 @@ void sc_watch_cand_clear(sc_watch_cand *c) {
 int sc_watch_cand_same(const sc_watch_cand *a, const sc_watch_cand *b) {
     if (a->kind != b->kind) return 0;
     if (a->kind == SC_WATCH_NONE) return 1;
-    return strcmp(a->path, b->path) == 0 && a->dev == b->dev && a->ino == b->ino &&
-           a->size == b->size && a->mtime_ns == b->mtime_ns;
+    return strcmp(a->path, b->path) == 0 && a->dev == b->dev && a->ino == b->ino
+           && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
 static void set_identity(sc_watch_cand *c, const struct stat *st) {
@@ -54,8 +54,7 @@ static int stat_index(const char *prefix, struct stat *st) {
 }
 
 static sc_status nomem(sc_error *err, const char *dir) {
-    return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory while scanning for checkpoints",
-                        dir);
+    return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory while scanning for checkpoints", dir);
 }
 
 static sc_status scan_bundle(const char *dir, sc_watch_cand *c, sc_error *problem) {

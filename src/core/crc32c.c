@@ -27,9 +27,9 @@
 #define SC_HAVE_X86 1
 #endif
 
-#define POLY 0x82f63b78u /* reflected Castagnoli polynomial */
-#define LONG_BLOCK 8192  /* bytes per stream in the long loop (a power of two) */
-#define SHORT_BLOCK 256  /* bytes per stream in the short loop (a power of two) */
+#define POLY        0x82f63b78u /* reflected Castagnoli polynomial */
+#define LONG_BLOCK  8192        /* bytes per stream in the long loop (a power of two) */
+#define SHORT_BLOCK 256         /* bytes per stream in the short loop (a power of two) */
 
 static uint32_t g_table[8][256];       /* slicing-by-8 */
 static uint32_t g_long_shift[4][256];  /* shift a register over LONG_BLOCK zero bytes */
@@ -82,8 +82,8 @@ static void zeros_table(uint32_t table[4][256], size_t len) {
 }
 
 static inline uint32_t shift(uint32_t table[4][256], uint32_t reg) {
-    return table[0][reg & 0xff] ^ table[1][(reg >> 8) & 0xff] ^ table[2][(reg >> 16) & 0xff] ^
-           table[3][reg >> 24];
+    return table[0][reg & 0xff] ^ table[1][(reg >> 8) & 0xff] ^ table[2][(reg >> 16) & 0xff]
+           ^ table[3][reg >> 24];
 }
 
 static void init_once(void) {
@@ -108,8 +108,8 @@ static void init_once(void) {
 #ifdef SC_HAVE_X86
     __builtin_cpu_init();
     g_hw = __builtin_cpu_supports("sse4.2");
-    g_vpclmul = g_hw && __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("avx512f") &&
-                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("pclmul");
+    g_vpclmul = g_hw && __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("avx512f")
+                && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("pclmul");
     if (getenv("SC_CRC32C_NO_VPCLMUL")) g_vpclmul = 0; /* to measure or test the other path */
 #endif
 }
@@ -130,9 +130,9 @@ uint32_t sc_crc32c_extend_portable(uint32_t crc, const void *data, size_t n) {
     }
     while (n >= 8) {
         uint64_t w = load64(p) ^ reg;
-        reg = g_table[7][w & 0xff] ^ g_table[6][(w >> 8) & 0xff] ^ g_table[5][(w >> 16) & 0xff] ^
-              g_table[4][(w >> 24) & 0xff] ^ g_table[3][(w >> 32) & 0xff] ^
-              g_table[2][(w >> 40) & 0xff] ^ g_table[1][(w >> 48) & 0xff] ^ g_table[0][w >> 56];
+        reg = g_table[7][w & 0xff] ^ g_table[6][(w >> 8) & 0xff] ^ g_table[5][(w >> 16) & 0xff]
+              ^ g_table[4][(w >> 24) & 0xff] ^ g_table[3][(w >> 32) & 0xff]
+              ^ g_table[2][(w >> 40) & 0xff] ^ g_table[1][(w >> 48) & 0xff] ^ g_table[0][w >> 56];
         p += 8;
         n -= 8;
     }
@@ -141,9 +141,8 @@ uint32_t sc_crc32c_extend_portable(uint32_t crc, const void *data, size_t n) {
 }
 
 #ifdef SC_HAVE_X86
-__attribute__((target("sse4.2"))) static uint32_t hw_streams(uint32_t reg, const uint8_t **pp,
-                                                             size_t *np, size_t block,
-                                                             uint32_t table[4][256]) {
+__attribute__((target("sse4.2"))) static uint32_t
+hw_streams(uint32_t reg, const uint8_t **pp, size_t *np, size_t block, uint32_t table[4][256]) {
     const uint8_t *p = *pp;
     size_t n = *np;
     while (n >= 3 * block) {
@@ -168,7 +167,8 @@ __attribute__((target("sse4.2"))) static uint32_t hw_streams(uint32_t reg, const
 #define VP_TARGET __attribute__((target("avx512f,avx512vl,vpclmulqdq,pclmul,sse4.2")))
 
 VP_TARGET static inline __m512i fold512(__m512i x, __m512i k) {
-    return _mm512_xor_si512(_mm512_clmulepi64_epi128(x, k, 0x00), _mm512_clmulepi64_epi128(x, k, 0x11));
+    return _mm512_xor_si512(_mm512_clmulepi64_epi128(x, k, 0x00),
+                            _mm512_clmulepi64_epi128(x, k, 0x11));
 }
 
 VP_TARGET static inline __m128i fold128(__m128i x, const uint64_t k[2]) {
@@ -181,11 +181,12 @@ VP_TARGET static inline __m128i fold128(__m128i x, const uint64_t k[2]) {
 VP_TARGET static uint32_t vp_fold(uint32_t reg, const uint8_t **pp, size_t *np) {
     const uint8_t *p = *pp;
     size_t n = *np;
-    __m512i k2048 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)g_fold[FOLD_2048][1],
-                                                          (long long)g_fold[FOLD_2048][0]));
-    __m512i k512 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)g_fold[FOLD_512][1],
-                                                         (long long)g_fold[FOLD_512][0]));
-    __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_castsi128_si512(_mm_cvtsi32_si128((int)reg)));
+    __m512i k2048 = _mm512_broadcast_i32x4(
+        _mm_set_epi64x((long long)g_fold[FOLD_2048][1], (long long)g_fold[FOLD_2048][0]));
+    __m512i k512 = _mm512_broadcast_i32x4(
+        _mm_set_epi64x((long long)g_fold[FOLD_512][1], (long long)g_fold[FOLD_512][0]));
+    __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p),
+                                  _mm512_castsi128_si512(_mm_cvtsi32_si128((int)reg)));
     __m512i x1 = _mm512_loadu_si512(p + 64), x2 = _mm512_loadu_si512(p + 128),
             x3 = _mm512_loadu_si512(p + 192);
     p += 256;

@@ -11,11 +11,14 @@
 #include <stdint.h>
 
 uint32_t sc_crc32c_extend(uint32_t crc, const void *data, size_t n);
-static inline uint32_t sc_crc32c(const void *data, size_t n) { return sc_crc32c_extend(0, data, n); }
+static inline uint32_t sc_crc32c(const void *data, size_t n) {
+    return sc_crc32c_extend(0, data, n);
+}
 
 /* The two implementations, exposed so tests can compare them. */
 uint32_t sc_crc32c_extend_portable(uint32_t crc, const void *data, size_t n);
-uint32_t sc_crc32c_extend_hw(uint32_t crc, const void *data, size_t n); /* only if sc_crc32c_hw_available() */
+uint32_t sc_crc32c_extend_hw(uint32_t crc, const void *data,
+                             size_t n); /* only if sc_crc32c_hw_available() */
 int sc_crc32c_hw_available(void);
 /* "avx512-vpclmulqdq+sse4.2" (folding for long inputs), "sse4.2" or "portable".
  * SC_CRC32C_NO_VPCLMUL=1 in the environment turns the folding path off (tests, benchmarks). */

@@ -37,7 +37,7 @@ static const dtype_desc k_dtypes[] = {
     [SC_DT_FLOAT8_E4M3FNUZ] = {"float8_e4m3fnuz", 1},
     [SC_DT_FLOAT8_E4M3B11FNUZ] = {"float8_e4m3b11fnuz", 1},
     [SC_DT_FLOAT8_E5M2FNUZ] = {"float8_e5m2fnuz", 1},
-    [SC_DT_INT4] = {"int4", 0},  /* storage UNCONFIRMED (FORMATS App. B): never decoded */
+    [SC_DT_INT4] = {"int4", 0}, /* storage UNCONFIRMED (FORMATS App. B): never decoded */
     [SC_DT_UINT4] = {"uint4", 0},
 };
 

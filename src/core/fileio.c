@@ -108,7 +108,8 @@ sc_status sc_write_full(int fd, const char *path, const void *buf, size_t n, sc_
         if (half && write(fd, p, half) < 0) { /* the torn part; its own failure changes nothing */
         }
         if (atomic_load(&g_fault_mode) == SC_FAULT_CRASH) raise(SIGKILL); /* as kill -9 */
-        return sc_error_set(err, SC_IO, "%s: write failed: no space left on device (injected)", path);
+        return sc_error_set(err, SC_IO, "%s: write failed: no space left on device (injected)",
+                            path);
     }
     while (n) {
         ssize_t w = write(fd, p, n);

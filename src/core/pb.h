@@ -57,8 +57,9 @@ void sc_pb_put_fixed32(sc_pb_buf *b, uint32_t v);
 void sc_pb_put_fixed64(sc_pb_buf *b, uint64_t v);
 void sc_pb_put_key(sc_pb_buf *b, uint32_t field, int wire);
 /* Field helpers following proto3 (callers skip default scalars themselves where proto3 would). */
-void sc_pb_put_uint(sc_pb_buf *b, uint32_t field, uint64_t v);     /* varint field */
-void sc_pb_put_int(sc_pb_buf *b, uint32_t field, int64_t v);       /* int32/int64: negatives take 10 bytes */
+void sc_pb_put_uint(sc_pb_buf *b, uint32_t field, uint64_t v); /* varint field */
+void sc_pb_put_int(sc_pb_buf *b, uint32_t field,
+                   int64_t v); /* int32/int64: negatives take 10 bytes */
 void sc_pb_put_lenfield(sc_pb_buf *b, uint32_t field, const void *data, size_t n);
 void sc_pb_put_str(sc_pb_buf *b, uint32_t field, const char *s);
 void sc_pb_put_double(sc_pb_buf *b, uint32_t field, double v);

@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "sidecar/data.h"
 
-#define CSV_BUFFER (64 * 1024)
+#define CSV_BUFFER  (64 * 1024)
 #define CSV_MAX_ROW ((size_t)256 << 20) /* a longer row is damage, not data */
 
 struct sc_csv_reader {
@@ -116,8 +116,10 @@ static sc_status read_record(sc_csv_reader *r, int *got, sc_error *err) {
         if (c == -1) return SC_OK;
         if (c == '\n' || c == '\r') { /* blank line */
             getch(r, err);
-            if (c == '\r' && peekc(r, err) == '\n') getch(r, err);
-            else if (c == '\r') r->line++;
+            if (c == '\r' && peekc(r, err) == '\n')
+                getch(r, err);
+            else if (c == '\r')
+                r->line++;
             continue;
         }
         break;
@@ -137,8 +139,10 @@ static sc_status read_record(sc_csv_reader *r, int *got, sc_error *err) {
                                     "%llu)",
                                     r->path, (unsigned long long)r->row_line,
                                     (unsigned long long)r->line);
-            if (c == '"') st = QUOTE_SEEN;
-            else if (put_char(r, (char)c) != 0) goto oom;
+            if (c == '"')
+                st = QUOTE_SEEN;
+            else if (put_char(r, (char)c) != 0)
+                goto oom;
             continue;
         }
         if (st == QUOTE_SEEN && c == '"') { /* "" inside quotes */
@@ -154,8 +158,10 @@ static sc_status read_record(sc_csv_reader *r, int *got, sc_error *err) {
                 continue;
             }
             if (c == '\r') {
-                if (peekc(r, err) == '\n') getch(r, err);
-                else r->line++; /* a lone CR ends a line too */
+                if (peekc(r, err) == '\n')
+                    getch(r, err);
+                else
+                    r->line++; /* a lone CR ends a line too */
             }
             *got = 1;
             return SC_OK;
@@ -173,8 +179,8 @@ static sc_status read_record(sc_csv_reader *r, int *got, sc_error *err) {
     }
 oom:
     if (r->fields_len >= CSV_MAX_ROW)
-        return sc_error_set(err, SC_DATA_LOSS, "%s: line %llu: row longer than %zu bytes",
-                            r->path, (unsigned long long)r->row_line, CSV_MAX_ROW);
+        return sc_error_set(err, SC_DATA_LOSS, "%s: line %llu: row longer than %zu bytes", r->path,
+                            (unsigned long long)r->row_line, CSV_MAX_ROW);
     return sc_error_set(err, SC_NO_MEMORY, "%s: line %llu: out of memory", r->path,
                         (unsigned long long)r->row_line);
 }
@@ -203,8 +209,8 @@ static long find_column(const sc_csv_reader *r, const char *name) {
 }
 
 static sc_status read_header(sc_csv_reader *r, const sc_csv_params *p, sc_error *err) {
-    if (peekc(r, err) == 0xef && r->in_len - r->in_pos >= 3 &&
-        memcmp(r->in + r->in_pos, "\xef\xbb\xbf", 3) == 0)
+    if (peekc(r, err) == 0xef && r->in_len - r->in_pos >= 3
+        && memcmp(r->in + r->in_pos, "\xef\xbb\xbf", 3) == 0)
         r->in_pos += 3; /* UTF-8 byte-order mark */
     int got;
     sc_status s = read_record(r, &got, err);

@@ -27,8 +27,8 @@ typedef struct slot {
     size_t n;
     int64_t index;
     sc_ds_origin origin;
-    int end;     /* the pass is over: n == 0 */
-    int ran_out; /* ... because the data ran out before `steps` batches */
+    int end;       /* the pass is over: n == 0 */
+    int ran_out;   /* ... because the data ran out before `steps` batches */
     int64_t total; /* examples in the data when known, else -1 */
     sc_status status;
     sc_error err;
@@ -77,7 +77,6 @@ sc_dataset_params sc_dataset_default_params(void) {
     return p;
 }
 
-
 static sc_data_format detect_format(const char *path) {
     size_t n = strcspn(path, ","); /* a list: the first entry's extension decides */
     if (sc_ends_with_n(path, n, ".npz", 1)) return SC_DATA_FORMAT_NPZ;
@@ -92,13 +91,13 @@ static sc_data_format detect_format(const char *path) {
 static sc_status skip_other_shards(sc_dataset *ds, slot *s) {
     const sc_dataset_params *p = &ds->spec.p;
     if (p->num_shards <= 1 || ds->spec.sharded_by_source) return SC_OK;
-    while (!ds->data_done && !(p->steps && (uint64_t)ds->next_index >= p->steps) &&
-           (uint64_t)ds->next_index % p->num_shards != p->shard_index) {
+    while (!ds->data_done && !(p->steps && (uint64_t)ds->next_index >= p->steps)
+           && (uint64_t)ds->next_index % p->num_shards != p->shard_index) {
         size_t n = 0;
         sc_status st = ds->src.ops->skip
                            ? ds->src.ops->skip(ds->src.self, p->batch_size, &n, &s->err)
-                           : ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size,
-                                               &n, &s->origin, &s->err);
+                           : ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n,
+                                               &s->origin, &s->err);
         if (st != SC_OK) return st;
         ds->examples += n;
         if (n < p->batch_size) {
@@ -139,8 +138,8 @@ static void produce(sc_dataset *ds, slot *s) {
                                    &s->origin, &s->err);
         } else {
             s->cw = s->w;
-            st = ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n,
-                                   &s->origin, &s->err);
+            st = ds->src.ops->fill(ds->src.self, s->in, s->lab, s->w, p->batch_size, &n, &s->origin,
+                                   &s->err);
         }
         if (st != SC_OK) {
             fail_slot(ds, s, st);
@@ -202,14 +201,15 @@ static sc_status alloc_slot(sc_dataset *ds, slot *s, sc_error *err) {
     for (size_t i = 0; i < sp->p.num_inputs + sp->p.num_outputs; i++) {
         int is_in = i < sp->p.num_inputs;
         size_t elems = is_in ? sp->in_elems[i] : sp->out_elems[i - sp->p.num_inputs];
-        if (__builtin_mul_overflow(elems, bs, &bytes) ||
-            __builtin_mul_overflow(bytes, sizeof(float), &bytes))
+        if (__builtin_mul_overflow(elems, bs, &bytes)
+            || __builtin_mul_overflow(bytes, sizeof(float), &bytes))
             return sc_error_set(err, SC_INVALID_ARGUMENT,
-                                "%s: batch of %zu x %zu values does not fit in memory",
-                                sp->p.path, bs, elems);
+                                "%s: batch of %zu x %zu values does not fit in memory", sp->p.path,
+                                bs, elems);
         float *buf = malloc(bytes ? bytes : 1);
-        if (!buf) return sc_error_set(err, SC_NO_MEMORY, "%s: batch buffer of %zu bytes",
-                                      sp->p.path, bytes);
+        if (!buf)
+            return sc_error_set(err, SC_NO_MEMORY, "%s: batch buffer of %zu bytes", sp->p.path,
+                                bytes);
         if (is_in)
             s->cin[i] = s->in[i] = buf;
         else
@@ -251,8 +251,8 @@ static sc_status dataset_open(const sc_dataset_params *params, const sc_dataset_
     if (params->batch_size == 0)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: batch size must be at least 1",
                             params->path);
-    if (params->num_inputs == 0 || params->num_inputs > SC_DATASET_MAX_INPUTS ||
-        params->num_outputs > SC_DATASET_MAX_OUTPUTS)
+    if (params->num_inputs == 0 || params->num_inputs > SC_DATASET_MAX_INPUTS
+        || params->num_outputs > SC_DATASET_MAX_OUTPUTS)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: %zu inputs and %zu outputs (1..%d inputs, 0..%d outputs)",
                             params->path, params->num_inputs, params->num_outputs,
@@ -261,11 +261,11 @@ static sc_status dataset_open(const sc_dataset_params *params, const sc_dataset_
         if (params->num_inputs > 1 && !params->inputs[i].name)
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "%s: input %zu has no name (a model with several inputs needs "
-                                "the input layer names)", params->path, i);
+                                "the input layer names)",
+                                params->path, i);
     if (params->num_shards > 1 && params->shard_index >= params->num_shards)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: shard %zu of %zu (0..%zu)",
-                            params->path, params->shard_index, params->num_shards,
-                            params->num_shards - 1);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: shard %zu of %zu (0..%zu)", params->path,
+                            params->shard_index, params->num_shards, params->num_shards - 1);
     for (size_t i = 0; i < params->num_inputs + params->num_outputs; i++) {
         const sc_dataset_shape *sh = i < params->num_inputs
                                          ? &params->inputs[i].shape
@@ -284,16 +284,16 @@ static sc_status dataset_open(const sc_dataset_params *params, const sc_dataset_
     pthread_mutex_init(&ds->mu, NULL);
     pthread_cond_init(&ds->cv_ready, NULL);
     pthread_cond_init(&ds->cv_space, NULL);
-    sc_data_format f = arrays                                   ? SC_DATA_FORMAT_ARRAYS
+    sc_data_format f = arrays                                  ? SC_DATA_FORMAT_ARRAYS
                        : params->format == SC_DATA_FORMAT_AUTO ? detect_format(params->path)
                                                                : params->format;
     ds->spec.format = f;
     switch (f) {
     case SC_DATA_FORMAT_ARRAYS:
-        st = arrays ? sc_ds_arrays_open(&ds->spec, arrays, &ds->src, err)
-                    : sc_error_set(err, SC_INVALID_ARGUMENT,
-                                   "%s: arrays are opened with sc_dataset_open_arrays",
-                                   params->path);
+        st = arrays
+                 ? sc_ds_arrays_open(&ds->spec, arrays, &ds->src, err)
+                 : sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: arrays are opened with sc_dataset_open_arrays", params->path);
         break;
     case SC_DATA_FORMAT_NPZ:
     case SC_DATA_FORMAT_NPY: st = sc_ds_npz_open(&ds->spec, &ds->src, err); break;
@@ -337,8 +337,10 @@ void sc_dataset_free(sc_dataset *ds) {
 }
 
 static sc_status finish(sc_dataset *ds, sc_error *err) {
-    if (ds->fin_status != SC_OK && err) *err = ds->fin_err;
-    else sc_error_clear(err);
+    if (ds->fin_status != SC_OK && err)
+        *err = ds->fin_err;
+    else
+        sc_error_clear(err);
     return ds->fin_status;
 }
 

@@ -20,8 +20,10 @@ static sc_status arrays_view(void *self, const float **inputs, const float **lab
     arrays_src *s = self;
     size_t k = s->a.num_examples - s->next;
     if (k > cap) k = cap;
-    for (size_t i = 0; i < s->num_inputs; i++) inputs[i] = s->a.inputs[i].data + s->next * s->in_elems[i];
-    for (size_t o = 0; o < s->num_outputs; o++) labels[o] = s->a.labels[o].data + s->next * s->out_elems[o];
+    for (size_t i = 0; i < s->num_inputs; i++)
+        inputs[i] = s->a.inputs[i].data + s->next * s->in_elems[i];
+    for (size_t o = 0; o < s->num_outputs; o++)
+        labels[o] = s->a.labels[o].data + s->next * s->out_elems[o];
     *weights = s->a.sample_weight ? s->a.sample_weight + s->next : NULL;
     first->file = s->name;
     first->record = s->next;
@@ -49,8 +51,8 @@ static sc_status arrays_skip(void *self, size_t cap, size_t *n, sc_error *err) {
 
 static void arrays_free(void *self) { free(self); }
 
-static const sc_ds_source_ops k_arrays_ops = {.skip = arrays_skip, .rewind = arrays_rewind,
-                                              .free = arrays_free, .view = arrays_view};
+static const sc_ds_source_ops k_arrays_ops = {
+    .skip = arrays_skip, .rewind = arrays_rewind, .free = arrays_free, .view = arrays_view};
 
 /* Each array must hold num_examples rows: rows * elements per row must not overflow, which also
  * makes every batch's pointer arithmetic in arrays_view safe. */
@@ -66,8 +68,8 @@ static sc_status check_array(const sc_dataset_array *a, const char *file, const 
     total = rows;
     for (int d = 0; d < a->rank; d++)
         if (a->dims[d] < 0 || __builtin_mul_overflow(total, (size_t)a->dims[d], &total))
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %s '%s': dimension %d is %lld",
-                                file, what, name, d, (long long)a->dims[d]);
+            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %s '%s': dimension %d is %lld", file,
+                                what, name, d, (long long)a->dims[d]);
     return SC_OK;
 }
 

@@ -145,8 +145,8 @@ sc_status sc_ds_csv_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
     for (size_t o = 0; o < p->num_outputs && st == SC_OK; o++)
         if ((st = need_col(all, p->path, sc_ds_label_name(spec, o), "label", err)) == SC_OK)
             cols[n++] = sc_ds_label_name(spec, o);
-    if (st == SC_OK && p->sample_weight &&
-        (st = need_col(all, p->path, p->sample_weight, "sample weight", err)) == SC_OK)
+    if (st == SC_OK && p->sample_weight
+        && (st = need_col(all, p->path, p->sample_weight, "sample weight", err)) == SC_OK)
         cols[n++] = p->sample_weight;
     if (st == SC_OK) st = resolve(spec, s->num_in_cols, err);
     if (st != SC_OK) goto fail;

@@ -18,7 +18,7 @@ typedef struct sc_ds_spec {
     sc_data_format format;
     size_t in_elems[SC_DATASET_MAX_INPUTS]; /* elements per example, filled by sc_ds_resolve_* */
     size_t out_elems[SC_DATASET_MAX_OUTPUTS];
-    int64_t num_examples; /* known at open (NPZ) or -1 */
+    int64_t num_examples;  /* known at open (NPZ) or -1 */
     int sharded_by_source; /* the source kept only this shard's files: no batch striding */
 } sc_ds_spec;
 
@@ -41,9 +41,8 @@ typedef struct sc_ds_source_ops {
     void (*free)(void *self);
     /* Instead of fill (then fill is NULL), for data held in memory: points inputs[i],
      * labels[o] and *weights at up to cap consecutive examples the source holds (no copy). */
-    sc_status (*view)(void *self, const float **inputs, const float **labels,
-                      const float **weights, size_t cap, size_t *n, sc_ds_origin *first,
-                      sc_error *err);
+    sc_status (*view)(void *self, const float **inputs, const float **labels, const float **weights,
+                      size_t cap, size_t *n, sc_ds_origin *first, sc_error *err);
 } sc_ds_source_ops;
 
 typedef struct sc_ds_source {
@@ -59,16 +58,16 @@ sc_status sc_ds_arrays_open(sc_ds_spec *spec, const sc_dataset_arrays *arrays, s
                             sc_error *err);
 
 /* Names used when params leave them NULL. */
-const char *sc_ds_input_name(const sc_ds_spec *spec, size_t i);   /* name, or "x" */
+const char *sc_ds_input_name(const sc_ds_spec *spec, size_t i);    /* name, or "x" */
 const char *sc_ds_input_feature(const sc_ds_spec *spec, size_t i); /* feature, name or "x" */
-const char *sc_ds_label_name(const sc_ds_spec *spec, size_t o);   /* label or "y" */
+const char *sc_ds_label_name(const sc_ds_spec *spec, size_t o);    /* label or "y" */
 
 /* Resolves a requested shape against a data shape (dims[0..rank), per example) and stores it
  * in *want, with its element count in *elems. exact: rank and dims must match (inputs); else only
  * element counts (labels). what/name/file name the thing in the SC_INVALID_ARGUMENT message. */
 sc_status sc_ds_resolve_shape(sc_dataset_shape *want, const int64_t *dims, int rank, int exact,
-                              const char *file, const char *what, const char *name,
-                              size_t *elems, sc_error *err);
+                              const char *file, const char *what, const char *name, size_t *elems,
+                              sc_error *err);
 /* Same for data that is a flat list of count values (a feature, CSV columns): rank -1 becomes
  * [count], a single -1 dim becomes count / (product of the others). */
 sc_status sc_ds_resolve_count(sc_dataset_shape *want, uint64_t count, const char *file,

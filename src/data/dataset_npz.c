@@ -28,8 +28,8 @@ static const char *list_arrays(const sc_npz *z, char *buf, size_t cap) {
     size_t len = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sc_npz_num_arrays(z) && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "",
-                                sc_npz_array_name(z, i));
+        len +=
+            (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", sc_npz_array_name(z, i));
     if (sc_npz_num_arrays(z) == 0) snprintf(buf, cap, "none");
     return buf;
 }
@@ -59,8 +59,8 @@ static sc_status check_rows(npz_src *s, sc_array *a, const char *name, const cha
 }
 
 /* Loads `name` of the archive for `what` 'label'. */
-static sc_status load(npz_src *s, sc_npz *z, const char *name, const char *what,
-                      const char *label, sc_array **out, sc_error *err) {
+static sc_status load(npz_src *s, sc_npz *z, const char *name, const char *what, const char *label,
+                      sc_array **out, sc_error *err) {
     char present[256];
     if (!has_array(z, name))
         return sc_error_set(err, SC_INVALID_ARGUMENT,
@@ -88,7 +88,8 @@ static sc_status load_npy(npz_src *s, const char *file, const char *what, sc_arr
         snprintf(path, sizeof path, "%.*s/%s", (int)(slash - s->path), s->path, file);
     sc_status st = sc_npy_load(path, out, err);
     if (st == SC_NOT_FOUND)
-        return sc_error_set(err, SC_NOT_FOUND, "%s: no %s file %s (a .npy holds inputs only: give "
+        return sc_error_set(err, SC_NOT_FOUND,
+                            "%s: no %s file %s (a .npy holds inputs only: give "
                             "the labels with --label LABELS.npy, or save both with np.savez)",
                             s->path, what, path);
     return st != SC_OK ? st : check_rows(s, *out, path, what, file, err);
@@ -114,12 +115,15 @@ static sc_status npy_open(npz_src *s, sc_ds_spec *spec, sc_error *err) {
     sc_dataset_params *p = &spec->p;
     const char *name = sc_ds_input_name(spec, 0);
     if (p->num_inputs != 1 || p->num_outputs > 1)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: a .npy holds one array: for several "
-                            "inputs or outputs save them with np.savez and pass the .npz", s->path);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: a .npy holds one array: for several "
+                            "inputs or outputs save them with np.savez and pass the .npz",
+                            s->path);
     sc_status st = sc_npy_load(s->path, &s->in[0], err);
-    if (st != SC_OK || (st = check_rows(s, s->in[0], s->path, "input", name, err)) != SC_OK ||
-        (st = resolve(s, s->in[0], &p->inputs[0].shape, 1, "input", name, &spec->in_elems[0],
-                      err)) != SC_OK)
+    if (st != SC_OK || (st = check_rows(s, s->in[0], s->path, "input", name, err)) != SC_OK
+        || (st = resolve(s, s->in[0], &p->inputs[0].shape, 1, "input", name, &spec->in_elems[0],
+                         err))
+               != SC_OK)
         return st;
     if (p->num_outputs == 1) {
         char sib[512];
@@ -127,19 +131,23 @@ static sc_status npy_open(npz_src *s, sc_ds_spec *spec, sc_error *err) {
         if (!label || strcmp(label + (strlen(label) > 4 ? strlen(label) - 4 : 0), ".npy") != 0)
             label = sibling_labels(s->path, sib, sizeof sib);
         if (!label)
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: where are the labels? give them with "
-                                "--label LABELS.npy (or name the inputs x.npy and the labels y.npy)",
-                                s->path);
-        if ((st = load_npy(s, label, "label", &s->out[0], err)) != SC_OK ||
-            (st = resolve(s, s->out[0], &p->outputs[0].shape, 0, "label", label,
-                          &spec->out_elems[0], err)) != SC_OK)
+            return sc_error_set(
+                err, SC_INVALID_ARGUMENT,
+                "%s: where are the labels? give them with "
+                "--label LABELS.npy (or name the inputs x.npy and the labels y.npy)",
+                s->path);
+        if ((st = load_npy(s, label, "label", &s->out[0], err)) != SC_OK
+            || (st = resolve(s, s->out[0], &p->outputs[0].shape, 0, "label", label,
+                             &spec->out_elems[0], err))
+                   != SC_OK)
             return st;
     }
     if (p->sample_weight) {
         sc_dataset_shape one = {.rank = 0};
         size_t elems;
-        if ((st = load_npy(s, p->sample_weight, "sample weight", &s->w, err)) != SC_OK ||
-            (st = resolve(s, s->w, &one, 0, "sample weight", p->sample_weight, &elems, err)) != SC_OK)
+        if ((st = load_npy(s, p->sample_weight, "sample weight", &s->w, err)) != SC_OK
+            || (st = resolve(s, s->w, &one, 0, "sample weight", p->sample_weight, &elems, err))
+                   != SC_OK)
             return st;
     }
     return SC_OK;
@@ -198,8 +206,8 @@ static sc_status npz_skip(void *self, size_t cap, size_t *n, sc_error *err) {
     return SC_OK;
 }
 
-static const sc_ds_source_ops npz_ops = {.fill = npz_fill, .skip = npz_skip, .rewind = npz_rewind,
-                                         .free = npz_free};
+static const sc_ds_source_ops npz_ops = {
+    .fill = npz_fill, .skip = npz_skip, .rewind = npz_rewind, .free = npz_free};
 
 sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
     sc_dataset_params *p = &spec->p;
@@ -220,32 +228,35 @@ sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
         /* Keras: a single input is `x` whatever the layer's name; several go by name. */
         const char *name = sc_ds_input_name(spec, i);
         const char *arr = p->num_inputs == 1 && has_array(z, "x") ? "x" : name;
-        if (p->num_inputs == 1 && strcmp(name, "x") != 0 && !has_array(z, "x") && !has_array(z, name)) {
+        if (p->num_inputs == 1 && strcmp(name, "x") != 0 && !has_array(z, "x")
+            && !has_array(z, name)) {
             char present[256];
             st = sc_error_set(err, SC_INVALID_ARGUMENT,
                               "%s: no array 'x' or '%s' for input '%s' (arrays present: %s)",
                               p->path, name, name, list_arrays(z, present, sizeof present));
             goto fail;
         }
-        if ((st = load(s, z, arr, "input", name, &s->in[i], err)) != SC_OK ||
-            (st = resolve(s, s->in[i], &p->inputs[i].shape, 1, "input", name, &spec->in_elems[i],
-                          err)) != SC_OK)
+        if ((st = load(s, z, arr, "input", name, &s->in[i], err)) != SC_OK
+            || (st = resolve(s, s->in[i], &p->inputs[i].shape, 1, "input", name, &spec->in_elems[i],
+                             err))
+                   != SC_OK)
             goto fail;
     }
     for (size_t o = 0; o < p->num_outputs; o++) {
         const char *name = sc_ds_label_name(spec, o);
-        if ((st = load(s, z, name, "label", name, &s->out[o], err)) != SC_OK ||
-            (st = resolve(s, s->out[o], &p->outputs[o].shape, 0, "label", name,
-                          &spec->out_elems[o], err)) != SC_OK)
+        if ((st = load(s, z, name, "label", name, &s->out[o], err)) != SC_OK
+            || (st = resolve(s, s->out[o], &p->outputs[o].shape, 0, "label", name,
+                             &spec->out_elems[o], err))
+                   != SC_OK)
             goto fail;
     }
     if (p->sample_weight) {
         sc_dataset_shape one = {.rank = 0};
         size_t elems;
-        if ((st = load(s, z, p->sample_weight, "sample weight", p->sample_weight, &s->w, err)) !=
-                SC_OK ||
-            (st = resolve(s, s->w, &one, 0, "sample weight", p->sample_weight, &elems, err)) !=
-                SC_OK)
+        if ((st = load(s, z, p->sample_weight, "sample weight", p->sample_weight, &s->w, err))
+                != SC_OK
+            || (st = resolve(s, s->w, &one, 0, "sample weight", p->sample_weight, &elems, err))
+                   != SC_OK)
             goto fail;
     }
 done:

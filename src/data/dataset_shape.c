@@ -31,8 +31,8 @@ static const char *dims_str(const int64_t *dims, int rank, char *buf, size_t cap
         if (dims[i] < 0)
             len += (size_t)snprintf(buf + len, cap - len, "%sNone", i ? ", " : "");
         else
-            len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? ", " : "",
-                                    (long long)dims[i]);
+            len +=
+                (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? ", " : "", (long long)dims[i]);
     }
     /* Python's one-tuple spelling, so messages read like numpy's shapes. */
     if (len < cap) len += (size_t)snprintf(buf + len, cap - len, rank == 1 ? ",)" : ")");
@@ -69,13 +69,12 @@ int sc_ds_shape_elems(const sc_dataset_shape *s, size_t *elems) {
 }
 
 static sc_status too_big(const char *file, const char *what, const char *name, sc_error *err) {
-    return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %s '%s': shape too large", file, what,
-                        name);
+    return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %s '%s': shape too large", file, what, name);
 }
 
 sc_status sc_ds_resolve_shape(sc_dataset_shape *want, const int64_t *dims, int rank, int exact,
-                              const char *file, const char *what, const char *name,
-                              size_t *elems, sc_error *err) {
+                              const char *file, const char *what, const char *name, size_t *elems,
+                              sc_error *err) {
     char a[128], b[128];
     if (rank < 0 || rank > SC_DATASET_MAX_RANK)
         return sc_error_set(err, SC_UNIMPLEMENTED, "%s: %s '%s': rank %d per example (at most %d)",
@@ -144,10 +143,9 @@ sc_status sc_ds_resolve_count(sc_dataset_shape *want, uint64_t count, const char
     }
     if (unknown >= 0) {
         if (known == 0 || count % known != 0)
-            return sc_error_set(err, SC_INVALID_ARGUMENT,
-                                "%s: %s '%s': %llu values do not fit the shape %s", file, what,
-                                name, (unsigned long long)count,
-                                sc_dataset_shape_str(want, b, sizeof b));
+            return sc_error_set(
+                err, SC_INVALID_ARGUMENT, "%s: %s '%s': %llu values do not fit the shape %s", file,
+                what, name, (unsigned long long)count, sc_dataset_shape_str(want, b, sizeof b));
         want->dims[unknown] = (int64_t)(count / known);
         known = count;
     }

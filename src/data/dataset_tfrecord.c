@@ -129,16 +129,16 @@ static sc_status count_values(const sc_example *ex, const field *f, const sc_fea
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: record %llu: feature '%s' (%s '%s') is %s with %zu values, "
                             "expected bytes_list with one value",
-                            ex->file, (unsigned long long)ex->record, f->feature, f->what,
-                            f->name, sc_feature_kind_name(feat->kind), feat->count);
+                            ex->file, (unsigned long long)ex->record, f->feature, f->what, f->name,
+                            sc_feature_kind_name(feat->kind), feat->count);
     sc_status st = sc_feature_bytes(ex, feat, &b, 1, &got, err);
     if (st != SC_OK) return st;
     if (esize == 0 || b.size % esize != 0)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: record %llu: feature '%s' (%s '%s') holds %zu bytes, not a "
                             "whole number of %s elements",
-                            ex->file, (unsigned long long)ex->record, f->feature, f->what,
-                            f->name, b.size, sc_dtype_name(f->bytes_dtype));
+                            ex->file, (unsigned long long)ex->record, f->feature, f->what, f->name,
+                            b.size, sc_dtype_name(f->bytes_dtype));
     *count = b.size / esize;
     *raw = b.data;
     return SC_OK;
@@ -158,8 +158,8 @@ static sc_status decode(tfr_src *s, const sc_example *ex, const field *f, float 
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: record %llu: feature '%s' (%s '%s') has %llu values, expected "
                             "shape %s (%zu values)",
-                            ex->file, (unsigned long long)ex->record, f->feature, f->what,
-                            f->name, (unsigned long long)count,
+                            ex->file, (unsigned long long)ex->record, f->feature, f->what, f->name,
+                            (unsigned long long)count,
                             sc_dataset_shape_str(f->shape, shape, sizeof shape), *f->elems);
     if (raw) return sc_convert_to_float32(f->bytes_dtype, raw, (size_t)count, dst, err);
     if (feat.kind == SC_FEATURE_FLOAT) return sc_feature_floats(ex, &feat, dst, count, &got, err);
@@ -255,8 +255,8 @@ static sc_status tfr_skip(void *self, size_t cap, size_t *n, sc_error *err) {
     return st;
 }
 
-static const sc_ds_source_ops tfr_ops = {.fill = tfr_fill, .skip = tfr_skip, .rewind = tfr_rewind,
-                                         .free = tfr_free};
+static const sc_ds_source_ops tfr_ops = {
+    .fill = tfr_fill, .skip = tfr_skip, .rewind = tfr_rewind, .free = tfr_free};
 
 /* A group of evaluators with at least as many files as shards, reading whole passes: this shard
  * keeps files shard_index, shard_index + N, ... and batches them itself (dataset.h). */
@@ -284,16 +284,16 @@ static sc_status peek(tfr_src *s, sc_error *err) {
         const uint8_t *raw = NULL;
         if (f->bytes_dtype != SC_DT_INVALID && !sc_dtype_converts_to_float32(f->bytes_dtype)) {
             st = sc_error_set(err, SC_INVALID_ARGUMENT,
-                              "%s: %s '%s': bytes of %s do not convert to float32",
-                              s->spec->p.path, f->what, f->name, sc_dtype_name(f->bytes_dtype));
+                              "%s: %s '%s': bytes of %s do not convert to float32", s->spec->p.path,
+                              f->what, f->name, sc_dtype_name(f->bytes_dtype));
         } else if (!ex.data) {
             /* No records: the shapes must be given in full. */
             if (sc_ds_shape_elems(f->shape, f->elems) != 0)
                 st = sc_error_set(err, SC_INVALID_ARGUMENT,
                                   "%s: no records to take the shape of %s '%s' from",
                                   s->spec->p.path, f->what, f->name);
-        } else if ((st = find(&ex, f, &feat, err)) == SC_OK &&
-                   (st = count_values(&ex, f, &feat, &count, &raw, err)) == SC_OK) {
+        } else if ((st = find(&ex, f, &feat, err)) == SC_OK
+                   && (st = count_values(&ex, f, &feat, &count, &raw, err)) == SC_OK) {
             st = sc_ds_resolve_count(f->shape, count, ex.file, f->what, f->name, f->elems, err);
         }
         if (st == SC_OK && *f->elems > s->i64_cap) s->i64_cap = *f->elems;
@@ -314,17 +314,23 @@ sc_status sc_ds_tfrecord_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err
     s->tp = sc_tfrecord_default_params();
     s->tp.compression = p->compression;
     for (size_t i = 0; i < p->num_inputs; i++)
-        s->fields[s->num_fields++] = (field){"input", sc_ds_input_name(spec, i),
-                                             sc_ds_input_feature(spec, i), p->inputs[i].bytes_dtype,
-                                             &p->inputs[i].shape, &spec->in_elems[i]};
+        s->fields[s->num_fields++] = (field){"input",
+                                             sc_ds_input_name(spec, i),
+                                             sc_ds_input_feature(spec, i),
+                                             p->inputs[i].bytes_dtype,
+                                             &p->inputs[i].shape,
+                                             &spec->in_elems[i]};
     for (size_t o = 0; o < p->num_outputs; o++)
-        s->fields[s->num_fields++] =
-            (field){"label", sc_ds_label_name(spec, o), sc_ds_label_name(spec, o),
-                    p->outputs[o].bytes_dtype, &p->outputs[o].shape, &spec->out_elems[o]};
+        s->fields[s->num_fields++] = (field){"label",
+                                             sc_ds_label_name(spec, o),
+                                             sc_ds_label_name(spec, o),
+                                             p->outputs[o].bytes_dtype,
+                                             &p->outputs[o].shape,
+                                             &spec->out_elems[o]};
     if (p->sample_weight) {
         s->weight_shape.rank = 0;
         s->fields[s->num_fields++] = (field){"sample weight", p->sample_weight, p->sample_weight,
-                                             SC_DT_INVALID, &s->weight_shape, &s->weight_elems};
+                                             SC_DT_INVALID,   &s->weight_shape, &s->weight_elems};
     }
     sc_status st = expand(s, p->path, err);
     if (st == SC_OK) keep_shard_files(s, spec);

@@ -290,8 +290,8 @@ static sc_status feature_values(const sc_example *ex, const sc_feature *f, sc_fe
                             sc_feature_kind_name(f->kind), sc_feature_kind_name(want));
     sc_feature_kind kind;
     size_t total;
-    if (decode_entry(sc_pb_reader_init(f->entry, f->entry_size), want, dst, cap, &kind, &total) !=
-        0)
+    if (decode_entry(sc_pb_reader_init(f->entry, f->entry_size), want, dst, cap, &kind, &total)
+        != 0)
         return malformed(ex, "bad feature value", err);
     *n = total < cap ? total : cap;
     return SC_OK;

@@ -58,8 +58,10 @@ sc_status sc_npy_make_info(sc_dtype dtype, int rank, const int64_t *shape, const
             return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: dimension %d is negative (%lld)",
                                 what, i, (long long)shape[i]);
         info->shape[i] = shape[i];
-        if (shape[i] != 0 && n > UINT64_MAX / (uint64_t)shape[i]) overflow = 1;
-        else n *= (uint64_t)shape[i];
+        if (shape[i] != 0 && n > UINT64_MAX / (uint64_t)shape[i])
+            overflow = 1;
+        else
+            n *= (uint64_t)shape[i];
     }
     /* A zero dimension makes the array empty however large the others are. */
     for (int i = 0; i < rank; i++)
@@ -201,9 +203,12 @@ sc_status sc_npy_parse_header(const uint8_t *buf, size_t n, const char *file, co
             if (read_str(&c, descr, sizeof descr) != 0) bad = "bad 'descr' value";
             seen |= 1;
         } else if (strcmp(key, "fortran_order") == 0) {
-            if (read_word(&c, "True")) fortran = 1;
-            else if (read_word(&c, "False")) fortran = 0;
-            else bad = "'fortran_order' is neither True nor False";
+            if (read_word(&c, "True"))
+                fortran = 1;
+            else if (read_word(&c, "False"))
+                fortran = 0;
+            else
+                bad = "'fortran_order' is neither True nor False";
             seen |= 2;
         } else if (strcmp(key, "shape") == 0) {
             int r = read_shape(&c, shape, &rank);

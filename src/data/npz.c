@@ -105,12 +105,12 @@ sc_status sc_npz_load(sc_npz *z, const char *name, sc_array **out, sc_error *err
     while (i < z->n && strcmp(z->names[i], name) != 0) i++;
     if (i == z->n) return not_found(z, name, err);
     zip_stat_t zs;
-    if (zip_stat_index(z->za, z->index[i], 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE) ||
-        !(zs.valid & ZIP_STAT_COMP_SIZE))
+    if (zip_stat_index(z->za, z->index[i], 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE)
+        || !(zs.valid & ZIP_STAT_COMP_SIZE))
         return sc_error_set(err, SC_DATA_LOSS, "%s: array '%s': cannot stat member: %s", z->path,
                             name, zip_strerror(z->za));
-    if (!(zs.valid & ZIP_STAT_COMP_METHOD) ||
-        (zs.comp_method != ZIP_CM_STORE && zs.comp_method != ZIP_CM_DEFLATE))
+    if (!(zs.valid & ZIP_STAT_COMP_METHOD)
+        || (zs.comp_method != ZIP_CM_STORE && zs.comp_method != ZIP_CM_DEFLATE))
         return sc_error_set(err, SC_UNIMPLEMENTED,
                             "%s: array '%s': zip compression method %d (expected stored or "
                             "deflated, as NumPy writes)",
@@ -230,7 +230,8 @@ sc_status sc_npz_writer_add(sc_npz_writer *w, const char *name, sc_dtype dtype, 
         return sc_error_set(err, SC_IO, "%s: cannot add member: %s", what, zip_strerror(w->za));
     }
     if (zip_set_file_compression(w->za, (zip_uint64_t)idx,
-                                 w->compressed ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) != 0)
+                                 w->compressed ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0)
+        != 0)
         return sc_error_set(err, SC_IO, "%s: cannot set compression: %s", what,
                             zip_strerror(w->za));
     return SC_OK;

@@ -289,8 +289,8 @@ static sc_status truncated(sc_tfrecord_reader *r, uint64_t start, uint64_t ends,
 
 /* Does a record with payload length len whose payload starts at body fit in a file of size? */
 static int fits(uint64_t size, uint64_t body, uint64_t len) {
-    return size >= body && size - body >= SC_RECORD_FOOTER_SIZE &&
-           len <= size - body - SC_RECORD_FOOTER_SIZE;
+    return size >= body && size - body >= SC_RECORD_FOOTER_SIZE
+           && len <= size - body - SC_RECORD_FOOTER_SIZE;
 }
 
 static sc_status next_record(sc_tfrecord_reader *r, const uint8_t **payload, size_t *plen,

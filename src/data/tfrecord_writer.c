@@ -84,8 +84,8 @@ static sc_status put(sc_tfrecord_writer *w, const void *data, size_t n, sc_error
 sc_status sc_tfrecord_writer_create(const char *path, sc_compression compression,
                                     sc_tfrecord_writer **out, sc_error *err) {
     *out = NULL;
-    if (compression != SC_COMPRESSION_NONE && compression != SC_COMPRESSION_ZLIB &&
-        compression != SC_COMPRESSION_GZIP)
+    if (compression != SC_COMPRESSION_NONE && compression != SC_COMPRESSION_ZLIB
+        && compression != SC_COMPRESSION_GZIP)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: writer compression must be none, zlib or gzip, not %s", path,
                             sc_compression_name(compression));

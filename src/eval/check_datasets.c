@@ -30,8 +30,9 @@ sc_status sc_eval_check_dataset(const sc_model *m, const sc_eval_dataset *ed, sc
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "evaluator: dataset %s: input '%s' has shape %s per example, "
                                 "model '%s' expects %s",
-                                name, sc_model_input_name(m, i), sc_dataset_shape_str(ds, a, sizeof a),
-                                sc_model_name(m), shape_str(ms.dims, ms.rank, b, sizeof b));
+                                name, sc_model_input_name(m, i),
+                                sc_dataset_shape_str(ds, a, sizeof a), sc_model_name(m),
+                                shape_str(ms.dims, ms.rank, b, sizeof b));
         }
     }
     return SC_OK;

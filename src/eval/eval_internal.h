@@ -15,31 +15,31 @@ typedef struct sc_eval_result {
     size_t num;
     const char **names;
     double *values;
-    char **loss_names; /* [num_outputs of the dataset]: "<output>_loss" */
+    char **loss_names;  /* [num_outputs of the dataset]: "<output>_loss" */
     double *out_totals; /* [2 * num_outputs]: per-output loss total and count of this pass */
 } sc_eval_result;
 
 struct sc_evaluator {
     sc_evaluator_params p;
     sc_runner *runner;
-    sc_journal *journal;             /* NULL without a logdir */
+    sc_journal *journal; /* NULL without a logdir */
     sc_watcher *watcher;
     _Atomic(sc_watcher *) watcher_live; /* what sc_evaluator_stop may interrupt */
     atomic_int stop;
-    sc_summary_writer **writers;     /* per dataset, created on first use */
-    sc_eval_result *results;         /* per dataset */
-    const char **names;              /* scratch for callback logs */
+    sc_summary_writer **writers; /* per dataset, created on first use */
+    sc_eval_result *results;     /* per dataset */
+    const char **names;          /* scratch for callback logs */
     double *values;
     size_t num_evaluated;
     int higher_is_better;
     int have_best;
     double best;
     char best_path[4096];
-    char **seen;                     /* basenames evaluated by this evaluator */
+    char **seen; /* basenames evaluated by this evaluator */
     size_t num_seen, cap_seen;
     int stop_logged;
-    char step_key_logged[512];       /* the last non-standard step key announced in the log */
-    int group_failed;                /* another rank failed this evaluation (rank 0 reports it) */
+    char step_key_logged[512]; /* the last non-standard step key announced in the log */
+    int group_failed;          /* another rank failed this evaluation (rank 0 reports it) */
 };
 
 double sc_eval_now(void);
@@ -71,11 +71,10 @@ sc_status sc_eval_group_command(sc_evaluator *ev, const char *path, sc_error *er
 sc_status sc_eval_group_follow(sc_evaluator *ev, sc_error *err);
 /* sc_eval_restore on every rank, then retry / skip / fail together. */
 sc_status sc_eval_group_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *step,
-                               sc_error *err);
+                                sc_error *err);
 /* After dataset d's pass (local status, own_s seconds): states and loss sums summed on rank 0 in
  * rank order; returns the group's status (a failure anywhere fails every rank). */
 sc_status sc_eval_group_reduce(sc_evaluator *ev, size_t d, sc_status local, const sc_error *lerr,
-                               double own_s, double *loss_total, double *loss_count,
-                               sc_error *err);
+                               double own_s, double *loss_total, double *loss_count, sc_error *err);
 
 #endif

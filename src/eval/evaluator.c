@@ -57,8 +57,8 @@ void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) {
  * "fmeasure"; sidecar also maximises the other metrics where higher is better (auc, precision,
  * recall, f1/fbeta scores, iou, top_k accuracy, r2) and minimises the rest. */
 static int higher_is_better(const sc_evaluator_params *p) {
-    static const char *const up[] = {"acc", "auc", "precision", "recall", "f1", "fbeta",
-                                     "iou", "top_k", "r2"};
+    static const char *const up[] = {"acc",   "auc", "precision", "recall", "f1",
+                                     "fbeta", "iou", "top_k",     "r2"};
     if (p->export_mode == SC_EXPORT_MAX) return 1;
     if (p->export_mode == SC_EXPORT_MIN) return 0;
     if (strncmp(p->monitor, "fmeasure", 8) == 0) return 1;
@@ -78,7 +78,8 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         if (got ? got != want : want != 1)
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "model '%s' has %zu outputs, dataset %zu's compiled losses are for "
-                                "%zu", sc_model_name(p->model), want, d, got ? got : 1);
+                                "%zu",
+                                sc_model_name(p->model), want, d, got ? got : 1);
     }
     if (p->num_datasets > SC_EVAL_MAX_DATASETS)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "evaluator: %zu datasets, at most %d",
@@ -119,8 +120,8 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         ev->results[d].values = calloc(most, sizeof(double));
         ev->results[d].loss_names = calloc(no ? no : 1, sizeof(char *));
         ev->results[d].out_totals = calloc(no ? 2 * no : 1, sizeof(double));
-        int bad = !ev->results[d].names || !ev->results[d].values ||
-                  !ev->results[d].loss_names || !ev->results[d].out_totals;
+        int bad = !ev->results[d].names || !ev->results[d].values || !ev->results[d].loss_names
+                  || !ev->results[d].out_totals;
         for (size_t o = 0; o < no && !bad; o++) {
             const char *on = p->datasets[d].output_names[o];
             size_t len = strlen(on) + sizeof "_loss";
@@ -157,12 +158,16 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         free(jp);
         if (s) goto fail;
         if (sc_journal_count(ev->journal))
-            sc_eval_log(ev, "Results journal lists %zu evaluated checkpoints: they are not "
-                            "evaluated again.", sc_journal_count(ev->journal));
+            sc_eval_log(ev,
+                        "Results journal lists %zu evaluated checkpoints: they are not "
+                        "evaluated again.",
+                        sc_journal_count(ev->journal));
         if (sc_journal_num_repaired(ev->journal))
-            sc_eval_log(ev, "Results journal: an evaluation cut short (crash or full disk) had "
-                            "written into %zu event file(s); they were truncated back and its "
-                            "checkpoint is evaluated again.", sc_journal_num_repaired(ev->journal));
+            sc_eval_log(ev,
+                        "Results journal: an evaluation cut short (crash or full disk) had "
+                        "written into %zu event file(s); they were truncated back and its "
+                        "checkpoint is evaluated again.",
+                        sc_journal_num_repaired(ev->journal));
         if (p->export_dir) {
             const char *best_path = NULL;
             if (sc_journal_best(ev->journal, p->monitor, ev->higher_is_better, &ev->best,
@@ -181,8 +186,10 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
                         sc_eval_log(ev, "Best-model export: %s (the journal's best) copied to %s",
                                     best_path, p->export_dir);
                     else
-                        sc_eval_log(ev, "Best-model export: the journal's best %s could not be "
-                                        "exported: %s", best_path, e2.message);
+                        sc_eval_log(ev,
+                                    "Best-model export: the journal's best %s could not be "
+                                    "exported: %s",
+                                    best_path, e2.message);
                 }
             }
         }
@@ -239,7 +246,8 @@ static void run_dir(const sc_evaluator *ev, size_t d, char *out, size_t cap) {
  * written), the journal records each event file's size (the intent line), then the scalars
  * are written and synced. The result line follows in write_outputs; a failure in between is
  * rolled back when the journal is next opened (journal.h). */
-static sc_status write_tensorboard(sc_evaluator *ev, const char *path, int64_t step, sc_error *err) {
+static sc_status write_tensorboard(sc_evaluator *ev, const char *path, int64_t step,
+                                   sc_error *err) {
     size_t nd = ev->p.num_datasets;
     char rel[SC_EVAL_MAX_DATASETS][600];
     const char *files[SC_EVAL_MAX_DATASETS] = {0};
@@ -273,7 +281,8 @@ static sc_status write_tensorboard(sc_evaluator *ev, const char *path, int64_t s
         for (size_t k = 0; k < r->num; k++) {
             char tag[300];
             snprintf(tag, sizeof tag, "evaluation_%s_vs_iterations", r->names[k]);
-            if ((s = sc_summary_write_scalar(ev->writers[d], tag, step, (float)r->values[k], -1.0, err)))
+            if ((s = sc_summary_write_scalar(ev->writers[d], tag, step, (float)r->values[k], -1.0,
+                                             err)))
                 return s;
         }
         if ((s = sc_summary_writer_flush(ev->writers[d], err))) return s;
@@ -295,8 +304,8 @@ static sc_status write_outputs(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t
                                            (const char *const *)ev->results[d].names,
                                            ev->results[d].values};
         }
-        if ((s = sc_journal_append(ev->journal, path, ref->number, step, sets, n,
-                                   sc_eval_now(), mono_now() - started, err)))
+        if ((s = sc_journal_append(ev->journal, path, ref->number, step, sets, n, sc_eval_now(),
+                                   mono_now() - started, err)))
             return s;
     }
     if (ev->p.export_dir) {
@@ -309,8 +318,10 @@ static sc_status write_outputs(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t
                 found = 1;
             }
         if (!found) {
-            sc_eval_log(ev, "Best-model export: metric '%s' is not in the evaluation's logs; "
-                            "nothing exported.", ev->p.monitor);
+            sc_eval_log(ev,
+                        "Best-model export: metric '%s' is not in the evaluation's logs; "
+                        "nothing exported.",
+                        ev->p.monitor);
         } else if (isnan(v)) {
             sc_eval_log(ev, "Best-model export: %s is NaN for %s; it is never the best.",
                         ev->p.monitor, path);
@@ -356,9 +367,11 @@ sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc
     sc_runner_stats rs;
     sc_runner_stats_get(ev->runner, &rs);
     if (rs.engine_nodes)
-        sc_eval_log(ev, "Compute engine: %d layers on oneDNN primitives; cold path %.2f ms "
+        sc_eval_log(ev,
+                    "Compute engine: %d layers on oneDNN primitives; cold path %.2f ms "
                     "(%.2f ms CPU; %d primitives created, %d weight reorders); scratchpad %zu "
-                    "bytes", rs.engine_nodes, rs.cold_seconds * 1e3, rs.cold_cpu_seconds * 1e3,
+                    "bytes",
+                    rs.engine_nodes, rs.cold_seconds * 1e3, rs.cold_cpu_seconds * 1e3,
                     rs.cold_primitives, rs.cold_reorders, rs.scratchpad_bytes);
     if (sc_eval_is_root(ev)) {
         log_metrics(ev);
@@ -427,8 +440,10 @@ static sc_status consider(sc_evaluator *ev, const sc_ckpt_ref *ref, int *done, s
     if (s != SC_OK && atomic_load(&ev->stop)) {
         /* A requested stop is not a failure: the evaluation is abandoned before any of its
          * outputs (TensorBoard, journal, export) was written. */
-        sc_eval_log(ev, "Stop requested: the evaluation of %s was abandoned (nothing written "
-                        "for it); SidecarEvaluator stops.", path);
+        sc_eval_log(ev,
+                    "Stop requested: the evaluation of %s was abandoned (nothing written "
+                    "for it); SidecarEvaluator stops.",
+                    path);
         ev->stop_logged = 1;
         *done = 1;
         return SC_OK;
@@ -465,9 +480,11 @@ static void report_missing_latest(sc_evaluator *ev) {
     char *prefix = NULL;
     sc_error e;
     if (named && sc_latest_checkpoint(ev->p.checkpoint_dir, &prefix, &e) == SC_NOT_FOUND)
-        sc_eval_log(ev, "The checkpoint state file names a checkpoint that does not exist: %s "
-                        "(waiting for it; an absolute path from another machine never appears: "
-                        "point the state file at this directory)", e.message);
+        sc_eval_log(ev,
+                    "The checkpoint state file names a checkpoint that does not exist: %s "
+                    "(waiting for it; an absolute path from another machine never appears: "
+                    "point the state file at this directory)",
+                    e.message);
     free(prefix);
 }
 static sc_status watch_loop(sc_evaluator *ev, sc_error *err);
@@ -499,7 +516,8 @@ static sc_status watch_loop(sc_evaluator *ev, sc_error *err) {
     while (!done && !atomic_load(&ev->stop)) {
         /* Wake up in time for the hint and the timeout. */
         double now = mono_now(), wait_s = 3600;
-        if (!hinted && ev->num_evaluated == 0) wait_s = fmin(wait_s, started + ev->p.hint_after_s - now);
+        if (!hinted && ev->num_evaluated == 0)
+            wait_s = fmin(wait_s, started + ev->p.hint_after_s - now);
         if (ev->p.timeout_s > 0) wait_s = fmin(wait_s, last_new + ev->p.timeout_s - now);
         int timeout_ms = wait_s <= 0 ? 0 : (int)ceil(wait_s * 1000);
         sc_watch_event wev;
@@ -514,7 +532,8 @@ static sc_status watch_loop(sc_evaluator *ev, sc_error *err) {
                             "you are properly using a `tf.train.Checkpoint/CheckpointManager` or "
                             "`tf.keras.callbacks.ModelCheckpoint(save_weights_only=True)` to save "
                             "checkpoints by the training. See `tf.keras.SidecarEvaluator` doc for "
-                            "recommended flows of saving checkpoints.", ev->p.hint_after_s);
+                            "recommended flows of saving checkpoints.",
+                            ev->p.hint_after_s);
                 report_missing_latest(ev);
             }
             if (ev->p.timeout_s > 0 && now - last_new >= ev->p.timeout_s) {

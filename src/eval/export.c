@@ -63,8 +63,9 @@ static sc_status for_each_part(const char *dir, const char *base,
                                sc_status (*fn)(const char *dir, const char *name, void *ctx),
                                void *ctx, sc_error *err) {
     DIR *d = opendir(dir);
-    if (!d) return sc_error_set(err, errno == ENOENT ? SC_UNAVAILABLE : SC_IO, "%s: cannot list: %s",
-                                dir, strerror(errno));
+    if (!d)
+        return sc_error_set(err, errno == ENOENT ? SC_UNAVAILABLE : SC_IO, "%s: cannot list: %s",
+                            dir, strerror(errno));
     size_t bl = strlen(base);
     sc_status s = SC_OK;
     struct dirent *e;
@@ -102,18 +103,23 @@ static sc_status copy_tree(const char *src, const char *dst, int depth, sc_error
     if (mkdir(dst, 0755) != 0 && errno != EEXIST)
         return sc_error_set(err, SC_IO, "%s: cannot create: %s", dst, strerror(errno));
     DIR *d = opendir(src);
-    if (!d) return sc_error_set(err, errno == ENOENT ? SC_UNAVAILABLE : SC_IO, "%s: cannot list: %s",
-                                src, strerror(errno));
+    if (!d)
+        return sc_error_set(err, errno == ENOENT ? SC_UNAVAILABLE : SC_IO, "%s: cannot list: %s",
+                            src, strerror(errno));
     sc_status s = SC_OK;
     struct dirent *e;
     while (s == SC_OK && (e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char *a = sc_path_join(src, e->d_name), *b = sc_path_join(dst, e->d_name);
         struct stat st;
-        if (!a || !b) s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
-        else if (stat(a, &st) != 0) s = sc_error_set(err, SC_UNAVAILABLE, "%s: gone: %s", a, strerror(errno));
-        else if (S_ISDIR(st.st_mode)) s = copy_tree(a, b, depth + 1, err);
-        else if (S_ISREG(st.st_mode)) s = copy_file(a, b, err);
+        if (!a || !b)
+            s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        else if (stat(a, &st) != 0)
+            s = sc_error_set(err, SC_UNAVAILABLE, "%s: gone: %s", a, strerror(errno));
+        else if (S_ISDIR(st.st_mode))
+            s = copy_tree(a, b, depth + 1, err);
+        else if (S_ISREG(st.st_mode))
+            s = copy_file(a, b, err);
         free(a);
         free(b);
     }
@@ -129,8 +135,10 @@ static void remove_tree(const char *path, int depth) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
             char *p = sc_path_join(path, e->d_name);
             struct stat st;
-            if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p, depth + 1);
-            else if (p) unlink(p);
+            if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                remove_tree(p, depth + 1);
+            else if (p)
+                unlink(p);
             free(p);
         }
         closedir(d);
@@ -154,8 +162,10 @@ static void remove_others(const char *dir, const char *keep) {
             continue;
         char *p = sc_path_join(dir, n);
         struct stat st;
-        if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p, 0); /* a SavedModel */
-        else if (p) unlink(p);
+        if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(p, 0); /* a SavedModel */
+        else if (p)
+            unlink(p);
         free(p);
     }
     closedir(d);
@@ -186,7 +196,6 @@ static void split(const char *path, char *dir, size_t cap, const char **base) {
 
 /* ---- which directory the export may write ---- */
 
-
 /* The absolute, symlink-free form of path, which need not exist: realpath() of its longest
  * existing ancestor, then the rest. 0 on success; -1 when a missing component is "." or ".."
  * (cannot be resolved without the directory) or the result does not fit. */
@@ -201,10 +210,14 @@ static int canonical(const char *path, char *out, size_t cap) {
     size_t ll = n - (size_t)(last - path);
     if (ll == 0 || (ll == 1 && last[0] == '.') || (ll == 2 && !strncmp(last, "..", 2))) return -1;
     char parent[PATH_MAX];
-    if (!slash) snprintf(parent, sizeof parent, ".");
-    else if (slash == path) snprintf(parent, sizeof parent, "/");
-    else if ((size_t)(slash - path) >= sizeof parent) return -1;
-    else snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == path)
+        snprintf(parent, sizeof parent, "/");
+    else if ((size_t)(slash - path) >= sizeof parent)
+        return -1;
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
     if (canonical(parent, buf, sizeof buf)) return -1;
     int w = snprintf(out, cap, "%s%s%.*s", buf, strcmp(buf, "/") ? "/" : "", (int)ll, last);
     return w >= 0 && (size_t)w < cap ? 0 : -1;
@@ -242,17 +255,19 @@ sc_status sc_export_dir_check(const char *export_dir, const char *checkpoint_dir
         return sc_error_set(err, SC_INVALID_ARGUMENT, "--export-best %s: cannot resolve the path",
                             export_dir);
     if (canonical(checkpoint_dir, c, sizeof c))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "--checkpoint-dir %s: cannot resolve the path",
-                            checkpoint_dir);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "--checkpoint-dir %s: cannot resolve the path", checkpoint_dir);
     if (within(e, c) || within(c, e))
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "--export-best %s (%s) overlaps --checkpoint-dir %s (%s): the export "
                             "would overwrite and delete the trainer's files; use a directory "
-                            "outside the checkpoint directory", export_dir, e, checkpoint_dir, c);
+                            "outside the checkpoint directory",
+                            export_dir, e, checkpoint_dir, c);
     if (foreign_files(export_dir) && !has_marker(export_dir))
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "--export-best %s: the directory holds files sidecar did not create "
-                            "(no %s marker); use a new or empty directory", export_dir, MARKER);
+                            "(no %s marker); use a new or empty directory",
+                            export_dir, MARKER);
     return SC_OK;
 }
 
@@ -266,13 +281,16 @@ static sc_status claim_dir(const char *dir, sc_error *err) {
     if (foreign_files(dir))
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: the export directory holds files sidecar did not create (no %s "
-                            "marker): nothing exported", dir, MARKER);
+                            "marker): nothing exported",
+                            dir, MARKER);
     char *m = sc_path_join(dir, MARKER);
     if (!m) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     int fd = open(m, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     sc_status s = SC_OK;
-    if (fd < 0) s = sc_error_set(err, SC_IO, "%s: cannot create: %s", m, strerror(errno));
-    else close(fd);
+    if (fd < 0)
+        s = sc_error_set(err, SC_IO, "%s: cannot create: %s", m, strerror(errno));
+    else
+        close(fd);
     free(m);
     return s;
 }
@@ -310,7 +328,8 @@ sc_status sc_export_checkpoint(const char *dir, const sc_ckpt_ref *ref, sc_error
         s = for_each_part(src_dir, base, copy_part, &c, err);
         if (s) return sc_error_prefix(err, s, "exporting %s", checkpoint);
         if (c.copied == 0)
-            return sc_error_set(err, SC_UNAVAILABLE, "exporting %s: its files are gone", checkpoint);
+            return sc_error_set(err, SC_UNAVAILABLE, "exporting %s: its files are gone",
+                                checkpoint);
     }
     sc_ckpt_state st = {0};
     char *paths[1] = {(char *)base};

@@ -67,8 +67,7 @@ void sc_group_set_timeout(sc_group *g, double seconds) {
     if (g && seconds > 0) g->timeout_s = seconds;
 }
 
-void sc_group_traffic(const sc_group *g, uint64_t *sent, uint64_t *received,
-                      uint64_t *reductions) {
+void sc_group_traffic(const sc_group *g, uint64_t *sent, uint64_t *received, uint64_t *reductions) {
     *sent = g ? g->sent : 0;
     *received = g ? g->received : 0;
     *reductions = g ? g->reductions : 0;

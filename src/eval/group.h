@@ -13,8 +13,8 @@
 
 struct sc_group {
     int rank, size;
-    int mpi;        /* MPI was initialised by create */
-    int broken;     /* a wait timed out or a rank failed: free aborts instead of finalising */
+    int mpi;    /* MPI was initialised by create */
+    int broken; /* a wait timed out or a rank failed: free aborts instead of finalising */
     volatile sig_atomic_t interrupted; /* the launcher is ending the job: free just leaves */
     double timeout_s;
     uint64_t sent, received, reductions;
@@ -29,8 +29,8 @@ double sc_group_mono_now(void);
  * receiver) until deadline (CLOCK_MONOTONIC seconds; <= 0: g->timeout_s from now).
  * SC_IO naming the rank when it did not take the message in time (a dead or stuck rank
  * is not a checkpoint to skip: it ends the run). */
-sc_status sc_group_send(sc_group *g, int to, int tag, const void *buf, size_t len,
-                        double deadline, sc_error *err);
+sc_status sc_group_send(sc_group *g, int to, int tag, const void *buf, size_t len, double deadline,
+                        sc_error *err);
 
 /* Receives one message of at most cap bytes from rank `from` into buf (*len its size).
  * deadline: CLOCK_MONOTONIC seconds (sc_group_mono_now), <= 0 for none. stop (may be NULL) is

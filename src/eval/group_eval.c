@@ -103,7 +103,7 @@ sc_status sc_eval_group_follow(sc_evaluator *ev, sc_error *err) {
 static int retryable(int s) { return s == SC_UNAVAILABLE || s == SC_DATA_LOSS; }
 
 sc_status sc_eval_group_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *step,
-                               sc_error *err) {
+                                sc_error *err) {
     sc_group *g = ev->p.group;
     int tries = ev->p.retries > 0 ? ev->p.retries : 1;
     int delay = ev->p.retry_delay_ms > 0 ? ev->p.retry_delay_ms : 200;
@@ -133,15 +133,16 @@ sc_status sc_eval_group_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_
                 if ((s = recv_msg(g, r, SC_TAG_VOTE, &v, deadline, NULL, err))) return s;
                 /* The first failure names the checkpoint's problem; one that retrying cannot
                  * cure takes precedence. */
-                if (v.status && (d.status == SC_OK || (retryable(d.status) && !retryable(v.status)))) {
+                if (v.status
+                    && (d.status == SC_OK || (retryable(d.status) && !retryable(v.status)))) {
                     d.status = v.status;
                     snprintf(d.text, sizeof d.text, "rank %d: %.4500s", r, v.text);
                 }
             }
             if (d.status != SC_OK)
-                d.op = !retryable(d.status)                             ? DEC_FAIL
+                d.op = !retryable(d.status)                         ? DEC_FAIL
                        : attempt < tries && !atomic_load(&ev->stop) ? DEC_RETRY
-                                                                       : DEC_SKIP;
+                                                                    : DEC_SKIP;
             for (int r = 1; r < g->size; r++)
                 if ((s = send_msg(g, r, SC_TAG_DECIDE, d.op, d.status, d.text, err))) return s;
         }
@@ -153,8 +154,7 @@ sc_status sc_eval_group_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_
         sc_eval_log(ev, "Retrying in %d ms (attempt %d of %d, every rank): %s", delay, attempt + 1,
                     tries, d.text);
         struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && !atomic_load(&ev->stop)) {
-        }
+        while (nanosleep(&ts, &ts) != 0 && !atomic_load(&ev->stop)) {}
         delay *= 2;
     }
 }
@@ -281,8 +281,9 @@ sc_status sc_eval_group_reduce(sc_evaluator *ev, size_t d, sc_status local, cons
                 v.status = h.status;
                 snprintf(v.text, sizeof v.text, "rank %d: %s", r, h.text);
             }
-        } else if (v.status == SC_OK &&
-                   (s = unpack_add(ds, ev->results[d].out_totals, r, buf, loss_total, loss_count, err))) {
+        } else if (v.status == SC_OK
+                   && (s = unpack_add(ds, ev->results[d].out_totals, r, buf, loss_total, loss_count,
+                                      err))) {
             goto done;
         }
     }

@@ -34,8 +34,10 @@ sc_status sc_group_transport_init(sc_group *g, int *argc, char ***argv, int laun
     int provided = 0;
     int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     if (rc != MPI_SUCCESS)
-        return sc_error_set(err, SC_IO, "MPI_Init failed (error %d): is this process started by "
-                                        "mpirun?", rc);
+        return sc_error_set(err, SC_IO,
+                            "MPI_Init failed (error %d): is this process started by "
+                            "mpirun?",
+                            rc);
     g->mpi = 1;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &g->rank);
@@ -81,16 +83,15 @@ static sc_status wait_req(sc_group *g, MPI_Request *req, MPI_Status *st, const c
     }
 }
 
-sc_status sc_group_send(sc_group *g, int to, int tag, const void *buf, size_t len,
-                        double deadline, sc_error *err) {
+sc_status sc_group_send(sc_group *g, int to, int tag, const void *buf, size_t len, double deadline,
+                        sc_error *err) {
     if (len > (size_t)0x7fffffff)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "group message of %zu bytes", len);
     MPI_Request req;
     int rc = MPI_Isend(buf, (int)len, MPI_BYTE, to, tag, MPI_COMM_WORLD, &req);
     if (rc != MPI_SUCCESS) return mpi_fail(g, rc, "sending to", to, err);
     sc_status s = wait_req(g, &req, MPI_STATUS_IGNORE, "sending to it", to,
-                           deadline > 0 ? deadline : sc_group_mono_now() + g->timeout_s, NULL,
-                           err);
+                           deadline > 0 ? deadline : sc_group_mono_now() + g->timeout_s, NULL, err);
     if (s == SC_OK) g->sent += len;
     return s;
 }
@@ -114,7 +115,8 @@ sc_status sc_group_probe(sc_group *g, int from, int tag, size_t *len, double dea
             g->broken = 1;
             return sc_error_set(err, SC_IO,
                                 "rank %d did not report to rank %d within the group's bounded "
-                                "wait: it died or is stuck; stopping the group", from, g->rank);
+                                "wait: it died or is stuck; stopping the group",
+                                from, g->rank);
         }
         nap();
     }

@@ -15,7 +15,7 @@
 #include "eval/journal.h"
 
 typedef struct entry {
-    char *name;  /* basename */
+    char *name; /* basename */
     char *path;
     json_t *metrics; /* the first dataset's metrics object */
 } entry;
@@ -88,7 +88,10 @@ sc_status sc_journal_open(const char *path, sc_journal **out, sc_error *err) {
     uint8_t *data = NULL;
     size_t len = 0;
     sc_status s;
-    if (!j->path || !j->intent_path) { s = sc_error_set(err, SC_NO_MEMORY, "out of memory"); goto fail; }
+    if (!j->path || !j->intent_path) {
+        s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
+        goto fail;
+    }
     /* One evaluator per log directory: a second one would evaluate the same checkpoints and
      * interleave lines. The lock goes with the process, so a killed sidecar never leaves it. */
     j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -97,8 +100,8 @@ sc_status sc_journal_open(const char *path, sc_journal **out, sc_error *err) {
         goto fail;
     }
     if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
-        s = sc_error_set(err, errno == EWOULDBLOCK ? SC_UNAVAILABLE : SC_IO,
-                         "%s: %s", path, errno == EWOULDBLOCK
+        s = sc_error_set(err, errno == EWOULDBLOCK ? SC_UNAVAILABLE : SC_IO, "%s: %s", path,
+                         errno == EWOULDBLOCK
                              ? "another sidecar is evaluating into this log directory (its "
                                "journal is locked)"
                              : strerror(errno));
@@ -123,8 +126,10 @@ sc_status sc_journal_open(const char *path, sc_journal **out, sc_error *err) {
         char *p = o ? line_path(o) : NULL;
         if (!p) {
             json_decref(o);
-            s = sc_error_set(err, SC_DATA_LOSS, "%s:%zu: not a journal line (%s); move the file "
-                             "away to start afresh", path, line_no, o ? "no \"path\"" : je.text);
+            s = sc_error_set(err, SC_DATA_LOSS,
+                             "%s:%zu: not a journal line (%s); move the file "
+                             "away to start afresh",
+                             path, line_no, o ? "no \"path\"" : je.text);
             goto fail;
         }
         int bad = add_entry(j, p, json_object_get(o, "metrics"));
@@ -170,17 +175,19 @@ size_t sc_journal_num_repaired(const sc_journal *j) { return j->repaired; }
  * (no "..", no deeper path). */
 static int own_event_file(const char *rel) {
     const char *slash = strchr(rel, '/');
-    return slash && !strchr(slash + 1, '/') && !strstr(rel, "..") &&
-           strncmp(rel, "validation", 10) == 0 &&
-           strncmp(slash + 1, "events.out.tfevents.", 20) == 0;
+    return slash && !strchr(slash + 1, '/') && !strstr(rel, "..")
+           && strncmp(rel, "validation", 10) == 0
+           && strncmp(slash + 1, "events.out.tfevents.", 20) == 0;
 }
 
 static size_t roll_back(const char *journal_path, const json_t *intent) {
     char *dir = strdup(journal_path);
     if (!dir) return 0;
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    else strcpy(dir, ".");
+    if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
     size_t done = 0, i;
     const json_t *ev;
     json_array_foreach(json_object_get(intent, "events"), i, ev) {
@@ -190,8 +197,8 @@ static size_t roll_back(const char *journal_path, const json_t *intent) {
             continue;
         char *f = sc_path_join(dir, rel);
         struct stat st;
-        if (f && lstat(f, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > json_integer_value(off) &&
-            truncate(f, (off_t)json_integer_value(off)) == 0)
+        if (f && lstat(f, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > json_integer_value(off)
+            && truncate(f, (off_t)json_integer_value(off)) == 0)
             done++;
         free(f);
     }
@@ -232,8 +239,10 @@ static sc_status finish_intent(sc_journal *j, sc_error *err) {
     if (!o) {
         if (access(j->intent_path, F_OK) != 0) return SC_OK;
         /* Torn cannot happen (rename), but a hand-edited file can: refuse to guess. */
-        return sc_error_set(err, SC_DATA_LOSS, "%s: not an intent record (%s); move it away "
-                            "after checking the event files", j->intent_path, je.text);
+        return sc_error_set(err, SC_DATA_LOSS,
+                            "%s: not an intent record (%s); move it away "
+                            "after checking the event files",
+                            j->intent_path, je.text);
     }
     char *p = line_path(o);
     int done = 0;
@@ -274,7 +283,8 @@ static json_t *metric_value(double v) {
 
 static json_t *metrics_object(const sc_journal_metrics *m) {
     json_t *o = json_object();
-    for (size_t k = 0; o && k < m->num; k++) json_object_set_new(o, m->names[k], metric_value(m->values[k]));
+    for (size_t k = 0; o && k < m->num; k++)
+        json_object_set_new(o, m->names[k], metric_value(m->values[k]));
     return o;
 }
 
@@ -325,8 +335,8 @@ static char *line_path(const json_t *o) {
         if (!p) return NULL;
         for (size_t i = 0; i < n / 2; i++) {
             unsigned v;
-            if (sscanf(s + 2 * i, "%2x", &v) != 1 || !v || !strchr("0123456789abcdef", s[2 * i]) ||
-                !strchr("0123456789abcdef", s[2 * i + 1])) {
+            if (sscanf(s + 2 * i, "%2x", &v) != 1 || !v || !strchr("0123456789abcdef", s[2 * i])
+                || !strchr("0123456789abcdef", s[2 * i + 1])) {
                 free(p);
                 return NULL;
             }
@@ -344,7 +354,8 @@ static char *line_path(const json_t *o) {
 static sc_status write_line(sc_journal *j, json_t *o, sc_error *err) {
     char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(o);
-    if (!line) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory writing the journal", j->path);
+    if (!line)
+        return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory writing the journal", j->path);
     size_t n = strlen(line);
     line[n] = '\n'; /* json_dumps leaves room: replace the NUL, write n + 1 bytes */
     sc_status s = sc_write_full(j->fd, j->path, line, n + 1, err);
@@ -373,7 +384,8 @@ sc_status sc_journal_append(sc_journal *j, const char *path, int64_t number, int
     json_object_set_new(o, "wall_time", json_real(wall_time));
     json_object_set_new(o, "duration_s", json_real(duration_s));
     sc_status s = write_line(j, o, err);
-    if (s == SC_OK && add_entry(j, path, first)) s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
+    if (s == SC_OK && add_entry(j, path, first))
+        s = sc_error_set(err, SC_NO_MEMORY, "out of memory");
     /* The result is recorded: the intent is done (a leftover one is removed at the next open). */
     if (s == SC_OK) unlink(j->intent_path);
     json_decref(first);

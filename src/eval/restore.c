@@ -21,7 +21,8 @@ static sc_status gone_is_unavailable(sc_status s, sc_error *err) {
 
 #define VV "/.ATTRIBUTES/VARIABLE_VALUE"
 
-static sc_status restore_bundle(sc_evaluator *ev, const char *prefix, int64_t *step, sc_error *err) {
+static sc_status restore_bundle(sc_evaluator *ev, const char *prefix, int64_t *step,
+                                sc_error *err) {
     sc_bundle *b;
     /* The .index vanished (max_to_keep) or is not there yet: the same as a missing shard. */
     sc_status s = gone_is_unavailable(sc_bundle_open(prefix, &b, err), err);
@@ -34,20 +35,22 @@ static sc_status restore_bundle(sc_evaluator *ev, const char *prefix, int64_t *s
     sc_step_params sp = {ev->p.step_key, rep.var_nodes, rep.var_nodes ? rep.num_entries : 0};
     if (s == SC_OK) s = sc_ckpt_describe_ex(b, &sp, &info, err);
     sc_bind_report_clear(&rep);
-    if (s == SC_OK && info.step_source != SC_STEP_OPTIMIZER_ITER &&
-        info.step_source != SC_STEP_OPTIMIZER_ITERATIONS && info.step_source != SC_STEP_GIVEN_KEY)
+    if (s == SC_OK && info.step_source != SC_STEP_OPTIMIZER_ITER
+        && info.step_source != SC_STEP_OPTIMIZER_ITERATIONS
+        && info.step_source != SC_STEP_GIVEN_KEY)
         /* Keras' SidecarEvaluator raises here: summaries need the training step. */
         s = sc_error_set(err, SC_NOT_FOUND,
                          "%s: Variable `iterations` cannot be loaded from the checkpoint file. "
                          "Please ensure `iterations` is tracked in the checkpoint saved: save the "
                          "optimizer with the model (tf.train.Checkpoint(model=..., optimizer=...) "
                          "or a compiled model's ModelCheckpoint); expected an optimizer's iter or "
-                         "_iterations (or name the step's key with --step-key)", prefix);
+                         "_iterations (or name the step's key with --step-key)",
+                         prefix);
     if (s == SC_OK) *step = info.step;
     /* Where the step came from, when it is not Keras' own optimizer/iter(ations): once per key. */
-    if (s == SC_OK && info.step_key && strcmp(info.step_key, "optimizer/iter" VV) &&
-        strcmp(info.step_key, "optimizer/_iterations" VV) &&
-        strcmp(info.step_key, ev->step_key_logged)) {
+    if (s == SC_OK && info.step_key && strcmp(info.step_key, "optimizer/iter" VV)
+        && strcmp(info.step_key, "optimizer/_iterations" VV)
+        && strcmp(info.step_key, ev->step_key_logged)) {
         snprintf(ev->step_key_logged, sizeof ev->step_key_logged, "%s", info.step_key);
         sc_eval_log(ev, "Training step read from '%s'%s%s%s", info.step_key,
                     info.step_reason ? " (" : "", info.step_reason ? info.step_reason : "",
@@ -132,8 +135,7 @@ sc_status sc_eval_restore(sc_evaluator *ev, const sc_ckpt_ref *ref, int64_t *ste
         sc_eval_log(ev, "Retrying in %d ms (attempt %d of %d): %s", delay, attempt + 1, tries,
                     err ? err->message : sc_status_name(s));
         struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !atomic_load(&ev->stop)) {
-        }
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !atomic_load(&ev->stop)) {}
         delay *= 2;
     }
 }

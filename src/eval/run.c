@@ -35,9 +35,10 @@ void sc_run_free(sc_run *r) {
         free(r->feature_name[f]);
     }
     sc_model_free(r->model);
-    char **strs[] = {&r->model_path, &r->model_json, &r->compile_json, &r->compile_name, &r->checkpoint_dir,
-                     &r->loss, &r->metrics, &r->logdir, &r->export_dir, &r->monitor, &r->label,
-                     &r->sample_weight, &r->prefix, &r->dir};
+    char **strs[] = {&r->model_path,     &r->model_json, &r->compile_json, &r->compile_name,
+                     &r->checkpoint_dir, &r->loss,       &r->metrics,      &r->logdir,
+                     &r->export_dir,     &r->monitor,    &r->label,        &r->sample_weight,
+                     &r->prefix,         &r->dir};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) free(*strs[i]);
     free(r);
 }
@@ -109,8 +110,8 @@ static int parse_secs(const char *v, double *out) {
 }
 
 static sc_status bad_value(const char *name, const char *value, const char *want, sc_error *err) {
-    return sc_error_set(err, SC_INVALID_ARGUMENT, "run: option %s expects %s, got '%s'", name,
-                        want, value);
+    return sc_error_set(err, SC_INVALID_ARGUMENT, "run: option %s expects %s, got '%s'", name, want,
+                        value);
 }
 
 /* Option names compare with '-' and '_' alike. */
@@ -123,7 +124,8 @@ static int is(const char *name, const char *want) {
 sc_status sc_run_set_option(sc_run *r, const char *n, const char *v, sc_error *err) {
     sc_status s = not_after_build(r, "set_option", err);
     if (s) return s;
-    if (!n || !v) return sc_error_set(err, SC_INVALID_ARGUMENT, "run: option without name or value");
+    if (!n || !v)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "run: option without name or value");
     int64_t i;
     double d;
     if (is(n, "checkpoint_dir")) return set_str(&r->checkpoint_dir, v, err);
@@ -135,7 +137,8 @@ sc_status sc_run_set_option(sc_run *r, const char *n, const char *v, sc_error *e
     if (is(n, "label")) return set_str(&r->label, v, err);
     if (is(n, "sample_weight")) return set_str(&r->sample_weight, v, err);
     if (is(n, "batch_size")) {
-        if (!parse_i64(v, 1, &i) || i > 1 << 20) return bad_value(n, v, "an integer in 1..1048576", err);
+        if (!parse_i64(v, 1, &i) || i > 1 << 20)
+            return bad_value(n, v, "an integer in 1..1048576", err);
         r->batch_size = (size_t)i;
     } else if (is(n, "steps")) {
         if (!parse_i64(v, 0, &i)) return bad_value(n, v, "an integer >= 0", err);
@@ -157,21 +160,34 @@ sc_status sc_run_set_option(sc_run *r, const char *n, const char *v, sc_error *e
         r->p.watch_mode = SC_WATCH_POLL;
         r->p.poll_interval_ms = d * 1000 < 1 ? 1 : (int)(d * 1000 + 0.5);
     } else if (is(n, "watch")) {
-        if (!strcmp(v, "auto")) r->p.watch_mode = SC_WATCH_AUTO;
-        else if (!strcmp(v, "inotify")) r->p.watch_mode = SC_WATCH_INOTIFY;
-        else if (!strcmp(v, "poll")) r->p.watch_mode = SC_WATCH_POLL;
-        else return bad_value(n, v, "auto, inotify or poll", err);
+        if (!strcmp(v, "auto"))
+            r->p.watch_mode = SC_WATCH_AUTO;
+        else if (!strcmp(v, "inotify"))
+            r->p.watch_mode = SC_WATCH_INOTIFY;
+        else if (!strcmp(v, "poll"))
+            r->p.watch_mode = SC_WATCH_POLL;
+        else
+            return bad_value(n, v, "auto, inotify or poll", err);
     } else if (is(n, "mode")) {
-        if (!strcmp(v, "auto")) r->p.export_mode = SC_EXPORT_AUTO;
-        else if (!strcmp(v, "min")) r->p.export_mode = SC_EXPORT_MIN;
-        else if (!strcmp(v, "max")) r->p.export_mode = SC_EXPORT_MAX;
-        else return bad_value(n, v, "min, max or auto", err);
+        if (!strcmp(v, "auto"))
+            r->p.export_mode = SC_EXPORT_AUTO;
+        else if (!strcmp(v, "min"))
+            r->p.export_mode = SC_EXPORT_MIN;
+        else if (!strcmp(v, "max"))
+            r->p.export_mode = SC_EXPORT_MAX;
+        else
+            return bad_value(n, v, "min, max or auto", err);
     } else if (is(n, "compression")) {
-        if (!strcmp(v, "auto")) r->compression = SC_COMPRESSION_AUTO;
-        else if (!strcmp(v, "none")) r->compression = SC_COMPRESSION_NONE;
-        else if (!strcmp(v, "zlib")) r->compression = SC_COMPRESSION_ZLIB;
-        else if (!strcmp(v, "gzip")) r->compression = SC_COMPRESSION_GZIP;
-        else return bad_value(n, v, "none, zlib, gzip or auto", err);
+        if (!strcmp(v, "auto"))
+            r->compression = SC_COMPRESSION_AUTO;
+        else if (!strcmp(v, "none"))
+            r->compression = SC_COMPRESSION_NONE;
+        else if (!strcmp(v, "zlib"))
+            r->compression = SC_COMPRESSION_ZLIB;
+        else if (!strcmp(v, "gzip"))
+            r->compression = SC_COMPRESSION_GZIP;
+        else
+            return bad_value(n, v, "none, zlib, gzip or auto", err);
     } else if (is(n, "feature")) {
         const char *eq = strchr(v, '=');
         if (!eq || eq == v || !eq[1]) return bad_value(n, v, "INPUT=FEATURE", err);
@@ -190,7 +206,8 @@ sc_status sc_run_set_option(sc_run *r, const char *n, const char *v, sc_error *e
                             "run: unknown option '%s' (checkpoint_dir, loss, metrics, "
                             "batch_size, steps, max_evaluations, logdir, every, export_best, "
                             "monitor, mode, timeout, poll, watch, label, sample_weight, "
-                            "compression, feature, retries)", n);
+                            "compression, feature, retries)",
+                            n);
     }
     return SC_OK;
 }
@@ -199,8 +216,7 @@ static sc_status add_data(sc_run *r, const char *name, const char *path, sc_erro
     sc_status s = not_after_build(r, "add_data", err);
     if (s) return s;
     if (r->num_data == RUN_MAX_DATASETS)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "run: at most %d datasets",
-                            RUN_MAX_DATASETS);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "run: at most %d datasets", RUN_MAX_DATASETS);
     run_data *d = &r->data[r->num_data];
     memset(d, 0, sizeof *d);
     if ((s = set_str(&d->name, name && *name ? name : NULL, err))) return s;
@@ -218,8 +234,7 @@ sc_status sc_run_add_data_path(sc_run *r, const char *name, const char *path, sc
     return add_data(r, name, path, err);
 }
 
-sc_status sc_run_add_data_arrays(sc_run *r, const char *name, size_t num_examples,
-                                 sc_error *err) {
+sc_status sc_run_add_data_arrays(sc_run *r, const char *name, size_t num_examples, sc_error *err) {
     sc_status s = add_data(r, name, NULL, err);
     if (!s) r->data[r->num_data - 1].arrays.num_examples = num_examples;
     return s;
@@ -231,11 +246,14 @@ sc_status sc_run_set_array(sc_run *r, const char *role, const char *key, const f
     if (s) return s;
     run_data *d = r->num_data ? &r->data[r->num_data - 1] : NULL;
     if (!d || d->path)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "run: set_array needs an in-memory "
-                                                      "dataset (add_data_arrays) first");
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "run: set_array needs an in-memory "
+                            "dataset (add_data_arrays) first");
     if (!data || rank < 0 || rank > SC_DATASET_MAX_RANK || (rank && !dims))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "run: array '%s': no data or rank %d "
-                            "(0..%d)", role ? role : "", rank, SC_DATASET_MAX_RANK);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "run: array '%s': no data or rank %d "
+                            "(0..%d)",
+                            role ? role : "", rank, SC_DATASET_MAX_RANK);
     sc_dataset_array a = {data, rank, {0}};
     for (int k = 0; k < rank; k++) a.dims[k] = dims[k];
     if (role && !strcmp(role, "x")) {
@@ -251,12 +269,15 @@ sc_status sc_run_set_array(sc_run *r, const char *role, const char *key, const f
         int64_t elems = 1;
         for (int k = 0; k < rank; k++) elems *= dims[k];
         if (elems != 1)
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "run: sample_weight must hold one "
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "run: sample_weight must hold one "
                                 "value per example (shape (n,) or (n, 1))");
         d->arrays.sample_weight = data;
     } else {
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "run: array role '%s' (x, y or "
-                            "sample_weight)", role ? role : "(null)");
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "run: array role '%s' (x, y or "
+                            "sample_weight)",
+                            role ? role : "(null)");
     }
     return SC_OK;
 }

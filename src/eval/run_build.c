@@ -23,8 +23,8 @@ static void model_inputs(const sc_run *r, sc_dataset_params *dp) {
         for (int d = 0; d < s.rank && d < SC_DATASET_MAX_RANK; d++)
             dp->inputs[k].shape.dims[d] = s.dims[d];
         for (size_t f = 0; f < r->num_features; f++)
-            if (!strcmp(r->feature_input[f], in) ||
-                (dp->num_inputs == 1 && !strcmp(r->feature_input[f], "x")))
+            if (!strcmp(r->feature_input[f], in)
+                || (dp->num_inputs == 1 && !strcmp(r->feature_input[f], "x")))
                 dp->inputs[k].feature = r->feature_name[f];
     }
 }
@@ -36,16 +36,20 @@ static sc_status order_arrays(const sc_run *r, const run_data *d, sc_dataset_arr
     const char *dn = d->name ? d->name : "data";
     *out = d->arrays;
     if (n > SC_DATASET_MAX_INPUTS)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "%s: model has %zu inputs (at most %d)", dn,
-                            n, SC_DATASET_MAX_INPUTS);
+        return sc_error_set(err, SC_UNIMPLEMENTED, "%s: model has %zu inputs (at most %d)", dn, n,
+                            SC_DATASET_MAX_INPUTS);
     if (d->num_keys != n)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %zu input arrays, model '%s' has %zu "
-                            "inputs", dn, d->num_keys, sc_model_name(r->model), n);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: %zu input arrays, model '%s' has %zu "
+                            "inputs",
+                            dn, d->num_keys, sc_model_name(r->model), n);
     if (n == 1) {
         const char *key = d->input_key[0], *in = sc_model_input_name(r->model, 0);
         if (key && strcmp(key, in) && strcmp(key, "x"))
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: input array '%s': model '%s' has "
-                                "one input, '%s'", dn, key, sc_model_name(r->model), in);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: input array '%s': model '%s' has "
+                                "one input, '%s'",
+                                dn, key, sc_model_name(r->model), in);
         return SC_OK;
     }
     for (size_t k = 0; k < n; k++) {
@@ -53,8 +57,10 @@ static sc_status order_arrays(const sc_run *r, const run_data *d, sc_dataset_arr
         size_t j = 0;
         while (j < n && !(d->input_key[j] && !strcmp(d->input_key[j], in))) j++;
         if (j == n)
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: no array for model input '%s' "
-                                "(a model with several inputs takes a dict by input name)", dn, in);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: no array for model input '%s' "
+                                "(a model with several inputs takes a dict by input name)",
+                                dn, in);
         out->inputs[k] = d->arrays.inputs[j];
     }
     return SC_OK;
@@ -124,8 +130,9 @@ static sc_status build(sc_run *r, sc_error *err) {
     else if (r->model_path)
         s = sc_model_load_keras(r->model_path, &r->model, err);
     else
-        s = sc_error_set(err, SC_INVALID_ARGUMENT, "run: no model (a model JSON or .keras path, "
-                                                   "or to_json() text)");
+        s = sc_error_set(err, SC_INVALID_ARGUMENT,
+                         "run: no model (a model JSON or .keras path, "
+                         "or to_json() text)");
     if (s) return s;
     if (r->compile_json && (r->loss || r->metrics))
         return sc_error_set(err, SC_INVALID_ARGUMENT,
@@ -145,7 +152,9 @@ static sc_status build(sc_run *r, sc_error *err) {
                                 "run: with several datasets each needs a name");
         if ((s = open_data(r, d, err)) || (s = compile_for(r, d, err))) return s;
         /* One output: the compile config names its loss and metrics (sc_compile_from_json). */
-        r->eds[i] = (sc_eval_dataset){.name = d->name, .data = d->ds, .loss = d->compiled.loss,
+        r->eds[i] = (sc_eval_dataset){.name = d->name,
+                                      .data = d->ds,
+                                      .loss = d->compiled.loss,
                                       .metrics = d->compiled.metrics,
                                       .num_metrics = d->compiled.num_metrics,
                                       .weighted = d->compiled.weighted};
@@ -177,8 +186,7 @@ static sc_status create_evaluator(sc_run *r, sc_error *err) {
 sc_status sc_run_start(sc_run *r, sc_error *err) {
     sc_status s = build(r, err);
     if (s) return s;
-    if (!r->checkpoint_dir)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "run: no checkpoint_dir");
+    if (!r->checkpoint_dir) return sc_error_set(err, SC_INVALID_ARGUMENT, "run: no checkpoint_dir");
     r->p.checkpoint_dir = r->checkpoint_dir;
     if (atomic_load(&r->stop)) return SC_OK;
     if ((s = create_evaluator(r, err))) return s;
@@ -192,8 +200,8 @@ sc_status sc_run_evaluate(sc_run *r, const char *checkpoint, sc_error *err) {
         return sc_error_set(err, SC_INVALID_ARGUMENT, "run: no checkpoint to evaluate");
     free(r->prefix);
     r->prefix = NULL;
-    if (ends_with(checkpoint, ".safetensors") || ends_with(checkpoint, ".h5") ||
-        ends_with(checkpoint, ".keras")) {
+    if (ends_with(checkpoint, ".safetensors") || ends_with(checkpoint, ".h5")
+        || ends_with(checkpoint, ".keras")) {
         if (!(r->prefix = strdup(checkpoint))) return sc_error_set(err, SC_NO_MEMORY, "run");
     } else if ((s = sc_ckpt_resolve(checkpoint, &r->prefix, err))) {
         return s;
@@ -202,8 +210,10 @@ sc_status sc_run_evaluate(sc_run *r, const char *checkpoint, sc_error *err) {
         free(r->dir);
         if (!(r->dir = strdup(r->prefix))) return sc_error_set(err, SC_NO_MEMORY, "run");
         char *slash = strrchr(r->dir, '/');
-        if (slash) *slash = '\0';
-        else strcpy(r->dir, ".");
+        if (slash)
+            *slash = '\0';
+        else
+            strcpy(r->dir, ".");
         r->p.checkpoint_dir = r->dir;
         r->p.retries = 1;
     }

@@ -82,9 +82,10 @@ static sc_status output_losses(sc_evaluator *ev, size_t d, const sc_batch *b, do
         sc_shape os;
         output_batch(ev, ds, b, o, &mb, &os);
         if (!mb.y_true)
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset '%s' has no labels for output "
-                                "'%s': its loss needs them", ds->name ? ds->name : "",
-                                ds->output_names[o]);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "dataset '%s' has no labels for output "
+                                "'%s': its loss needs them",
+                                ds->name ? ds->name : "", ds->output_names[o]);
         float l;
         sc_status s = sc_loss_compute(ds->losses[o], &mb, &l, err);
         if (s) return sc_error_prefix(err, s, "loss of output '%s'", ds->output_names[o]);
@@ -104,14 +105,15 @@ typedef enum hook { ON_TEST_BEGIN, ON_TEST_BATCH_BEGIN, ON_TEST_BATCH_END, ON_TE
 
 /* Calls one hook of every callback in order; SC_ABORTED as soon as one asks to stop. */
 static sc_status run_hooks(sc_evaluator *ev, hook h, const sc_eval_logs *logs, sc_error *err) {
-    static const char *const names[] = {"on_test_begin", "on_test_batch_begin",
-                                        "on_test_batch_end", "on_test_end"};
+    static const char *const names[] = {"on_test_begin", "on_test_batch_begin", "on_test_batch_end",
+                                        "on_test_end"};
     for (size_t c = 0; c < ev->p.num_callbacks; c++) {
         const sc_callback *cb = &ev->p.callbacks[c];
-        int (*fn)(void *, const sc_eval_logs *) = h == ON_TEST_BEGIN         ? cb->on_test_begin
-                                                  : h == ON_TEST_BATCH_BEGIN ? cb->on_test_batch_begin
-                                                  : h == ON_TEST_BATCH_END   ? cb->on_test_batch_end
-                                                                             : cb->on_test_end;
+        int (*fn)(void *, const sc_eval_logs *) = h == ON_TEST_BEGIN ? cb->on_test_begin
+                                                  : h == ON_TEST_BATCH_BEGIN
+                                                      ? cb->on_test_batch_begin
+                                                  : h == ON_TEST_BATCH_END ? cb->on_test_batch_end
+                                                                           : cb->on_test_end;
         if (fn && fn(cb->user, logs))
             return sc_error_set(err, SC_ABORTED, "a callback's %s asked to stop", names[h]);
     }
@@ -155,14 +157,17 @@ static sc_status pass(sc_evaluator *ev, size_t d, sc_eval_logs *lg, double *loss
         if ((s = run_hooks(ev, ON_TEST_BATCH_BEGIN, &logs, err))) return s;
         if ((s = sc_runner_run(ev->runner, (int)b.n, b.inputs, err)))
             return sc_error_prefix(err, s, "%s: batch %lld (from %s record %llu)", logs.checkpoint,
-                                   (long long)b.index, b.source, (unsigned long long)b.source_record);
+                                   (long long)b.index, b.source,
+                                   (unsigned long long)b.source_record);
         sc_metric_batch mb;
         sc_shape os;
         if (ds->loss) {
             output_batch(ev, ds, &b, 0, &mb, &os);
             if (!mb.y_true)
-                return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset '%s' has no labels: a loss "
-                                    "needs them", ds->name ? ds->name : "");
+                return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                    "dataset '%s' has no labels: a loss "
+                                    "needs them",
+                                    ds->name ? ds->name : "");
             float l;
             if ((s = sc_loss_compute(ds->loss, &mb, &l, err))) return s;
             loss_total += (double)l * (double)b.n;
@@ -183,8 +188,10 @@ static sc_status pass(sc_evaluator *ev, size_t d, sc_eval_logs *lg, double *loss
         }
     }
     if (batches == 0 && !sc_eval_group_active(ev)) /* loss 0 of no data would look the best */
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "dataset%s%s: no examples to evaluate (the "
-                            "data is empty)", ds->name ? " " : "", ds->name ? ds->name : "");
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "dataset%s%s: no examples to evaluate (the "
+                            "data is empty)",
+                            ds->name ? " " : "", ds->name ? ds->name : "");
     *loss_sum = loss_total;
     *loss_n = loss_count;
     return SC_OK;

@@ -8,12 +8,12 @@
 #include "sidecar/compile.h"
 #include "sidecar/run.h"
 
-#define RUN_MAX_DATASETS 8
-#define RUN_MAX_FEATURES 16
+#define RUN_MAX_DATASETS  8
+#define RUN_MAX_FEATURES  16
 #define RUN_MAX_CALLBACKS 16
 
 typedef struct run_data {
-    char *name, *path;           /* path NULL: arrays */
+    char *name, *path; /* path NULL: arrays */
     sc_dataset_arrays arrays;
     char *input_key[SC_DATASET_MAX_INPUTS];
     size_t num_keys;
@@ -25,8 +25,7 @@ typedef struct run_data {
 struct sc_run {
     char *model_path, *model_json, *compile_json, *compile_name;
     size_t model_json_len, compile_json_len;
-    char *checkpoint_dir, *loss, *metrics, *logdir, *export_dir, *monitor, *label,
-        *sample_weight;
+    char *checkpoint_dir, *loss, *metrics, *logdir, *export_dir, *monitor, *label, *sample_weight;
     char *feature_input[RUN_MAX_FEATURES], *feature_name[RUN_MAX_FEATURES];
     size_t num_features;
     sc_evaluator_params p; /* options land here directly */

@@ -14,8 +14,8 @@ typedef struct dims {
 static sc_status load_dims(const char *who, const char *what, int rank, const int64_t *src,
                            dims *out, sc_error *err) {
     if (rank < 0 || rank > SC_METRIC_MAX_RANK)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %s rank %d (expected 0..%d)", who,
-                            what, rank, SC_METRIC_MAX_RANK);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %s rank %d (expected 0..%d)", who, what,
+                            rank, SC_METRIC_MAX_RANK);
     if (rank > 0 && !src)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %s rank %d but no dims", who, what,
                             rank);
@@ -57,8 +57,8 @@ static sc_status mismatch(const char *who, const dims *t, const dims *p, sc_erro
                         "%s: labels of shape %s do not match predictions of shape %s", who, a, b);
 }
 
-sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char *who,
-                        sc_rows *out, sc_error *err) {
+sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char *who, sc_rows *out,
+                        sc_error *err) {
     dims t, p;
     sc_status st = load_dims(who, "labels", b->true_rank, b->true_dims, &t, err);
     if (st == SC_OK) st = load_dims(who, "predictions", b->pred_rank, b->pred_dims, &p, err);
@@ -83,8 +83,8 @@ sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char
                                 "%s: the labels look one-hot (%lld per row, as the predictions), "
                                 "but it expects one class index per example: for one-hot labels "
                                 "use its categorical form (categorical_crossentropy, "
-                                "categorical_accuracy, top_k_categorical_accuracy)", who,
-                                (long long)last(&t));
+                                "categorical_accuracy, top_k_categorical_accuracy)",
+                                who, (long long)last(&t));
         if (t.rank != p.rank - 1) return mismatch(who, &t, &p, err);
         for (int i = 0; i < t.rank; i++)
             if (t.d[i] != p.d[i]) return mismatch(who, &t, &p, err);
@@ -100,11 +100,17 @@ sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char
         if (cp != ct && cp != 1 && ct != 1) return mismatch(who, &t, &p, err);
         if (!prod(&p, p.rank ? p.rank - 1 : 0, &rows)) goto too_big;
     }
-    if (cp > SIZE_MAX / 2 / rows || b->batch > SIZE_MAX / 2 / (rows * cp) ||
-        b->batch > SIZE_MAX / 2 / (rows * ct))
+    if (cp > SIZE_MAX / 2 / rows || b->batch > SIZE_MAX / 2 / (rows * cp)
+        || b->batch > SIZE_MAX / 2 / (rows * ct))
         goto too_big;
-    *out = (sc_rows){.batch = b->batch, .rows = rows, .cp = cp, .ct = ct, .p = b->y_pred,
-                     .y = b->y_true, .w = b->sample_weight, .z = b->logits};
+    *out = (sc_rows){.batch = b->batch,
+                     .rows = rows,
+                     .cp = cp,
+                     .ct = ct,
+                     .p = b->y_pred,
+                     .y = b->y_true,
+                     .w = b->sample_weight,
+                     .z = b->logits};
     return SC_OK;
 too_big:
     return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: batch of %zu samples is too large", who,

@@ -58,7 +58,8 @@ static sc_status add_metrics(const sc_compile_ctx *c, const json_t *v, const cha
         if (json_object_size(v) != 1)
             return sc_error_set(c->err, SC_UNIMPLEMENTED,
                                 "%s: %s: a dict for %zu outputs (a multi-output model) is not "
-                                "supported", c->file, list, json_object_size(v));
+                                "supported",
+                                c->file, list, json_object_size(v));
         /* The one value. Not json_object_foreach with `v = x` in its body: the macro re-reads
          * its object argument to step, and would walk x next (a fuzzer crash). */
         v = json_object_iter_value(json_object_iter((json_t *)v));
@@ -72,7 +73,8 @@ static sc_status add_metrics(const sc_compile_ctx *c, const json_t *v, const cha
         if (json_is_array(item))
             return sc_error_set(c->err, SC_UNIMPLEMENTED,
                                 "%s: %s: per-output lists (a multi-output model) are not "
-                                "supported", c->file, list);
+                                "supported",
+                                c->file, list);
         sc_metric *m = NULL;
         sc_status st = sc_compile_metric(c, list, i, item, loss_name, &m);
         if (st == SC_OK) st = sc_compile_push(c, out, cap, m, weighted);
@@ -86,7 +88,7 @@ static sc_status add_metrics(const sc_compile_ctx *c, const json_t *v, const cha
 static sc_status name_metrics(const sc_compile_ctx *c, sc_compiled *out) {
     size_t n = out->num_metrics;
     if (n == 0) return SC_OK;
-    char (*names)[SC_METRIC_NAME_MAX] = calloc(n, sizeof *names);
+    char(*names)[SC_METRIC_NAME_MAX] = calloc(n, sizeof *names);
     if (!names) return sc_error_set(c->err, SC_NO_MEMORY, "%s: out of memory", c->file);
     sc_status st = SC_OK;
     for (size_t i = 0; i < n && st == SC_OK; i++) {
@@ -102,8 +104,8 @@ static sc_status name_metrics(const sc_compile_ctx *c, sc_compiled *out) {
     if (st == SC_OK && (st = sc_metric_names_uniquify(names, n, c->err)) != SC_OK)
         st = sc_error_prefix(c->err, st, "%s", c->file);
     for (size_t i = 0; i < n && st == SC_OK; i++)
-        if (strcmp(names[i], sc_metric_name(out->metrics[i])) != 0 &&
-            (st = sc_metric_set_name(out->metrics[i], names[i], c->err)) != SC_OK)
+        if (strcmp(names[i], sc_metric_name(out->metrics[i])) != 0
+            && (st = sc_metric_set_name(out->metrics[i], names[i], c->err)) != SC_OK)
             st = sc_error_prefix(c->err, st, "%s", c->file);
     free(names);
     return st;
@@ -121,8 +123,11 @@ static sc_status init_ctx(sc_compile_ctx *c, const char *file, const sc_compile_
 }
 
 static const char *const COMPILE_KEYS[] = {
-    "optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
-    "steps_per_execution", "jit_compile", "auto_scale_loss", "pss_evaluation_shards",
+    "optimizer",           "loss",
+    "loss_weights",        "metrics",
+    "weighted_metrics",    "run_eagerly",
+    "steps_per_execution", "jit_compile",
+    "auto_scale_loss",     "pss_evaluation_shards",
     "optimizer_config", /* Keras 2 training_config (legacy .h5, SavedModel metadata) */
 };
 
@@ -161,9 +166,8 @@ sc_status sc_compile_from_json(const char *json, size_t len, const char *name,
 }
 
 sc_status sc_compile_from_json_outputs(const char *json, size_t len, const char *name,
-                                       const sc_compile_shapes *shapes,
-                                       const char *const *outputs, size_t n, sc_compiled *out,
-                                       sc_error *err) {
+                                       const sc_compile_shapes *shapes, const char *const *outputs,
+                                       size_t n, sc_compiled *out, sc_error *err) {
     sc_compile_ctx c;
     const char *file = name ? name : "compile config";
     sc_status st = init_ctx(&c, file, shapes, out, err);
@@ -186,13 +190,16 @@ sc_status sc_compile_from_json_outputs(const char *json, size_t len, const char 
         else if (!json_is_object(cc) || json_object_size(cc) == 0)
             st = sc_error_set(err, SC_NOT_FOUND,
                               "%s: the model has no compile config (saved before compile()); "
-                              "give --loss/--metrics", file);
+                              "give --loss/--metrics",
+                              file);
         else
-            st = n > 1 ? sc_compile_multi(&c, cc, shapes, outputs, n, out) : from_config(&c, cc, out);
+            st = n > 1 ? sc_compile_multi(&c, cc, shapes, outputs, n, out)
+                       : from_config(&c, cc, out);
     } else if (json_object_size(root) == 0) {
         st = sc_error_set(err, SC_NOT_FOUND, "%s: empty compile config", file);
     } else {
-        st = n > 1 ? sc_compile_multi(&c, root, shapes, outputs, n, out) : from_config(&c, root, out);
+        st = n > 1 ? sc_compile_multi(&c, root, shapes, outputs, n, out)
+                   : from_config(&c, root, out);
     }
     json_decref(root);
     if (st != SC_OK) sc_compiled_clear(out);

@@ -94,17 +94,51 @@ static const struct {
     {"BinaryCrossentropy", O_LOGITS | O_SMOOTH | O_AXIS},
     {"CategoricalCrossentropy", O_LOGITS | O_SMOOTH | O_AXIS},
     {"SparseCategoricalCrossentropy", O_LOGITS | O_IGNORE | O_AXIS},
-    {"MeanSquaredError", 0}, {"MeanAbsoluteError", 0}, {"MeanAbsolutePercentageError", 0},
-    {"MeanSquaredLogarithmicError", 0}, {"Huber", O_DELTA}, {"LogCosh", 0}, {"Hinge", 0},
-    {"SquaredHinge", 0}, {"CategoricalHinge", 0}, {"KLDivergence", 0}, {"Poisson", 0},
+    {"MeanSquaredError", 0},
+    {"MeanAbsoluteError", 0},
+    {"MeanAbsolutePercentageError", 0},
+    {"MeanSquaredLogarithmicError", 0},
+    {"Huber", O_DELTA},
+    {"LogCosh", 0},
+    {"Hinge", 0},
+    {"SquaredHinge", 0},
+    {"CategoricalHinge", 0},
+    {"KLDivergence", 0},
+    {"Poisson", 0},
     {"CosineSimilarity", O_AXIS},
 };
 
 typedef enum {
-    K_NAME, K_DTYPE, K_SKIP, K_THRESHOLD, K_FTHRESHOLD, K_THRESHOLDS, K_TOP_K, K_CLASS_ID,
-    K_NUM_THR, K_CURVE, K_SUMMATION, K_MULTI_LABEL, K_NUM_LABELS, K_LABEL_WEIGHTS, K_LOGITS,
-    K_SMOOTH, K_K, K_NUM_CLASSES, K_SPARSE_TRUE, K_SPARSE_PRED, K_IGNORE, K_BETA, K_AVERAGE,
-    K_TARGET, K_R2_AGG, K_R2_REGRESSORS, K_AXIS, K_SORTED, K_DELTA, K_REDUCTION
+    K_NAME,
+    K_DTYPE,
+    K_SKIP,
+    K_THRESHOLD,
+    K_FTHRESHOLD,
+    K_THRESHOLDS,
+    K_TOP_K,
+    K_CLASS_ID,
+    K_NUM_THR,
+    K_CURVE,
+    K_SUMMATION,
+    K_MULTI_LABEL,
+    K_NUM_LABELS,
+    K_LABEL_WEIGHTS,
+    K_LOGITS,
+    K_SMOOTH,
+    K_K,
+    K_NUM_CLASSES,
+    K_SPARSE_TRUE,
+    K_SPARSE_PRED,
+    K_IGNORE,
+    K_BETA,
+    K_AVERAGE,
+    K_TARGET,
+    K_R2_AGG,
+    K_R2_REGRESSORS,
+    K_AXIS,
+    K_SORTED,
+    K_DELTA,
+    K_REDUCTION
 } key_kind;
 
 static const struct {
@@ -112,23 +146,39 @@ static const struct {
     unsigned opt;
     key_kind kind;
 } KEYS[] = {
-    {"name", O_ANY, K_NAME}, {"dtype", O_ANY, K_DTYPE},
+    {"name", O_ANY, K_NAME},
+    {"dtype", O_ANY, K_DTYPE},
     {"fn", O_ANY, K_SKIP}, /* the function of a wrapper class: the class already says it */
-    {"threshold", O_THRESHOLD, K_THRESHOLD}, {"threshold", O_FTHRESHOLD, K_FTHRESHOLD},
-    {"thresholds", O_THRESHOLDS, K_THRESHOLDS}, {"top_k", O_TOP_K, K_TOP_K},
-    {"class_id", O_CLASS_ID, K_CLASS_ID}, {"num_thresholds", O_NUM_THR, K_NUM_THR},
-    {"curve", O_AUC, K_CURVE}, {"summation_method", O_AUC, K_SUMMATION},
-    {"multi_label", O_AUC, K_MULTI_LABEL}, {"num_labels", O_AUC, K_NUM_LABELS},
-    {"label_weights", O_AUC, K_LABEL_WEIGHTS}, {"from_logits", O_LOGITS, K_LOGITS},
-    {"label_smoothing", O_SMOOTH, K_SMOOTH}, {"k", O_K, K_K},
-    {"num_classes", O_IOU, K_NUM_CLASSES}, {"sparse_y_true", O_IOU, K_SPARSE_TRUE},
-    {"sparse_y_pred", O_IOU, K_SPARSE_PRED}, {"ignore_class", O_IGNORE, K_IGNORE},
-    {"beta", O_BETA, K_BETA}, {"average", O_AVERAGE, K_AVERAGE},
-    {"recall", O_AT_RECALL, K_TARGET}, {"precision", O_AT_PRECISION, K_TARGET},
-    {"specificity", O_AT_SPEC, K_TARGET}, {"sensitivity", O_AT_SENS, K_TARGET},
-    {"class_aggregation", O_R2, K_R2_AGG}, {"num_regressors", O_R2, K_R2_REGRESSORS},
-    {"axis", O_AXIS, K_AXIS}, {"from_sorted_ids", O_SORTED, K_SORTED},
-    {"delta", O_DELTA, K_DELTA}, {"reduction", O_REDUCTION, K_REDUCTION},
+    {"threshold", O_THRESHOLD, K_THRESHOLD},
+    {"threshold", O_FTHRESHOLD, K_FTHRESHOLD},
+    {"thresholds", O_THRESHOLDS, K_THRESHOLDS},
+    {"top_k", O_TOP_K, K_TOP_K},
+    {"class_id", O_CLASS_ID, K_CLASS_ID},
+    {"num_thresholds", O_NUM_THR, K_NUM_THR},
+    {"curve", O_AUC, K_CURVE},
+    {"summation_method", O_AUC, K_SUMMATION},
+    {"multi_label", O_AUC, K_MULTI_LABEL},
+    {"num_labels", O_AUC, K_NUM_LABELS},
+    {"label_weights", O_AUC, K_LABEL_WEIGHTS},
+    {"from_logits", O_LOGITS, K_LOGITS},
+    {"label_smoothing", O_SMOOTH, K_SMOOTH},
+    {"k", O_K, K_K},
+    {"num_classes", O_IOU, K_NUM_CLASSES},
+    {"sparse_y_true", O_IOU, K_SPARSE_TRUE},
+    {"sparse_y_pred", O_IOU, K_SPARSE_PRED},
+    {"ignore_class", O_IGNORE, K_IGNORE},
+    {"beta", O_BETA, K_BETA},
+    {"average", O_AVERAGE, K_AVERAGE},
+    {"recall", O_AT_RECALL, K_TARGET},
+    {"precision", O_AT_PRECISION, K_TARGET},
+    {"specificity", O_AT_SPEC, K_TARGET},
+    {"sensitivity", O_AT_SENS, K_TARGET},
+    {"class_aggregation", O_R2, K_R2_AGG},
+    {"num_regressors", O_R2, K_R2_REGRESSORS},
+    {"axis", O_AXIS, K_AXIS},
+    {"from_sorted_ids", O_SORTED, K_SORTED},
+    {"delta", O_DELTA, K_DELTA},
+    {"reduction", O_REDUCTION, K_REDUCTION},
 };
 
 /* ---- context and messages ----------------------------------------------------------------- */
@@ -173,8 +223,8 @@ static sc_status want_int(const entry *e, const char *key, const json_t *v, int 
     if (!json_is_number(v) || d != floor(d)) return bad(e, key, "an integer", v);
     if (d < lo || d > hi)
         return sc_error_set(e->c->err, SC_INVALID_ARGUMENT,
-                            "%s: %s: key '%s': %g is outside [%d, %d]", e->c->file, e->what, key,
-                            d, lo, hi);
+                            "%s: %s: key '%s': %g is outside [%d, %d]", e->c->file, e->what, key, d,
+                            lo, hi);
     *out = (int)d;
     return SC_OK;
 }
@@ -211,8 +261,8 @@ static sc_status want_floats(const entry *e, const char *key, const json_t *v, f
 
 /* One of the strings in `choices` ("a|b|c"); NULL allowed when null_ok. *idx: position, -1 for
  * null. Case-insensitive, as Keras' from_str helpers are for the enums they parse. */
-static sc_status want_choice(const entry *e, const char *key, const json_t *v,
-                             const char *choices, int null_ok, int *idx) {
+static sc_status want_choice(const entry *e, const char *key, const json_t *v, const char *choices,
+                             int null_ok, int *idx) {
     *idx = -1;
     if (null_ok && json_is_null(v)) return SC_OK;
     if (json_is_string(v)) {
@@ -231,8 +281,8 @@ static sc_status want_choice(const entry *e, const char *key, const json_t *v,
     snprintf(expected, sizeof expected, "one of %s%s", choices, null_ok ? "|null" : "");
     if (json_is_string(v))
         return sc_error_set(e->c->err, SC_INVALID_ARGUMENT,
-                            "%s: %s: key '%s': expected %s, found \"%s\"", e->c->file, e->what,
-                            key, expected, json_string_value(v));
+                            "%s: %s: key '%s': expected %s, found \"%s\"", e->c->file, e->what, key,
+                            expected, json_string_value(v));
     return bad(e, key, expected, v);
 }
 
@@ -247,16 +297,17 @@ static sc_status check_dtype(const entry *e, const json_t *v) {
     if (json_is_object(v)) n = json_object_get(json_object_get(v, "config"), "name");
     if (json_is_null(v) || (json_is_string(n) && strcmp(json_string_value(n), "float32") == 0))
         return SC_OK;
-    return unsupported(e, "dtype", "only float32 is reproduced (metrics and losses compute in "
-                                   "float32)");
+    return unsupported(e, "dtype",
+                       "only float32 is reproduced (metrics and losses compute in "
+                       "float32)");
 }
 
 /* ---- one serialized object ---------------------------------------------------------------- */
 
 /* The envelope's class_name and config, after refusing custom objects. A function envelope
  * ({"class_name": "function", "config": "mse"}) gives *fn instead. */
-static sc_status open_envelope(entry *e, const json_t *obj, const char **cls,
-                               const json_t **config, const char **fn) {
+static sc_status open_envelope(entry *e, const json_t *obj, const char **cls, const json_t **config,
+                               const char **fn) {
     const json_t *c = json_object_get(obj, "class_name"), *mod = json_object_get(obj, "module"),
                  *reg = json_object_get(obj, "registered_name");
     *fn = NULL;
@@ -265,13 +316,14 @@ static sc_status open_envelope(entry *e, const json_t *obj, const char **cls,
     size_t used = strlen(e->what); /* the entry's label gains its class: "metrics[2] (AUC)" */
     snprintf(e->what + used, sizeof e->what - used, " (%s)", *cls);
     const char *m = json_is_string(mod) ? json_string_value(mod) : NULL;
-    if ((m && strncmp(m, "keras", 5) != 0 && strncmp(m, "tf_keras", 8) != 0) ||
-        (json_is_string(reg) && strcmp(json_string_value(reg), *cls) != 0 &&
-         strcmp(*cls, "function") != 0))
+    if ((m && strncmp(m, "keras", 5) != 0 && strncmp(m, "tf_keras", 8) != 0)
+        || (json_is_string(reg) && strcmp(json_string_value(reg), *cls) != 0
+            && strcmp(*cls, "function") != 0))
         return sc_error_set(e->c->err, SC_UNIMPLEMENTED,
                             "%s: %s: a custom object (module '%s', registered_name '%s'); only "
-                            "Keras' built-in classes are reproduced", e->c->file, e->what,
-                            m ? m : "null", json_is_string(reg) ? json_string_value(reg) : "null");
+                            "Keras' built-in classes are reproduced",
+                            e->c->file, e->what, m ? m : "null",
+                            json_is_string(reg) ? json_string_value(reg) : "null");
     *config = json_object_get(obj, "config");
     if (strcmp(*cls, "function") == 0) {
         if (!json_is_string(*config)) return bad(e, "config", "a function name", *config);
@@ -320,13 +372,14 @@ static sc_status apply_key(entry *e, const char *key, key_kind kind, const json_
         return st;
     case K_SUMMATION:
         st = want_choice(e, key, v, "interpolation|minoring|majoring", 0, &i);
-        ms->summation_method = i == 1 ? SC_AUC_MINORING : i == 2 ? SC_AUC_MAJORING
-                                                                 : SC_AUC_INTERPOLATION;
+        ms->summation_method = i == 1   ? SC_AUC_MINORING
+                               : i == 2 ? SC_AUC_MAJORING
+                                        : SC_AUC_INTERPOLATION;
         return st;
     case K_MULTI_LABEL: return want_bool(e, key, v, &ms->multi_label);
     case K_NUM_LABELS:
         if (!json_is_null(v)) return want_int(e, key, v, 1, 1 << 20, &ms->num_labels);
-        return SC_OK; /* 0: from label_weights or the prediction */
+        return SC_OK;     /* 0: from label_weights or the prediction */
     case K_LABEL_WEIGHTS: /* checked against num_labels once every key is read */
         if (json_is_null(v)) return SC_OK;
         if (!json_is_array(v)) return bad(e, key, "a list of numbers", v);
@@ -375,8 +428,9 @@ static sc_status apply_key(entry *e, const char *key, key_kind kind, const json_
         if (st != SC_OK) return st;
         if (i < 0 || i == 5)
             return unsupported(e, key, "no reduction (per-sample losses) is not reproduced");
-        ls->reduction = i == 3 ? SC_REDUCTION_SUM : i == 4 ? SC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT
-                                                           : SC_REDUCTION_SUM_OVER_BATCH_SIZE;
+        ls->reduction = i == 3   ? SC_REDUCTION_SUM
+                        : i == 4 ? SC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT
+                                 : SC_REDUCTION_SUM_OVER_BATCH_SIZE;
         return SC_OK;
     }
     return SC_OK;
@@ -407,13 +461,14 @@ static sc_metric_shapes metric_shapes(const sc_compile_shapes *s) {
 static int pred_classes(const sc_compile_ctx *c) {
     const sc_compile_shapes *s = c->sh;
     return s->pred_rank >= 2 && s->pred_last_dim > 0 && s->pred_last_dim <= (1 << 24)
-               ? (int)s->pred_last_dim : 0;
+               ? (int)s->pred_last_dim
+               : 0;
 }
 
 /* ---- metrics ------------------------------------------------------------------------------ */
 
 sc_status sc_compile_metric_string(const sc_compile_ctx *c, const char *what, const char *id,
-                                    const char *loss_name, sc_metric **out) {
+                                   const char *loss_name, sc_metric **out) {
     sc_metric_shapes ms = metric_shapes(c->sh);
     sc_status st = sc_metric_from_string(id, &ms, loss_name, c->kv, out, c->err);
     if (st == SC_OK && c->kv == 3 && c->sh->backend != SC_BACKEND_TENSORFLOW) {
@@ -432,8 +487,8 @@ sc_status sc_compile_metric_string(const sc_compile_ctx *c, const char *what, co
     return st == SC_OK ? SC_OK : sc_error_prefix(c->err, st, "%s: %s", c->file, what);
 }
 
-sc_status sc_compile_metric(const sc_compile_ctx *c, const char *list, size_t idx,
-                            const json_t *v, const char *loss_name, sc_metric **out) {
+sc_status sc_compile_metric(const sc_compile_ctx *c, const char *list, size_t idx, const json_t *v,
+                            const char *loss_name, sc_metric **out) {
     entry e = {.c = c};
     snprintf(e.what, sizeof e.what, "%s[%zu]", list, idx);
     if (json_is_string(v))
@@ -479,8 +534,10 @@ sc_status sc_compile_metric(const sc_compile_ctx *c, const char *list, size_t id
                               e.what);
             goto done;
         }
-        if (sized) s.num_classes = classes;
-        else s.num_labels = classes;
+        if (sized)
+            s.num_classes = classes;
+        else
+            s.num_labels = classes;
     }
     st = sc_metric_create(&s, out, c->err);
     if (st != SC_OK) st = sc_error_prefix(c->err, st, "%s: %s", c->file, e.what);

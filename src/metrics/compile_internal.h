@@ -10,7 +10,7 @@
 typedef struct sc_compile_ctx {
     const char *file; /* for messages: the file, or "--loss" / "--metrics" */
     const sc_compile_shapes *sh;
-    int kv;           /* 2 or 3 */
+    int kv; /* 2 or 3 */
     sc_error *err;
 } sc_compile_ctx;
 
@@ -24,8 +24,8 @@ sc_status sc_compile_metric_string(const sc_compile_ctx *c, const char *what, co
 
 /* Entry idx of the list `list` ("metrics", "weighted_metrics"): a string or a serialized
  * metric. */
-sc_status sc_compile_metric(const sc_compile_ctx *c, const char *list, size_t idx,
-                            const json_t *v, const char *loss_name, sc_metric **out);
+sc_status sc_compile_metric(const sc_compile_ctx *c, const char *list, size_t idx, const json_t *v,
+                            const char *loss_name, sc_metric **out);
 
 /* A loss identifier ("mse", "SparseCategoricalCrossentropy", Keras 3 "ce"). */
 sc_status sc_compile_loss_string(const sc_compile_ctx *c, const char *id, sc_loss **out);

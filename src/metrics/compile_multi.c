@@ -8,7 +8,9 @@
 #include "core/error.h"
 #include "metrics/compile_internal.h"
 
-static int is_dict(const json_t *v) { return json_is_object(v) && !json_object_get(v, "class_name"); }
+static int is_dict(const json_t *v) {
+    return json_is_object(v) && !json_object_get(v, "class_name");
+}
 
 /* Output o's entry of a per-output container (a dict by name, a list of n, or NULL when the
  * container is one entry for every output: *broadcast). */
@@ -23,8 +25,10 @@ static sc_status per_output(const sc_compile_ctx *c, const json_t *v, const char
             size_t i = 0;
             while (i < n && strcmp(outputs[i], k)) i++;
             if (i == n)
-                return sc_error_set(c->err, SC_INVALID_ARGUMENT, "%s: %s: '%s' is not an output "
-                                    "of the model", c->file, key, k);
+                return sc_error_set(c->err, SC_INVALID_ARGUMENT,
+                                    "%s: %s: '%s' is not an output "
+                                    "of the model",
+                                    c->file, key, k);
         }
         *entry = json_object_get(v, outputs[o]);
         return SC_OK;
@@ -32,7 +36,8 @@ static sc_status per_output(const sc_compile_ctx *c, const json_t *v, const char
     int per = json_is_array(v) && json_array_size(v) == n;
     if (per && nested_list) /* metrics: a list of n lists (or nulls) is per output */
         for (size_t i = 0; i < n; i++)
-            if (!json_is_array(json_array_get(v, i)) && !json_is_null(json_array_get(v, i))) per = 0;
+            if (!json_is_array(json_array_get(v, i)) && !json_is_null(json_array_get(v, i)))
+                per = 0;
     if (per) {
         *entry = json_array_get(v, o);
         return SC_OK;
@@ -55,8 +60,8 @@ static sc_status metrics_of(const sc_compile_ctx *c, const json_t *v, const char
         const json_t *item = json_is_array(e) ? json_array_get(e, i) : e;
         if (json_is_null(item)) continue;
         sc_metric *m = NULL;
-        if ((st = sc_compile_metric(c, key, i, item, loss_name, &m)) ||
-            (st = sc_compile_push(c, out, cap, m, weighted)))
+        if ((st = sc_compile_metric(c, key, i, item, loss_name, &m))
+            || (st = sc_compile_push(c, out, cap, m, weighted)))
             return st;
         size_t *a = realloc(*owner, out->num_metrics * sizeof *a);
         if (!a) return sc_error_set(c->err, SC_NO_MEMORY, "%s: out of memory", c->file);
@@ -68,18 +73,19 @@ static sc_status metrics_of(const sc_compile_ctx *c, const json_t *v, const char
 
 /* "<output>_<name>", with "weighted_" before a weighted metric's name that an unweighted metric
  * of the same output has; then equal names get _1, _2. */
-static sc_status name_metrics(const sc_compile_ctx *c, const char *const *outputs, sc_compiled *out) {
+static sc_status name_metrics(const sc_compile_ctx *c, const char *const *outputs,
+                              sc_compiled *out) {
     size_t n = out->num_metrics;
     if (!n) return SC_OK;
-    char (*names)[SC_METRIC_NAME_MAX] = calloc(n, sizeof *names);
+    char(*names)[SC_METRIC_NAME_MAX] = calloc(n, sizeof *names);
     if (!names) return sc_error_set(c->err, SC_NO_MEMORY, "%s: out of memory", c->file);
     sc_status st = SC_OK;
     for (size_t i = 0; i < n && !st; i++) {
         const char *nm = sc_metric_name(out->metrics[i]);
         int taken = 0;
         for (size_t j = 0; j < i && !taken; j++)
-            taken = out->metric_output[j] == out->metric_output[i] && !out->weighted[j] &&
-                    !strcmp(sc_metric_name(out->metrics[j]), nm);
+            taken = out->metric_output[j] == out->metric_output[i] && !out->weighted[j]
+                    && !strcmp(sc_metric_name(out->metrics[j]), nm);
         int len = snprintf(names[i], SC_METRIC_NAME_MAX, "%s_%s%s", outputs[out->metric_output[i]],
                            out->weighted[i] && taken ? "weighted_" : "", nm);
         if (len < 0 || len >= SC_METRIC_NAME_MAX)
@@ -110,15 +116,18 @@ sc_status sc_compile_multi(const sc_compile_ctx *c0, const json_t *cc,
         sc_compile_ctx c = *c0;
         c.sh = &shapes[o];
         const json_t *e = NULL;
-        if (loss && !json_is_null(loss) && !(st = per_output(&c, loss, "loss", outputs, n, o, 0, &e)) &&
-            e && !json_is_null(e))
+        if (loss && !json_is_null(loss)
+            && !(st = per_output(&c, loss, "loss", outputs, n, o, 0, &e)) && e && !json_is_null(e))
             st = sc_compile_loss(&c, e, &out->losses[o]);
         out->loss_weights[o] = 1.0;
-        if (!st && lw && !json_is_null(lw) && !(st = per_output(&c, lw, "loss_weights", outputs, n, o, 0, &e)) &&
-            e && !json_is_null(e)) {
+        if (!st && lw && !json_is_null(lw)
+            && !(st = per_output(&c, lw, "loss_weights", outputs, n, o, 0, &e)) && e
+            && !json_is_null(e)) {
             if (!json_is_number(e))
-                st = sc_error_set(c.err, SC_INVALID_ARGUMENT, "%s: loss_weights for '%s': expected "
-                                  "a number, found %s", c.file, outputs[o], sc_compile_json_type(e));
+                st = sc_error_set(c.err, SC_INVALID_ARGUMENT,
+                                  "%s: loss_weights for '%s': expected "
+                                  "a number, found %s",
+                                  c.file, outputs[o], sc_compile_json_type(e));
             else
                 out->loss_weights[o] = json_number_value(e);
         }

@@ -30,7 +30,8 @@ static sc_status alloc_state(sc_metric *m, size_t scratch, sc_error *err) {
 
 static sc_status set_thresholds(sc_metric *m, const float *src, size_t n, sc_error *err) {
     m->thresholds = malloc(n * sizeof *m->thresholds);
-    if (!m->thresholds) return sc_error_set(err, SC_NO_MEMORY, "metric '%s': out of memory", m->name);
+    if (!m->thresholds)
+        return sc_error_set(err, SC_NO_MEMORY, "metric '%s': out of memory", m->name);
     memcpy(m->thresholds, src, n * sizeof *src);
     m->n_thr = n;
     return SC_OK;
@@ -53,7 +54,8 @@ static sc_status init_auc(sc_metric *m, const sc_metric_spec *s, sc_error *err) 
     m->o.num_labels = (s->multi_label || s->label_weights) ? s->num_labels : 0;
     if (s->label_weights) {
         m->label_weights = malloc((size_t)s->num_labels * sizeof(float));
-        if (!m->label_weights) return sc_error_set(err, SC_NO_MEMORY, "metric '%s': out of memory", m->name);
+        if (!m->label_weights)
+            return sc_error_set(err, SC_NO_MEMORY, "metric '%s': out of memory", m->name);
         for (int i = 0; i < s->num_labels; i++) {
             if (!(s->label_weights[i] >= 0.0f) || !isfinite(s->label_weights[i]))
                 return sc_error_set(err, SC_INVALID_ARGUMENT,
@@ -62,11 +64,12 @@ static sc_status init_auc(sc_metric *m, const sc_metric_spec *s, sc_error *err) 
             m->label_weights[i] = s->label_weights[i];
         }
     }
-    size_t t = s->thresholds ? (s->num_threshold_values > 1u << 20 ? 0 : s->num_threshold_values + 2)
-                             : (s->num_thresholds > 0 ? (size_t)s->num_thresholds : 0);
+    size_t t = s->thresholds
+                   ? (s->num_threshold_values > 1u << 20 ? 0 : s->num_threshold_values + 2)
+                   : (s->num_thresholds > 0 ? (size_t)s->num_thresholds : 0);
     if (t < 2 || t > 1u << 20)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': num_thresholds %zu (expected > 1)",
-                            m->name, t);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "metric '%s': num_thresholds %zu (expected > 1)", m->name, t);
     float *thr = malloc(t * sizeof *thr);
     if (!thr) return sc_error_set(err, SC_NO_MEMORY, "metric '%s': out of memory", m->name);
     thr[0] = 0.0f - SC_EPSILON;
@@ -95,8 +98,8 @@ static sc_status init_auc(sc_metric *m, const sc_metric_spec *s, sc_error *err) 
 sc_status sc_confusion_init(sc_metric *m, const sc_metric_spec *s, sc_error *err) {
     m->o.row.from_logits = m->cls->kind == SC_MK_AUC && s->from_logits;
     if (s->class_id < -1 || s->top_k < 0)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': class_id %d / top_k %d", m->name,
-                            s->class_id, s->top_k);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': class_id %d / top_k %d",
+                            m->name, s->class_id, s->top_k);
     m->o.class_id = m->cls->kind == SC_MK_AUC ? -1 : s->class_id;
     if (m->cls->kind == SC_MK_AUC) return init_auc(m, s, err);
     sc_status st;
@@ -104,7 +107,8 @@ sc_status sc_confusion_init(sc_metric *m, const sc_metric_spec *s, sc_error *err
         m->o.top_k = s->top_k;
         if (s->thresholds && s->num_threshold_values > 0) {
             if (s->num_threshold_values > 1u << 20)
-                return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': too many thresholds", m->name);
+                return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': too many thresholds",
+                                    m->name);
             for (size_t i = 0; i < s->num_threshold_values; i++)
                 if (!(s->thresholds[i] >= 0.0f && s->thresholds[i] <= 1.0f))
                     return sc_error_set(err, SC_INVALID_ARGUMENT,
@@ -285,7 +289,8 @@ static double auc_one(const sc_metric *m, const float *tp, const float *fp, cons
     }
     for (size_t i = 0; i + 1 < T; i++) {
         float x0, x1, y0, y1;
-        float r0 = sc_div_no_nan(tp[i], tp[i] + fn[i]), r1 = sc_div_no_nan(tp[i + 1], tp[i + 1] + fn[i + 1]);
+        float r0 = sc_div_no_nan(tp[i], tp[i] + fn[i]),
+              r1 = sc_div_no_nan(tp[i + 1], tp[i + 1] + fn[i + 1]);
         if (m->o.curve == SC_AUC_ROC) {
             x0 = sc_div_no_nan(fp[i], fp[i] + tn[i]);
             x1 = sc_div_no_nan(fp[i + 1], fp[i + 1] + tn[i + 1]);
@@ -316,10 +321,22 @@ static double at_result(const sc_metric *m) {
         float specificity = sc_div_no_nan(tn[t], tn[t] + fp[t]);
         float cons, dep;
         switch ((sc_at_which)m->cls->sub) {
-        case SC_AT_PRECISION_AT_RECALL: cons = recall; dep = precision; break;
-        case SC_AT_RECALL_AT_PRECISION: cons = precision; dep = recall; break;
-        case SC_AT_SENSITIVITY_AT_SPECIFICITY: cons = specificity; dep = recall; break;
-        default: cons = recall; dep = specificity; break;
+        case SC_AT_PRECISION_AT_RECALL:
+            cons = recall;
+            dep = precision;
+            break;
+        case SC_AT_RECALL_AT_PRECISION:
+            cons = precision;
+            dep = recall;
+            break;
+        case SC_AT_SENSITIVITY_AT_SPECIFICITY:
+            cons = specificity;
+            dep = recall;
+            break;
+        default:
+            cons = recall;
+            dep = specificity;
+            break;
         }
         if (cons >= m->o.target && (!any || dep > best)) {
             best = dep;

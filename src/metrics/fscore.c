@@ -22,8 +22,8 @@ static sc_status alloc_state(sc_metric *m, size_t n, size_t scratch, sc_error *e
 sc_status sc_other_init(sc_metric *m, const sc_metric_spec *s, sc_error *err) {
     if (s->num_classes < 1 || s->num_classes > MAX_CLASSES)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "metric '%s': num_classes %d (expected 1..%d)", m->name,
-                            s->num_classes, MAX_CLASSES);
+                            "metric '%s': num_classes %d (expected 1..%d)", m->name, s->num_classes,
+                            MAX_CLASSES);
     size_t c = (size_t)s->num_classes;
     m->o.num_classes = s->num_classes;
     switch (m->cls->kind) {
@@ -61,7 +61,8 @@ sc_status sc_other_init(sc_metric *m, const sc_metric_spec *s, sc_error *err) {
         m->o.num_regressors = s->num_regressors;
         return alloc_state(m, 4 * c, 4 * c, err);
     default:
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': not a per-class metric", m->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': not a per-class metric",
+                            m->name);
     }
 }
 
@@ -112,11 +113,11 @@ static sc_status iou_update(sc_metric *m, const sc_metric_batch *b, sc_error *er
     sc_status st = sc_rows_align(b, mode, m->name, &r, err);
     if (st != SC_OK) return st;
     if (mode == SC_ALIGN_SAME && r.ct != r.cp)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %zu labels against %zu predictions per row",
-                            m->name, r.ct, r.cp);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: %zu labels against %zu predictions per row", m->name, r.ct, r.cp);
     int n = m->o.num_classes, one_hot = !m->o.sparse_y_true;
     size_t per = one_hot || !m->o.sparse_y_pred ? 1 : r.cp; /* ids per row */
-    for (int pass = 0; pass < 2; pass++) { /* validate everything, then count */
+    for (int pass = 0; pass < 2; pass++) {                  /* validate everything, then count */
         for (size_t i = 0; i < r.batch; i++) {
             float w = sc_rows_weight(&r, i);
             for (size_t row = 0; row < r.rows; row++) {
@@ -130,7 +131,8 @@ static sc_status iou_update(sc_metric *m, const sc_metric_batch *b, sc_error *er
                     if (!class_index(yt, n, &t) || !class_index(yp, n, &q))
                         return sc_error_set(err, SC_INVALID_ARGUMENT,
                                             "%s: sample %zu: label %g / prediction %g outside "
-                                            "[0, %d)", m->name, i, (double)yt, (double)yp, n);
+                                            "[0, %d)",
+                                            m->name, i, (double)yt, (double)yp, n);
                     if (pass) m->state[t * n + q] += w;
                 }
             }
@@ -196,8 +198,10 @@ static void fbeta_result(const sc_metric *m, double *out) {
         else
             acc += f;
     }
-    if (m->o.average == SC_F_AVERAGE_WEIGHTED) out[0] = (float)acc;
-    else if (m->o.average != SC_F_AVERAGE_NONE) out[0] = (float)(acc / (double)k);
+    if (m->o.average == SC_F_AVERAGE_WEIGHTED)
+        out[0] = (float)acc;
+    else if (m->o.average != SC_F_AVERAGE_NONE)
+        out[0] = (float)(acc / (double)k);
 }
 
 static void iou_result(const sc_metric *m, double *out) {
@@ -241,7 +245,10 @@ static void r2_result(const sc_metric *m, double *out) {
 }
 
 void sc_other_result(const sc_metric *m, double *out) {
-    if (m->cls->kind == SC_MK_FBETA) fbeta_result(m, out);
-    else if (m->cls->kind == SC_MK_IOU) iou_result(m, out);
-    else r2_result(m, out);
+    if (m->cls->kind == SC_MK_FBETA)
+        fbeta_result(m, out);
+    else if (m->cls->kind == SC_MK_IOU)
+        iou_result(m, out);
+    else
+        r2_result(m, out);
 }

@@ -78,10 +78,11 @@ sc_status sc_loss_create(const sc_loss_spec *s, sc_loss **out, sc_error *err) {
         return sc_error_set(err, SC_INVALID_ARGUMENT, "loss: unknown loss '%s'",
                             s->class_name ? s->class_name : "(null)");
     if (s->keras_version != 2 && s->keras_version != 3)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "loss '%s': keras_version %d (expected 2 or 3)",
-                            s->class_name, s->keras_version);
-    if (!(s->label_smoothing >= 0.0f && s->label_smoothing <= 1.0f) || !(s->delta > 0.0f) ||
-        !isfinite(s->delta) || (unsigned)s->reduction > SC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT)
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "loss '%s': keras_version %d (expected 2 or 3)", s->class_name,
+                            s->keras_version);
+    if (!(s->label_smoothing >= 0.0f && s->label_smoothing <= 1.0f) || !(s->delta > 0.0f)
+        || !isfinite(s->delta) || (unsigned)s->reduction > SC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "loss '%s': label_smoothing %g, delta %g or reduction %d out of range",
                             s->class_name, (double)s->label_smoothing, (double)s->delta,

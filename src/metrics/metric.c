@@ -35,19 +35,20 @@ static sc_status check_spec(const sc_metric_spec *s, const sc_metric_class *c, c
                             sc_error *err) {
     int fn = c->kind == SC_MK_MEAN_FN ? c->sub : -1;
     if (s->keras_version != 2 && s->keras_version != 3)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': keras_version %d (expected 2 or 3)",
-                            name, s->keras_version);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "metric '%s': keras_version %d (expected 2 or 3)", name,
+                            s->keras_version);
     if ((fn == SC_FN_TOP_K || fn == SC_FN_SPARSE_TOP_K) && s->k < 1)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': k = %d (expected >= 1)", name,
                             s->k);
-    if ((fn == SC_FN_BCE || fn == SC_FN_CCE) &&
-        !(s->label_smoothing >= 0.0f && s->label_smoothing <= 1.0f))
+    if ((fn == SC_FN_BCE || fn == SC_FN_CCE)
+        && !(s->label_smoothing >= 0.0f && s->label_smoothing <= 1.0f))
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "metric '%s': label_smoothing %g (expected 0..1)", name,
                             (double)s->label_smoothing);
     if (fn == SC_FN_BINARY_ACCURACY && !isfinite(s->threshold))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': threshold %g is not finite", name,
-                            (double)s->threshold);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric '%s': threshold %g is not finite",
+                            name, (double)s->threshold);
     return SC_OK;
 }
 
@@ -59,9 +60,8 @@ sc_status sc_metric_create(const sc_metric_spec *s, sc_metric **out, sc_error *e
                             s->class_name ? s->class_name : "(null)");
     const char *name = s->name ? s->name : (s->keras_version >= 3 ? c->name_k3 : c->name_k2);
     if (!*name || strlen(name) >= SC_METRIC_NAME_MAX)
-        return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "metric %s: name must be 1..%d bytes", c->class_name,
-                            SC_METRIC_NAME_MAX - 1);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "metric %s: name must be 1..%d bytes",
+                            c->class_name, SC_METRIC_NAME_MAX - 1);
     sc_status st = check_spec(s, c, name, err);
     if (st != SC_OK) return st;
     sc_metric *m = calloc(1, sizeof *m);
@@ -85,7 +85,8 @@ sc_status sc_metric_create(const sc_metric_spec *s, sc_metric **out, sc_error *e
     if (fn != SC_FN_TOP_K && fn != SC_FN_SPARSE_TOP_K) m->o.row.k = 0;
     if (fn != SC_FN_BCE && fn != SC_FN_CCE) m->o.row.label_smoothing = 0.0f;
     if (!ce && c->kind != SC_MK_AUC) m->o.row.from_logits = 0;
-    if (fn != SC_FN_SCCE && c->kind != SC_MK_IOU) m->o.row.has_ignore_class = m->o.row.ignore_class = 0;
+    if (fn != SC_FN_SCCE && c->kind != SC_MK_IOU)
+        m->o.row.has_ignore_class = m->o.row.ignore_class = 0;
     if (fn != SC_FN_SCCE) m->o.row.backend = SC_BACKEND_TENSORFLOW;
     if (is_mean_kind(c->kind)) {
         m->n_state = 2; /* total, count */
@@ -150,8 +151,8 @@ static sc_status mean_fn_update(sc_metric *m, const sc_metric_batch *b, sc_error
     return SC_OK;
 }
 
-sc_status sc_metric_update_values(sc_metric *m, const float *values, const float *weights,
-                                  size_t n, sc_error *err) {
+sc_status sc_metric_update_values(sc_metric *m, const float *values, const float *weights, size_t n,
+                                  sc_error *err) {
     if (m->cls->kind != SC_MK_MEAN)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "metric '%s': update_values is for Mean, this is %s", m->name,
@@ -219,8 +220,8 @@ void sc_metric_result_vector(const sc_metric *m, double *out) {
     if (is_mean_kind(m->cls->kind)) {
         float r = sc_div_no_nan(m->state[0], m->state[1]);
         out[0] = m->cls->kind == SC_MK_RMSE ? (double)sqrtf(r) : (double)r;
-    } else if (m->cls->kind == SC_MK_CONFUSION || m->cls->kind == SC_MK_AUC ||
-               m->cls->kind == SC_MK_AT) {
+    } else if (m->cls->kind == SC_MK_CONFUSION || m->cls->kind == SC_MK_AUC
+               || m->cls->kind == SC_MK_AT) {
         sc_confusion_result(m, out);
     } else {
         sc_other_result(m, out);
@@ -261,14 +262,15 @@ sc_status sc_metric_state_add(sc_metric *m, const float *state, size_t n, int64_
 }
 
 sc_status sc_metric_merge(sc_metric *dst, const sc_metric *src, sc_error *err) {
-    int same = dst->cls == src->cls && memcmp(&dst->o, &src->o, sizeof dst->o) == 0 &&
-               dst->n_state == src->n_state && dst->n_thr == src->n_thr &&
-               (!dst->n_thr ||
-                memcmp(dst->thresholds, src->thresholds, dst->n_thr * sizeof(float)) == 0) &&
-               !dst->label_weights == !src->label_weights &&
-               (!dst->label_weights ||
-                memcmp(dst->label_weights, src->label_weights,
-                       (size_t)dst->o.num_labels * sizeof(float)) == 0);
+    int same = dst->cls == src->cls && memcmp(&dst->o, &src->o, sizeof dst->o) == 0
+               && dst->n_state == src->n_state && dst->n_thr == src->n_thr
+               && (!dst->n_thr
+                   || memcmp(dst->thresholds, src->thresholds, dst->n_thr * sizeof(float)) == 0)
+               && !dst->label_weights == !src->label_weights
+               && (!dst->label_weights
+                   || memcmp(dst->label_weights, src->label_weights,
+                             (size_t)dst->o.num_labels * sizeof(float))
+                          == 0);
     if (!same)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "metric '%s' (%s): cannot merge '%s' (%s): specs differ", dst->name,

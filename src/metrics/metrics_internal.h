@@ -22,8 +22,8 @@ typedef struct sc_rows {
     const float *p, *y, *w, *z; /* z: logits or NULL */
 } sc_rows;
 
-sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char *who,
-                        sc_rows *out, sc_error *err);
+sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char *who, sc_rows *out,
+                        sc_error *err);
 
 static inline const float *sc_rows_pred(const sc_rows *r, size_t b, size_t i) {
     return r->p + (b * r->rows + i) * r->cp;
@@ -99,19 +99,25 @@ size_t sc_argmax(const float *x, size_t n);
 /* ---- name registry (names.c) --------------------------------------------------------------- */
 
 typedef enum sc_mkind {
-    SC_MK_MEAN_FN,  /* MeanMetricWrapper of a row function */
+    SC_MK_MEAN_FN, /* MeanMetricWrapper of a row function */
     SC_MK_MEAN,
     SC_MK_RMSE,
     SC_MK_R2,
     SC_MK_CONFUSION, /* Precision, Recall, TP/FP/TN/FN */
     SC_MK_AUC,
-    SC_MK_AT,        /* PrecisionAtRecall & co. */
+    SC_MK_AT, /* PrecisionAtRecall & co. */
     SC_MK_FBETA,
     SC_MK_IOU
 } sc_mkind;
 
-typedef enum sc_cm_which { SC_CM_PRECISION, SC_CM_RECALL, SC_CM_TP, SC_CM_FP, SC_CM_TN, SC_CM_FN }
-    sc_cm_which;
+typedef enum sc_cm_which {
+    SC_CM_PRECISION,
+    SC_CM_RECALL,
+    SC_CM_TP,
+    SC_CM_FP,
+    SC_CM_TN,
+    SC_CM_FN
+} sc_cm_which;
 typedef enum sc_at_which {
     SC_AT_PRECISION_AT_RECALL,
     SC_AT_RECALL_AT_PRECISION,
@@ -148,13 +154,13 @@ struct sc_metric {
     const sc_metric_class *cls;
     char name[SC_METRIC_NAME_MAX];
     sc_mopts o;
-    float *thresholds;    /* [n_thr] */
+    float *thresholds; /* [n_thr] */
     size_t n_thr;
     float *label_weights; /* [num_labels] or NULL */
     float *state;         /* additive accumulators */
     size_t n_state;
-    int64_t n_elements;   /* R2Score's num_samples (tf.size(y_true)) */
-    double *scratch;      /* per-batch sums, sized at create */
+    int64_t n_elements; /* R2Score's num_samples (tf.size(y_true)) */
+    double *scratch;    /* per-batch sums, sized at create */
     size_t n_scratch;
 };
 
@@ -178,9 +184,7 @@ size_t sc_other_result_size(const sc_metric *m);
 void sc_other_result(const sc_metric *m, double *out);
 
 /* Adds a per-batch double sum into a float32 accumulator, as Keras' assign_add does. */
-static inline void sc_acc_add(float *acc, double batch_sum) {
-    *acc = *acc + (float)batch_sum;
-}
+static inline void sc_acc_add(float *acc, double batch_sum) { *acc = *acc + (float)batch_sum; }
 static inline float sc_div_no_nan(float a, float b) { return b == 0.0f ? 0.0f : a / b; }
 
 #endif

@@ -72,29 +72,48 @@ const sc_metric_class *sc_metric_class_find(const char *class_name) {
 static const struct {
     const char *id, *class_name;
 } ALIASES[] = {
-    {"mse", "MeanSquaredError"}, {"MSE", "MeanSquaredError"},
-    {"mean_squared_error", "MeanSquaredError"}, {"mae", "MeanAbsoluteError"},
-    {"MAE", "MeanAbsoluteError"}, {"mean_absolute_error", "MeanAbsoluteError"},
-    {"mape", "MeanAbsolutePercentageError"}, {"MAPE", "MeanAbsolutePercentageError"},
+    {"mse", "MeanSquaredError"},
+    {"MSE", "MeanSquaredError"},
+    {"mean_squared_error", "MeanSquaredError"},
+    {"mae", "MeanAbsoluteError"},
+    {"MAE", "MeanAbsoluteError"},
+    {"mean_absolute_error", "MeanAbsoluteError"},
+    {"mape", "MeanAbsolutePercentageError"},
+    {"MAPE", "MeanAbsolutePercentageError"},
     {"mean_absolute_percentage_error", "MeanAbsolutePercentageError"},
-    {"msle", "MeanSquaredLogarithmicError"}, {"MSLE", "MeanSquaredLogarithmicError"},
+    {"msle", "MeanSquaredLogarithmicError"},
+    {"MSLE", "MeanSquaredLogarithmicError"},
     {"mean_squared_logarithmic_error", "MeanSquaredLogarithmicError"},
-    {"binary_accuracy", "BinaryAccuracy"}, {"categorical_accuracy", "CategoricalAccuracy"},
+    {"binary_accuracy", "BinaryAccuracy"},
+    {"categorical_accuracy", "CategoricalAccuracy"},
     {"sparse_categorical_accuracy", "SparseCategoricalAccuracy"},
     {"top_k_categorical_accuracy", "TopKCategoricalAccuracy"},
     {"sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy"},
     {"binary_crossentropy", "BinaryCrossentropy"},
     {"categorical_crossentropy", "CategoricalCrossentropy"},
     {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"},
-    {"hinge", "Hinge"}, {"squared_hinge", "SquaredHinge"},
-    {"categorical_hinge", "CategoricalHinge"}, {"kld", "KLDivergence"}, {"KLD", "KLDivergence"},
-    {"kl_divergence", "KLDivergence"}, {"kullback_leibler_divergence", "KLDivergence"},
-    {"logcosh", "LogCoshError"}, {"log_cosh", "LogCoshError"}, {"poisson", "Poisson"},
-    {"cosine_similarity", "CosineSimilarity"}, {"auc", "AUC"}, {"precision", "Precision"},
-    {"recall", "Recall"}, {"true_positives", "TruePositives"},
-    {"false_positives", "FalsePositives"}, {"true_negatives", "TrueNegatives"},
-    {"false_negatives", "FalseNegatives"}, {"root_mean_squared_error", "RootMeanSquaredError"},
-    {"r2_score", "R2Score"}, {"f1_score", "F1Score"}, {"fbeta_score", "FBetaScore"},
+    {"hinge", "Hinge"},
+    {"squared_hinge", "SquaredHinge"},
+    {"categorical_hinge", "CategoricalHinge"},
+    {"kld", "KLDivergence"},
+    {"KLD", "KLDivergence"},
+    {"kl_divergence", "KLDivergence"},
+    {"kullback_leibler_divergence", "KLDivergence"},
+    {"logcosh", "LogCoshError"},
+    {"log_cosh", "LogCoshError"},
+    {"poisson", "Poisson"},
+    {"cosine_similarity", "CosineSimilarity"},
+    {"auc", "AUC"},
+    {"precision", "Precision"},
+    {"recall", "Recall"},
+    {"true_positives", "TruePositives"},
+    {"false_positives", "FalsePositives"},
+    {"true_negatives", "TrueNegatives"},
+    {"false_negatives", "FalseNegatives"},
+    {"root_mean_squared_error", "RootMeanSquaredError"},
+    {"r2_score", "R2Score"},
+    {"f1_score", "F1Score"},
+    {"fbeta_score", "FBetaScore"},
 };
 
 /* §9.2: the class behind "accuracy" / "crossentropy", from the shapes, else from the loss. */
@@ -102,8 +121,7 @@ static const char *by_shapes(const sc_metric_shapes *sh, const char *loss, int a
     int binary, sparse;
     if (sh && sh->pred_rank > 0) {
         binary = sh->pred_last_dim == 1;
-        sparse = sh->true_rank < sh->pred_rank ||
-                 (sh->true_last_dim == 1 && sh->pred_last_dim > 1);
+        sparse = sh->true_rank < sh->pred_rank || (sh->true_last_dim == 1 && sh->pred_last_dim > 1);
     } else if (loss) {
         binary = strstr(loss, "binary") != NULL || strcmp(loss, "BinaryCrossentropy") == 0;
         sparse = strstr(loss, "sparse") != NULL || strstr(loss, "Sparse") != NULL;
@@ -111,10 +129,12 @@ static const char *by_shapes(const sc_metric_shapes *sh, const char *loss, int a
         return NULL;
     }
     if (accuracy)
-        return binary ? "BinaryAccuracy" : sparse ? "SparseCategoricalAccuracy"
-                                                  : "CategoricalAccuracy";
-    return binary ? "BinaryCrossentropy" : sparse ? "SparseCategoricalCrossentropy"
-                                                  : "CategoricalCrossentropy";
+        return binary   ? "BinaryAccuracy"
+               : sparse ? "SparseCategoricalAccuracy"
+                        : "CategoricalAccuracy";
+    return binary   ? "BinaryCrossentropy"
+           : sparse ? "SparseCategoricalCrossentropy"
+                    : "CategoricalCrossentropy";
 }
 
 sc_status sc_metric_from_string(const char *id, const sc_metric_shapes *shapes,
@@ -131,7 +151,8 @@ sc_status sc_metric_from_string(const char *id, const sc_metric_shapes *shapes,
         if (!cls)
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "metric '%s': needs the output and label shapes or the loss to "
-                                "resolve", id);
+                                "resolve",
+                                id);
     }
     for (size_t i = 0; !cls && i < sizeof ALIASES / sizeof ALIASES[0]; i++)
         if (strcmp(ALIASES[i].id, id) == 0) cls = ALIASES[i].class_name;
@@ -140,7 +161,8 @@ sc_status sc_metric_from_string(const char *id, const sc_metric_shapes *shapes,
         if (!c || c->kind == SC_MK_AT || c->kind == SC_MK_IOU)
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "metric '%s': unknown identifier (or a class that needs "
-                                "arguments; give its config instead)", id);
+                                "arguments; give its config instead)",
+                                id);
         cls = id;
         name = NULL; /* a class by name gets the class' default name */
     }
@@ -149,8 +171,8 @@ sc_status sc_metric_from_string(const char *id, const sc_metric_shapes *shapes,
     s.keras_version = kv;
     const sc_metric_class *c = sc_metric_class_find(cls);
     if (c->kind == SC_MK_FBETA || c->kind == SC_MK_R2) {
-        if (!shapes || shapes->pred_rank != 2 || shapes->pred_last_dim <= 0 ||
-            shapes->pred_last_dim > 1 << 24)
+        if (!shapes || shapes->pred_rank != 2 || shapes->pred_last_dim <= 0
+            || shapes->pred_last_dim > 1 << 24)
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "metric '%s': needs predictions of shape [B, N] with N known", id);
         s.num_classes = (int)shapes->pred_last_dim;

@@ -24,8 +24,8 @@ sc_align_mode sc_rowfn_align(sc_rowfn fn) {
 }
 
 static int needs_equal_last_dim(sc_rowfn fn) {
-    return fn == SC_FN_CCE || fn == SC_FN_CATEGORICAL_HINGE || fn == SC_FN_COSINE ||
-           fn == SC_FN_CATEGORICAL_ACCURACY || fn == SC_FN_TOP_K;
+    return fn == SC_FN_CCE || fn == SC_FN_CATEGORICAL_HINGE || fn == SC_FN_COSINE
+           || fn == SC_FN_CATEGORICAL_ACCURACY || fn == SC_FN_TOP_K;
 }
 
 sc_status sc_rowfn_prepare(sc_rowfn fn, const sc_rowopts *o, const sc_rows *r, const char *who,
@@ -34,14 +34,15 @@ sc_status sc_rowfn_prepare(sc_rowfn fn, const sc_rowopts *o, const sc_rows *r, c
     if (needs_equal_last_dim(fn) && r->ct != r->cp) {
         /* One class index per row where one-hot rows are expected: the sparse variant fits. */
         const char *other = fn == SC_FN_CCE                    ? "sparse_categorical_crossentropy"
-                          : fn == SC_FN_CATEGORICAL_ACCURACY   ? "sparse_categorical_accuracy"
-                          : fn == SC_FN_TOP_K                  ? "sparse_top_k_categorical_accuracy"
+                            : fn == SC_FN_CATEGORICAL_ACCURACY ? "sparse_categorical_accuracy"
+                            : fn == SC_FN_TOP_K                ? "sparse_top_k_categorical_accuracy"
                                                                : NULL;
         if (r->ct == 1 && r->cp > 1 && other)
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "%s: the labels hold one class index per example, but it expects "
                                 "one-hot labels (%zu per row, as the predictions): use %s for "
-                                "integer labels", who, r->cp, other);
+                                "integer labels",
+                                who, r->cp, other);
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: labels have %zu classes per row, predictions %zu (expected equal)",
                             who, r->ct, r->cp);
@@ -154,8 +155,7 @@ float sc_rowfn_eval(sc_rowfn fn, const sc_rowctx *ctx, const float *y, size_t ct
     double acc = 0.0;
     *valid = 1;
     switch (fn) {
-    case SC_FN_SPARSE_CATEGORICAL_ACCURACY:
-        return (float)sc_argmax(p, cp) == y[0] ? 1.0f : 0.0f;
+    case SC_FN_SPARSE_CATEGORICAL_ACCURACY: return (float)sc_argmax(p, cp) == y[0] ? 1.0f : 0.0f;
     case SC_FN_CATEGORICAL_ACCURACY: return sc_argmax(y, ct) == sc_argmax(p, cp) ? 1.0f : 0.0f;
     case SC_FN_TOP_K: return (float)in_top_k(p, cp, (int64_t)sc_argmax(y, ct), o->k);
     case SC_FN_SPARSE_TOP_K: return (float)in_top_k(p, cp, sc_label_int(y[0]), o->k);
@@ -190,7 +190,8 @@ float sc_rowfn_eval(sc_rowfn fn, const sc_rowctx *ctx, const float *y, size_t ct
             yy += (double)y[j] * y[j];
             pp += (double)p[j] * p[j];
         }
-        float ry = 1.0f / sqrtf(sc_maxf((float)yy, 1e-12f)), rp = 1.0f / sqrtf(sc_maxf((float)pp, 1e-12f));
+        float ry = 1.0f / sqrtf(sc_maxf((float)yy, 1e-12f)),
+              rp = 1.0f / sqrtf(sc_maxf((float)pp, 1e-12f));
         for (size_t j = 0; j < n; j++) acc += (double)(y[j] * ry) * (p[j] * rp);
         return (float)acc;
     }
@@ -201,7 +202,9 @@ float sc_rowfn_eval(sc_rowfn fn, const sc_rowctx *ctx, const float *y, size_t ct
         float yj = y[j * sy], pj = p[j * sp], v;
         switch (fn) {
         case SC_FN_ACCURACY: v = yj == pj ? 1.0f : 0.0f; break;
-        case SC_FN_BINARY_ACCURACY: v = yj == (pj > o->threshold ? 1.0f : 0.0f) ? 1.0f : 0.0f; break;
+        case SC_FN_BINARY_ACCURACY:
+            v = yj == (pj > o->threshold ? 1.0f : 0.0f) ? 1.0f : 0.0f;
+            break;
         case SC_FN_BCE: v = bce_element(o, yj, pj, z, j * sp); break;
         case SC_FN_MSE: v = (yj - pj) * (yj - pj); break;
         case SC_FN_MAE: v = fabsf(yj - pj); break;

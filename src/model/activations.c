@@ -10,15 +10,24 @@ static const struct {
     const char *name;
     sc_activation act;
 } k_names[] = {
-    {"linear", SC_ACT_LINEAR},       {"relu", SC_ACT_RELU},
-    {"relu6", SC_ACT_RELU6},         {"sigmoid", SC_ACT_SIGMOID},
-    {"tanh", SC_ACT_TANH},           {"softmax", SC_ACT_SOFTMAX},
-    {"log_softmax", SC_ACT_LOG_SOFTMAX}, {"softplus", SC_ACT_SOFTPLUS},
-    {"softsign", SC_ACT_SOFTSIGN},   {"elu", SC_ACT_ELU},
-    {"selu", SC_ACT_SELU},           {"gelu", SC_ACT_GELU},
-    {"swish", SC_ACT_SWISH},         {"silu", SC_ACT_SWISH},
-    {"exponential", SC_ACT_EXPONENTIAL}, {"leaky_relu", SC_ACT_LEAKY_RELU},
-    {"mish", SC_ACT_MISH},           {"hard_silu", SC_ACT_HARD_SILU},
+    {"linear", SC_ACT_LINEAR},
+    {"relu", SC_ACT_RELU},
+    {"relu6", SC_ACT_RELU6},
+    {"sigmoid", SC_ACT_SIGMOID},
+    {"tanh", SC_ACT_TANH},
+    {"softmax", SC_ACT_SOFTMAX},
+    {"log_softmax", SC_ACT_LOG_SOFTMAX},
+    {"softplus", SC_ACT_SOFTPLUS},
+    {"softsign", SC_ACT_SOFTSIGN},
+    {"elu", SC_ACT_ELU},
+    {"selu", SC_ACT_SELU},
+    {"gelu", SC_ACT_GELU},
+    {"swish", SC_ACT_SWISH},
+    {"silu", SC_ACT_SWISH},
+    {"exponential", SC_ACT_EXPONENTIAL},
+    {"leaky_relu", SC_ACT_LEAKY_RELU},
+    {"mish", SC_ACT_MISH},
+    {"hard_silu", SC_ACT_HARD_SILU},
     {"hard_swish", SC_ACT_HARD_SILU},
 };
 

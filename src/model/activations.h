@@ -13,17 +13,17 @@ typedef enum sc_activation {
     SC_ACT_HARD_SIGMOID_K3, /* Keras 3: relu6(x + 3) / 6 */
     SC_ACT_HARD_SILU,       /* Keras 3 hard_silu / hard_swish: x * hard_sigmoid_k3(x) */
     SC_ACT_TANH,
-    SC_ACT_SOFTMAX,         /* over the last axis */
+    SC_ACT_SOFTMAX, /* over the last axis */
     SC_ACT_LOG_SOFTMAX,
     SC_ACT_SOFTPLUS,
     SC_ACT_SOFTSIGN,
     SC_ACT_ELU,
     SC_ACT_SELU,
-    SC_ACT_GELU,            /* exact: x/2 (1 + erf(x / sqrt 2)) */
-    SC_ACT_GELU_APPROX,     /* tanh approximation */
-    SC_ACT_SWISH,           /* = silu: x sigmoid(x) */
+    SC_ACT_GELU,        /* exact: x/2 (1 + erf(x / sqrt 2)) */
+    SC_ACT_GELU_APPROX, /* tanh approximation */
+    SC_ACT_SWISH,       /* = silu: x sigmoid(x) */
     SC_ACT_EXPONENTIAL,
-    SC_ACT_LEAKY_RELU,      /* negative slope 0.2 (Keras 3 activation default) */
+    SC_ACT_LEAKY_RELU, /* negative slope 0.2 (Keras 3 activation default) */
     SC_ACT_MISH,
     SC_ACT_COUNT
 } sc_activation;

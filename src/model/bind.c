@@ -39,7 +39,7 @@ static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strle
  * so the matching, shape checks and conversion are written once. */
 typedef struct wsource {
     void *h;
-    const char *name;  /* file or prefix, for messages */
+    const char *name; /* file or prefix, for messages */
     size_t (*count)(const void *h);
     const sc_tensor_info *(*get)(const void *h, size_t i);
     const sc_tensor_info *(*find)(const void *h, const char *key);
@@ -48,9 +48,9 @@ typedef struct wsource {
     int (*key)(const struct wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap);
     /* Keys that look like model variables (for the "left over" list). */
     int (*is_model_key)(const struct wsource *src, const char *key);
-    const char *root;  /* bundles: "model/" or "" */
-    int custom;        /* the model is written in C (variables named by checkpoint path) */
-    int keras3_ops;    /* Keras 3 TF-backend keys (_operations/<n>/...) */
+    const char *root; /* bundles: "model/" or "" */
+    int custom;       /* the model is written in C (variables named by checkpoint path) */
+    int keras3_ops;   /* Keras 3 TF-backend keys (_operations/<n>/...) */
     const sc_model *model;
     const char *const *graph_keys; /* [num_vars] keys found through the object graph, or NULL */
 } wsource;
@@ -74,20 +74,23 @@ static int b_key(const wsource *src, const sc_variable *v, int attempt, char *bu
     else if (v->layer_with_weights < 0) /* a model written in C: the name is the checkpoint path */
         snprintf(buf, cap, "%s%s" ATTR, src->root, v->name);
     else if (src->keras3_ops) {
-        const char *attr = !strcmp(v->name, "kernel") ? "_kernel"
-                         : !strcmp(v->name, "embeddings") ? "_embeddings" : v->name;
+        const char *attr = !strcmp(v->name, "kernel")       ? "_kernel"
+                           : !strcmp(v->name, "embeddings") ? "_embeddings"
+                                                            : v->name;
         snprintf(buf, cap, "%s%s_operations/%d/%s" ATTR, src->root,
-                 src->model->sequential ? "_functional/" : "", src->model->layers[v->layer_index]->op_index,
-                 attr);
+                 src->model->sequential ? "_functional/" : "",
+                 src->model->layers[v->layer_index]->op_index, attr);
     } else
         snprintf(buf, cap, "%s%s/%s" ATTR, src->root, src->model->layers[v->layer_index]->ckpt_path,
                  v->name);
     return 0;
 }
 static int b_is_model_key(const wsource *src, const char *k) {
-    if (src->keras3_ops) return strstr(k, "_operations/") != NULL && !strstr(k, "/.OPTIMIZER_SLOT/");
-    if (src->custom) return !has_prefix(k, "optimizer/") && !has_prefix(k, "save_counter/") &&
-                            !strstr(k, "/.OPTIMIZER_SLOT/") && strcmp(k, "_CHECKPOINTABLE_OBJECT_GRAPH");
+    if (src->keras3_ops)
+        return strstr(k, "_operations/") != NULL && !strstr(k, "/.OPTIMIZER_SLOT/");
+    if (src->custom)
+        return !has_prefix(k, "optimizer/") && !has_prefix(k, "save_counter/")
+               && !strstr(k, "/.OPTIMIZER_SLOT/") && strcmp(k, "_CHECKPOINTABLE_OBJECT_GRAPH");
     char lw[64];
     snprintf(lw, sizeof lw, "%slayer_with_weights-", src->root);
     return has_prefix(k, lw) && !strstr(k, "/.OPTIMIZER_SLOT/");
@@ -110,7 +113,9 @@ static const char *key_root(const sc_bundle *b) {
 
 static size_t s_count(const void *h) { return sc_safetensors_num_tensors(h); }
 static const sc_tensor_info *s_get(const void *h, size_t i) { return sc_safetensors_tensor(h, i); }
-static const sc_tensor_info *s_find(const void *h, const char *k) { return sc_safetensors_find(h, k); }
+static const sc_tensor_info *s_find(const void *h, const char *k) {
+    return sc_safetensors_find(h, k);
+}
 static sc_status s_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
     return sc_safetensors_read(h, t, buf, cap, err);
 }
@@ -121,9 +126,12 @@ static int s_key(const wsource *src, const sc_variable *v, int attempt, char *bu
         snprintf(buf, cap, "%s", v->name);
         return 0;
     }
-    if (attempt == 0) snprintf(buf, cap, "%s/vars/%d", v->layer, v->index);
-    else if (attempt == 1) snprintf(buf, cap, "%s/%s", v->layer, v->name);
-    else return -1;
+    if (attempt == 0)
+        snprintf(buf, cap, "%s/vars/%d", v->layer, v->index);
+    else if (attempt == 1)
+        snprintf(buf, cap, "%s/%s", v->layer, v->name);
+    else
+        return -1;
     return 0;
 }
 static int s_is_model_key(const wsource *src, const char *k) {
@@ -135,7 +143,9 @@ static int s_is_model_key(const wsource *src, const char *k) {
 
 static size_t h_count(const void *h) { return sc_h5weights_num_tensors(h); }
 static const sc_tensor_info *h_get(const void *h, size_t i) { return sc_h5weights_tensor(h, i); }
-static const sc_tensor_info *h_find(const void *h, const char *k) { return sc_h5weights_find(h, k); }
+static const sc_tensor_info *h_find(const void *h, const char *k) {
+    return sc_h5weights_find(h, k);
+}
 static sc_status h_read(void *h, const sc_tensor_info *t, void *buf, size_t cap, sc_error *err) {
     return sc_h5weights_read(h, t, buf, cap, err);
 }
@@ -143,12 +153,14 @@ static int h_key(const wsource *src, const sc_variable *v, int attempt, char *bu
     (void)src;
     /* A recurrent layer's variables live in its cell, a wrapper's in its inner layer. */
     const char *sub = v->h5_sub ? v->h5_sub : "", *sl = v->h5_sub ? "/" : "";
-    if (attempt == 0) snprintf(buf, cap, "layers/%s%s%s/vars/%d", v->h5_group, sl, sub, v->h5_index);
+    if (attempt == 0)
+        snprintf(buf, cap, "layers/%s%s%s/vars/%d", v->h5_group, sl, sub, v->h5_index);
     /* Keras 2.13 .keras files used _layer_checkpoint_dependencies; Keras 3 falls back to it. */
     else if (attempt == 1)
         snprintf(buf, cap, "_layer_checkpoint_dependencies/%s%s%s/vars/%d", v->h5_group, sl, sub,
                  v->h5_index);
-    else return -1;
+    else
+        return -1;
     return 0;
 }
 static int h_is_model_key(const wsource *src, const char *k) {
@@ -181,8 +193,10 @@ static int l_key(const wsource *src, const sc_variable *v, int attempt, char *bu
     if (attempt == 2 && top != L) return -1;
     char group[300], tail[300];
     snprintf(group, sizeof group, "%s%s/", src->root, top->name);
-    if (attempt == 1) snprintf(tail, sizeof tail, "%s/%s", L->name, v->name);
-    else snprintf(tail, sizeof tail, "%s", v->name);
+    if (attempt == 1)
+        snprintf(tail, sizeof tail, "%s/%s", L->name, v->name);
+    else
+        snprintf(tail, sizeof tail, "%s", v->name);
     size_t gl = strlen(group), found = 0;
     const char *hit = NULL;
     for (size_t i = 0; i < src->count(src->h); i++) {
@@ -224,7 +238,10 @@ static size_t index_of(const wsource *src, const sc_tensor_info *t) {
         size_t mid = lo + (hi - lo) / 2;
         const sc_tensor_info *x = src->get(src->h, mid);
         if (x == t) return mid;
-        if (strcmp(x->key, t->key) < 0) lo = mid + 1; else hi = mid;
+        if (strcmp(x->key, t->key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -251,14 +268,15 @@ static sc_status load_var(const wsource *src, sc_variable *v, const sc_tensor_in
         info_shape_str(t, found, sizeof found);
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: layer '%s': variable '%s' (key '%s') has shape %s, the model "
-                            "expects %s", src->name, v->layer, v->name, key, found,
+                            "expects %s",
+                            src->name, v->layer, v->name, key, found,
                             sc_shape_str(&v->shape, want, sizeof want));
     }
     if (!sc_dtype_converts_to_float32(t->dtype))
         return sc_error_set(err, SC_UNIMPLEMENTED,
                             "%s: layer '%s': variable '%s' is stored as %s, which cannot be "
-                            "converted to float32", src->name, v->layer, v->name,
-                            sc_dtype_name(t->dtype));
+                            "converted to float32",
+                            src->name, v->layer, v->name, sc_dtype_name(t->dtype));
     if (t->dtype == SC_DT_FLOAT)
         return src->read(src->h, t, v->data, (size_t)v->num_elements * sizeof(float), err);
     if (t->size > *tmp_cap) {
@@ -323,8 +341,8 @@ done:
 }
 
 static int is_custom(const sc_model *m) {
-    return m->num_layers == 1 && m->num_vars && m->vars[0].layer_with_weights < 0 &&
-           strcmp(m->layers[0]->class_name, "custom") == 0;
+    return m->num_layers == 1 && m->num_vars && m->vars[0].layer_with_weights < 0
+           && strcmp(m->layers[0]->class_name, "custom") == 0;
 }
 
 /* Escapes one path the way keys escape each edge name (FORMATS §3.1: '.' -> '..', '/' inside a
@@ -352,8 +370,9 @@ static sc_status bind_graph(sc_model *m, sc_bundle *b, const sc_bind_params *p,
     if (s == SC_OK) {
         char root[512];
         key_prefix(gb.root_path, root, sizeof root);
-        wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key,
-                       b_is_model_key, root, is_custom(m), 0, m, gb.keys};
+        wsource src = {b,      sc_bundle_prefix(b), b_count, b_get,        b_find, b_read,
+                       b_key,  b_is_model_key,      root,    is_custom(m), 0,      m,
+                       gb.keys};
         s = bind(m, &src, gb.root_path[0] ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS,
                  report, err);
         if (report && report->entries) {
@@ -389,10 +408,11 @@ sc_status sc_model_bind_bundle_ex(sc_model *m, sc_bundle *b, const sc_bind_param
         for (size_t i = 0; i < sc_bundle_num_tensors(b) && !under_model; i++)
             under_model = has_prefix(sc_bundle_tensor(b, i)->key, "model/");
         const char *root = p && p->model_root ? given : under_model ? "model/" : "";
-        wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key,
-                       b_is_model_key, root, 1, 0, m, NULL};
-        return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS,
-                    report, err);
+        wsource src = {b,     sc_bundle_prefix(b), b_count, b_get, b_find, b_read,
+                       b_key, b_is_model_key,      root,    1,     0,      m,
+                       NULL};
+        return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS, report,
+                    err);
     }
     const char *root = p && p->model_root ? given : key_root(b);
     int k3 = 0;
@@ -400,7 +420,8 @@ sc_status sc_model_bind_bundle_ex(sc_model *m, sc_bundle *b, const sc_bind_param
         /* Keras 3 TF-backend keys? */
         for (size_t i = 0; i < sc_bundle_num_tensors(b) && !root; i++) {
             const char *k = sc_bundle_tensor(b, i)->key;
-            if (has_prefix(k, "model/_operations/") || has_prefix(k, "model/_functional/_operations/"))
+            if (has_prefix(k, "model/_operations/")
+                || has_prefix(k, "model/_functional/_operations/"))
                 root = "model/";
             else if (has_prefix(k, "_operations/") || has_prefix(k, "_functional/_operations/"))
                 root = "";
@@ -408,19 +429,24 @@ sc_status sc_model_bind_bundle_ex(sc_model *m, sc_bundle *b, const sc_bind_param
         k3 = root != NULL;
     }
     if (!root)
-        return sc_error_set(err, SC_NOT_FOUND,
-                            "%s: no Keras layer variables (expected keys 'layer_with_weights-K/...' "
-                            "or Keras 3's '_operations/N/...', at the root or under 'model/')",
-                            sc_bundle_prefix(b));
-    wsource src = {b, sc_bundle_prefix(b), b_count, b_get, b_find, b_read, b_key, b_is_model_key,
-                   root, 0, k3, m, NULL};
-    return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS, report, err);
+        return sc_error_set(
+            err, SC_NOT_FOUND,
+            "%s: no Keras layer variables (expected keys 'layer_with_weights-K/...' "
+            "or Keras 3's '_operations/N/...', at the root or under 'model/')",
+            sc_bundle_prefix(b));
+    wsource src = {b,     sc_bundle_prefix(b), b_count, b_get, b_find, b_read,
+                   b_key, b_is_model_key,      root,    0,     k3,     m,
+                   NULL};
+    return bind(m, &src, *root ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS, report,
+                err);
 }
 
 sc_status sc_model_bind_h5weights(sc_model *m, struct sc_h5weights *h, sc_bind_report *report,
                                   sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
-    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, h_key, h_is_model_key, "", 0, 0, m, NULL};
+    wsource src = {h,     sc_h5weights_path(h), h_count, h_get, h_find, h_read,
+                   h_key, h_is_model_key,       "",      0,     0,      m,
+                   NULL};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
 
@@ -430,15 +456,27 @@ sc_status sc_model_bind_h5legacy(sc_model *m, struct sc_h5weights *h, sc_bind_re
     int full = 0;
     for (size_t i = 0; i < sc_h5weights_num_tensors(h) && !full; i++)
         full = has_prefix(sc_h5weights_tensor(h, i)->key, "model_weights/");
-    wsource src = {h, sc_h5weights_path(h), h_count, h_get, h_find, h_read, l_key, l_is_model_key,
-                   full ? "model_weights/" : "", 0, 0, m, NULL};
+    wsource src = {h,
+                   sc_h5weights_path(h),
+                   h_count,
+                   h_get,
+                   h_find,
+                   h_read,
+                   l_key,
+                   l_is_model_key,
+                   full ? "model_weights/" : "",
+                   0,
+                   0,
+                   m,
+                   NULL};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }
 
 sc_status sc_model_bind_safetensors(sc_model *m, sc_safetensors *st, sc_bind_report *report,
                                     sc_error *err) {
     if (report) memset(report, 0, sizeof *report);
-    wsource src = {st, sc_safetensors_path(st), s_count, s_get, s_find, s_read, s_key,
-                   s_is_model_key, "", 0, 0, m, NULL};
+    wsource src = {st,    sc_safetensors_path(st), s_count, s_get, s_find, s_read,
+                   s_key, s_is_model_key,          "",      0,     0,      m,
+                   NULL};
     return bind(m, &src, SC_LAYOUT_UNKNOWN, report, err);
 }

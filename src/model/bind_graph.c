@@ -19,8 +19,9 @@ static void var_path(const sc_model *m, const sc_variable *v, int form, char *bu
     if (form == FORM_CUSTOM) {
         snprintf(buf, cap, "%s", v->name);
     } else if (form == FORM_KERAS3) {
-        const char *attr = !strcmp(v->name, "kernel") ? "_kernel"
-                         : !strcmp(v->name, "embeddings") ? "_embeddings" : v->name;
+        const char *attr = !strcmp(v->name, "kernel")       ? "_kernel"
+                           : !strcmp(v->name, "embeddings") ? "_embeddings"
+                                                            : v->name;
         snprintf(buf, cap, "%s_operations/%d/%s", m->sequential ? "_functional/" : "",
                  m->layers[v->layer_index]->op_index, attr);
     } else {
@@ -45,8 +46,8 @@ static int32_t walk(const sc_object_graph *g, int32_t node, const char *path) {
 }
 
 /* Every variable reached from node, with a key the bundle holds? Fills keys/nodes when given. */
-static int holds_all(const sc_model *m, const sc_bundle *b, const sc_object_graph *g,
-                     int32_t node, int form, const char **keys, int32_t *nodes) {
+static int holds_all(const sc_model *m, const sc_bundle *b, const sc_object_graph *g, int32_t node,
+                     int form, const char **keys, int32_t *nodes) {
     char path[512];
     for (size_t i = 0; i < m->num_vars; i++) {
         var_path(m, &m->vars[i], form, path, sizeof path);
@@ -87,8 +88,10 @@ sc_status sc_graph_binding_find(const sc_model *m, const sc_bundle *b, const sc_
         const char *r = model_root[0] == '/' ? model_root + 1 : model_root;
         int32_t node = sc_object_graph_lookup(g, r);
         if (node < 0) {
-            rc = sc_error_set(err, SC_NOT_FOUND, "%s: model root '%s' is not in the checkpoint's "
-                              "object graph", sc_bundle_prefix(b), model_root);
+            rc = sc_error_set(err, SC_NOT_FOUND,
+                              "%s: model root '%s' is not in the checkpoint's "
+                              "object graph",
+                              sc_bundle_prefix(b), model_root);
             goto done;
         }
         for (int f = 0; f < 2 && rc != SC_OK; f++)
@@ -100,7 +103,8 @@ sc_status sc_graph_binding_find(const sc_model *m, const sc_bundle *b, const sc_
         if (rc != SC_OK) {
             char p[512];
             var_path(m, &m->vars[0], forms[0], p, sizeof p);
-            rc = sc_error_set(err, SC_NOT_FOUND, "%s: model root '%s' does not hold all of the "
+            rc = sc_error_set(err, SC_NOT_FOUND,
+                              "%s: model root '%s' does not hold all of the "
                               "model's %zu variables (looked for '%s' below it, ...)",
                               sc_bundle_prefix(b), model_root, m->num_vars, p);
         }

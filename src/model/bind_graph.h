@@ -7,10 +7,10 @@
 #include "sidecar/object_graph.h"
 
 typedef struct sc_graph_binding {
-    int32_t root;             /* the model's node */
-    char root_path[256];      /* its first breadth-first path, "" for the root */
-    const char **keys;        /* [num_vars] each variable's table key (owned by the graph) */
-    int32_t *nodes;           /* [num_vars] each variable's node */
+    int32_t root;        /* the model's node */
+    char root_path[256]; /* its first breadth-first path, "" for the root */
+    const char **keys;   /* [num_vars] each variable's table key (owned by the graph) */
+    int32_t *nodes;      /* [num_vars] each variable's node */
 } sc_graph_binding;
 
 /* Finds the node whose subtree holds every variable of the model, by walking the model's own

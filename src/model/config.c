@@ -13,13 +13,13 @@
 
 typedef struct builder {
     sc_model *m;
-    sc_layer *parent; /* the nested model whose layers are being created; NULL at the top */
+    sc_layer *parent;    /* the nested model whose layers are being created; NULL at the top */
     sc_layer **layer_of; /* Functional: the layer made for each config entry */
     size_t num_entries;
-    size_t *next_node;   /* Functional: calls built so far per entry, in this scope */
-    int *node_base;      /* Functional: the node index naming an entry's first call (1 for a
+    size_t *next_node; /* Functional: calls built so far per entry, in this scope */
+    int *node_base;    /* Functional: the node index naming an entry's first call (1 for a
                             nested model whose construction is node 0, else 0) */
-    const char *src; /* file name for messages */
+    const char *src;   /* file name for messages */
     sc_error *err;
     /* per layer: tensor ids produced by each of its calls (node order) */
     int **layer_outputs;
@@ -48,7 +48,8 @@ static int new_tensor(builder *b, const sc_shape *shape, int producer) {
 }
 
 /* "batch_input_shape": [null, 28, 28, 1] (Keras 2) or "batch_shape" (Keras 3). */
-static sc_status parse_batch_shape(builder *b, const char *layer, const json_t *arr, sc_shape *out) {
+static sc_status parse_batch_shape(builder *b, const char *layer, const json_t *arr,
+                                   sc_shape *out) {
     if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > SC_MAX_DIMS + 1)
         return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: layer '%s': bad input shape", b->src,
                             layer);
@@ -62,11 +63,13 @@ static sc_status parse_batch_shape(builder *b, const char *layer, const json_t *
         if (!json_is_integer(d) || json_integer_value(d) <= 0)
             return sc_error_set(b->err, SC_UNIMPLEMENTED,
                                 "%s: layer '%s': input dimension %d is neither a positive size "
-                                "nor null", b->src, layer, i + 1);
+                                "nor null",
+                                b->src, layer, i + 1);
         if (json_integer_value(d) >= SC_MAX_DIM)
-            return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: layer '%s': input dimension %d "
-                                "is %lld (at most 2^31 - 1)", b->src, layer, i + 1,
-                                (long long)json_integer_value(d));
+            return sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                                "%s: layer '%s': input dimension %d "
+                                "is %lld (at most 2^31 - 1)",
+                                b->src, layer, i + 1, (long long)json_integer_value(d));
         out->dims[i] = json_integer_value(d);
     }
     /* The fixed dims alone (a free one is sized by the data, and checked again then). */
@@ -75,8 +78,10 @@ static sc_status parse_batch_shape(builder *b, const char *layer, const json_t *
         if (out->dims[i] > 0)
             n = n > SC_MAX_ELEMS / out->dims[i] ? SC_MAX_ELEMS + 1 : n * out->dims[i];
     if (n > SC_MAX_ELEMS)
-        return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: layer '%s': the input shape has more "
-                            "than 2^40 elements per example", b->src, layer);
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                            "%s: layer '%s': the input shape has more "
+                            "than 2^40 elements per example",
+                            b->src, layer);
     return SC_OK;
 }
 
@@ -93,7 +98,8 @@ static int is_input_layer(const json_t *entry);
 /* A nested Sequential model: never called itself; apply() runs its layers. */
 static sc_status container_infer(sc_layer *L, sc_node *n, sc_error *err) {
     (void)n;
-    return sc_error_set(err, SC_INVALID_ARGUMENT, "nested model '%s' is called like a layer", L->name);
+    return sc_error_set(err, SC_INVALID_ARGUMENT, "nested model '%s' is called like a layer",
+                        L->name);
 }
 static void container_destroy(sc_layer *L) { json_decref(L->impl); }
 static const sc_layer_ops k_container_ops = {"(nested model)", NULL, container_infer, NULL, NULL,
@@ -162,11 +168,13 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
     }
     /* Mixed precision would compute in float16; we compute in float32 and say so. */
     const json_t *dt = json_object_get(cfg, "dtype");
-    const json_t *pol = json_is_object(dt) ? json_object_get(json_object_get(dt, "config"), "name") : dt;
+    const json_t *pol =
+        json_is_object(dt) ? json_object_get(json_object_get(dt, "config"), "name") : dt;
     if (json_is_string(pol) && strncmp(json_string_value(pol), "mixed_", 6) == 0)
-        return sc_error_set(b->err, SC_UNIMPLEMENTED,
-                            "%s: layer '%s' (%s): dtype policy '%s' is not supported (float32 only)",
-                            b->src, name, cls, json_string_value(pol));
+        return sc_error_set(
+            b->err, SC_UNIMPLEMENTED,
+            "%s: layer '%s' (%s): dtype policy '%s' is not supported (float32 only)", b->src, name,
+            cls, json_string_value(pol));
     if (ops->init) {
         sc_status s = ops->init(L, cfg, b->err);
         if (s) return sc_error_prefix(b->err, s, "%s", b->src);
@@ -312,7 +320,8 @@ static sc_status build_sequential(builder *b, const json_t *root, const json_t *
         if (!bs)
             return sc_error_set(b->err, SC_INVALID_ARGUMENT,
                                 "%s: Sequential model has no input shape (no InputLayer, "
-                                "batch_input_shape or build_input_shape)", b->src);
+                                "batch_input_shape or build_input_shape)",
+                                b->src);
         if ((s = parse_batch_shape(b, "input", bs, &shape))) return s;
         snprintf(in_name, sizeof in_name, "%s_input", layer_name(e0) ? layer_name(e0) : "input");
     }
@@ -379,7 +388,8 @@ static const char *unsupported_kwarg(const json_t *node) {
     const json_t *dicts[SC_MAX_NODE_INPUTS + 1];
     size_t nd = 0;
     if (json_is_object(node)) dicts[nd++] = json_object_get(node, "kwargs");
-    for (size_t i = 0; json_is_array(node) && i < json_array_size(node) && nd <= SC_MAX_NODE_INPUTS; i++)
+    for (size_t i = 0; json_is_array(node) && i < json_array_size(node) && nd <= SC_MAX_NODE_INPUTS;
+         i++)
         dicts[nd++] = json_array_get(json_array_get(node, i), 3);
     for (size_t i = 0; i < nd; i++)
         for (size_t k = 0; json_is_object(dicts[i]) && k < sizeof keys / sizeof keys[0]; k++) {
@@ -454,8 +464,10 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
         for (size_t i = container->index + 1; i < m->num_layers && k < nl; i++)
             if (m->layers[i]->parent == container) layer_of[k++] = m->layers[i];
         if (k != nl) {
-            s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s': layers out of "
-                             "step with its config", b->src, container->name);
+            s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                             "%s: nested model '%s': layers out of "
+                             "step with its config",
+                             b->src, container->name);
             goto done;
         }
     }
@@ -468,7 +480,10 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
         b->node_base[i] = first_node_index(m, e);
         if (is_input_layer(e)) {
             b->layer_outputs[i] = malloc(sizeof(int));
-            if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
+            if (!b->layer_outputs[i]) {
+                s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+                goto done;
+            }
             if (container) { /* bound to the call's inputs below, from input_layers */
                 b->layer_outputs[i][0] = -1;
                 continue;
@@ -491,30 +506,42 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
         }
         size_t calls = json_array_size(json_object_get(e, "inbound_nodes"));
         b->layer_outputs[i] = malloc((calls ? calls : 1) * sizeof(int));
-        if (!b->layer_outputs[i]) { s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory"); goto done; }
+        if (!b->layer_outputs[i]) {
+            s = sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+            goto done;
+        }
     }
     if (container) {
         /* input_layers: [[name, 0, 0], ...] or one triple: the call's inputs, in that order. */
         const json_t *ins = json_object_get(cfg, "input_layers");
-        size_t n_ins = json_is_array(ins) && json_array_size(ins) && json_is_string(json_array_get(ins, 0))
-                           ? 1 : json_array_size(ins);
+        size_t n_ins =
+            json_is_array(ins) && json_array_size(ins) && json_is_string(json_array_get(ins, 0))
+                ? 1
+                : json_array_size(ins);
         if ((int)n_ins != n_call) {
-            s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s' has %zu inputs, "
-                             "called with %d", b->src, container->name, n_ins, n_call);
+            s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                             "%s: nested model '%s' has %zu inputs, "
+                             "called with %d",
+                             b->src, container->name, n_ins, n_call);
             goto done;
         }
         for (size_t k = 0; k < n_ins; k++) {
-            const json_t *tr = n_ins == 1 && json_is_string(json_array_get(ins, 0)) ? ins : json_array_get(ins, k);
+            const json_t *tr =
+                n_ins == 1 && json_is_string(json_array_get(ins, 0)) ? ins : json_array_get(ins, k);
             const char *nm = json_string_value(json_array_get(tr, 0));
             size_t li;
             if (!nm || !find_layer(b, nm, &li) || !is_input_layer(json_array_get(layers, li))) {
-                s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s': input_layers "
-                                 "names no InputLayer", b->src, container->name);
+                s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                                 "%s: nested model '%s': input_layers "
+                                 "names no InputLayer",
+                                 b->src, container->name);
                 goto done;
             }
             if (next_node[li]) {
-                s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: nested model '%s': input_layers "
-                                 "lists '%s' twice", b->src, container->name, nm);
+                s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                                 "%s: nested model '%s': input_layers "
+                                 "lists '%s' twice",
+                                 b->src, container->name, nm);
                 goto done;
             }
             b->layer_outputs[li][0] = call_in[k];
@@ -538,15 +565,16 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                     s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
                                      "%s: layer '%s': inbound node %zu refers to %s%s%s", b->src,
                                      layer_of[i]->name, next_node[i],
-                                     bad ? "unknown layer '" : "no tensor",
-                                     bad ? bad : "", bad ? "'" : "");
+                                     bad ? "unknown layer '" : "no tensor", bad ? bad : "",
+                                     bad ? "'" : "");
                     goto done;
                 }
                 const char *kw = unsupported_kwarg(node);
                 if (kw) {
-                    s = sc_error_set(b->err, SC_UNIMPLEMENTED, "%s: layer '%s' (%s): call argument "
-                                     "%s is not supported", b->src, layer_of[i]->name,
-                                     layer_of[i]->class_name, kw);
+                    s = sc_error_set(b->err, SC_UNIMPLEMENTED,
+                                     "%s: layer '%s' (%s): call argument "
+                                     "%s is not supported",
+                                     b->src, layer_of[i]->name, layer_of[i]->class_name, kw);
                     goto done;
                 }
                 int t = -1;
@@ -557,10 +585,12 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
         }
     }
     for (size_t i = 0; i < nl; i++)
-        if (next_node[i] < json_array_size(json_object_get(json_array_get(layers, i), "inbound_nodes"))) {
+        if (next_node[i]
+            < json_array_size(json_object_get(json_array_get(layers, i), "inbound_nodes"))) {
             s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
                              "%s: layer '%s': its inputs can never be computed (a cycle or a "
-                             "missing layer)", b->src, layer_of[i]->name);
+                             "missing layer)",
+                             b->src, layer_of[i]->name);
             goto done;
         }
     /* Outputs, and the model's input order, from output_layers / input_layers. A single
@@ -575,8 +605,10 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
     }
     if (container) {
         if (n != 1) {
-            s = sc_error_set(b->err, SC_UNIMPLEMENTED, "%s: nested model '%s' has %d outputs "
-                             "(one is supported)", b->src, container->name, n);
+            s = sc_error_set(b->err, SC_UNIMPLEMENTED,
+                             "%s: nested model '%s' has %d outputs "
+                             "(one is supported)",
+                             b->src, container->name, n);
             goto done;
         }
         *call_out = ids[0];
@@ -599,8 +631,10 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
         int prod = m->tensors[ids[k]].producer;
         const char *what = prod >= 0 ? m->nodes[prod].layer->name : "an input";
         if (!is_input) {
-            s = sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: input_layers lists '%s', which is "
-                             "not an InputLayer", b->src, what);
+            s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                             "%s: input_layers lists '%s', which is "
+                             "not an InputLayer",
+                             b->src, what);
             goto done;
         }
         for (int q = 0; q < k; q++)
@@ -666,7 +700,8 @@ static void snake_case(const char *in, char *out, size_t cap) {
     tmp[n] = '\0';
     for (size_t i = 0; i < n && k + 2 < sizeof tmp2; i++) {
         /* (.)([A-Z][a-z]+) */
-        if (i > 0 && isupper((unsigned char)tmp[i]) && i + 1 < n && islower((unsigned char)tmp[i + 1]))
+        if (i > 0 && isupper((unsigned char)tmp[i]) && i + 1 < n
+            && islower((unsigned char)tmp[i + 1]))
             tmp2[k++] = '_';
         tmp2[k++] = tmp[i];
     }
@@ -698,7 +733,8 @@ static sc_status name_h5_groups(sc_model *m, sc_error *err) {
         }
         int n = snprintf(name, sizeof name, "%s%s%s", L->parent ? L->parent->h5_name : "",
                          L->parent ? "/layers/" : "", base);
-        if (k && n >= 0 && (size_t)n < sizeof name) snprintf(name + n, sizeof name - (size_t)n, "_%d", k);
+        if (k && n >= 0 && (size_t)n < sizeof name)
+            snprintf(name + n, sizeof name - (size_t)n, "_%d", k);
         L->h5_name = strdup(name);
         if (!L->h5_name) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
         for (size_t v = 0; v < L->num_vars; v++) sc_layer_var(L, v)->h5_group = L->h5_name;
@@ -724,14 +760,15 @@ static int number_weight_layers(sc_model *m, sc_layer *container, sc_error *err)
         if (L->parent != container || !has_weights(m, L)) continue;
         L->weights_index = k++;
         char path[600];
-        snprintf(path, sizeof path, "%s%slayer_with_weights-%d", container ? container->ckpt_path : "",
-                 container ? "/" : "", L->weights_index);
+        snprintf(path, sizeof path, "%s%slayer_with_weights-%d",
+                 container ? container->ckpt_path : "", container ? "/" : "", L->weights_index);
         L->ckpt_path = strdup(path);
         if (!L->ckpt_path) {
             sc_error_set(err, SC_NO_MEMORY, "out of memory");
             return -1;
         }
-        for (size_t v = 0; v < L->num_vars; v++) sc_layer_var(L, v)->layer_with_weights = L->weights_index;
+        for (size_t v = 0; v < L->num_vars; v++)
+            sc_layer_var(L, v)->layer_with_weights = L->weights_index;
         if (L->is_container && number_weight_layers(m, L, err) < 0) return -1;
     }
     return k;
@@ -786,9 +823,9 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
         cfg = wrapped;
     }
     if (!json_is_string(cn) || !json_is_object(cfg)) {
-        s = sc_error_set(err, SC_INVALID_ARGUMENT,
-                         "%s: not a Keras model config (expected an object with class_name and config)",
-                         name);
+        s = sc_error_set(
+            err, SC_INVALID_ARGUMENT,
+            "%s: not a Keras model config (expected an object with class_name and config)", name);
         goto fail;
     }
     const json_t *mn = json_object_get(cfg, "name");
@@ -801,7 +838,8 @@ sc_status sc_model_load_keras_json(const char *json, size_t len, const char *nam
         s = build_functional(&b, cfg, NULL, NULL, 0, NULL);
     else
         s = sc_error_set(err, SC_UNIMPLEMENTED,
-                         "%s: model class '%s' is not supported (Sequential or Functional)", name, cls);
+                         "%s: model class '%s' is not supported (Sequential or Functional)", name,
+                         cls);
     if (s) goto fail;
     number_operations(m);
     m->num_weight_layers = number_weight_layers(m, NULL, err);

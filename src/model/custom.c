@@ -40,17 +40,17 @@ static void custom_destroy(sc_layer *L) {
     free(c);
 }
 
-static const sc_layer_ops k_custom_ops = {"(C function)", NULL, custom_infer, custom_scratch,
-                                          custom_forward, custom_destroy};
+static const sc_layer_ops k_custom_ops = {"(C function)", NULL,           custom_infer,
+                                          custom_scratch, custom_forward, custom_destroy};
 
 sc_status sc_model_create_custom(const sc_custom_model_params *p, sc_model **out, sc_error *err) {
     *out = NULL;
-    if (!p->forward || p->num_inputs == 0 || p->num_inputs > SC_MAX_NODE_INPUTS || !p->input_shapes ||
-        (p->num_variables && (!p->variable_names || !p->variable_shapes)))
+    if (!p->forward || p->num_inputs == 0 || p->num_inputs > SC_MAX_NODE_INPUTS || !p->input_shapes
+        || (p->num_variables && (!p->variable_names || !p->variable_shapes)))
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "custom model '%s': a forward function, 1 to %d input shapes and a "
-                            "name and shape per variable are required", p->name ? p->name : "",
-                            SC_MAX_NODE_INPUTS);
+                            "name and shape per variable are required",
+                            p->name ? p->name : "", SC_MAX_NODE_INPUTS);
     sc_model *m = calloc(1, sizeof *m);
     sc_layer *L = calloc(1, sizeof *L);
     custom *c = calloc(1, sizeof *c);
@@ -63,8 +63,8 @@ sc_status sc_model_create_custom(const sc_custom_model_params *p, sc_model **out
     m->input_names = calloc(p->num_inputs, sizeof *m->input_names);
     m->outputs = malloc(sizeof *m->outputs);
     m->nodes = calloc(1, sizeof *m->nodes);
-    if (!m->name || !m->layers || !m->tensors || !m->inputs || !m->input_names || !m->outputs ||
-        !m->nodes)
+    if (!m->name || !m->layers || !m->tensors || !m->inputs || !m->input_names || !m->outputs
+        || !m->nodes)
         goto oom;
     m->layers[m->num_layers++] = L;
     L->model = m;
@@ -76,8 +76,10 @@ sc_status sc_model_create_custom(const sc_custom_model_params *p, sc_model **out
     L->weights_index = -1;
     if (!L->name || !L->class_name) goto oom;
     if (p->output_activation && sc_activation_from_name(p->output_activation, 0, &L->act) != 0) {
-        s = sc_error_set(err, SC_INVALID_ARGUMENT, "custom model '%s': unknown output activation "
-                         "'%s'", m->name, p->output_activation);
+        s = sc_error_set(err, SC_INVALID_ARGUMENT,
+                         "custom model '%s': unknown output activation "
+                         "'%s'",
+                         m->name, p->output_activation);
         goto fail;
     }
     /* One node: inputs 0..n-1 -> tensor n. */

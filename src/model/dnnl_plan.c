@@ -13,12 +13,12 @@
 enum { KIND_NONE, KIND_DENSE, KIND_CONV };
 
 typedef struct slot {
-    int batch;                  /* 0: empty */
-    int threads;                /* oneDNN splits the work for the thread count at creation */
-    sc_shape in;                /* the input shape it was created for */
+    int batch;   /* 0: empty */
+    int threads; /* oneDNN splits the work for the thread count at creation */
+    sc_shape in; /* the input shape it was created for */
     dnnl_primitive_t prim;
     dnnl_memory_t src, wts, bias, dst, scratch;
-    dnnl_primitive_t reorder;   /* user weights -> wbuf; NULL when the layouts agree */
+    dnnl_primitive_t reorder; /* user weights -> wbuf; NULL when the layouts agree */
     dnnl_memory_t user_wts;
     /* Layout conversions around a convolution whose edge layouts have only oneDNN's reference
      * kernel (plain NHWC in, blocked out, or the reverse): edge <-> private buffer. */
@@ -28,18 +28,18 @@ typedef struct slot {
     size_t conv_bytes;
     void *wbuf;
     size_t wbytes, scratch_bytes;
-    unsigned gen;               /* model weights generation in wbuf */
+    unsigned gen; /* model weights generation in wbuf */
     int gen_valid;
 } slot;
 
 typedef struct node_plan {
     int kind;
-    int fuse;                   /* activation applied as a post-op */
-    int failed;                 /* oneDNN has no kernel: the layer's forward runs */
+    int fuse;                    /* activation applied as a post-op */
+    int failed;                  /* oneDNN has no kernel: the layer's forward runs */
     int in_blocked, out_blocked; /* activations in nChw16c on that edge (see blocked_edge) */
-    int winograd;               /* the primitive is a Winograd convolution */
-    unsigned wgen;              /* weights generation of wfinite */
-    int wgen_valid, wfinite;    /* the layer's variables hold no NaN/inf (fused nodes) */
+    int winograd;                /* the primitive is a Winograd convolution */
+    unsigned wgen;               /* weights generation of wfinite */
+    int wgen_valid, wfinite;     /* the layer's variables hold no NaN/inf (fused nodes) */
     slot s[2];
 } node_plan;
 
@@ -92,8 +92,8 @@ static void slot_clear(slot *s) {
     if (s->reorder) dnnl_primitive_destroy(s->reorder);
     if (s->src_reorder) dnnl_primitive_destroy(s->src_reorder);
     if (s->dst_reorder) dnnl_primitive_destroy(s->dst_reorder);
-    dnnl_memory_t *mems[] = {&s->src, &s->wts, &s->bias, &s->dst, &s->scratch, &s->user_wts,
-                             &s->src_edge, &s->dst_edge};
+    dnnl_memory_t *mems[] = {&s->src,     &s->wts,      &s->bias,     &s->dst,
+                             &s->scratch, &s->user_wts, &s->src_edge, &s->dst_edge};
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (*mems[i]) dnnl_memory_destroy(*mems[i]);
     free(s->wbuf);
@@ -114,8 +114,8 @@ static int is_conv2d(const sc_dnnl_plan *p, size_t i) {
 static int blocked_edge(const sc_dnnl_plan *p, int t) {
     const sc_model *m = p->m;
     const sc_tensor_slot *ts = &m->tensors[t];
-    if (ts->producer < 0 || !is_conv2d(p, (size_t)ts->producer) || ts->shape.rank != 3 ||
-        ts->shape.dims[2] % 16 != 0)
+    if (ts->producer < 0 || !is_conv2d(p, (size_t)ts->producer) || ts->shape.rank != 3
+        || ts->shape.dims[2] % 16 != 0)
         return 0;
     for (size_t o = 0; o < m->num_outputs; o++)
         if (m->outputs[o] == t) return 0;
@@ -150,8 +150,10 @@ sc_status sc_dnnl_plan_create(const sc_model *m, sc_dnnl_plan **out, sc_error *e
         const sc_layer *L = m->nodes[i].layer;
         sc_conv_geom g;
         node_plan *np = &p->nodes[i];
-        if (L->ops == &sc_layer_dense && L->num_vars >= 1) np->kind = KIND_DENSE;
-        else if (sc_conv_engine_geometry(L, &g) && L->num_vars >= 1) np->kind = KIND_CONV;
+        if (L->ops == &sc_layer_dense && L->num_vars >= 1)
+            np->kind = KIND_DENSE;
+        else if (sc_conv_engine_geometry(L, &g) && L->num_vars >= 1)
+            np->kind = KIND_CONV;
     }
     for (size_t i = 0; i < m->num_nodes; i++) {
         node_plan *np = &p->nodes[i];
@@ -161,8 +163,8 @@ sc_status sc_dnnl_plan_create(const sc_model *m, sc_dnnl_plan **out, sc_error *e
         }
         dnnl_alg_kind_t alg;
         float al, be;
-        np->fuse = np->kind && !np->in_blocked && !np->out_blocked &&
-                   post_op(m->nodes[i].layer->act, &alg, &al, &be);
+        np->fuse = np->kind && !np->in_blocked && !np->out_blocked
+                   && post_op(m->nodes[i].layer->act, &alg, &al, &be);
     }
     *out = p;
     return SC_OK;
@@ -177,16 +179,16 @@ void sc_dnnl_plan_free(sc_dnnl_plan *p) {
     free(p);
 }
 
-#define DNNL_TRY(call)                                                                  \
-    do {                                                                                \
-        if ((st = (call)) != dnnl_success) goto fail;                                   \
+#define DNNL_TRY(call)                                                                             \
+    do {                                                                                           \
+        if ((st = (call)) != dnnl_success) goto fail;                                              \
     } while (0)
 
 /* Primitive descriptor of node i for this batch, or a oneDNN status. */
 static dnnl_status_t make_pd(const sc_dnnl_plan *p, const sc_node *n, const node_plan *np,
                              int batch, dnnl_primitive_desc_t *pd, dnnl_memory_desc_t *user_w,
-                             dnnl_memory_desc_t *bias_md, int *winograd,
-                             dnnl_format_tag_t src_tag, dnnl_format_tag_t dst_tag) {
+                             dnnl_memory_desc_t *bias_md, int *winograd, dnnl_format_tag_t src_tag,
+                             dnnl_format_tag_t dst_tag) {
     const sc_layer *L = n->layer;
     const int has_bias = L->num_vars >= 2;
     dnnl_status_t st;
@@ -237,14 +239,13 @@ static dnnl_status_t make_pd(const sc_dnnl_plan *p, const sc_node *n, const node
         DNNL_TRY(dnnl_memory_desc_init_by_tag(bias_md, 1, bd, dnnl_f32, dnnl_x));
         dnnl_convolution_desc_t d;
         *winograd = 0;
-        if (src_tag != dnnl_nhwc && dst_tag == dnnl_nChw16c && g.kh == 3 && g.kw == 3 && g.sh == 1 &&
-            g.sw == 1 && g.dh == 1 && g.dw == 1 && sc_engine_winograd()) {
+        if (src_tag != dnnl_nhwc && dst_tag == dnnl_nChw16c && g.kh == 3 && g.kw == 3 && g.sh == 1
+            && g.sw == 1 && g.dh == 1 && g.dw == 1 && sc_engine_winograd()) {
             /* F(4x4, 3x3) on blocked layouts only; tests/golden and bench_forward bound its
              * error against the direct convolution (README "Compute engine"). */
-            DNNL_TRY(dnnl_convolution_forward_desc_init(&d, dnnl_forward_inference,
-                                                        dnnl_convolution_winograd, &src, &wany,
-                                                        has_bias ? bias_md : NULL, &dst, strides,
-                                                        pl, pr));
+            DNNL_TRY(dnnl_convolution_forward_desc_init(
+                &d, dnnl_forward_inference, dnnl_convolution_winograd, &src, &wany,
+                has_bias ? bias_md : NULL, &dst, strides, pl, pr));
             *winograd = dnnl_primitive_desc_create(pd, &d, attr, p->eng, NULL) == dnnl_success;
         }
         if (!*winograd) {
@@ -268,8 +269,8 @@ static sc_status dnnl_fail(const sc_layer *L, const char *what, dnnl_status_t st
 
 static int is_ref(const_dnnl_primitive_desc_t pd) {
     const char *impl = NULL;
-    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
-           impl && strncmp(impl, "ref", 3) == 0;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl
+           && strncmp(impl, "ref", 3) == 0;
 }
 
 /* A private buffer behind `priv` (the primitive's side) and a reorder between it and the edge
@@ -314,8 +315,9 @@ static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slo
         dnnl_primitive_desc_t pd2 = NULL;
         int wino2 = 0;
         dnnl_format_tag_t s2 = g.c < 16 ? dnnl_nchw : dnnl_nChw16c;
-        if (make_pd(p, n, np, batch, &pd2, &user_w, &bias_md, &wino2, s2, dnnl_nChw16c) ==
-                dnnl_success && !is_ref(pd2)) {
+        if (make_pd(p, n, np, batch, &pd2, &user_w, &bias_md, &wino2, s2, dnnl_nChw16c)
+                == dnnl_success
+            && !is_ref(pd2)) {
             dnnl_primitive_desc_destroy(pd);
             pd = pd2;
             wino = wino2;
@@ -354,13 +356,13 @@ static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slo
         dnnl_memory_desc_t emd;
         if (t_src != et_src) {
             DNNL_TRY(dnnl_memory_desc_init_by_tag(&emd, 4, sd, dnnl_f32, et_src));
-            DNNL_TRY(make_reorder(p, &emd, smd, &s->src_edge, s->src, &s->src_buf,
-                                  &s->src_reorder, &s->conv_bytes, 1));
+            DNNL_TRY(make_reorder(p, &emd, smd, &s->src_edge, s->src, &s->src_buf, &s->src_reorder,
+                                  &s->conv_bytes, 1));
         }
         if (t_dst != et_dst) {
             DNNL_TRY(dnnl_memory_desc_init_by_tag(&emd, 4, dd, dnnl_f32, et_dst));
-            DNNL_TRY(make_reorder(p, dmd, &emd, &s->dst_edge, s->dst, &s->dst_buf,
-                                  &s->dst_reorder, &s->conv_bytes, 0));
+            DNNL_TRY(make_reorder(p, dmd, &emd, &s->dst_edge, s->dst, &s->dst_buf, &s->dst_reorder,
+                                  &s->conv_bytes, 0));
         }
         what = "memory";
     }
@@ -405,8 +407,8 @@ fail:
 
 static slot *find_slot(node_plan *np, const sc_node *n, int batch, int threads) {
     for (int k = 0; k < 2; k++)
-        if (np->s[k].batch == batch && np->s[k].threads == threads &&
-            sc_shape_equal(&np->s[k].in, &n->in_shape[0]))
+        if (np->s[k].batch == batch && np->s[k].threads == threads
+            && sc_shape_equal(&np->s[k].in, &n->in_shape[0]))
             return &np->s[k];
     return NULL;
 }
@@ -454,9 +456,9 @@ sc_status sc_dnnl_plan_run(sc_dnnl_plan *p, size_t i, int batch, const float *in
     if (s->reorder && (!s->gen_valid || s->gen != p->m->weights_gen)) {
         double t = now(), c = cpu_now();
         dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, s->user_wts}, {DNNL_ARG_TO, s->wts}};
-        if ((st = dnnl_memory_set_data_handle(s->user_wts, kv->data)) != dnnl_success ||
-            (st = dnnl_primitive_execute(s->reorder, p->strm, 2, ra)) != dnnl_success ||
-            (st = dnnl_stream_wait(p->strm)) != dnnl_success)
+        if ((st = dnnl_memory_set_data_handle(s->user_wts, kv->data)) != dnnl_success
+            || (st = dnnl_primitive_execute(s->reorder, p->strm, 2, ra)) != dnnl_success
+            || (st = dnnl_stream_wait(p->strm)) != dnnl_success)
             return dnnl_fail(L, "weight reorder", st, err);
         s->gen = p->m->weights_gen;
         s->gen_valid = 1;
@@ -488,14 +490,14 @@ sc_status sc_dnnl_plan_run(sc_dnnl_plan *p, size_t i, int batch, const float *in
         dnnl_memory_set_data_handle(s->scratch, p->scratch);
         args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
     }
-    if ((st = dnnl_primitive_execute(s->prim, p->strm, na, args)) != dnnl_success ||
-        (st = dnnl_stream_wait(p->strm)) != dnnl_success)
+    if ((st = dnnl_primitive_execute(s->prim, p->strm, na, args)) != dnnl_success
+        || (st = dnnl_stream_wait(p->strm)) != dnnl_success)
         return dnnl_fail(L, "execution", st, err);
     if (s->dst_reorder) {
         dnnl_memory_set_data_handle(s->dst_edge, out);
         dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, s->dst}, {DNNL_ARG_TO, s->dst_edge}};
-        if ((st = dnnl_primitive_execute(s->dst_reorder, p->strm, 2, ra)) != dnnl_success ||
-            (st = dnnl_stream_wait(p->strm)) != dnnl_success)
+        if ((st = dnnl_primitive_execute(s->dst_reorder, p->strm, 2, ra)) != dnnl_success
+            || (st = dnnl_stream_wait(p->strm)) != dnnl_success)
             return dnnl_fail(L, "output layout conversion", st, err);
     }
     *handled = 1;

@@ -47,8 +47,10 @@ sc_status sc_model_set_input_shapes(sc_model *m, const sc_shape *shapes, sc_erro
                 char a[128], b[128];
                 shape_py(&shapes[i], a, sizeof a);
                 shape_py(&m->tensors[m->inputs[i]].shape, b, sizeof b);
-                return sc_error_set(err, SC_INVALID_ARGUMENT, "input layer '%s' takes examples of "
-                                    "shape %s, the data has %s", m->input_names[i], b, a);
+                return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                    "input layer '%s' takes examples of "
+                                    "shape %s, the data has %s",
+                                    m->input_names[i], b, a);
             }
         return SC_OK;
     }
@@ -56,13 +58,16 @@ sc_status sc_model_set_input_shapes(sc_model *m, const sc_shape *shapes, sc_erro
     for (size_t i = 0; i < m->num_inputs; i++) {
         const sc_shape *d = &m->input_decl[i], *g = &shapes[i];
         int ok = g->rank == d->rank;
-        for (int k = 0; ok && k < d->rank; k++) ok = g->dims[k] > 0 && (d->dims[k] < 0 || d->dims[k] == g->dims[k]);
+        for (int k = 0; ok && k < d->rank; k++)
+            ok = g->dims[k] > 0 && (d->dims[k] < 0 || d->dims[k] == g->dims[k]);
         if (!ok) {
             char a[128], b[128];
             shape_py(g, a, sizeof a);
             shape_py(d, b, sizeof b);
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "input layer '%s' takes examples of "
-                                "shape %s (None: any size), the data has %s", m->input_names[i], b, a);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "input layer '%s' takes examples of "
+                                "shape %s (None: any size), the data has %s",
+                                m->input_names[i], b, a);
         }
         same = same && sc_shape_equal(g, &m->tensors[m->inputs[i]].shape);
     }

@@ -9,12 +9,25 @@
 /* Layers whose Keras 2 class sets supports_masking and keeps the default compute_mask (the
  * input mask passes unchanged): core, activation, dropout/noise and normalization layers. */
 static const char *const k_pass[] = {
-    "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "Dropout",
-    "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-    "ActivityRegularization", "BatchNormalization", "LayerNormalization", "TimeDistributed",
+    "Dense",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "Softmax",
+    "PReLU",
+    "Dropout",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "BatchNormalization",
+    "LayerNormalization",
+    "TimeDistributed",
 };
-static const char *const k_merge[] = {"Add", "Subtract", "Multiply", "Average", "Maximum",
-                                      "Minimum", "Concatenate"};
+static const char *const k_merge[] = {"Add",     "Subtract", "Multiply",   "Average",
+                                      "Maximum", "Minimum",  "Concatenate"};
 static const char *const k_rnn[] = {"SimpleRNN", "LSTM", "GRU", "Bidirectional"};
 
 static int in_list(const char *cls, const char *const *list, size_t n) {
@@ -50,19 +63,26 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
         const sc_node *n = &m->nodes[i];
         const char *cls = n->layer->class_name;
         int in = any_masked_input(m, n), out = 0;
-        if (!strcmp(cls, "Embedding")) out = sc_embedding_mask_zero(n->layer);
-        else if (!strcmp(cls, "Masking")) out = 1;
-        else if (IN(cls, k_rnn)) out = in && sc_rnn_returns_sequences(n->layer);
-        else if (IN(cls, k_pass) || IN(cls, k_merge)) out = in;
+        if (!strcmp(cls, "Embedding"))
+            out = sc_embedding_mask_zero(n->layer);
+        else if (!strcmp(cls, "Masking"))
+            out = 1;
+        else if (IN(cls, k_rnn))
+            out = in && sc_rnn_returns_sequences(n->layer);
+        else if (IN(cls, k_pass) || IN(cls, k_merge))
+            out = in;
         else if (in && (!strcmp(cls, "Attention") || !strcmp(cls, "AdditiveAttention")))
-            return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): masked inputs are not "
-                                "supported", n->layer->name, cls);
-        if (out && !strcmp(cls, "Concatenate") && concat_axis(n) != n->out_shape.rank - 1 &&
-            !(concat_axis(n) == 0 && n->out_shape.rank == 2))
-            return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (Concatenate): masked inputs "
+            return sc_error_set(err, SC_UNIMPLEMENTED,
+                                "layer '%s' (%s): masked inputs are not "
+                                "supported",
+                                n->layer->name, cls);
+        if (out && !strcmp(cls, "Concatenate") && concat_axis(n) != n->out_shape.rank - 1
+            && !(concat_axis(n) == 0 && n->out_shape.rank == 2))
+            return sc_error_set(err, SC_UNIMPLEMENTED,
+                                "layer '%s' (Concatenate): masked inputs "
                                 "concatenated along axis %d are not supported (the last axis or "
-                                "the time axis of sequences are)", n->layer->name,
-                                concat_axis(n) + 1);
+                                "the time axis of sequences are)",
+                                n->layer->name, concat_axis(n) + 1);
         m->tensors[n->output].has_mask = out;
     }
     return SC_OK;
@@ -75,7 +95,8 @@ int sc_mask_uses(const sc_model *m, const sc_node *n) {
 
 /* Keras 2 GlobalAveragePooling1D.call with a mask: sum(x * mask, 1) / sum(mask, 1). All steps
  * masked gives 0/0 = NaN, as in Keras. */
-static void masked_mean(const sc_node *n, int batch, const float *x, const float *mask, float *out) {
+static void masked_mean(const sc_node *n, int batch, const float *x, const float *mask,
+                        float *out) {
     int64_t T = n->in_shape[0].dims[0], C = n->in_shape[0].dims[1];
     for (int b = 0; b < batch; b++) {
         float *o = out + (size_t)b * C, den = 0.0f;
@@ -124,7 +145,8 @@ void sc_mask_compute(const sc_model *m, const sc_node *n, int batch, const float
             size_t Tk = (size_t)n->in_shape[k].dims[0];
             for (int b = 0; b < batch; b++)
                 for (size_t t = 0; t < Tk; t++)
-                    out_mask[(size_t)b * T + off + t] = in_masks[k] ? in_masks[k][(size_t)b * Tk + t] : 1.0f;
+                    out_mask[(size_t)b * T + off + t] =
+                        in_masks[k] ? in_masks[k][(size_t)b * Tk + t] : 1.0f;
             off += Tk;
         }
         return;
@@ -133,7 +155,8 @@ void sc_mask_compute(const sc_model *m, const sc_node *n, int batch, const float
     for (size_t i = 0; i < len; i++) out_mask[i] = 1.0f;
     for (int k = 0; k < n->num_inputs; k++)
         if (in_masks[k])
-            for (size_t i = 0; i < len; i++) out_mask[i] = out_mask[i] != 0.0f && in_masks[k][i] != 0.0f;
+            for (size_t i = 0; i < len; i++)
+                out_mask[i] = out_mask[i] != 0.0f && in_masks[k][i] != 0.0f;
 }
 
 /* ---- Masking: out = x * any(x != mask_value, axis=-1) ---- */
@@ -149,7 +172,8 @@ static sc_status masking_init(sc_layer *L, const json_t *cfg, sc_error *err) {
 }
 
 static sc_status masking_forward(const sc_layer *L, const sc_node *n, int batch,
-                                 const float *const *in, float *out, float *scratch, sc_error *err) {
+                                 const float *const *in, float *out, float *scratch,
+                                 sc_error *err) {
     (void)scratch;
     (void)err;
     const float value = *(const float *)L->impl;
@@ -165,5 +189,5 @@ static sc_status masking_forward(const sc_layer *L, const sc_node *n, int batch,
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_masking = {"Masking", masking_init, sc_infer_same_shape, NULL,
-                                       masking_forward, NULL};
+const sc_layer_ops sc_layer_masking = {"Masking", masking_init,    sc_infer_same_shape,
+                                       NULL,      masking_forward, NULL};

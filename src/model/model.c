@@ -19,9 +19,10 @@ sc_status sc_check_shape(const sc_layer *L, const sc_shape *s, sc_error *err) {
         if (s->dims[i] > SC_MAX_DIM) n = -1;
     if (n < 0 || n > SC_MAX_ELEMS) {
         char buf[160];
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): output shape %s is %s (at "
-                            "most %lld elements per example, each dimension below 2^31)", L->name,
-                            L->class_name, sc_shape_str(s, buf, sizeof buf),
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): output shape %s is %s (at "
+                            "most %lld elements per example, each dimension below 2^31)",
+                            L->name, L->class_name, sc_shape_str(s, buf, sizeof buf),
                             n < 0 ? "invalid or overflows" : "too large", (long long)SC_MAX_ELEMS);
     }
     return SC_OK;
@@ -38,7 +39,8 @@ const char *sc_shape_str(const sc_shape *s, char *buf, size_t cap) {
     size_t pos = 0;
     pos += (size_t)snprintf(buf + pos, cap - pos, "[");
     for (int i = 0; i < s->rank && pos < cap; i++)
-        pos += (size_t)snprintf(buf + pos, cap - pos, "%s%lld", i ? "," : "", (long long)s->dims[i]);
+        pos +=
+            (size_t)snprintf(buf + pos, cap - pos, "%s%lld", i ? "," : "", (long long)s->dims[i]);
     if (pos < cap) snprintf(buf + pos, cap - pos, "]");
     return buf;
 }
@@ -51,7 +53,8 @@ sc_status sc_layer_add_variable(sc_layer *L, const char *name, const sc_shape *s
     if (L->first_var + L->num_vars != m->num_vars)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "layer '%s': variables declared out of order (shared layer called "
-                            "with a new shape?)", L->name);
+                            "with a new shape?)",
+                            L->name);
     if (m->num_vars == m->cap_vars) {
         size_t cap = m->cap_vars ? m->cap_vars * 2 : 16;
         sc_variable *v = realloc(m->vars, cap * sizeof *v);
@@ -174,8 +177,10 @@ sc_status sc_cfg_int(const sc_layer *L, const json_t *cfg, const char *key, int6
         *out = json_integer_value(v);
         return SC_OK;
     }
-    return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): option '%s' must be an integer "
-                        "of magnitude below 2^31", L->name, L->class_name, key);
+    return sc_error_set(err, SC_INVALID_ARGUMENT,
+                        "layer '%s' (%s): option '%s' must be an integer "
+                        "of magnitude below 2^31",
+                        L->name, L->class_name, key);
 }
 
 sc_status sc_cfg_bool(const sc_layer *L, const json_t *cfg, const char *key, int def, int *out,
@@ -186,8 +191,9 @@ sc_status sc_cfg_bool(const sc_layer *L, const json_t *cfg, const char *key, int
         return SC_OK;
     }
     if (!json_is_boolean(v))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): option '%s' must be true or false",
-                            L->name, L->class_name, key);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): option '%s' must be true or false", L->name,
+                            L->class_name, key);
     *out = json_is_true(v);
     return SC_OK;
 }
@@ -200,8 +206,9 @@ sc_status sc_cfg_double(const sc_layer *L, const json_t *cfg, const char *key, d
         return SC_OK;
     }
     if (!json_is_number(v))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): option '%s' must be a number",
-                            L->name, L->class_name, key);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): option '%s' must be a number", L->name, L->class_name,
+                            key);
     *out = json_number_value(v);
     return SC_OK;
 }
@@ -241,8 +248,9 @@ sc_status sc_cfg_str(const sc_layer *L, const json_t *cfg, const char *key, cons
         return SC_OK;
     }
     if (!json_is_string(v))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): option '%s' must be a string",
-                            L->name, L->class_name, key);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): option '%s' must be a string", L->name, L->class_name,
+                            key);
     *out = json_string_value(v);
     return SC_OK;
 }
@@ -269,9 +277,8 @@ sc_status sc_cfg_activation_key(const sc_layer *L, const json_t *cfg, const char
         const json_t *approx = json_is_object(c) ? json_object_get(c, "approximate") : NULL;
         if (strcmp(name, "gelu") == 0 && approx && json_is_true(approx)) name = "gelu_approximate";
     } else if (v && !json_is_null(v)) {
-        return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "layer '%s' (%s): option '%s' must be a name", L->name,
-                            L->class_name, key);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): option '%s' must be a name",
+                            L->name, L->class_name, key);
     }
     if (sc_activation_from_name(name, L->model->keras3, out) != 0)
         return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): %s '%s' is not supported",
@@ -284,8 +291,9 @@ sc_status sc_cfg_channels_last(const sc_layer *L, const json_t *cfg, sc_error *e
     sc_status s = sc_cfg_str(L, cfg, "data_format", "channels_last", &df, err);
     if (s) return s;
     if (strcmp(df, "channels_last") != 0)
-        return sc_error_set(err, SC_UNIMPLEMENTED,
-                            "layer '%s' (%s): data_format '%s' is not supported (only channels_last)",
-                            L->name, L->class_name, df);
+        return sc_error_set(
+            err, SC_UNIMPLEMENTED,
+            "layer '%s' (%s): data_format '%s' is not supported (only channels_last)", L->name,
+            L->class_name, df);
     return SC_OK;
 }

@@ -39,19 +39,19 @@ struct sc_layer {
     sc_model *model;
     char *name;
     char *class_name;
-    size_t index;       /* position in model->layers */
-    sc_activation act;  /* fused activation for layers with an `activation` option */
-    size_t first_var;   /* this layer's variables are model->vars[first_var .. +num_vars) */
+    size_t index;      /* position in model->layers */
+    sc_activation act; /* fused activation for layers with an `activation` option */
+    size_t first_var;  /* this layer's variables are model->vars[first_var .. +num_vars) */
     size_t num_vars;
-    int weights_index;  /* K of layer_with_weights-K, -1 when the layer has no weights */
-    char *h5_name;      /* Keras 3 .weights.h5 path below layers/: "dense_1", or for a layer of
+    int weights_index; /* K of layer_with_weights-K, -1 when the layer has no weights */
+    char *h5_name;     /* Keras 3 .weights.h5 path below layers/: "dense_1", or for a layer of
                            a nested model "sequential/layers/dense" */
-    char *ckpt_path;    /* Keras 2 TF checkpoint path: "layer_with_weights-1", nested
+    char *ckpt_path;   /* Keras 2 TF checkpoint path: "layer_with_weights-1", nested
                            "layer_with_weights-0/layer_with_weights-2" */
-    sc_layer *parent;   /* the nested model this layer belongs to; NULL at the top */
-    int is_container;   /* a nested (Sequential) model: no node of its own, its layers run */
-    int op_index;       /* Keras 3 TF checkpoints: n of `_operations/<n>` (InputLayers count) */
-    int num_nodes;      /* calls seen so far */
+    sc_layer *parent;  /* the nested model this layer belongs to; NULL at the top */
+    int is_container;  /* a nested (Sequential) model: no node of its own, its layers run */
+    int op_index;      /* Keras 3 TF checkpoints: n of `_operations/<n>` (InputLayers count) */
+    int num_nodes;     /* calls seen so far */
     void *impl;
 };
 
@@ -61,15 +61,15 @@ struct sc_node {
     int inputs[SC_MAX_NODE_INPUTS]; /* tensor ids */
     sc_shape in_shape[SC_MAX_NODE_INPUTS];
     sc_shape out_shape;
-    int output;                     /* tensor id */
+    int output; /* tensor id */
 };
 
 typedef struct sc_tensor_slot {
     sc_shape shape;
-    int producer;   /* node index, -1 for model inputs */
-    int last_use;   /* last node index reading it (model outputs: the node count) */
-    size_t offset;  /* in floats, into the runner arena */
-    int has_mask;   /* carries a Keras mask (model/mask.h) */
+    int producer;  /* node index, -1 for model inputs */
+    int last_use;  /* last node index reading it (model outputs: the node count) */
+    size_t offset; /* in floats, into the runner arena */
+    int has_mask;  /* carries a Keras mask (model/mask.h) */
 } sc_tensor_slot;
 
 struct sc_model {
@@ -82,15 +82,15 @@ struct sc_model {
     size_t num_tensors, cap_tensors;
     sc_variable *vars;
     size_t num_vars, cap_vars;
-    int *inputs;      /* tensor ids */
+    int *inputs; /* tensor ids */
     size_t num_inputs;
     char **input_names;
-    int *outputs;     /* tensor ids */
+    int *outputs; /* tensor ids */
     size_t num_outputs;
     int num_weight_layers;
-    int keras3;       /* written by Keras 3: changes hard_sigmoid and a few defaults */
-    int sequential;   /* Keras 3 keys it `_functional/_operations/<n>` */
-    void *bind_tmp;   /* binding: float16/bfloat16/float64 bytes before conversion, reused */
+    int keras3;     /* written by Keras 3: changes hard_sigmoid and a few defaults */
+    int sequential; /* Keras 3 keys it `_functional/_operations/<n>` */
+    void *bind_tmp; /* binding: float16/bfloat16/float64 bytes before conversion, reused */
     size_t bind_tmp_cap;
     /* Bumped whenever variable data may have changed (every bind, every mutable variable
      * handed out): runners redo their oneDNN weight reorders when it moves. */
@@ -120,7 +120,7 @@ const sc_layer_ops *sc_layer_lookup(const char *class_name);
 /* Bounds on shapes from a model's JSON (untrusted): a dimension below 2^31, a tensor of at most
  * 2^40 elements per example. sc_shape_elems returns -1 for a negative dimension or an
  * overflowing product; sc_check_shape fails with INVALID_ARGUMENT naming the layer. */
-#define SC_MAX_DIM ((int64_t)1 << 31)
+#define SC_MAX_DIM   ((int64_t)1 << 31)
 #define SC_MAX_ELEMS ((int64_t)1 << 40)
 sc_status sc_check_shape(const sc_layer *L, const sc_shape *s, sc_error *err);
 

@@ -20,14 +20,14 @@ struct sc_runner {
     float *arena;
     size_t arena_floats;
     float *scratch;
-    size_t *offsets;          /* per tensor, floats into the arena */
-    float **logits;           /* per output: pre-activation copy, or NULL */
-    const float **in_ptrs;    /* per tensor: where the current batch's data is */
-    sc_dnnl_plan *engine;     /* Dense and convolution nodes as oneDNN primitives */
-    unsigned shape_gen;       /* the model's shapes this plan is for */
+    size_t *offsets;       /* per tensor, floats into the arena */
+    float **logits;        /* per output: pre-activation copy, or NULL */
+    const float **in_ptrs; /* per tensor: where the current batch's data is */
+    sc_dnnl_plan *engine;  /* Dense and convolution nodes as oneDNN primitives */
+    unsigned shape_gen;    /* the model's shapes this plan is for */
     size_t arena_cap, scratch_cap, *logits_cap; /* floats allocated (arena_floats <= arena_cap) */
-    float **masks;            /* per tensor: its Keras mask (model/mask.h), or NULL */
-    size_t *masks_cap;        /* floats allocated per mask */
+    float **masks;     /* per tensor: its Keras mask (model/mask.h), or NULL */
+    size_t *masks_cap; /* floats allocated per mask */
 };
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment for every tensor */
@@ -168,10 +168,13 @@ static sc_status run_nodes(sc_runner *r, int batch, sc_error *err);
 sc_status sc_runner_run(sc_runner *r, int batch, const float *const *inputs, sc_error *err) {
     const sc_model *m = r->m;
     if (batch < 1 || batch > r->max_batch)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "batch of %d examples: the runner was planned "
-                            "for 1 to %d", batch, r->max_batch);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "batch of %d examples: the runner was planned "
+                            "for 1 to %d",
+                            batch, r->max_batch);
     if (r->shape_gen != m->shape_gen && replan(r)) /* sc_model_set_input_shapes changed them */
-        return sc_error_set(err, SC_NO_MEMORY, "out of memory planning activations for the new "
+        return sc_error_set(err, SC_NO_MEMORY,
+                            "out of memory planning activations for the new "
                             "input shapes");
     for (size_t i = 0; i < m->num_inputs; i++) r->in_ptrs[m->inputs[i]] = inputs[i];
     sc_dnnl_plan_begin(r->engine);

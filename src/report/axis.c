@@ -27,8 +27,8 @@ void rp_axis_linear(rp_axis *a, double lo, double hi, int target, int round_out)
     a->lo = lo;
     a->hi = hi;
     a->step = step;
-    for (double t = ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9 && a->num_ticks < RP_MAX_TICKS;
-         t += step)
+    for (double t = ceil(lo / step - 1e-9) * step;
+         t <= hi + step * 1e-9 && a->num_ticks < RP_MAX_TICKS; t += step)
         a->ticks[a->num_ticks++] = fabs(t) < step * 1e-9 ? 0 : t;
 }
 
@@ -52,15 +52,22 @@ void rp_axis_log(rp_axis *a, double lo, double hi) {
 void rp_axis_label(const rp_axis *a, double t, char *buf, size_t n) {
     if (a->log) {
         double v = pow(10, t);
-        if (v >= 1e-3 && v < 1e5) snprintf(buf, n, "%.4g", v);
-        else snprintf(buf, n, "%.0e", v);
+        if (v >= 1e-3 && v < 1e5)
+            snprintf(buf, n, "%.4g", v);
+        else
+            snprintf(buf, n, "%.0e", v);
         return;
     }
     double at = fabs(t), step = a->step;
     const char *suffix = "";
     double div = 1;
-    if (at >= 1e6 && step >= 1e5) { suffix = "M"; div = 1e6; }
-    else if (at >= 1e4 && step >= 1e3) { suffix = "k"; div = 1e3; }
+    if (at >= 1e6 && step >= 1e5) {
+        suffix = "M";
+        div = 1e6;
+    } else if (at >= 1e4 && step >= 1e3) {
+        suffix = "k";
+        div = 1e3;
+    }
     double s = step / div;
     int dec = s >= 1 ? 0 : (int)ceil(-log10(s) - 1e-9);
     if (dec > 12) {
@@ -68,11 +75,15 @@ void rp_axis_label(const rp_axis *a, double t, char *buf, size_t n) {
         return;
     }
     snprintf(buf, n, "%.*f%s", dec, t / div, suffix);
-    if (!strncmp(buf, "-0", 2) && strspn(buf + 1, "0.") == strlen(buf + 1)) memmove(buf, buf + 1, strlen(buf));
+    if (!strncmp(buf, "-0", 2) && strspn(buf + 1, "0.") == strlen(buf + 1))
+        memmove(buf, buf + 1, strlen(buf));
 }
 
 void rp_format_value(double v, char *buf, size_t n) {
-    if (isnan(v)) snprintf(buf, n, "NaN");
-    else if (isinf(v)) snprintf(buf, n, v > 0 ? "inf" : "-inf");
-    else snprintf(buf, n, "%.6g", v);
+    if (isnan(v))
+        snprintf(buf, n, "NaN");
+    else if (isinf(v))
+        snprintf(buf, n, v > 0 ? "inf" : "-inf");
+    else
+        snprintf(buf, n, "%.6g", v);
 }

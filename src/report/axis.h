@@ -7,11 +7,11 @@
 #define RP_MAX_TICKS 24
 
 typedef struct rp_axis {
-    double lo, hi;           /* the domain (log10 of values on a log axis) */
-    int log;                 /* a log10 axis */
+    double lo, hi; /* the domain (log10 of values on a log axis) */
+    int log;       /* a log10 axis */
     size_t num_ticks;
     double ticks[RP_MAX_TICKS]; /* in domain units */
-    double step;             /* linear tick spacing (for label precision) */
+    double step;                /* linear tick spacing (for label precision) */
 } rp_axis;
 
 /* A linear axis over [lo, hi] (hi >= lo, both finite), about `target` ticks at 1/2/5 x 10^k,

@@ -16,12 +16,12 @@ static const char *const k_colours[] = {"#0072B2", "#E69F00", "#009E73", "#D55E0
                                         "#CC79A7", "#56B4E9", "#1A1A1A", "#F0E442"};
 static const char *const k_dashes[] = {"", "7 3", "2 2.5", "9 3 2 3"};
 #define NUM_COLOURS 8
-#define NUM_DASHES 4
+#define NUM_DASHES  4
 
 /* Chart geometry, in SVG user units (the SVG scales to the card's width). */
 enum { W = 560, H = 300, ML = 62, MR = 16, MT = 14, MB = 38 };
-#define PW (W - ML - MR)
-#define PH (H - MT - MB)
+#define PW    (W - ML - MR)
+#define PH    (H - MT - MB)
 #define DENSE 80 /* more points than this: dots only on hover */
 
 static const char k_css[] =
@@ -34,7 +34,8 @@ static const char k_css[] =
     ".live{color:#006B3C;font-weight:600}.done{color:var(--muted)}"
     ".warn{background:#fff4d6;border:1px solid #e5c66b;border-radius:6px;padding:8px 12px;"
     "margin:0 0 14px;font-size:13px}"
-    ".warn summary{cursor:pointer}.warn li{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:12px}"
+    ".warn summary{cursor:pointer}.warn li{font-family:ui-monospace,'DejaVu Sans "
+    "Mono',monospace;font-size:12px}"
     ".runs{display:flex;flex-wrap:wrap;gap:4px 16px;margin:0 0 14px;font-size:13px}"
     ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:16px}"
     ".chart{position:relative;background:var(--card);border:1px solid #d8dee4;border-radius:8px;"
@@ -77,8 +78,9 @@ static const char *colour(size_t run) { return k_colours[run % NUM_COLOURS]; }
 static const char *dash(size_t run) { return k_dashes[(run / NUM_COLOURS) % NUM_DASHES]; }
 
 static void swatch(rp_buf *b, size_t run) {
-    rp_printf(b, "<svg width=\"22\" height=\"10\" aria-hidden=\"true\"><line x1=\"1\" y1=\"5\" "
-                 "x2=\"21\" y2=\"5\" stroke=\"%s\" stroke-width=\"2.5\"%s%s%s/></svg>",
+    rp_printf(b,
+              "<svg width=\"22\" height=\"10\" aria-hidden=\"true\"><line x1=\"1\" y1=\"5\" "
+              "x2=\"21\" y2=\"5\" stroke=\"%s\" stroke-width=\"2.5\"%s%s%s/></svg>",
               colour(run), *dash(run) ? " stroke-dasharray=\"" : "", dash(run),
               *dash(run) ? "\"" : "");
 }
@@ -92,8 +94,8 @@ typedef struct chart {
 typedef struct ctx {
     const rp_report *r;
     rp_buf *b;
-    size_t cap;          /* points per series on the page */
-    size_t *idx;         /* scratch for downsampling, cap entries */
+    size_t cap;           /* points per series on the page */
+    size_t *idx;          /* scratch for downsampling, cap entries */
     sc_scalar_point *pts; /* scratch: the drawn points of one series */
     uint64_t drawn;
 } ctx;
@@ -129,8 +131,7 @@ static void point_title(ctx *c, const rp_series *s, const sc_scalar_point *p, co
 }
 
 /* One run's line and points. */
-static void draw_series(ctx *c, const rp_series *s, size_t n, const rp_axis *x,
-                        const rp_axis *y) {
+static void draw_series(ctx *c, const rp_series *s, size_t n, const rp_axis *x, const rp_axis *y) {
     rp_buf *b = c->b;
     const sc_scalar_point *p = c->pts;
     rp_printf(b, "<g class=\"series%s\" data-run=\"", n > DENSE ? " dense" : "");
@@ -156,8 +157,9 @@ static void draw_series(ctx *c, const rp_series *s, size_t n, const rp_axis *x,
         double v = p[i].value;
         int off = !isfinite(v) || (y->log && v <= 0);
         double cy = off ? (v < 0 ? MT + PH : MT) : ypos(y, v);
-        rp_printf(b, off ? "<circle class=\"nan\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\">"
-                         : "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\">",
+        rp_printf(b,
+                  off ? "<circle class=\"nan\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\">"
+                      : "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\">",
                   xpos(x, (double)p[i].step), cy);
         point_title(c, s, &p[i], NULL);
         rp_puts(b, "</circle>");
@@ -171,24 +173,30 @@ static void draw_axes(ctx *c, const rp_axis *x, const rp_axis *y) {
     rp_puts(b, "<g>");
     for (size_t i = 0; i < y->num_ticks; i++) {
         double py = MT + (1 - (y->ticks[i] - y->lo) / (y->hi - y->lo)) * PH;
-        rp_printf(b, "<line class=\"gl\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", ML, W - MR, py, py);
+        rp_printf(b, "<line class=\"gl\" x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\"/>", ML, W - MR,
+                  py, py);
         /* On a log axis only the decades are labelled when minor ticks are drawn. */
         double frac = y->ticks[i] - floor(y->ticks[i] + 1e-9);
         if (y->log && frac > 1e-6 && y->hi - y->lo > 1) continue;
         rp_axis_label(y, y->ticks[i], lab, sizeof lab);
-        rp_printf(b, "<text class=\"tl\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\" dy=\"0.33em\">%s</text>",
-                  ML - 7, py, lab);
+        rp_printf(
+            b, "<text class=\"tl\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\" dy=\"0.33em\">%s</text>",
+            ML - 7, py, lab);
     }
     for (size_t i = 0; i < x->num_ticks; i++) {
         double px = xpos(x, x->ticks[i]);
-        rp_printf(b, "<line class=\"gl\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>", px, px, MT, MT + PH);
+        rp_printf(b, "<line class=\"gl\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>", px, px, MT,
+                  MT + PH);
         rp_axis_label(x, x->ticks[i], lab, sizeof lab);
         rp_printf(b, "<text class=\"tl\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", px,
                   MT + PH + 16, lab);
     }
-    rp_printf(b, "<line class=\"ax\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>", ML, W - MR, MT + PH, MT + PH);
-    rp_printf(b, "<line class=\"ax\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>", ML, ML, MT, MT + PH);
-    rp_printf(b, "<text class=\"xl\" x=\"%d\" y=\"%d\" text-anchor=\"end\">step</text>", W - MR, H - 4);
+    rp_printf(b, "<line class=\"ax\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>", ML, W - MR,
+              MT + PH, MT + PH);
+    rp_printf(b, "<line class=\"ax\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>", ML, ML, MT,
+              MT + PH);
+    rp_printf(b, "<text class=\"xl\" x=\"%d\" y=\"%d\" text-anchor=\"end\">step</text>", W - MR,
+              H - 4);
     rp_puts(b, "</g>");
 }
 
@@ -201,7 +209,8 @@ static size_t page_points(ctx *c, const rp_series *s) {
 
 static void draw_plot(ctx *c, const chart *ch, const rp_axis *x, const rp_axis *y, int is_log) {
     rp_buf *b = c->b;
-    rp_printf(b, "<svg class=\"plot %s\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", is_log ? "log" : "lin", W, H);
+    rp_printf(b, "<svg class=\"plot %s\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
+              is_log ? "log" : "lin", W, H);
     rp_escape(b, ch->tag);
     rp_printf(b, "%s\">", is_log ? " (log scale)" : "");
     draw_axes(c, x, y);
@@ -216,12 +225,14 @@ static void draw_plot(ctx *c, const chart *ch, const rp_axis *x, const rp_axis *
         const rp_series *s = &c->r->series[ch->members[k]];
         if (!s->monitored || !s->has_best || (is_log && s->best.value <= 0)) continue;
         double px = xpos(x, (double)s->best.step), py = ypos(y, s->best.value);
-        rp_printf(b, "<g class=\"bestg\" stroke=\"%s\" fill=\"%s\"><circle class=\"best\" cx=\"%.1f\" "
-                     "cy=\"%.1f\" r=\"7\">",
+        rp_printf(b,
+                  "<g class=\"bestg\" stroke=\"%s\" fill=\"%s\"><circle class=\"best\" cx=\"%.1f\" "
+                  "cy=\"%.1f\" r=\"7\">",
                   colour(s->run), colour(s->run), px, py);
         point_title(c, s, &s->best, s->higher_is_better ? "best (highest) " : "best (lowest) ");
-        rp_printf(b, "</circle><text class=\"bl\" stroke=\"none\" x=\"%.1f\" y=\"%.1f\" "
-                     "text-anchor=\"%s\">best</text></g>",
+        rp_printf(b,
+                  "</circle><text class=\"bl\" stroke=\"none\" x=\"%.1f\" y=\"%.1f\" "
+                  "text-anchor=\"%s\">best</text></g>",
                   px + (px > W - MR - 40 ? -10 : 10), py < MT + 16 ? py + 16 : py - 9,
                   px > W - MR - 40 ? "end" : "start");
     }
@@ -254,7 +265,7 @@ static void draw_chart(ctx *c, const chart *ch, size_t no) {
     if (!(ylo <= yhi)) ylo = yhi = 0;
     rp_axis x, y, ly;
     rp_axis_linear(&x, xlo, xhi, 6, 0); /* the data fills the width; ticks fall inside */
-    if (x.step < 1) { /* steps are whole numbers: no tick at 0.5 */
+    if (x.step < 1) {                   /* steps are whole numbers: no tick at 0.5 */
         x.step = 1;
         x.num_ticks = 0;
         for (double t = ceil(x.lo); t <= x.hi && x.num_ticks < RP_MAX_TICKS; t++)
@@ -268,8 +279,10 @@ static void draw_chart(ctx *c, const chart *ch, size_t no) {
     rp_escape(b, ch->tag);
     rp_printf(b, "\" data-series=\"%zu\" data-points=\"%zu\">", ch->n, total_pts);
     if (can_log)
-        rp_printf(b, "<input type=\"checkbox\" class=\"logt\" id=\"log-%zu\"><label class=\"logl\" "
-                     "for=\"log-%zu\">log scale</label>", no, no);
+        rp_printf(b,
+                  "<input type=\"checkbox\" class=\"logt\" id=\"log-%zu\"><label class=\"logl\" "
+                  "for=\"log-%zu\">log scale</label>",
+                  no, no);
     rp_puts(b, "<h2>");
     rp_escape(b, ch->tag);
     rp_puts(b, "</h2>");
@@ -316,14 +329,17 @@ static void table(ctx *c) {
         rp_printf(b, "</code></td><td class=\"num\">%llu</td>", (unsigned long long)s->total);
         if (s->total) {
             rp_format_value(s->latest.value, v1, sizeof v1);
-            rp_printf(b, "<td class=\"num\">%s</td><td class=\"num\">%lld</td>", v1, (long long)s->latest.step);
+            rp_printf(b, "<td class=\"num\">%s</td><td class=\"num\">%lld</td>", v1,
+                      (long long)s->latest.step);
         } else {
             rp_puts(b, "<td></td><td></td>");
         }
         if (s->has_best) {
             rp_format_value(s->best.value, v2, sizeof v2);
             const char *ck = rp_checkpoint(run, s->best.step);
-            rp_printf(b, "<td class=\"num\" title=\"%s is better\">%s%s%s</td><td class=\"num\">%lld</td><td>",
+            rp_printf(b,
+                      "<td class=\"num\" title=\"%s is better\">%s%s%s</td><td "
+                      "class=\"num\">%lld</td><td>",
                       s->higher_is_better ? "higher" : "lower", s->monitored ? "<b>" : "", v2,
                       s->monitored ? "</b>" : "", (long long)s->best.step);
             if (ck) rp_escape(b, ck);
@@ -375,25 +391,36 @@ int rp_render_html(const rp_report *r, rp_buf *b, sc_report_stats *stats) {
     if (r->p.refresh_s > 0)
         rp_printf(b, "<meta http-equiv=\"refresh\" content=\"%d\">\n", r->p.refresh_s);
     rp_puts(b, "<meta name=\"generator\" content=\"sidecar report\">\n<title>");
-    if (r->p.title) rp_escape(b, r->p.title);
-    else { rp_puts(b, "sidecar report: "); rp_escape(b, r->logdir); }
+    if (r->p.title)
+        rp_escape(b, r->p.title);
+    else {
+        rp_puts(b, "sidecar report: ");
+        rp_escape(b, r->logdir);
+    }
     rp_printf(b, "</title>\n<style>%s</style></head>\n<body>\n<header><h1>", k_css);
-    if (r->p.title) rp_escape(b, r->p.title);
-    else rp_puts(b, "sidecar report");
+    if (r->p.title)
+        rp_escape(b, r->p.title);
+    else
+        rp_puts(b, "sidecar report");
     rp_puts(b, "</h1><p class=\"sub\"><code>");
     rp_escape(b, r->logdir);
     rp_printf(b, "</code> &middot; %zu run%s &middot; %zu chart%s &middot; updated %s &middot; ",
-              r->num_runs, r->num_runs == 1 ? "" : "s", num_charts, num_charts == 1 ? "" : "s", when);
+              r->num_runs, r->num_runs == 1 ? "" : "s", num_charts, num_charts == 1 ? "" : "s",
+              when);
     if (r->p.refresh_s > 0)
-        rp_printf(b, "<span class=\"live\" id=\"status\">live: evaluation running, this page "
-                     "reloads every %d s</span>", r->p.refresh_s);
+        rp_printf(b,
+                  "<span class=\"live\" id=\"status\">live: evaluation running, this page "
+                  "reloads every %d s</span>",
+                  r->p.refresh_s);
     else
         rp_puts(b, "<span class=\"done\" id=\"status\">final</span>");
     rp_puts(b, "</p></header>\n");
     if (r->num_warnings) {
-        rp_printf(b, "<details class=\"warn\"%s><summary><b>%zu warning%s while reading</b> "
-                     "(files read up to a bad record)</summary><ul>",
-                  r->num_warnings <= 3 ? " open" : "", r->num_warnings, r->num_warnings == 1 ? "" : "s");
+        rp_printf(b,
+                  "<details class=\"warn\"%s><summary><b>%zu warning%s while reading</b> "
+                  "(files read up to a bad record)</summary><ul>",
+                  r->num_warnings <= 3 ? " open" : "", r->num_warnings,
+                  r->num_warnings == 1 ? "" : "s");
         for (size_t i = 0; i < r->num_warnings; i++) {
             rp_puts(b, "<li>");
             rp_escape(b, r->warnings[i]);
@@ -420,14 +447,16 @@ int rp_render_html(const rp_report *r, rp_buf *b, sc_report_stats *stats) {
     if (r->num_series) table(&c);
     int journal = 0;
     for (size_t i = 0; i < r->num_runs; i++) journal |= r->runs[i].num_ckpts > 0;
-    rp_printf(b, "<footer>Drawn by <code>sidecar report</code> from TensorBoard event files%s. "
-                 "Hover a point for its run, step, value and checkpoint; a ring marks the best "
-                 "<code>",
+    rp_printf(b,
+              "<footer>Drawn by <code>sidecar report</code> from TensorBoard event files%s. "
+              "Hover a point for its run, step, value and checkpoint; a ring marks the best "
+              "<code>",
               journal ? " and the results journal" : "");
     rp_escape(b, r->p.monitor);
-    rp_printf(b, "</code>. At most %zu points per run and chart are drawn (TensorBoard-style "
-                 "reservoir sampling, first and last kept); the table uses every point.</footer>\n"
-                 "</body></html>\n",
+    rp_printf(b,
+              "</code>. At most %zu points per run and chart are drawn (TensorBoard-style "
+              "reservoir sampling, first and last kept); the table uses every point.</footer>\n"
+              "</body></html>\n",
               c.cap);
     if (stats) {
         memset(stats, 0, sizeof *stats);

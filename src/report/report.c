@@ -19,7 +19,7 @@
 #include "report/report_internal.h"
 #include "summary/reader_internal.h"
 
-#define MAX_DEPTH 12
+#define MAX_DEPTH    12
 #define JOURNAL_NAME "sidecar_journal.jsonl"
 
 sc_report_params sc_report_default_params(void) {
@@ -112,8 +112,10 @@ const char *rp_checkpoint(const rp_run *r, int64_t step) {
     size_t lo = 0, hi = r->num_ckpts;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r->ckpts[mid].step < step) lo = mid + 1;
-        else hi = mid;
+        if (r->ckpts[mid].step < step)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     /* Several checkpoints at one step (re-evaluated): the last one listed wins. */
     const char *name = NULL;
@@ -195,8 +197,8 @@ static int higher_is_better(const char *name) {
 static int tag_is_monitor(const char *tag, const char *monitor) {
     size_t t = strlen(tag), m = strlen(monitor);
     if (!strcmp(tag, monitor)) return 1;
-    if (t == m + 25 && !strncmp(tag, "evaluation_", 11) && !strncmp(tag + 11, monitor, m) &&
-        !strcmp(tag + 11 + m, "_vs_iterations"))
+    if (t == m + 25 && !strncmp(tag, "evaluation_", 11) && !strncmp(tag + 11, monitor, m)
+        && !strcmp(tag + 11 + m, "_vs_iterations"))
         return 1;
     return t == m + 6 && !strncmp(tag, "epoch_", 6) && !strcmp(tag + 6, monitor);
 }
@@ -316,8 +318,10 @@ static int read_runs(rp_report *r, name_list *tags) {
         sc_scalars *sc = j.scs[i];
         for (size_t w = 0; sc && w < sc_scalars_num_warnings(sc); w++)
             rwarn(r, "%s", sc_scalars_warning(sc, w));
-        if (j.rs[i] == SC_NO_MEMORY) rc = -1;
-        else if (j.rs[i]) rwarn(r, "%s", j.errs[i].message);
+        if (j.rs[i] == SC_NO_MEMORY)
+            rc = -1;
+        else if (j.rs[i])
+            rwarn(r, "%s", j.errs[i].message);
         for (size_t k = 0; sc && !rc && k < sc_scalars_num_series(sc); k++) {
             sc_scalar_series ser = sc_scalars_series(sc, k);
             char *tag = intern(tags, ser.tag);
@@ -348,9 +352,9 @@ sc_status sc_report_render(const char *logdir, const sc_report_params *params, c
     sc_status st = SC_OK;
 
     if (!sc_path_is_dir(logdir)) {
-        st = sc_error_set(err, sc_path_exists(logdir) ? SC_INVALID_ARGUMENT : SC_NOT_FOUND,
-                          "%s: %s", logdir,
-                          sc_path_exists(logdir) ? "not a directory" : "no such directory");
+        st =
+            sc_error_set(err, sc_path_exists(logdir) ? SC_INVALID_ARGUMENT : SC_NOT_FOUND, "%s: %s",
+                         logdir, sc_path_exists(logdir) ? "not a directory" : "no such directory");
         goto done;
     }
     if (find_runs(&r, logdir, "", 0, &names)) goto oom;
@@ -399,15 +403,16 @@ static sc_status replace_file(const char *path, const char *data, size_t n, sc_e
         if (fclose(f) || bad)
             st = sc_error_set(err, SC_IO, "%s: write failed: %s", tmp, strerror(errno));
         else if (rename(tmp, path))
-            st = sc_error_set(err, SC_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+            st =
+                sc_error_set(err, SC_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
         if (st) unlink(tmp);
     }
     free(tmp);
     return st;
 }
 
-sc_status sc_report_write(const char *logdir, const char *html_path,
-                          const sc_report_params *params, sc_report_stats *stats, sc_error *err) {
+sc_status sc_report_write(const char *logdir, const char *html_path, const sc_report_params *params,
+                          sc_report_stats *stats, sc_error *err) {
     char *html;
     size_t len;
     sc_status st = sc_report_render(logdir, params, &html, &len, stats, err);

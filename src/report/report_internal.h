@@ -11,16 +11,16 @@
 
 /* One run's series of one tag, already reduced to at most params.max_points points. */
 typedef struct rp_series {
-    size_t run;             /* index into rp_report.runs */
-    const char *tag;        /* owned by the rp_report (tags[]) */
-    uint64_t total;         /* points read */
-    sc_scalar_point *pts;   /* sampled, file order */
+    size_t run;           /* index into rp_report.runs */
+    const char *tag;      /* owned by the rp_report (tags[]) */
+    uint64_t total;       /* points read */
+    sc_scalar_point *pts; /* sampled, file order */
     size_t n;
     sc_scalar_point latest; /* the last point read */
     int has_best;
-    sc_scalar_point best;   /* best finite value by the tag's mode */
+    sc_scalar_point best; /* best finite value by the tag's mode */
     int higher_is_better;
-    int monitored;          /* tag matches params.monitor */
+    int monitored; /* tag matches params.monitor */
 } rp_series;
 
 typedef struct rp_ckpt {
@@ -29,8 +29,8 @@ typedef struct rp_ckpt {
 } rp_ckpt;
 
 typedef struct rp_run {
-    char *name;      /* relative to logdir; "." for logdir itself */
-    rp_ckpt *ckpts;  /* from the results journal, sorted by step; may be empty */
+    char *name;     /* relative to logdir; "." for logdir itself */
+    rp_ckpt *ckpts; /* from the results journal, sorted by step; may be empty */
     size_t num_ckpts;
 } rp_run;
 

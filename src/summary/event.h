@@ -12,7 +12,7 @@
 
 #include "core/pb.h"
 
-#define SC_EVENT_FILE_VERSION "brain.Event:2"
+#define SC_EVENT_FILE_VERSION   "brain.Event:2"
 #define SC_EVENT_SCALARS_PLUGIN "scalars"
 
 /* Event { wall_time, file_version = "brain.Event:2" }. */

@@ -289,7 +289,10 @@ static int tensor_scalar(sc_pb_reader r, double *v) {
             const uint8_t *d;
             size_t n;
             if (pb_len(&r, &d, &n)) return -1;
-            if (n >= 4) { *v = f32(le32(d)); have = 1; }
+            if (n >= 4) {
+                *v = f32(le32(d));
+                have = 1;
+            }
             nvals += n / 4;
         } else if (field == TP_FLOAT_VAL && wire == SC_PB_I32) {
             uint32_t b;
@@ -301,7 +304,10 @@ static int tensor_scalar(sc_pb_reader r, double *v) {
             const uint8_t *d;
             size_t n;
             if (pb_len(&r, &d, &n)) return -1;
-            if (n >= 8) { *v = f64(le64(d)); have = 1; }
+            if (n >= 8) {
+                *v = f64(le64(d));
+                have = 1;
+            }
             nvals += n / 8;
         } else if (field == TP_DOUBLE_VAL && wire == SC_PB_I64) {
             uint64_t b;
@@ -400,13 +406,13 @@ static int summary_value(sc_scalars *s, sc_pb_reader r, int64_t step, double wal
  *   simple_value: 0a L [0a T tag] 15 <f32>
  * Returns 1 when taken (*rc the result of take_value), 0 to fall back. */
 static const uint8_t k_tensor_tail[] = {0x42, 0x0a, 0x08, 0x01, 0x12, 0x00, 0x22, 0x04};
-static const uint8_t k_meta_tail[] = {0x4a, 0x0b, 0x0a, 0x09, 0x0a, 0x07,
-                                      's', 'c', 'a', 'l', 'a', 'r', 's'};
+static const uint8_t k_meta_tail[] = {0x4a, 0x0b, 0x0a, 0x09, 0x0a, 0x07, 's',
+                                      'c',  'a',  'l',  'a',  'r',  's'};
 
-static int fast_summary(sc_scalars *s, const uint8_t *p, size_t len, int64_t step,
-                        double wall_time, int out_of_order, int *rc) {
-    if (len < 4 || p[0] != 0x0a || p[1] >= 0x80 || (size_t)p[1] + 2 != len || p[2] != 0x0a ||
-        p[3] >= 0x80)
+static int fast_summary(sc_scalars *s, const uint8_t *p, size_t len, int64_t step, double wall_time,
+                        int out_of_order, int *rc) {
+    if (len < 4 || p[0] != 0x0a || p[1] >= 0x80 || (size_t)p[1] + 2 != len || p[2] != 0x0a
+        || p[3] >= 0x80)
         return 0;
     size_t tag_len = p[3], rest = len - 4;
     if (tag_len == 0 || tag_len > rest) return 0;
@@ -418,12 +424,13 @@ static int fast_summary(sc_scalars *s, const uint8_t *p, size_t len, int64_t ste
         return 1;
     }
     int meta = rest == sizeof k_tensor_tail + 4 + sizeof k_meta_tail;
-    if ((rest != sizeof k_tensor_tail + 4 && !meta) || memcmp(q, k_tensor_tail, sizeof k_tensor_tail))
+    if ((rest != sizeof k_tensor_tail + 4 && !meta)
+        || memcmp(q, k_tensor_tail, sizeof k_tensor_tail))
         return 0;
     if (meta && memcmp(q + sizeof k_tensor_tail + 4, k_meta_tail, sizeof k_meta_tail)) return 0;
-    *rc = take_value(s, tag, tag_len, 1, meta, meta ? (const uint8_t *)"scalars" : NULL,
-                     meta ? 7 : 0, f32(le32(q + sizeof k_tensor_tail)), step, wall_time,
-                     out_of_order);
+    *rc =
+        take_value(s, tag, tag_len, 1, meta, meta ? (const uint8_t *)"scalars" : NULL, meta ? 7 : 0,
+                   f32(le32(q + sizeof k_tensor_tail)), step, wall_time, out_of_order);
     return 1;
 }
 
@@ -439,8 +446,7 @@ static int take_value(sc_scalars *s, const uint8_t *tag, size_t tag_len, int kin
         new_tag = s->n != before;
     }
     if (!c) return 0;
-    if (new_tag && has_meta && plugin &&
-        !(plugin_len == 7 && memcmp(plugin, "scalars", 7) == 0))
+    if (new_tag && has_meta && plugin && !(plugin_len == 7 && memcmp(plugin, "scalars", 7) == 0))
         c->excluded = 1;
     if (kind != 1 || c->excluded) return 0;
     if (out_of_order) purge_series(s, c, step);
@@ -543,12 +549,15 @@ static size_t decode_records(sc_scalars *s, const char *name, const uint8_t *dat
         size_t avail = len - off;
         if (avail == 0) break;
         if (avail < SC_RECORD_HEADER_SIZE) {
-            if (!at_eof) { *need = SC_RECORD_HEADER_SIZE; break; }
+            if (!at_eof) {
+                *need = SC_RECORD_HEADER_SIZE;
+                break;
+            }
             why = "truncated record header";
         } else if (sc_record_parse_header(data + off, &n)) {
             why = "length CRC mismatch";
-        } else if (n > avail - SC_RECORD_HEADER_SIZE ||
-                   avail - SC_RECORD_HEADER_SIZE - n < SC_RECORD_FOOTER_SIZE) {
+        } else if (n > avail - SC_RECORD_HEADER_SIZE
+                   || avail - SC_RECORD_HEADER_SIZE - n < SC_RECORD_FOOTER_SIZE) {
             if (!at_eof && n <= SIZE_MAX - SC_RECORD_HEADER_SIZE - SC_RECORD_FOOTER_SIZE) {
                 *need = SC_RECORD_HEADER_SIZE + (size_t)n + SC_RECORD_FOOTER_SIZE;
                 break;
@@ -567,8 +576,9 @@ static size_t decode_records(sc_scalars *s, const char *name, const uint8_t *dat
             if (e) why = "Event does not parse";
         }
         if (why) {
-            warn(s, "%s: record %llu at byte %llu: %s; reading of this file stops here, keeping "
-                    "the %llu records before it",
+            warn(s,
+                 "%s: record %llu at byte %llu: %s; reading of this file stops here, keeping "
+                 "the %llu records before it",
                  name, (unsigned long long)s->file_records, (unsigned long long)(base + off), why,
                  (unsigned long long)s->file_records);
             *stop = 1;
@@ -681,8 +691,8 @@ sc_status sc_events_list_dir(const char *dir, char ***names_out, size_t *n_out, 
     *n_out = 0;
     DIR *d = opendir(dir);
     if (!d)
-        return sc_error_set(err, errno == ENOENT ? SC_NOT_FOUND : SC_IO, "%s: cannot list: %s",
-                            dir, strerror(errno));
+        return sc_error_set(err, errno == ENOENT ? SC_NOT_FOUND : SC_IO, "%s: cannot list: %s", dir,
+                            strerror(errno));
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *de;
@@ -700,10 +710,16 @@ sc_status sc_events_list_dir(const char *dir, char ***names_out, size_t *n_out, 
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
             char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) { st = SC_NO_MEMORY; break; }
+            if (!nn) {
+                st = SC_NO_MEMORY;
+                break;
+            }
             names = nn;
         }
-        if (!(names[n] = strdup(de->d_name))) { st = SC_NO_MEMORY; break; }
+        if (!(names[n] = strdup(de->d_name))) {
+            st = SC_NO_MEMORY;
+            break;
+        }
         n++;
     }
     closedir(d);

@@ -21,16 +21,16 @@
 #include "sidecar/events.h"
 
 typedef struct sc_reservoir {
-    size_t max;            /* 0: keep all */
+    size_t max; /* 0: keep all */
     sc_scalar_point *pts;
-    uint64_t *seq;         /* arrival number of pts[i] */
+    uint64_t *seq; /* arrival number of pts[i] */
     size_t n, cap;
-    size_t newest;         /* index of the newest kept point */
-    int sorted;            /* pts in arrival order */
-    uint64_t seen;         /* points offered (TensorBoard's estimate after a purge) */
+    size_t newest; /* index of the newest kept point */
+    int sorted;    /* pts in arrival order */
+    uint64_t seen; /* points offered (TensorBoard's estimate after a purge) */
     uint64_t next_seq;
     uint64_t rng;
-    sc_scalar_point last;  /* newest point offered */
+    sc_scalar_point last; /* newest point offered */
     int has_finite;
     sc_scalar_point min, max_pt;
 } sc_reservoir;

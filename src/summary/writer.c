@@ -137,8 +137,8 @@ sc_status sc_summary_writer_create(const char *logdir, const sc_summary_writer_p
         return sc_error_set(err, SC_INVALID_ARGUMENT, "event writer: empty log directory");
     const char *where = p.file_path ? p.file_path : logdir;
     if (!valid_name_part(suffix))
-        return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "%s: event file suffix '%s' contains '/'", where, suffix);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: event file suffix '%s' contains '/'",
+                            where, suffix);
     if (host[0] == '\0' || !valid_name_part(host))
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: event file host name '%s' is empty or contains '/'", where, host);

@@ -38,13 +38,20 @@ float sc_bfloat16_to_float(uint16_t b) {
 
 int sc_dtype_converts_to_float32(sc_dtype dt) {
     switch (dt) {
-    case SC_DT_FLOAT: case SC_DT_DOUBLE: case SC_DT_HALF: case SC_DT_BFLOAT16:
-    case SC_DT_INT8: case SC_DT_INT16: case SC_DT_INT32: case SC_DT_INT64:
-    case SC_DT_UINT8: case SC_DT_UINT16: case SC_DT_UINT32: case SC_DT_UINT64:
-    case SC_DT_BOOL:
-        return 1;
-    default:
-        return 0;
+    case SC_DT_FLOAT:
+    case SC_DT_DOUBLE:
+    case SC_DT_HALF:
+    case SC_DT_BFLOAT16:
+    case SC_DT_INT8:
+    case SC_DT_INT16:
+    case SC_DT_INT32:
+    case SC_DT_INT64:
+    case SC_DT_UINT8:
+    case SC_DT_UINT16:
+    case SC_DT_UINT32:
+    case SC_DT_UINT64:
+    case SC_DT_BOOL: return 1;
+    default: return 0;
     }
 }
 

@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static dnnl_engine_t g_engine;
 static dnnl_stream_t g_stream;
@@ -16,7 +15,8 @@ static atomic_int g_no_winograd;
 
 static void create(void) {
     g_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0);
-    if (g_status == dnnl_success) g_status = dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags);
+    if (g_status == dnnl_success)
+        g_status = dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags);
 }
 
 const char *sc_dnnl_status_str(dnnl_status_t s) {
@@ -87,9 +87,9 @@ const char *sc_engine_isa(void) {
 
 const char *sc_engine_describe(char *buf, size_t cap) {
     const dnnl_version_t *v = dnnl_version();
-    snprintf(buf, cap, "oneDNN %d.%d.%d (cpu %s), ISA %s, %d threads", v->major, v->minor,
-             v->patch, v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other runtime",
-             sc_engine_isa(), sc_engine_threads());
+    snprintf(buf, cap, "oneDNN %d.%d.%d (cpu %s), ISA %s, %d threads", v->major, v->minor, v->patch,
+             v->cpu_runtime == DNNL_RUNTIME_OMP ? "omp" : "other runtime", sc_engine_isa(),
+             sc_engine_threads());
     return buf;
 }
 

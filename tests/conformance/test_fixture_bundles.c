@@ -61,19 +61,17 @@ typedef struct index_only_case {
 } index_only_case;
 
 static const index_only_case k_index_only[] = {
-    {F02 "training_2/cp-0050.ckpt", 19},
-    {F02 "training_1/cp.ckpt", 19},
-    {F02 "checkpoints/my_checkpoint", 14},
-    {F02 "saved_model/my_model/variables/variables", 23},
-    {F06 "training_2/cp-0050.ckpt", 19},
-    {F07 "ckpt-2", 972},
+    {F02 "training_2/cp-0050.ckpt", 19},   {F02 "training_1/cp.ckpt", 19},
+    {F02 "checkpoints/my_checkpoint", 14}, {F02 "saved_model/my_model/variables/variables", 23},
+    {F06 "training_2/cp-0050.ckpt", 19},   {F07 "ckpt-2", 972},
 };
 #define N_INDEX_ONLY (sizeof k_index_only / sizeof k_index_only[0])
 
-
 /* ---- EXPECTED*.tsv ----------------------------------------------------------------------- */
 
-#define TSV_COLUMNS "key\tdtype\tshape\tshard\toffset\tsize\tcrc32c_masked\tcrc_ok\tnum_elements\tsum_float64\tfirst_values"
+#define TSV_COLUMNS                                                                                \
+    "key\tdtype\tshape\tshard\toffset\tsize\tcrc32c_masked\tcrc_ok\tnum_elements\tsum_"            \
+    "float64\tfirst_values"
 #define TSV_MAX_RANK 8
 
 typedef struct tsv_row {
@@ -138,10 +136,10 @@ static int parse_row(char *line, tsv_row *r) {
     r->has_sum = field[9][0] != '\0';
     r->sum = r->has_sum ? strtod(field[9], NULL) : 0.0;
     r->crc_ok = !strcmp(field[7], "True");
-    return parse_shape(field[2], r) && parse_ll(field[3], &r->shard) &&
-           parse_ull(field[4], &r->offset) && parse_ull(field[5], &r->size) &&
-           parse_ull(field[6], &r->crc) && parse_ll(field[8], &r->num_elements) &&
-           (r->crc_ok || !strcmp(field[7], "False"));
+    return parse_shape(field[2], r) && parse_ll(field[3], &r->shard)
+           && parse_ull(field[4], &r->offset) && parse_ull(field[5], &r->size)
+           && parse_ull(field[6], &r->crc) && parse_ll(field[8], &r->num_elements)
+           && (r->crc_ok || !strcmp(field[7], "False"));
 }
 
 static int tsv_load(const char *path, tsv_file *f) {
@@ -197,14 +195,14 @@ bad:
 
 /* ---- comparing a bundle with its rows ----------------------------------------------------- */
 
-#define EXPECT(cond, ...)                                                  \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            print_error("%s:%d: %s: ", tsv->path, row->line, row->key);    \
-            print_error(__VA_ARGS__);                                      \
-            print_error("\n");                                             \
-            failures++;                                                    \
-        }                                                                  \
+#define EXPECT(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            print_error("%s:%d: %s: ", tsv->path, row->line, row->key);                            \
+            print_error(__VA_ARGS__);                                                              \
+            print_error("\n");                                                                     \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static uint64_t load_le(const uint8_t *p, size_t n) {
@@ -260,9 +258,11 @@ static int check_numeric(const tsv_file *tsv, const tsv_row *row, const sc_tenso
         double got = element(t->dtype, buf, j, &ok);
         if (t->dtype == SC_DT_FLOAT) {
             /* The TSV prints the float32 value's exact double expansion. */
-            EXPECT((float)strtod(tok, NULL) == (float)got, "value %zu is %.9g, expected %s", j, got, tok);
+            EXPECT((float)strtod(tok, NULL) == (float)got, "value %zu is %.9g, expected %s", j, got,
+                   tok);
         } else if (t->dtype == SC_DT_INT64 || t->dtype == SC_DT_INT32) {
-            EXPECT(strtoll(tok, NULL, 10) == (long long)got, "value %zu is %.0f, expected %s", j, got, tok);
+            EXPECT(strtoll(tok, NULL, 10) == (long long)got, "value %zu is %.0f, expected %s", j,
+                   got, tok);
         } else {
             EXPECT(strtod(tok, NULL) == got, "value %zu is %.17g, expected %s", j, got, tok);
         }
@@ -277,7 +277,8 @@ static int check_strings(const tsv_file *tsv, const tsv_row *row, const sc_tenso
                          const uint8_t *buf) {
     int failures = 0;
     sc_error err;
-    EXPECT(!strncmp(row->first, "strlen=[", 8), "first_values '%s' is not strlen=[...]", row->first);
+    EXPECT(!strncmp(row->first, "strlen=[", 8), "first_values '%s' is not strlen=[...]",
+           row->first);
     if (strncmp(row->first, "strlen=[", 8) != 0 || t->num_elements <= 0) return failures;
     sc_bytes *items = calloc((size_t)t->num_elements, sizeof *items);
     assert_non_null(items);
@@ -379,8 +380,8 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
     (void)sb;
     (void)type;
     const char *base = path + ftw->base;
-    if (strncmp(base, "EXPECTED", 8) != 0 || strlen(base) < 4 ||
-        strcmp(base + strlen(base) - 4, ".tsv") != 0)
+    if (strncmp(base, "EXPECTED", 8) != 0 || strlen(base) < 4
+        || strcmp(base + strlen(base) - 4, ".tsv") != 0)
         return 0;
     const char *rel = path + g_root_len + 1;
     for (size_t i = 0; i < N_BUNDLES; i++)
@@ -419,7 +420,8 @@ static void test_bundle(void **state) {
     sc_error err;
     sc_bundle *b = NULL;
     sc_status st = sc_bundle_open(prefix, &b, &err);
-    if (st != SC_OK) fail_msg("sc_bundle_open(%s): %s: %s", prefix, sc_status_name(st), err.message);
+    if (st != SC_OK)
+        fail_msg("sc_bundle_open(%s): %s: %s", prefix, sc_status_name(st), err.message);
 
     int failures = check_bundle_against_tsv(b, &tsv);
     sc_bundle_free(b);
@@ -438,7 +440,8 @@ static void test_index_only(void **state) {
     sc_error err;
     sc_bundle *b = NULL;
     sc_status st = sc_bundle_open(prefix, &b, &err);
-    if (st != SC_OK) fail_msg("sc_bundle_open(%s): %s: %s", prefix, sc_status_name(st), err.message);
+    if (st != SC_OK)
+        fail_msg("sc_bundle_open(%s): %s: %s", prefix, sc_status_name(st), err.message);
     assert_int_equal(sc_bundle_num_tensors(b), c->entries - 1);
     /* Case 07's index block key is the separator "p", which is not a tensor. */
     assert_null(sc_bundle_find(b, "p"));
@@ -507,7 +510,8 @@ static void test_describe_step(void **state) {
         sc_ckpt_info info;
         join(prefix, sizeof prefix, root, k_cases[i].prefix);
         if (sc_bundle_open(prefix, &b, &err) != SC_OK) fail_msg("open %s: %s", prefix, err.message);
-        if (sc_ckpt_describe(b, &info, &err) != SC_OK) fail_msg("describe %s: %s", prefix, err.message);
+        if (sc_ckpt_describe(b, &info, &err) != SC_OK)
+            fail_msg("describe %s: %s", prefix, err.message);
         assert_int_equal(info.step, k_cases[i].step);
         assert_int_equal(info.step_source, k_cases[i].source);
         assert_int_equal(info.has_object_graph, 1);
@@ -518,10 +522,11 @@ static void test_describe_step(void **state) {
 int main(void) {
     struct CMUnitTest tests[N_BUNDLES + N_INDEX_ONLY + 3];
     size_t n = 0;
-    tests[n++] = (struct CMUnitTest){"every_tsv_is_mapped", test_every_tsv_is_mapped, NULL, NULL, NULL};
+    tests[n++] =
+        (struct CMUnitTest){"every_tsv_is_mapped", test_every_tsv_is_mapped, NULL, NULL, NULL};
     for (size_t i = 0; i < N_BUNDLES; i++)
-        tests[n++] = (struct CMUnitTest){k_bundles[i].tsv, test_bundle, NULL, NULL,
-                                         (void *)&k_bundles[i]};
+        tests[n++] =
+            (struct CMUnitTest){k_bundles[i].tsv, test_bundle, NULL, NULL, (void *)&k_bundles[i]};
     for (size_t i = 0; i < N_INDEX_ONLY; i++)
         tests[n++] = (struct CMUnitTest){k_index_only[i].prefix, test_index_only, NULL, NULL,
                                          (void *)&k_index_only[i]};

@@ -55,8 +55,11 @@ static sc_model *expect_config(const sc_ckpt_ref *ref, const int64_t (*shapes)[2
         if (shapes[i][1]) assert_int_equal(v->shape.dims[1], shapes[i][1]);
     }
     assert_non_null(kc.compile_json);
-    sc_compile_shapes cs = {.pred_rank = 2, .pred_last_dim = pred_last, .true_rank = 1,
-                            .true_last_dim = 1, .keras_version = sc_model_keras_version(m)};
+    sc_compile_shapes cs = {.pred_rank = 2,
+                            .pred_last_dim = pred_last,
+                            .true_rank = 1,
+                            .true_last_dim = 1,
+                            .keras_version = sc_model_keras_version(m)};
     sc_compiled c;
     if (sc_compile_from_json(kc.compile_json, strlen(kc.compile_json), kc.source, &cs, &c, &err))
         fail_msg("%s", err.message);
@@ -122,7 +125,8 @@ static void test_case14_saved_model_pb_metadata(void **state) {
 static void test_case05_not_keras(void **state) {
     (void)state;
     if (!have_fixtures()) skip();
-    char *dir = fixture("05_tf_serving_testdata_savedmodels/saved_model_half_plus_two_tf2_cpu/00000123");
+    char *dir =
+        fixture("05_tf_serving_testdata_savedmodels/saved_model_half_plus_two_tf2_cpu/00000123");
     sc_ckpt_ref ref;
     sc_error err;
     if (sc_ckpt_ref_resolve(dir, &ref, &err)) fail_msg("%s", err.message);

@@ -18,8 +18,9 @@
 #include "support/event_decoder.h"
 
 #define KERAS_TF2_DIR "07_ermesson_keras_tensorboard_efficientdet_events/validation"
-#define KERAS_TF1_FILE \
-    "12_0xdaksh_keras2_h5_json_and_tf1_events/Graph/events.out.tfevents.1498485909.DESKTOP-GTSE0SD"
+#define KERAS_TF1_FILE                                                                             \
+    "12_0xdaksh_keras2_h5_json_and_tf1_events/Graph/"                                              \
+    "events.out.tfevents.1498485909.DESKTOP-GTSE0SD"
 #define MAX_FILES 16
 
 static double fixed_clock(void *ctx) { return *(const double *)ctx; }

@@ -106,8 +106,10 @@ static void parse_dump(const char *path, dump *out) {
         if (strncmp(c, "ATTRIBUTE \"", 11) == 0) {
             skip_to = ind;
         } else if (cur && data_indent != SIZE_MAX) {
-            if (ind == data_indent && strcmp(c, "}") == 0) data_indent = SIZE_MAX;
-            else add_values(cur, line);
+            if (ind == data_indent && strcmp(c, "}") == 0)
+                data_indent = SIZE_MAX;
+            else
+                add_values(cur, line);
         } else if (cur) {
             if (strncmp(c, "DATATYPE", 8) == 0) assert_null(strstr(c, "H5T_STRING"));
             if (strcmp(c, "DATA {") == 0) data_indent = ind;
@@ -308,7 +310,8 @@ static sc_keras_archive *open_archive(const char *rel, const char *config_rel,
 static void test_case11_keras_archive(void **state) {
     (void)state;
     if (!have_fixtures()) skip();
-    sc_keras_archive *ar = open_archive("11_aamaninamdar_keras_zip_and_legacy_h5/my_model.keras",
+    sc_keras_archive *ar = open_archive(
+        "11_aamaninamdar_keras_zip_and_legacy_h5/my_model.keras",
         "11_aamaninamdar_keras_zip_and_legacy_h5/DECODED_my_model.keras.config.json",
         "11_aamaninamdar_keras_zip_and_legacy_h5/DECODED_my_model.keras.metadata.json");
     json_t *meta = parse_json(sc_keras_archive_metadata(ar), "metadata.json");
@@ -337,7 +340,8 @@ static void test_case11_keras_archive(void **state) {
     expect(h, "optimizer/vars/0", SC_DT_INT64, 0, 0, 0);
     assert_true(value(h, "optimizer/vars/0", 0) == 3500);
     assert_true(value(h, "optimizer/vars/1", 0) == (double)0.01f);
-    check_against_dump(h,
+    check_against_dump(
+        h,
         "11_aamaninamdar_keras_zip_and_legacy_h5/DECODED_my_model.keras.model.weights.h5dump.txt");
     sc_keras_archive_free(ar);
 }
@@ -346,9 +350,9 @@ static void test_case18_nested_container(void **state) {
     (void)state;
     if (!have_fixtures()) skip();
     const char *dir = "18_keras3_testdata_nested_container_keras/";
-    sc_keras_archive *ar = open_archive(
-        "18_keras3_testdata_nested_container_keras/pre_pr22362_nested_container.keras",
-        "18_keras3_testdata_nested_container_keras/config.json", NULL);
+    sc_keras_archive *ar =
+        open_archive("18_keras3_testdata_nested_container_keras/pre_pr22362_nested_container.keras",
+                     "18_keras3_testdata_nested_container_keras/config.json", NULL);
     json_t *meta = parse_json(sc_keras_archive_metadata(ar), "metadata.json");
     assert_string_equal(json_string_value(json_object_get(meta, "keras_version")), "3.15.0");
     json_decref(meta);

@@ -22,7 +22,8 @@ static int have_fixtures(void) {
     const char *f = getenv("SC_FIXTURES");
     struct stat st;
     if (!f || stat(f, &st) != 0) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", f ? f : "(SC_FIXTURES unset)");
+        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
+               f ? f : "(SC_FIXTURES unset)");
         return 0;
     }
     snprintf(g_fx, sizeof g_fx, "%s", f);
@@ -40,8 +41,8 @@ static float *read_all(sc_h5weights *h, const char *key, int64_t *n) {
 }
 
 /* A dense stack recomputed in float64 from the h5 datasets themselves. */
-static void reference_mlp(sc_h5weights *h, const char *const *groups, const char *const *acts, int n,
-                          const float *x, int in, double *y) {
+static void reference_mlp(sc_h5weights *h, const char *const *groups, const char *const *acts,
+                          int n, const float *x, int in, double *y) {
     double cur[256], nxt[256];
     for (int i = 0; i < in; i++) cur[i] = x[i];
     int width = in;
@@ -143,7 +144,9 @@ static void test_case18_subclassed_refused(void **state) {
     char p[1200];
     sc_model *m = NULL;
     sc_error err;
-    snprintf(p, sizeof p, "%s/18_keras3_testdata_nested_container_keras/pre_pr22362_nested_container.keras", g_fx);
+    snprintf(p, sizeof p,
+             "%s/18_keras3_testdata_nested_container_keras/pre_pr22362_nested_container.keras",
+             g_fx);
     assert_int_equal(sc_model_load_keras(p, &m, &err), SC_UNIMPLEMENTED);
     assert_null(m);
     assert_non_null(strstr(err.message, "NestedDenseModel"));

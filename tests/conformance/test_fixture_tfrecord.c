@@ -83,8 +83,10 @@ static void cross_check(const char *stem, size_t expected, int has_label, int64_
         assert_int_equal(id, (int64_t)row[0]);
         assert_int_equal(get_i64(&ex, "pclass"), (int64_t)row[1]);
         float fare = get_f32(&ex, "fare");
-        if (isnan(row[2])) missing_fares++;
-        else assert_true(fare == (float)row[2]);
+        if (isnan(row[2]))
+            missing_fares++;
+        else
+            assert_true(fare == (float)row[2]);
         sc_feature f;
         int found = -1;
         assert_int_equal(sc_example_find(&ex, "label", &f, &found, &err), SC_OK);

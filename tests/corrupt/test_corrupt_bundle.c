@@ -62,8 +62,8 @@ static sc_status open_and_read_all(const fx *f, sc_error *err) {
         if (t->size > 4096) continue;
         uint8_t buf[4096];
         sc_bytes items[16];
-        if (sc_bundle_read(b, t, buf, sizeof buf, err) == SC_OK && t->dtype == SC_DT_STRING &&
-            t->num_elements <= 16)
+        if (sc_bundle_read(b, t, buf, sizeof buf, err) == SC_OK && t->dtype == SC_DT_STRING
+            && t->num_elements <= 16)
             (void)sc_bundle_decode_strings(t, buf, (size_t)t->size, items, err);
     }
     sc_bundle_free(b);
@@ -159,7 +159,7 @@ static void test_tensor_bytes(void **state) {
         {17, 0x01, "_CHECKPOINTABLE_OBJECT_GRAPH", "length checksum mismatch"},
         {22, 0x20, "_CHECKPOINTABLE_OBJECT_GRAPH", "CRC mismatch"},
         {16, 0x03, "_CHECKPOINTABLE_OBJECT_GRAPH", "stored bytes"}, /* length 5 -> 6 */
-        {16, 0x80, "_CHECKPOINTABLE_OBJECT_GRAPH", "string 0:"}, /* runaway varint */
+        {16, 0x80, "_CHECKPOINTABLE_OBJECT_GRAPH", "string 0:"},    /* runaway varint */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t d[CKF_TINY_DATA_LEN];
@@ -234,19 +234,30 @@ static void test_bad_entries(void **state) {
         const char *needle;
     } cases[] = {
         /* offset 2^63 - 4, size 8 */
-        {{0x08, 0x01, 0x12, 0x00, 0x20, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
-          0x28, 0x08}, 16, 1, "overflows"},
+        {{0x08, 0x01, 0x12, 0x00, 0x20, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x28,
+          0x08},
+         16,
+         1,
+         "overflows"},
         /* size -1 */
-        {{0x08, 0x01, 0x12, 0x00, 0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-          0x01}, 15, 1, "overflows"},
+        {{0x08, 0x01, 0x12, 0x00, 0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+         15,
+         1,
+         "overflows"},
         /* shard_id 1 of 1 */
         {{0x08, 0x01, 0x12, 0x00, 0x18, 0x01, 0x28, 0x04}, 8, 1, "shard_id 1"},
         /* dimension -1 */
         {{0x08, 0x01, 0x12, 0x0d, 0x12, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-          0xff, 0x01}, 17, 1, "negative"},
+          0xff, 0x01},
+         17,
+         1,
+         "negative"},
         /* [2^62, 4]: element count overflows */
-        {{0x08, 0x01, 0x12, 0x10, 0x12, 0x0a, 0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-          0x80, 0x40, 0x12, 0x02, 0x08, 0x04}, 20, 1, "overflows"},
+        {{0x08, 0x01, 0x12, 0x10, 0x12, 0x0a, 0x08, 0x80, 0x80, 0x80,
+          0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0x12, 0x02, 0x08, 0x04},
+         20,
+         1,
+         "overflows"},
         /* unknown rank */
         {{0x08, 0x01, 0x12, 0x02, 0x18, 0x01}, 6, 1, "unknown rank"},
         /* truncated field */
@@ -254,7 +265,9 @@ static void test_bad_entries(void **state) {
         /* float [3] stored in 8 bytes */
         {{0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x03, 0x28, 0x08}, 10, 0, "expected 3"},
         /* 8 bytes wanted at offset 1 TiB */
-        {{0x08, 0x09, 0x12, 0x00, 0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x28, 0x08}, 13, 0,
+        {{0x08, 0x09, 0x12, 0x00, 0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x28, 0x08},
+         13,
+         0,
          "needs bytes"},
     };
     ckf_write(f->data, ckf_tiny_data, sizeof ckf_tiny_data);
@@ -285,8 +298,8 @@ static void test_every_index_byte(void **state) {
     static const uint8_t flips[] = {0x01, 0x80, 0xff};
     uint8_t t[CKF_TINY_INDEX_LEN];
     for (size_t i = 0; i < CKF_TINY_INDEX_LEN; i++) {
-        int covered = i < DATA_SIZE + 5 || (i >= INDEX_BLOCK && i < INDEX_BLOCK + INDEX_SIZE + 5) ||
-                      i >= CKF_TINY_INDEX_LEN - 8;
+        int covered = i < DATA_SIZE + 5 || (i >= INDEX_BLOCK && i < INDEX_BLOCK + INDEX_SIZE + 5)
+                      || i >= CKF_TINY_INDEX_LEN - 8;
         for (size_t k = 0; k < sizeof flips; k++) {
             memcpy(t, ckf_tiny_index, sizeof t);
             t[i] ^= flips[k];
@@ -387,10 +400,14 @@ static void test_snappy_corruption(void **state) {
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_truncated_index),        T(test_flipped_blocks_and_magic),
-        T(test_keys_out_of_order),      T(test_tensor_bytes),
-        T(test_missing_and_short_shard), T(test_bad_entries),
-        T(test_every_index_byte),       T(test_every_block_byte_past_crc),
+        T(test_truncated_index),
+        T(test_flipped_blocks_and_magic),
+        T(test_keys_out_of_order),
+        T(test_tensor_bytes),
+        T(test_missing_and_short_shard),
+        T(test_bad_entries),
+        T(test_every_index_byte),
+        T(test_every_block_byte_past_crc),
         cmocka_unit_test(test_snappy_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

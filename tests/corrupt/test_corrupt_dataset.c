@@ -23,9 +23,9 @@ static int teardown(void **state) {
     return 0;
 }
 
-#define assert_has(msg, s)                                                                     \
-    do {                                                                                       \
-        if (!strstr((msg), (s))) fail_msg("message '%s' lacks '%s'", (msg), (s));              \
+#define assert_has(msg, s)                                                                         \
+    do {                                                                                           \
+        if (!strstr((msg), (s))) fail_msg("message '%s' lacks '%s'", (msg), (s));                  \
     } while (0)
 
 static void write_npz(const char *path) {

@@ -20,7 +20,7 @@
 #include "sidecar/model.h"
 #include "support/ckpt_fixture.h"
 
-#define ATTR "/.ATTRIBUTES/VARIABLE_VALUE"
+#define ATTR       "/.ATTRIBUTES/VARIABLE_VALUE"
 #define MAX_EPOCHS 16
 
 typedef struct epoch_line {
@@ -74,8 +74,10 @@ static int run_trainer(const char *const *args, char **out) {
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     free(exe);
-    if (out) *out = buf;
-    else free(buf);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
 }
@@ -90,8 +92,8 @@ static size_t parse_lines(const char *out, epoch_line *rows, size_t max) {
         epoch_line *r = &rows[n++];
         int used = 0;
         assert_int_equal(sscanf(p, "epoch %lld step %lld loss %lf accuracy %lf checkpoint %1023s%n",
-                                &r->epoch, &r->step, &r->loss, &r->accuracy, r->checkpoint,
-                                &used), 5);
+                                &r->epoch, &r->step, &r->loss, &r->accuracy, r->checkpoint, &used),
+                         5);
         assert_ptr_equal(p + used, nl);
         p = nl + 1;
     }
@@ -189,8 +191,8 @@ static double eval_accuracy(const char *model_json, sc_bundle *b, const char *np
     int n = (int)sc_array_num_rows(x);
     const float *xs = sc_array_data(x);
     const int64_t *ys = sc_array_data(y);
-    if (sc_runner_create(m, n, &r, &err) != SC_OK ||
-        sc_runner_run(r, n, (const float *const *)&xs, &err) != SC_OK)
+    if (sc_runner_create(m, n, &r, &err) != SC_OK
+        || sc_runner_run(r, n, (const float *const *)&xs, &err) != SC_OK)
         fail_msg("%s", err.message);
     const float *p = sc_runner_output(r, 0);
     int correct = 0;
@@ -216,9 +218,23 @@ static void test_manager_layout(void **state) {
     (void)state;
     char *dir = ckf_mkdtemp(), *run = ckf_join(dir, "run");
     char *npz = ckf_join(dir, "eval.npz"), *json = ckf_join(dir, "model.json"), *out = NULL;
-    const char *args[] = {"--out", run, "--epochs", "6", "--max-to-keep", "2", "--samples", "1000",
-                          "--batch-size", "32", "--seed", "7", "--write-data", npz,
-                          "--write-model", json, NULL};
+    const char *args[] = {"--out",
+                          run,
+                          "--epochs",
+                          "6",
+                          "--max-to-keep",
+                          "2",
+                          "--samples",
+                          "1000",
+                          "--batch-size",
+                          "32",
+                          "--seed",
+                          "7",
+                          "--write-data",
+                          npz,
+                          "--write-model",
+                          json,
+                          NULL};
     assert_int_equal(run_trainer(args, &out), 0);
     epoch_line rows[MAX_EPOCHS];
     assert_int_equal(parse_lines(out, rows, MAX_EPOCHS), 6);
@@ -284,8 +300,9 @@ static void test_manager_layout(void **state) {
 static void test_keras_layout_one_epoch(void **state) {
     (void)state;
     char *dir = ckf_mkdtemp(), *out = NULL;
-    const char *args[] = {"--out", dir, "--layout", "keras", "--optimizer", "legacy", "--epochs",
-                          "1", "--samples", "1000", "--batch-size", "32", NULL};
+    const char *args[] = {"--out",        dir,        "--layout", "keras",     "--optimizer",
+                          "legacy",       "--epochs", "1",        "--samples", "1000",
+                          "--batch-size", "32",       NULL};
     assert_int_equal(run_trainer(args, &out), 0);
     epoch_line rows[MAX_EPOCHS];
     assert_int_equal(parse_lines(out, rows, MAX_EPOCHS), 1);
@@ -320,9 +337,9 @@ static void test_keras_layout_one_epoch(void **state) {
 static void test_keras_layout_keeps_every_file(void **state) {
     (void)state;
     char *dir = ckf_mkdtemp(), *out = NULL;
-    const char *args[] = {"--out", dir, "--layout", "keras", "--epochs", "3",
-                          "--steps-per-epoch", "10", "--samples", "100", "--batch-size", "16",
-                          NULL};
+    const char *args[] = {
+        "--out", dir,         "--layout", "keras",        "--epochs", "3", "--steps-per-epoch",
+        "10",    "--samples", "100",      "--batch-size", "16",       NULL};
     assert_int_equal(run_trainer(args, &out), 0);
     epoch_line rows[MAX_EPOCHS];
     assert_int_equal(parse_lines(out, rows, MAX_EPOCHS), 3);
@@ -351,8 +368,8 @@ static void test_keras_layout_keeps_every_file(void **state) {
 static void test_manager_keep_all(void **state) {
     (void)state;
     char *dir = ckf_mkdtemp();
-    const char *args[] = {"--out", dir, "--epochs", "3", "--max-to-keep", "0", "--samples", "64",
-                          NULL};
+    const char *args[] = {"--out", dir,         "--epochs", "3", "--max-to-keep",
+                          "0",     "--samples", "64",       NULL};
     assert_int_equal(run_trainer(args, NULL), 0);
     for (int n = 1; n <= 3; n++) assert_ckpt_files(dir, n, 1);
     sc_ckpt_state st;
@@ -379,8 +396,8 @@ static void test_seed_reproducible(void **state) {
     (void)state;
     char *dir = ckf_mkdtemp();
     char *a = ckf_join(dir, "a"), *b = ckf_join(dir, "b"), *c = ckf_join(dir, "c");
-    const char *args[] = {"--out", a, "--layout", "keras", "--epochs", "2", "--samples", "200",
-                          "--seed", "3", NULL};
+    const char *args[] = {"--out",     a,     "--layout", "keras", "--epochs", "2",
+                          "--samples", "200", "--seed",   "3",     NULL};
     assert_int_equal(run_trainer(args, NULL), 0);
     args[1] = b;
     assert_int_equal(run_trainer(args, NULL), 0);

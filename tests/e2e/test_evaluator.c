@@ -93,7 +93,8 @@ static int setup(void **state) {
     assert_int_equal(sc_loss_create(&ls, &f->loss, &err), SC_OK);
     sc_metric_shapes ms = {2, 4, 1, 1};
     assert_int_equal(sc_metric_from_string("accuracy", &ms, "sparse_categorical_crossentropy", 2,
-                                           &f->metrics[0], &err), SC_OK);
+                                           &f->metrics[0], &err),
+                     SC_OK);
     sc_metric_spec auc = sc_metric_default_spec("SparseTopKCategoricalAccuracy");
     auc.k = 2;
     auc.name = "top2";
@@ -121,7 +122,8 @@ static int teardown(void **state) {
 static sc_eval_dataset g_eds;
 
 static sc_evaluator_params params(fixture *f, const char *logdir) {
-    g_eds = (sc_eval_dataset){.data = f->data_ds, .loss = f->loss, .metrics = f->metrics, .num_metrics = 2};
+    g_eds = (sc_eval_dataset){
+        .data = f->data_ds, .loss = f->loss, .metrics = f->metrics, .num_metrics = 2};
     sc_evaluator_params p = sc_evaluator_default_params();
     p.model = f->model;
     p.checkpoint_dir = f->ckpts;
@@ -138,7 +140,8 @@ static sc_evaluator_params params(fixture *f, const char *logdir) {
 }
 
 /* The validation event file's scalars: tag -> (step, value). */
-static int find_scalar(const char *logdir, const char *sub, const char *tag, int64_t step, float *v) {
+static int find_scalar(const char *logdir, const char *sub, const char *tag, int64_t step,
+                       float *v) {
     char *vdir = ckf_join(logdir, sub);
     DIR *d = opendir(vdir);
     assert_non_null(d);
@@ -152,8 +155,8 @@ static int find_scalar(const char *logdir, const char *sub, const char *tag, int
             assert_int_equal(evd_decode_file(p, &evs, msg, sizeof msg), 0);
             for (size_t i = 0; i < evs.n; i++)
                 for (size_t k = 0; k < evs.ev[i].n_values; k++)
-                    if (!strcmp(evs.ev[i].values[k].tag, tag) && evs.ev[i].step == step &&
-                        evd_scalar(&evs.ev[i].values[k], v) == 0)
+                    if (!strcmp(evs.ev[i].values[k].tag, tag) && evs.ev[i].step == step
+                        && evd_scalar(&evs.ev[i].values[k], v) == 0)
                         found++;
             evd_events_free(&evs);
             free(p);
@@ -164,8 +167,9 @@ static int find_scalar(const char *logdir, const char *sub, const char *tag, int
 }
 
 static void keras_scenario(fixture *f, const char *layout) {
-    const char *args[] = {"--out", f->ckpts, "--layout", layout, "--samples", "1000",
-                          "--batch-size", "32", "--epochs", "1", "--sleep-ms", "0", NULL};
+    const char *args[] = {
+        "--out", f->ckpts,   "--layout", layout,       "--samples", "1000", "--batch-size",
+        "32",    "--epochs", "1",        "--sleep-ms", "0",         NULL};
     sc_evaluator_params p = params(f, f->logdir);
     p.max_evaluations = 1;
     sc_evaluator *ev;
@@ -176,14 +180,18 @@ static void keras_scenario(fixture *f, const char *layout) {
     reap(trainer);
     assert_int_equal(sc_evaluator_num_evaluated(ev), 1);
     sc_evaluator_free(ev);
-    assert_non_null(strstr(f->log, "Evaluation starts: Model weights loaded from latest checkpoint file"));
+    assert_non_null(
+        strstr(f->log, "Evaluation starts: Model weights loaded from latest checkpoint file"));
     assert_non_null(strstr(f->log, "ckpt-1"));
     assert_non_null(strstr(f->log, "End of evaluation. Metrics: loss="));
     assert_non_null(strstr(f->log, "Last checkpoint evaluated. SidecarEvaluator stops."));
     float loss, acc, top2;
-    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_loss_vs_iterations", 32, &loss), 1);
-    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 32, &acc), 1);
-    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_top2_vs_iterations", 32, &top2), 1);
+    assert_int_equal(
+        find_scalar(f->logdir, "validation", "evaluation_loss_vs_iterations", 32, &loss), 1);
+    assert_int_equal(
+        find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 32, &acc), 1);
+    assert_int_equal(
+        find_scalar(f->logdir, "validation", "evaluation_top2_vs_iterations", 32, &top2), 1);
     assert_true(loss > 0 && acc >= 0 && acc <= 1 && top2 >= acc);
 
     /* The same checkpoint evaluated offline gives the same numbers. */
@@ -236,7 +244,8 @@ static void test_no_step(void **state) {
         char key[128];
         snprintf(key, sizeof key, "%s/.ATTRIBUTES/VARIABLE_VALUE", keys[i]);
         assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, ranks[i], shapes[i], zeros,
-                                              sizes[i], 0, &err), SC_OK);
+                                              sizes[i], 0, &err),
+                         SC_OK);
     }
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
@@ -352,14 +361,16 @@ static void test_keras3_weights_file(void **state) {
     assert_non_null(strstr(f->log, "ckpt-2.weights.h5"));
     assert_non_null(strstr(f->log, "Last checkpoint evaluated."));
     float acc_h5, acc_tf;
-    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_h5), 1);
+    assert_int_equal(
+        find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_h5), 1);
     /* The same weights from the TF checkpoint, offline. */
     char *logs2 = ckf_join(f->dir, "logs_tf");
     sc_evaluator_params q = params(f, logs2);
     assert_int_equal(sc_evaluator_create(&q, &ev, &err), SC_OK);
     assert_int_equal(sc_evaluator_evaluate(ev, prefix, &err), SC_OK);
     sc_evaluator_free(ev);
-    assert_int_equal(find_scalar(logs2, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_tf), 1);
+    assert_int_equal(
+        find_scalar(logs2, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_tf), 1);
     assert_true(acc_h5 == acc_tf);
     free(logs2);
     free(h5);
@@ -392,17 +403,23 @@ static void write_legacy_h5(fixture *f, const char *tf_prefix, const char *path,
         bufs[i] = malloc(t->size);
         assert_int_equal(sc_bundle_read(b, t, bufs[i], t->size, &err), SC_OK);
         snprintf(keys[i], sizeof keys[i], "%s%s/%s/%s%s", full ? "model_weights/" : "", layer[i],
-                 k3 == 1 ? "sequential" : layer[i], k3 == 1 ? layer[i] : var[i], k3 == 1 ? "" : ":0");
-        if (k3 == 1) snprintf(keys[i] + strlen(keys[i]), sizeof keys[i] - strlen(keys[i]), "/%s", var[i]);
+                 k3 == 1 ? "sequential" : layer[i], k3 == 1 ? layer[i] : var[i],
+                 k3 == 1 ? "" : ":0");
+        if (k3 == 1)
+            snprintf(keys[i] + strlen(keys[i]), sizeof keys[i] - strlen(keys[i]), "/%s", var[i]);
         e[i] = (sc_h5weights_entry){keys[i], t->dtype, t->rank, t->shape, bufs[i], t->size};
     }
     int64_t it = 64; /* the trainer's step after 2 epochs of 32 batches */
     /* The counter as each writer names it (FORMATS §7.5): Keras 3 legacy, standalone Keras <= 2.3
      * (k3 == 2), tf.keras OptimizerV2. */
-    e[4] = (sc_h5weights_entry){k3 == 1 ? "optimizer_weights/adam/iteration"
+    e[4] = (sc_h5weights_entry){k3 == 1   ? "optimizer_weights/adam/iteration"
                                 : k3 == 2 ? "optimizer_weights/training/Adam/iterations:0"
                                           : "optimizer_weights/Adam/iter:0",
-                                SC_DT_INT64, 0, NULL, &it, 8};
+                                SC_DT_INT64,
+                                0,
+                                NULL,
+                                &it,
+                                8};
     uint8_t *json;
     size_t len;
     assert_int_equal(sc_read_file(f->model_json, &json, &len, &err), SC_OK);
@@ -411,7 +428,10 @@ static void write_legacy_h5(fixture *f, const char *tf_prefix, const char *path,
                      "{\"class_name\": \"Adam\", \"config\": {\"name\": \"Adam\"}}}";
     sc_h5weights_group g[3] = {{"", NULL, "model_config", (const char *)json},
                                {"", NULL, "training_config", tc},
-                               {"", NULL, "keras_version", k3 == 1 ? "3.11.1" : k3 == 2 ? "2.3.1" : "2.15.0"}};
+                               {"", NULL, "keras_version",
+                                k3 == 1   ? "3.11.1"
+                                : k3 == 2 ? "2.3.1"
+                                          : "2.15.0"}};
     if (sc_h5weights_write(path, e, full ? 5 : 4, g, full ? 3 : 0, &err) != SC_OK)
         fail_msg("%s", err.message);
     free(json);
@@ -442,8 +462,8 @@ static void legacy_h5_scenario(fixture *f, int k3) {
         fail_msg("%s", err.message);
     assert_int_equal(sc_model_num_inputs(m), 1);
     sc_model_free(m);
-    sc_compile_shapes cs = {.pred_rank = 2, .pred_last_dim = 4, .true_rank = 1,
-                            .true_last_dim = 1, .keras_version = 2};
+    sc_compile_shapes cs = {
+        .pred_rank = 2, .pred_last_dim = 4, .true_rank = 1, .true_last_dim = 1, .keras_version = 2};
     sc_compiled c;
     if (sc_compile_from_json(kc.compile_json, strlen(kc.compile_json), kc.source, &cs, &c, &err))
         fail_msg("%s", err.message);
@@ -463,16 +483,20 @@ static void legacy_h5_scenario(fixture *f, int k3) {
     assert_non_null(strstr(f->log, "ckpt-2.h5"));
     assert_non_null(strstr(f->log, "Last checkpoint evaluated."));
     float acc_h5, acc_tf, loss_h5, loss_tf;
-    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_h5), 1);
-    assert_int_equal(find_scalar(f->logdir, "validation", "evaluation_loss_vs_iterations", 64, &loss_h5), 1);
+    assert_int_equal(
+        find_scalar(f->logdir, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_h5), 1);
+    assert_int_equal(
+        find_scalar(f->logdir, "validation", "evaluation_loss_vs_iterations", 64, &loss_h5), 1);
     /* The same weights from the TF checkpoint give the same numbers. */
     char *logs2 = ckf_join(f->dir, "logs_tf");
     sc_evaluator_params q = params(f, logs2);
     assert_int_equal(sc_evaluator_create(&q, &ev, &err), SC_OK);
     assert_int_equal(sc_evaluator_evaluate(ev, prefix, &err), SC_OK);
     sc_evaluator_free(ev);
-    assert_int_equal(find_scalar(logs2, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_tf), 1);
-    assert_int_equal(find_scalar(logs2, "validation", "evaluation_loss_vs_iterations", 64, &loss_tf), 1);
+    assert_int_equal(
+        find_scalar(logs2, "validation", "evaluation_accuracy_vs_iterations", 64, &acc_tf), 1);
+    assert_int_equal(
+        find_scalar(logs2, "validation", "evaluation_loss_vs_iterations", 64, &loss_tf), 1);
     assert_true(acc_h5 == acc_tf);
     assert_true(loss_h5 == loss_tf);
 
@@ -489,7 +513,8 @@ static void legacy_h5_scenario(fixture *f, int k3) {
     if (sc_evaluator_evaluate_ref(ev, &ref, &err)) fail_msg("%s", err.message);
     sc_evaluator_free(ev);
     float acc_w;
-    assert_int_equal(find_scalar(logs3, "validation", "evaluation_accuracy_vs_iterations", 7, &acc_w), 1);
+    assert_int_equal(
+        find_scalar(logs3, "validation", "evaluation_accuracy_vs_iterations", 7, &acc_w), 1);
     assert_true(acc_w == acc_tf);
     sc_ckpt_ref_clear(&ref);
     free(logs3);

@@ -58,8 +58,10 @@ static int setup(void **state) {
     g_ckpts = ckf_join(g_dir, "ckpts");
     g_data = ckf_join(g_dir, "eval.npz");
     g_model = ckf_join(g_dir, "model.json");
-    const char *a1[] = {"--write-data", g_data, "--write-model", g_model, "--eval-samples", "64", NULL};
-    const char *a2[] = {"--out", g_ckpts, "--epochs", "3", "--max-to-keep", "0", "--samples", "64", NULL};
+    const char *a1[] = {"--write-data", g_data, "--write-model", g_model, "--eval-samples",
+                        "64",           NULL};
+    const char *a2[] = {"--out", g_ckpts,     "--epochs", "3", "--max-to-keep",
+                        "0",     "--samples", "64",       NULL};
     return run_trainer(a1) || run_trainer(a2);
 }
 
@@ -103,7 +105,8 @@ static sc_status ctx_open(ctx *c, sc_error *err) {
     if ((s = sc_metric_from_string("accuracy", &ms, "sparse_categorical_crossentropy", 2,
                                    &c->metric, err)))
         return s;
-    c->ed = (sc_eval_dataset){.data = c->ds, .loss = c->loss, .metrics = &c->metric, .num_metrics = 1};
+    c->ed =
+        (sc_eval_dataset){.data = c->ds, .loss = c->loss, .metrics = &c->metric, .num_metrics = 1};
     return SC_OK;
 }
 
@@ -185,7 +188,9 @@ static void check_events(const char *logdir, const char *what) {
         for (size_t i = 0; i < evs.n; i++)
             for (size_t k = 0; k < evs.ev[i].n_values; k++) {
                 int m = !strcmp(evs.ev[i].values[k].tag, "evaluation_loss_vs_iterations") ? 0
-                      : !strcmp(evs.ev[i].values[k].tag, "evaluation_accuracy_vs_iterations") ? 1 : -1;
+                        : !strcmp(evs.ev[i].values[k].tag, "evaluation_accuracy_vs_iterations")
+                            ? 1
+                            : -1;
                 int64_t step = evs.ev[i].step / 2; /* 64 samples / batch 32: 2 steps per epoch */
                 if (m < 0 || step < 1 || step > NCKPT || evs.ev[i].step % 2)
                     fail_msg("%s: unexpected event %s at step %lld", what, evs.ev[i].values[k].tag,
@@ -233,7 +238,8 @@ static int check_journal(const char *logdir, const char *what) {
         line = nl + 1;
     }
     for (int i = 1; i <= NCKPT; i++)
-        if (seen[i] != 1) fail_msg("%s: %d journal lines for ckpt-%d, expected 1", what, seen[i], i);
+        if (seen[i] != 1)
+            fail_msg("%s: %d journal lines for ckpt-%d, expected 1", what, seen[i], i);
     free(data);
     free(jp);
     return best;
@@ -245,7 +251,8 @@ static void check_export(const char *export_dir, int best, const char *what) {
     uint8_t *text = ckf_read(st, &len);
     char want[64];
     snprintf(want, sizeof want, "model_checkpoint_path: \"ckpt-%d\"", best);
-    if (!text || !strstr((char *)text, want)) fail_msg("%s: the export does not name ckpt-%d", what, best);
+    if (!text || !strstr((char *)text, want))
+        fail_msg("%s: the export does not name ckpt-%d", what, best);
     free(text);
     free(st);
     /* The exported checkpoint is complete and alone. */
@@ -273,14 +280,15 @@ static void test_fail_each_write(void **state) {
     free(logdir);
     free(exp);
     assert_true(writes >= 3 * 3); /* intent, events, journal line per checkpoint at least */
-    print_message("a clean run makes %llu writes; failing each in turn\n", (unsigned long long)writes);
+    print_message("a clean run makes %llu writes; failing each in turn\n",
+                  (unsigned long long)writes);
 
     for (int mode = SC_FAULT_ENOSPC; mode <= SC_FAULT_CRASH; mode++)
         for (uint64_t n = 1; n <= writes; n++) {
             char name[64], what[96];
             snprintf(name, sizeof name, "f%d_%llu", mode, (unsigned long long)n);
-            snprintf(what, sizeof what, "%s at write %llu", mode == SC_FAULT_CRASH ? "kill -9" : "ENOSPC",
-                     (unsigned long long)n);
+            snprintf(what, sizeof what, "%s at write %llu",
+                     mode == SC_FAULT_CRASH ? "kill -9" : "ENOSPC", (unsigned long long)n);
             logdir = ckf_join(g_dir, name);
             snprintf(name + strlen(name), sizeof name - strlen(name), "_best");
             exp = ckf_join(g_dir, name);

@@ -30,11 +30,14 @@ static const char *k_text =
     "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"text\", \"layers\": ["
     "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, null], "
     "\"dtype\": \"int32\", \"name\": \"tokens\"}},"
-    "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"emb\", \"input_dim\": 6, \"output_dim\": 2}},"
-    "{\"class_name\": \"Conv1D\", \"config\": {\"name\": \"conv\", \"filters\": 3, \"kernel_size\": [2], "
+    "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"emb\", \"input_dim\": 6, "
+    "\"output_dim\": 2}},"
+    "{\"class_name\": \"Conv1D\", \"config\": {\"name\": \"conv\", \"filters\": 3, "
+    "\"kernel_size\": [2], "
     "\"strides\": [1], \"padding\": \"valid\", \"dilation_rate\": [1], \"activation\": \"relu\"}},"
     "{\"class_name\": \"GlobalMaxPooling1D\", \"config\": {\"name\": \"pool\"}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 2, \"activation\": \"softmax\"}}"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 2, \"activation\": "
+    "\"softmax\"}}"
     "]}, \"keras_version\": \"2.15.0\", \"backend\": \"tensorflow\"}";
 
 /* The model's variables in Keras order: embeddings [6,2], conv kernel [2,2,3], bias [3], dense
@@ -69,7 +72,8 @@ static void reference(const weights *w, double *loss, double *acc) {
                 double s = w->v[2][f];
                 for (int k = 0; k < 2; k++)
                     for (int c = 0; c < 2; c++)
-                        s += (double)w->v[0][(int)tok[t + k] * 2 + c] * w->v[1][(k * 2 + c) * 3 + f];
+                        s +=
+                            (double)w->v[0][(int)tok[t + k] * 2 + c] * w->v[1][(k * 2 + c) * 3 + f];
                 s = s > 0 ? s : 0;
                 if (s > pool[f]) pool[f] = s;
             }
@@ -154,10 +158,10 @@ static int setup(void **state) {
     sc_npz_writer *w;
     sc_error err;
     const int64_t xs[2] = {N, T}, ys[1] = {N};
-    if (sc_npz_writer_create(e->data, 0, &w, &err) != SC_OK ||
-        sc_npz_writer_add(w, "x", SC_DT_INT32, 2, xs, tok32, sizeof tok32, &err) != SC_OK ||
-        sc_npz_writer_add(w, "y", SC_DT_INT32, 1, ys, LABEL, sizeof LABEL, &err) != SC_OK ||
-        sc_npz_writer_close(w, &err) != SC_OK)
+    if (sc_npz_writer_create(e->data, 0, &w, &err) != SC_OK
+        || sc_npz_writer_add(w, "x", SC_DT_INT32, 2, xs, tok32, sizeof tok32, &err) != SC_OK
+        || sc_npz_writer_add(w, "y", SC_DT_INT32, 1, ys, LABEL, sizeof LABEL, &err) != SC_OK
+        || sc_npz_writer_close(w, &err) != SC_OK)
         fail_msg("%s", err.message);
     sc_npz_writer_free(w);
     *state = e;
@@ -249,8 +253,10 @@ static void test_net_root_text_model(void **state) {
     write_state(run, 3);
     const char *common = "--loss sparse_categorical_crossentropy --metrics accuracy --json";
     int rc;
-    char *out = cli(&rc, "run --checkpoint-dir '%s' --model '%s' --data '%s' %s --every "
-                         "--max-evaluations 3", run, e->model, e->data, common);
+    char *out = cli(&rc,
+                    "run --checkpoint-dir '%s' --model '%s' --data '%s' %s --every "
+                    "--max-evaluations 3",
+                    run, e->model, e->data, common);
     assert_int_equal(rc, 0);
     const char *p = out;
     for (int c = 1; c <= 3; c++) p = check_line(p, c, 10 * c);
@@ -268,8 +274,9 @@ static void test_net_root_text_model(void **state) {
     free(out);
     /* The log says which key gave the step and why that optimizer. */
     g_stderr_too = 1;
-    out = cli(&rc, "eval '%s/ckpt-2' --model '%s' --data '%s' --loss sparse_categorical_crossentropy",
-              run, e->model, e->data);
+    out =
+        cli(&rc, "eval '%s/ckpt-2' --model '%s' --data '%s' --loss sparse_categorical_crossentropy",
+            run, e->model, e->data);
     g_stderr_too = 0;
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "Training step read from 'net/optimizer/_iterations/.ATTRIBUTES/"
@@ -317,8 +324,10 @@ static void test_loss_scale_optimizer(void **state) {
     tft_write(t, prefix, 1);
     tft_free(t);
     int rc;
-    char *out = cli(&rc, "eval '%s' --model '%s' --data '%s' --loss sparse_categorical_crossentropy "
-                         "--metrics accuracy --json", prefix, e->model, e->data);
+    char *out = cli(&rc,
+                    "eval '%s' --model '%s' --data '%s' --loss sparse_categorical_crossentropy "
+                    "--metrics accuracy --json",
+                    prefix, e->model, e->data);
     assert_int_equal(rc, 0);
     check_line(out, 1, 77);
     free(out);

@@ -85,8 +85,8 @@ static inline void fuzz_remove(const char *suffix) {
 /* A failing call must say why: status in range, recorded in err, and a message. */
 static inline void check_status(sc_status s, const sc_error *err) {
     if (s == SC_OK) return;
-    if ((int)s < 0 || s > SC_ABORTED || err->status != s || err->message[0] == '\0' ||
-        memchr(err->message, '\0', sizeof err->message) == NULL)
+    if ((int)s < 0 || s > SC_ABORTED || err->status != s || err->message[0] == '\0'
+        || memchr(err->message, '\0', sizeof err->message) == NULL)
         abort();
 }
 
@@ -97,8 +97,8 @@ static inline void check_bundle(const sc_bundle *b) {
     const sc_tensor_info *prev = NULL;
     for (size_t i = 0; i < n; i++) {
         const sc_tensor_info *t = sc_bundle_tensor(b, i);
-        if (!t || !t->key || t->key[t->key_len] != '\0' || t->rank < 0 ||
-            (t->rank > 0 && !t->shape) || t->num_slices < 0)
+        if (!t || !t->key || t->key[t->key_len] != '\0' || t->rank < 0 || (t->rank > 0 && !t->shape)
+            || t->num_slices < 0)
             abort();
         /* num_elements is the product of the shape, computed without overflow. */
         int64_t elems = 1;
@@ -138,8 +138,7 @@ static inline void read_all(sc_bundle *b) {
             if (t->num_slices > 0) abort(); /* sliced tensors are UNIMPLEMENTED when read */
             size_t esize = sc_dtype_size(t->dtype);
             if (esize && (uint64_t)t->num_elements * esize != t->size) abort();
-            if (t->dtype != SC_DT_STRING &&
-                sc_crc32c_mask(sc_crc32c(buf, cap)) != t->masked_crc32c)
+            if (t->dtype != SC_DT_STRING && sc_crc32c_mask(sc_crc32c(buf, cap)) != t->masked_crc32c)
                 abort();
             if (t->dtype == SC_DT_STRING && t->num_elements <= 4096) {
                 size_t ne = (size_t)t->num_elements;
@@ -150,8 +149,8 @@ static inline void read_all(sc_bundle *b) {
                 if (s != SC_OK) abort(); /* sc_bundle_read already validated the layout */
                 size_t total = 0;
                 for (size_t k = 0; k < ne; k++) {
-                    if (items[k].size > cap || items[k].data < buf ||
-                        items[k].data + items[k].size > buf + cap)
+                    if (items[k].size > cap || items[k].data < buf
+                        || items[k].data + items[k].size > buf + cap)
                         abort();
                     total += items[k].size;
                 }

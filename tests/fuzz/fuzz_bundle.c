@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sc_error err;
     sc_status s = sc_sst_foreach("fuzz.index", data, size, visit, &w, &stats, &err);
     check_status(s, &err);
-    if (s == SC_OK && (stats.num_entries != w.entries || stats.num_snappy_blocks >
-                                                             stats.num_data_blocks))
+    if (s == SC_OK
+        && (stats.num_entries != w.entries || stats.num_snappy_blocks > stats.num_data_blocks))
         abort();
     free(w.last);
 

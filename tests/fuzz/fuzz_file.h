@@ -26,7 +26,8 @@ static inline const char *fz_file(const char *name, const uint8_t *data, size_t 
         if (!base || !*base) base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
         snprintf(g_fz_dir, sizeof g_fz_dir, "%s/sc-fuzz-%ld-XXXXXX", base, (long)getpid());
         if (!mkdtemp(g_fz_dir)) {
-            fprintf(stderr, "fuzz: cannot create a directory under %s: %s\n", base, strerror(errno));
+            fprintf(stderr, "fuzz: cannot create a directory under %s: %s\n", base,
+                    strerror(errno));
             abort();
         }
         atexit(fz_cleanup);

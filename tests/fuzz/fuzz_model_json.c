@@ -8,7 +8,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sc_model *m = NULL;
     sc_error err;
-    if (sc_model_load_keras_json((const char *)data, size, "fuzz.json", &m, &err) != SC_OK) return 0;
+    if (sc_model_load_keras_json((const char *)data, size, "fuzz.json", &m, &err) != SC_OK)
+        return 0;
     /* Plan memory only for models whose inputs and outputs are small: a valid 2^40-element model
      * would need that much memory, which is the caller's choice, not a bug. */
     int64_t total = 0;

@@ -67,8 +67,8 @@ static int canon(const uint8_t *data, size_t n, int depth, sc_pb_buf *out) {
             const uint8_t *d;
             size_t len;
             if (sc_pb_read_len(&r, &d, &len)) return -1;
-            if (sc_pb_read_sub(&again, &sub) || sub.p != d || (size_t)(sub.end - sub.p) != len ||
-                again.p != r.p)
+            if (sc_pb_read_sub(&again, &sub) || sub.p != d || (size_t)(sub.end - sub.p) != len
+                || again.p != r.p)
                 abort();
             if (d + len > data + n) abort(); /* the view must stay inside the input */
             if (depth < MAX_DEPTH && is_message(d, len)) {
@@ -80,8 +80,7 @@ static int canon(const uint8_t *data, size_t n, int depth, sc_pb_buf *out) {
             }
             break;
         }
-        default:
-            abort(); /* sc_pb_next promised one of the four wire types */
+        default: abort(); /* sc_pb_next promised one of the four wire types */
         }
     }
     return rc == 0 ? 0 : -1;
@@ -98,8 +97,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* An empty buffer has data == NULL, and NULL + 0 is undefined in C: pass a real pointer. */
         const uint8_t *canonical = once.data ? once.data : (const uint8_t *)"";
         if (canon(canonical, once.len, 0, &twice)) abort(); /* canonical output must parse */
-        if (!twice.failed && (twice.len != once.len ||
-                              (once.len && memcmp(once.data, twice.data, once.len) != 0)))
+        if (!twice.failed
+            && (twice.len != once.len
+                || (once.len && memcmp(once.data, twice.data, once.len) != 0)))
             abort();
     }
     sc_pb_buf_free(&once);

@@ -50,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (sc_ckpt_state_format(&st, &text, &len, &err) != SC_OK) goto done;
     if (sc_ckpt_state_parse(text, len, "formatted", &back, &err) != SC_OK) abort();
     check_same(&st, &back);
-    if (sc_ckpt_state_format(&back, &text2, &len2, &err) == SC_OK &&
-        (len != len2 || memcmp(text, text2, len) != 0))
+    if (sc_ckpt_state_format(&back, &text2, &len2, &err) == SC_OK
+        && (len != len2 || memcmp(text, text2, len) != 0))
         abort();
     sc_ckpt_state_clear(&back);
 done:

@@ -34,8 +34,8 @@ static void put(const char *target, const char *name, const void *a, size_t an, 
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s", g_out, target, name);
     FILE *f = fopen(path, "wb");
-    if (!f || (an && fwrite(a, 1, an, f) != an) || (bn && fwrite(b, 1, bn, f) != bn) ||
-        fclose(f) != 0) {
+    if (!f || (an && fwrite(a, 1, an, f) != an) || (bn && fwrite(b, 1, bn, f) != bn)
+        || fclose(f) != 0) {
         fprintf(stderr, "gen_corpus: cannot write %s: %s\n", path, strerror(errno));
         exit(1);
     }
@@ -58,18 +58,19 @@ static const uint8_t A4_DATA[26] = {0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x
 
 /* FORMATS Appendix A.4, tiny.index, assembled part by part as the appendix lists it. */
 static size_t a4_index(uint8_t out[240]) {
-    static const char *parts[] = {
-        "\x00\x00\x06\x08\x01\x1a\x02\x08\x01",
-        "\x00\x1c\x0d_CHECKPOINTABLE_OBJECT_GRAPH"
-        "\x08\x07\x12\x00\x20\x10\x28\x0a\x35\xec\xe0\xc0\x29",
-        "\x00\x1f\x0dstep/.ATTRIBUTES/VARIABLE_VALUE"
-        "\x08\x09\x12\x00\x20\x08\x28\x08\x35\xbb\xd7\x9f\x11",
-        "\x00\x1c\x0fw/.ATTRIBUTES/VARIABLE_VALUE"
-        "\x08\x01\x12\x04\x12\x02\x08\x02\x28\x08\x35\x59\x3c\xe5\x35",
-        "\x00\x00\x00\x00\x01\x00\x00\x00", "\x00\x0e\xd4\x32\x33",
-        "\x00\x00\x00\x00\x01\x00\x00\x00\x00\xc0\xf2\xa1\xb0",
-        "\x00\x01\x03\x78\x00\x9a\x01\x00\x00\x00\x00\x01\x00\x00\x00", "\x00\x80\x25\x0c\xfb",
-        "\x9f\x01\x08\xac\x01\x0f"};
+    static const char *parts[] = {"\x00\x00\x06\x08\x01\x1a\x02\x08\x01",
+                                  "\x00\x1c\x0d_CHECKPOINTABLE_OBJECT_GRAPH"
+                                  "\x08\x07\x12\x00\x20\x10\x28\x0a\x35\xec\xe0\xc0\x29",
+                                  "\x00\x1f\x0dstep/.ATTRIBUTES/VARIABLE_VALUE"
+                                  "\x08\x09\x12\x00\x20\x08\x28\x08\x35\xbb\xd7\x9f\x11",
+                                  "\x00\x1c\x0fw/.ATTRIBUTES/VARIABLE_VALUE"
+                                  "\x08\x01\x12\x04\x12\x02\x08\x02\x28\x08\x35\x59\x3c\xe5\x35",
+                                  "\x00\x00\x00\x00\x01\x00\x00\x00",
+                                  "\x00\x0e\xd4\x32\x33",
+                                  "\x00\x00\x00\x00\x01\x00\x00\x00\x00\xc0\xf2\xa1\xb0",
+                                  "\x00\x01\x03\x78\x00\x9a\x01\x00\x00\x00\x00\x01\x00\x00\x00",
+                                  "\x00\x80\x25\x0c\xfb",
+                                  "\x9f\x01\x08\xac\x01\x0f"};
     static const size_t lens[] = {9, 44, 47, 46, 8, 5, 13, 15, 5, 6};
     size_t n = 0;
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
@@ -119,13 +120,15 @@ static void writer_seed(const char *dir, const char *name, int num_shards, size_
     int32_t i32[2] = {-7, 70000};
     uint8_t bools[2] = {1, 0};
     uint16_t half[2] = {0x3c00, 0xc000};
-    sc_bytes strs[3] = {{(const uint8_t *)"model", 5}, {(const uint8_t *)"", 0},
+    sc_bytes strs[3] = {{(const uint8_t *)"model", 5},
+                        {(const uint8_t *)"", 0},
                         {(const uint8_t *)"\x01\x02\xff", 3}};
     int64_t s3[1] = {3};
     sc_status s = SC_OK;
-#define ADD(key, dt, rank, shape, data, size)                                                    \
-    if (s == SC_OK) s = sc_bundle_writer_add(w, key, dt, rank, shape, data, size,               \
-                                             (int)(sizeof(key) % (size_t)num_shards), &err)
+#define ADD(key, dt, rank, shape, data, size)                                                      \
+    if (s == SC_OK)                                                                                \
+    s = sc_bundle_writer_add(w, key, dt, rank, shape, data, size,                                  \
+                             (int)(sizeof(key) % (size_t)num_shards), &err)
     ADD("model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s23, f,
         sizeof f);
     ADD("model/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s2, f, 8);
@@ -144,8 +147,8 @@ static void writer_seed(const char *dir, const char *name, int num_shards, size_
                                      &err);
     }
 #undef ADD
-    if (s == SC_OK) s = sc_bundle_writer_add_strings(w, "_CHECKPOINTABLE_OBJECT_GRAPH", 1, s3,
-                                                     strs, 0, &err);
+    if (s == SC_OK)
+        s = sc_bundle_writer_add_strings(w, "_CHECKPOINTABLE_OBJECT_GRAPH", 1, s3, strs, 0, &err);
     if (s != SC_OK || (s = sc_bundle_writer_finish(w, &err)) != SC_OK) die("writer", &err);
     sc_bundle_writer_free(w);
     check_readable(prefix);
@@ -195,14 +198,14 @@ static void repack_seed(const char *dir, const char *from, int compression, int 
     sc_error err;
     const uint8_t *out;
     size_t on;
-    if (sc_sst_writer_create(256, compression, &r.w, &err) != SC_OK ||
-        sc_sst_foreach(path, idx, in, repack_visit, &r, NULL, &err) != SC_OK ||
-        sc_sst_writer_finish(r.w, &out, &on, &err) != SC_OK)
+    if (sc_sst_writer_create(256, compression, &r.w, &err) != SC_OK
+        || sc_sst_foreach(path, idx, in, repack_visit, &r, NULL, &err) != SC_OK
+        || sc_sst_writer_finish(r.w, &out, &on, &err) != SC_OK)
         die("repack", &err);
     sc_sst_stats st;
     repack again = {NULL, 0, 0};
-    if (sc_sst_writer_create(0, SC_SST_NO_COMPRESSION, &again.w, &err) != SC_OK ||
-        sc_sst_foreach(seed, out, on, repack_visit, &again, &st, &err) != SC_OK)
+    if (sc_sst_writer_create(0, SC_SST_NO_COMPRESSION, &again.w, &err) != SC_OK
+        || sc_sst_foreach(seed, out, on, repack_visit, &again, &st, &err) != SC_OK)
         die("repacked table does not read back", &err);
     sc_sst_writer_free(again.w);
     if (again.n != r.n || (compression == SC_SST_SNAPPY && st.num_snappy_blocks == 0))
@@ -230,10 +233,10 @@ static void sliced_seed(void) {
     sc_pb_end_sub(&e, slice);
     const uint8_t *out;
     size_t on;
-    if (e.failed || sc_sst_writer_create(0, SC_SST_NO_COMPRESSION, &w, &err) != SC_OK ||
-        sc_sst_writer_add(w, "", 0, "\x08\x01\x1a\x02\x08\x01", 6, &err) != SC_OK ||
-        sc_sst_writer_add(w, "sliced", 6, e.data, e.len, &err) != SC_OK ||
-        sc_sst_writer_finish(w, &out, &on, &err) != SC_OK)
+    if (e.failed || sc_sst_writer_create(0, SC_SST_NO_COMPRESSION, &w, &err) != SC_OK
+        || sc_sst_writer_add(w, "", 0, "\x08\x01\x1a\x02\x08\x01", 6, &err) != SC_OK
+        || sc_sst_writer_add(w, "sliced", 6, e.data, e.len, &err) != SC_OK
+        || sc_sst_writer_finish(w, &out, &on, &err) != SC_OK)
         die("sliced seed", &err);
     put("fuzz_bundle", "sliced.index", out, on, NULL, 0);
     put("fuzz_pb", "sliced-entry.pb", e.data, e.len, NULL, 0);
@@ -246,11 +249,13 @@ static void pb_seeds(void) {
     /* FORMATS §1.3: float32 [3, 32] at offset 1234, size 384, masked crc 0x11223344. */
     put("fuzz_pb", "entry-example.pb",
         "\x08\x01\x12\x08\x12\x02\x08\x03\x12\x02\x08\x20\x20\xd2\x09\x28\x80\x03\x35\x44\x33"
-        "\x22\x11", 23, NULL, 0);
+        "\x22\x11",
+        23, NULL, 0);
     /* FORMATS A.2: the file_version Event. */
     put("fuzz_pb", "event.pb",
         "\x09\x00\x00\x00\x40\xfc\x54\xd9\x41\x1a\x0d\x62\x72\x61\x69\x6e\x2e\x45\x76\x65\x6e\x74"
-        "\x3a\x32", 24, NULL, 0);
+        "\x3a\x32",
+        24, NULL, 0);
     /* Negative int64 (10-byte varint), packed repeated, fixed64, and a sub-message of 200
      * bytes whose length needs a 2-byte varint (sc_pb_end_sub moves the body). */
     sc_pb_buf b = {0};
@@ -303,10 +308,15 @@ int main(int argc, char **argv) {
     pb_seeds();
 
     /* The writer's files: remove exactly what was made. */
-    const char *names[] = {"tiny.index", "tiny.data-00000-of-00001", "small.index",
-                           "small.data-00000-of-00001", "blocks.index",
-                           "blocks.data-00000-of-00001", "two-shards.index",
-                           "two-shards.data-00000-of-00002", "two-shards.data-00001-of-00002"};
+    const char *names[] = {"tiny.index",
+                           "tiny.data-00000-of-00001",
+                           "small.index",
+                           "small.data-00000-of-00001",
+                           "blocks.index",
+                           "blocks.data-00000-of-00001",
+                           "two-shards.index",
+                           "two-shards.data-00000-of-00002",
+                           "two-shards.data-00001-of-00002"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", tmp, names[i]);
         unlink(path);

@@ -22,7 +22,10 @@ static int replay_file(const char *path) {
         n += r;
         if (n == cap) {
             uint8_t *b = realloc(buf, cap *= 2);
-            if (!b) { free(buf); buf = NULL; }
+            if (!b) {
+                free(buf);
+                buf = NULL;
+            }
             buf = b;
         }
     }
@@ -30,7 +33,10 @@ static int replay_file(const char *path) {
     if (!buf) return -1;
     /* An exact-size copy, so reads past the input's end are caught by ASan. */
     uint8_t *exact = malloc(n ? n : 1);
-    if (!exact) { free(buf); return -1; }
+    if (!exact) {
+        free(buf);
+        return -1;
+    }
     memcpy(exact, buf, n);
     free(buf);
     LLVMFuzzerTestOneInput(exact, n);

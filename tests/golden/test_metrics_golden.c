@@ -23,7 +23,7 @@ typedef struct shape {
     int rank;
     int64_t d[2];
 } shape;
-#define S0 ((shape){0, {0}})
+#define S0    ((shape){0, {0}})
 #define S1(a) ((shape){1, {a}})
 
 static sc_metric_batch mk(size_t b, const float *y, shape ys, const float *p, shape ps,
@@ -31,13 +31,18 @@ static sc_metric_batch mk(size_t b, const float *y, shape ys, const float *p, sh
     static shape keep_y, keep_p; /* dims must outlive the call */
     keep_y = ys;
     keep_p = ps;
-    return (sc_metric_batch){.batch = b, .y_true = y, .true_rank = keep_y.rank,
-                             .true_dims = keep_y.d, .y_pred = p, .pred_rank = keep_p.rank,
-                             .pred_dims = keep_p.d, .sample_weight = w};
+    return (sc_metric_batch){.batch = b,
+                             .y_true = y,
+                             .true_rank = keep_y.rank,
+                             .true_dims = keep_y.d,
+                             .y_pred = p,
+                             .pred_rank = keep_p.rank,
+                             .pred_dims = keep_p.d,
+                             .sample_weight = w};
 }
 
-static double metric(sc_metric_spec s, size_t b, const float *y, shape ys, const float *p,
-                     shape ps, const float *w) {
+static double metric(sc_metric_spec s, size_t b, const float *y, shape ys, const float *p, shape ps,
+                     const float *w) {
     sc_metric *m = NULL;
     sc_error e;
     assert_int_equal(sc_metric_create(&s, &m, &e), SC_OK);
@@ -62,7 +67,7 @@ static double loss(sc_loss_spec s, size_t b, const float *y, shape ys, const flo
 }
 
 #define NEAR(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
-#define SPEC(c) sc_metric_default_spec(c)
+#define SPEC(c)         sc_metric_default_spec(c)
 
 /* [[0,1],[0,0]] against [[0.6,0.4],[0.4,0.6]] and against [[1,1],[0,0]]: the docstrings' pairs. */
 static const float Y01[] = {0, 1, 0, 0}, P64[] = {0.6f, 0.4f, 0.4f, 0.6f}, P11[] = {1, 1, 0, 0};
@@ -107,7 +112,8 @@ static void test_crossentropy_metrics(void **state) {
                 wc[] = {0.3f, 0.7f}, ys[] = {1, 2};
     NEAR(metric(SPEC("CategoricalCrossentropy"), 2, yc, S1(3), pc, S1(3), NULL), 1.1769392, 2e-6);
     NEAR(metric(SPEC("CategoricalCrossentropy"), 2, yc, S1(3), pc, S1(3), wc), 1.6271976, 2e-6);
-    NEAR(metric(SPEC("SparseCategoricalCrossentropy"), 2, ys, S0, pc, S1(3), NULL), 1.1769392, 2e-6);
+    NEAR(metric(SPEC("SparseCategoricalCrossentropy"), 2, ys, S0, pc, S1(3), NULL), 1.1769392,
+         2e-6);
     NEAR(metric(SPEC("SparseCategoricalCrossentropy"), 2, ys, S0, pc, S1(3), wc), 1.6271976, 2e-6);
 }
 
@@ -122,8 +128,10 @@ static void test_regression_metrics(void **state) {
     NEAR(metric(SPEC("MeanAbsolutePercentageError"), 2, Y01, S1(2), P11, S1(2), NULL), 2.5e8, 64);
     NEAR(metric(SPEC("MeanAbsolutePercentageError"), 2, Y01, S1(2), P11, S1(2), W10), 5e8, 64);
     /* MSLE: (ln 2 - ln 1)^2 / 2 = .24023 for row 1 -> .12011. */
-    NEAR(metric(SPEC("MeanSquaredLogarithmicError"), 2, Y01, S1(2), P11, S1(2), NULL), 0.12011322, 1e-6);
-    NEAR(metric(SPEC("MeanSquaredLogarithmicError"), 2, Y01, S1(2), P11, S1(2), W10), 0.24022643, 1e-6);
+    NEAR(metric(SPEC("MeanSquaredLogarithmicError"), 2, Y01, S1(2), P11, S1(2), NULL), 0.12011322,
+         1e-6);
+    NEAR(metric(SPEC("MeanSquaredLogarithmicError"), 2, Y01, S1(2), P11, S1(2), W10), 0.24022643,
+         1e-6);
     /* RMSE: sqrt(.25) = .5, sqrt(.5) = .70711. */
     NEAR(metric(SPEC("RootMeanSquaredError"), 2, Y01, S1(2), P11, S1(2), NULL), 0.5, 1e-7);
     NEAR(metric(SPEC("RootMeanSquaredError"), 2, Y01, S1(2), P11, S1(2), W10), 0.70710677, 1e-7);
@@ -215,8 +223,8 @@ static void test_fscore_iou_mean(void **state) {
     (void)state;
     /* Binarized at .5: [[0,1,1],[0,1,1],[1,1,0]]; per class (tp,fp,fn) = (1,0,2), (2,1,0),
      * (1,1,0): F1 = .5, .8, 2/3; F2 = 5pr/(4p+r) = 5/13, 10/11, 5/6. */
-    const float y[] = {1, 1, 1, 1, 0, 0, 1, 1, 0}, p[] = {0.2f, 0.6f, 0.7f, 0.2f, 0.6f, 0.6f,
-                                                        0.6f, 0.8f, 0.0f};
+    const float y[] = {1, 1, 1, 1, 0, 0, 1, 1, 0},
+                p[] = {0.2f, 0.6f, 0.7f, 0.2f, 0.6f, 0.6f, 0.6f, 0.8f, 0.0f};
     sc_metric_spec f = SPEC("F1Score");
     f.threshold = 0.5f;
     f.num_classes = 3;
@@ -269,23 +277,28 @@ static void test_losses(void **state) {
     NEAR(loss(s, 2, ys, S0, pc, S1(3), NULL), 1.177, 5e-4);
     NEAR(loss(s, 2, ys, S0, pc, S1(3), wc), 0.814, 5e-4);
     const float p10[] = {1, 1, 1, 0};
-    NEAR(loss(sc_loss_default_spec("MeanSquaredError"), 2, Y01, S1(2), p10, S1(2), NULL), 0.5, 1e-7);
-    NEAR(loss(sc_loss_default_spec("MeanAbsoluteError"), 2, Y01, S1(2), p10, S1(2), NULL), 0.5, 1e-7);
+    NEAR(loss(sc_loss_default_spec("MeanSquaredError"), 2, Y01, S1(2), p10, S1(2), NULL), 0.5,
+         1e-7);
+    NEAR(loss(sc_loss_default_spec("MeanAbsoluteError"), 2, Y01, S1(2), p10, S1(2), NULL), 0.5,
+         1e-7);
     const float ym[] = {2, 1, 2, 3}; /* rows (.5 + 0)/2, (.5 + 1)/2 -> .5 x 100 */
-    NEAR(loss(sc_loss_default_spec("MeanAbsolutePercentageError"), 2, ym, S1(2), p10, S1(2), NULL), 50.0, 1e-4);
-    NEAR(loss(sc_loss_default_spec("MeanSquaredLogarithmicError"), 2, Y01, S1(2), p10, S1(2), NULL), 0.240, 5e-4);
+    NEAR(loss(sc_loss_default_spec("MeanAbsolutePercentageError"), 2, ym, S1(2), p10, S1(2), NULL),
+         50.0, 1e-4);
+    NEAR(loss(sc_loss_default_spec("MeanSquaredLogarithmicError"), 2, Y01, S1(2), p10, S1(2), NULL),
+         0.240, 5e-4);
     /* Huber: rows (.18 + .18)/2, (.08 + .18)/2 -> .155 */
     NEAR(loss(sc_loss_default_spec("Huber"), 2, Y01, S1(2), P64, S1(2), NULL), 0.155, 5e-4);
     NEAR(loss(sc_loss_default_spec("LogCosh"), 2, Y01, S1(2), P11, S1(2), NULL), 0.108, 5e-4);
     NEAR(loss(sc_loss_default_spec("Hinge"), 2, Y01, S1(2), P64, S1(2), NULL), 1.3, 1e-6);
     NEAR(loss(sc_loss_default_spec("SquaredHinge"), 2, Y01, S1(2), P64, S1(2), NULL), 1.86, 1e-6);
-    NEAR(loss(sc_loss_default_spec("CategoricalHinge"), 2, Y01, S1(2), P64, S1(2), NULL), 1.4, 1e-6);
+    NEAR(loss(sc_loss_default_spec("CategoricalHinge"), 2, Y01, S1(2), P64, S1(2), NULL), 1.4,
+         1e-6);
     NEAR(loss(sc_loss_default_spec("KLDivergence"), 2, Y01, S1(2), P64, S1(2), NULL), 0.458, 5e-4);
     NEAR(loss(sc_loss_default_spec("Poisson"), 2, Y01, S1(2), P11, S1(2), NULL), 0.5, 1e-6);
     const float ycs[] = {0, 1, 1, 1}, pcs[] = {1, 0, 1, 1};
-    NEAR(loss(sc_loss_default_spec("CosineSimilarity"), 2, ycs, S1(2), pcs, S1(2), NULL), -0.5, 1e-6);
+    NEAR(loss(sc_loss_default_spec("CosineSimilarity"), 2, ycs, S1(2), pcs, S1(2), NULL), -0.5,
+         1e-6);
 }
-
 
 /* ---- tests/golden/data_metrics ------------------------------------------------------------ */
 
@@ -361,9 +374,14 @@ static void golden_case(const char *dir, const char *file) {
         assert_int_equal(sc_metric_create(&ms, &agg, NULL), SC_OK);
         for (size_t i = 0; i < n; i += bs) {
             size_t k = n - i < bs ? n - i : bs;
-            sc_metric_batch b = {.batch = k, .y_true = g.y + i * ysz, .true_rank = g.yr,
-                                 .true_dims = g.ys, .y_pred = g.p + i * psz, .pred_rank = g.pr,
-                                 .pred_dims = g.ps, .sample_weight = g.w + i};
+            sc_metric_batch b = {.batch = k,
+                                 .y_true = g.y + i * ysz,
+                                 .true_rank = g.yr,
+                                 .true_dims = g.ys,
+                                 .y_pred = g.p + i * psz,
+                                 .pred_rank = g.pr,
+                                 .pred_dims = g.ps,
+                                 .sample_weight = g.w + i};
             float lb, fk = (float)k;
             if (sc_loss_compute(l, &b, &lb, &e) != SC_OK) fail_msg("%s: %s", id, e.message);
             assert_int_equal(sc_metric_update_values(agg, &lb, &fk, 1, NULL), SC_OK);
@@ -395,9 +413,14 @@ static void golden_case(const char *dir, const char *file) {
         if (sc_metric_create(&s, &m, &e) != SC_OK) fail_msg("%s: %s", id, e.message);
         for (size_t i = 0; i < n; i += bs) {
             size_t k = n - i < bs ? n - i : bs;
-            sc_metric_batch b = {.batch = k, .y_true = g.y + i * ysz, .true_rank = g.yr,
-                                 .true_dims = g.ys, .y_pred = g.p + i * psz, .pred_rank = g.pr,
-                                 .pred_dims = g.ps, .sample_weight = g.w + i};
+            sc_metric_batch b = {.batch = k,
+                                 .y_true = g.y + i * ysz,
+                                 .true_rank = g.yr,
+                                 .true_dims = g.ys,
+                                 .y_pred = g.p + i * psz,
+                                 .pred_rank = g.pr,
+                                 .pred_dims = g.ps,
+                                 .sample_weight = g.w + i};
             if (sc_metric_update(m, &b, &e) != SC_OK) fail_msg("%s: %s", id, e.message);
         }
         ngot = sc_metric_result_size(m);
@@ -406,7 +429,8 @@ static void golden_case(const char *dir, const char *file) {
         sc_metric_free(m);
         free(tv);
     }
-    if (ngot != json_array_size(exp)) fail_msg("%s: %zu values, golden has %zu", id, ngot, json_array_size(exp));
+    if (ngot != json_array_size(exp))
+        fail_msg("%s: %zu values, golden has %zu", id, ngot, json_array_size(exp));
     for (size_t i = 0; i < ngot; i++) {
         double want = json_number_value(json_array_get(exp, i));
         if (!(fabs(got[i] - want) <= tol * fmax(1.0, fabs(want))))
@@ -438,10 +462,14 @@ static void test_tfjs_goldens(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accuracy_family),  cmocka_unit_test(test_crossentropy_metrics),
-        cmocka_unit_test(test_regression_metrics), cmocka_unit_test(test_confusion_metrics),
-        cmocka_unit_test(test_auc_and_at),       cmocka_unit_test(test_fscore_iou_mean),
-        cmocka_unit_test(test_losses),           cmocka_unit_test(test_tfjs_goldens),
+        cmocka_unit_test(test_accuracy_family),
+        cmocka_unit_test(test_crossentropy_metrics),
+        cmocka_unit_test(test_regression_metrics),
+        cmocka_unit_test(test_confusion_metrics),
+        cmocka_unit_test(test_auc_and_at),
+        cmocka_unit_test(test_fscore_iou_mean),
+        cmocka_unit_test(test_losses),
+        cmocka_unit_test(test_tfjs_goldens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,7 +34,8 @@ static float *load_floats(const char *path, size_t *n) {
     const sc_array_info *info = sc_array_get_info(a);
     float *out = malloc((info->num_elements ? info->num_elements : 1) * sizeof(float));
     assert_non_null(out);
-    assert_int_equal(sc_convert_to_float32(info->dtype, sc_array_data(a), info->num_elements, out, &err), SC_OK);
+    assert_int_equal(
+        sc_convert_to_float32(info->dtype, sc_array_data(a), info->num_elements, out, &err), SC_OK);
     *n = info->num_elements;
     sc_array_free(a);
     return out;
@@ -67,7 +68,11 @@ static void write_h5(const char *dir, sc_safetensors *st, const char *path) {
             bufs[n] = malloc(t->size ? t->size : 1);
             assert_int_equal(sc_safetensors_read(st, t, bufs[n], t->size, NULL), SC_OK);
             e[n] = (sc_h5weights_entry){json_string_value(json_object_get(v, "keras3_h5_path")),
-                                        t->dtype, t->rank, t->shape, bufs[n], t->size};
+                                        t->dtype,
+                                        t->rank,
+                                        t->shape,
+                                        bufs[n],
+                                        t->size};
             n++;
         }
     }
@@ -79,7 +84,8 @@ static void write_h5(const char *dir, sc_safetensors *st, const char *path) {
 
 /* Writes the case's weights as a TF checkpoint with our own writer, keyed as Keras 2 does
  * (weights.json gives each variable's layer_with_weights key), at the root or under model/. */
-static void write_bundle(const char *dir, sc_safetensors *st, const char *prefix, const char *root) {
+static void write_bundle(const char *dir, sc_safetensors *st, const char *prefix,
+                         const char *root) {
     char p[1400];
     path_of(p, sizeof p, dir, "weights.json");
     json_error_t je;
@@ -101,13 +107,16 @@ static void write_bundle(const char *dir, sc_safetensors *st, const char *prefix
             assert_int_equal(sc_safetensors_read(st, t, buf, t->size, &err), SC_OK);
             char key[600];
             snprintf(key, sizeof key, "%s%s", root, ckey);
-            assert_int_equal(sc_bundle_writer_add(w, key, t->dtype, t->rank, t->shape, buf, t->size, 0, &err), SC_OK);
+            assert_int_equal(
+                sc_bundle_writer_add(w, key, t->dtype, t->rank, t->shape, buf, t->size, 0, &err),
+                SC_OK);
             free(buf);
         }
     }
     int64_t step = 7;
-    assert_int_equal(sc_bundle_writer_add(w, "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_INT64, 0,
-                                          NULL, &step, 8, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE",
+                                          SC_DT_INT64, 0, NULL, &step, 8, 0, &err),
+                     SC_OK);
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
     json_decref(wj);
@@ -173,15 +182,16 @@ static int run_case(const json_t *c, int via, const char *tmpdir) {
         const char *name = sc_model_input_name(m, i);
         const json_t *e = NULL;
         for (size_t k = 0; k < json_array_size(ins); k++)
-            if (strcmp(json_string_value(json_object_get(json_array_get(ins, k), "input")), name) == 0)
+            if (strcmp(json_string_value(json_object_get(json_array_get(ins, k), "input")), name)
+                == 0)
                 e = json_array_get(ins, k);
         if (!e) fail_msg("%s: no input file for model input '%s'", dir, name);
         path_of(p, sizeof p, dir, json_string_value(json_object_get(e, "file")));
         size_t n;
         x[i] = load_floats(p, &n);
         sc_shape s = sc_model_input_shape(m, i);
-        assert_int_equal(n, (size_t)batch * (size_t)sc_model_input_shape(m, i).dims[0] *
-                                (n / ((size_t)batch * (size_t)s.dims[0])));
+        assert_int_equal(n, (size_t)batch * (size_t)sc_model_input_shape(m, i).dims[0]
+                                * (n / ((size_t)batch * (size_t)s.dims[0])));
     }
     sc_runner *r;
     assert_int_equal(sc_runner_create(m, batch, &r, &err), SC_OK);
@@ -194,7 +204,8 @@ static int run_case(const json_t *c, int via, const char *tmpdir) {
         const char *name = sc_model_output_name(m, o);
         const json_t *e = NULL;
         for (size_t k = 0; k < json_array_size(outs); k++)
-            if (strcmp(json_string_value(json_object_get(json_array_get(outs, k), "output")), name) == 0)
+            if (strcmp(json_string_value(json_object_get(json_array_get(outs, k), "output")), name)
+                == 0)
                 e = json_array_get(outs, k);
         if (!e) fail_msg("%s: no golden for output '%s'", dir, name);
         double atol = json_number_value(json_object_get(e, "atol"));
@@ -202,18 +213,23 @@ static int run_case(const json_t *c, int via, const char *tmpdir) {
         size_t n;
         float *want = load_floats(p, &n);
         const float *got = sc_runner_output(r, o);
-        assert_int_equal(n, (size_t)batch * (size_t)sc_model_output_shape(m, o).dims[0] *
-                                (n / ((size_t)batch * (size_t)sc_model_output_shape(m, o).dims[0])));
+        assert_int_equal(n,
+                         (size_t)batch * (size_t)sc_model_output_shape(m, o).dims[0]
+                             * (n / ((size_t)batch * (size_t)sc_model_output_shape(m, o).dims[0])));
         double worst = 0;
         size_t wi = 0;
         for (size_t i = 0; i < n; i++) {
             double d = fabs((double)got[i] - want[i]) / (atol + rtol * fabs(want[i]));
-            if (!(d <= worst)) { worst = d; wi = i; }
+            if (!(d <= worst)) {
+                worst = d;
+                wi = i;
+            }
         }
         print_message("  %-24s %-27s output %-12s worst |diff|/tolerance = %.3f\n", dir, k_via[via],
                       name, worst);
         if (!(worst <= 1.0)) {
-            print_message("  %s: output '%s'[%zu] = %.9g, golden %.9g\n", dir, name, wi, got[wi], want[wi]);
+            print_message("  %s: output '%s'[%zu] = %.9g, golden %.9g\n", dir, name, wi, got[wi],
+                          want[wi]);
             failed = 1;
         }
         free(want);

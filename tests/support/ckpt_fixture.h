@@ -20,7 +20,7 @@ int ckf_count_files(const char *dir);
 
 /* FORMATS Appendix A.4: the exact tiny.index and tiny.data-00000-of-00001 bytes. */
 #define CKF_TINY_INDEX_LEN 240
-#define CKF_TINY_DATA_LEN 26
+#define CKF_TINY_DATA_LEN  26
 extern const uint8_t ckf_tiny_index[CKF_TINY_INDEX_LEN];
 extern const uint8_t ckf_tiny_data[CKF_TINY_DATA_LEN];
 

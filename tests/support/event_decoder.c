@@ -34,8 +34,8 @@ typedef struct span {
 typedef struct field {
     uint32_t num;
     int wire;
-    uint64_t u;        /* varint, or the raw bits of a fixed32/fixed64 */
-    span bytes;        /* wire type 2 */
+    uint64_t u; /* varint, or the raw bits of a fixed32/fixed64 */
+    span bytes; /* wire type 2 */
 } field;
 
 static int get_varint(span *s, uint64_t *out) {
@@ -62,8 +62,7 @@ static int next_field(span *s, field *f) {
     f->wire = (int)(key & 7);
     size_t avail = (size_t)(s->end - s->p);
     switch (f->wire) {
-    case 0:
-        return get_varint(s, &f->u) ? -1 : 1;
+    case 0: return get_varint(s, &f->u) ? -1 : 1;
     case 1:
         if (avail < 8) return -1;
         f->u = le(s->p, 8);
@@ -82,8 +81,7 @@ static int next_field(span *s, field *f) {
         s->p += n;
         return 1;
     }
-    default:
-        return -1; /* groups and wire types 6/7 never occur in these protos */
+    default: return -1; /* groups and wire types 6/7 never occur in these protos */
     }
 }
 

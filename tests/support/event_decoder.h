@@ -34,33 +34,33 @@ enum evd_value_kind {
 #define EVD_MAX_RANK 8
 
 typedef struct evd_value {
-    char *tag;                 /* "" when absent */
-    int kind;                  /* enum evd_value_kind */
-    float simple_value;        /* kind == EVD_VALUE_SIMPLE */
+    char *tag;          /* "" when absent */
+    int kind;           /* enum evd_value_kind */
+    float simple_value; /* kind == EVD_VALUE_SIMPLE */
     /* kind == EVD_VALUE_TENSOR: */
-    int dtype;                 /* TensorProto.dtype (1 = DT_FLOAT) */
-    int has_shape;             /* tensor_shape present (possibly empty: rank 0) */
+    int dtype;     /* TensorProto.dtype (1 = DT_FLOAT) */
+    int has_shape; /* tensor_shape present (possibly empty: rank 0) */
     int rank;
     int64_t dims[EVD_MAX_RANK];
     int has_content;
-    uint8_t *content;          /* tensor_content bytes (NULL when empty) */
+    uint8_t *content; /* tensor_content bytes (NULL when empty) */
     size_t content_len;
-    size_t float_val_count;    /* float_val, packed or not */
+    size_t float_val_count; /* float_val, packed or not */
     float float_val0;
     /* metadata */
     int has_metadata;
-    char *plugin_name;         /* NULL when metadata or plugin_data is absent */
+    char *plugin_name; /* NULL when metadata or plugin_data is absent */
 } evd_value;
 
 typedef struct evd_event {
-    size_t offset;             /* of the record in the input */
-    size_t payload_len;        /* the serialized Event's size */
+    size_t offset;      /* of the record in the input */
+    size_t payload_len; /* the serialized Event's size */
     double wall_time;
     int64_t step;
-    int what;                  /* enum evd_what; the last oneof field seen */
-    char *file_version;        /* what == EVD_WHAT_FILE_VERSION */
-    size_t what_len;           /* byte length of the oneof field (graph_def size, ...) */
-    size_t n_values;           /* what == EVD_WHAT_SUMMARY */
+    int what;           /* enum evd_what; the last oneof field seen */
+    char *file_version; /* what == EVD_WHAT_FILE_VERSION */
+    size_t what_len;    /* byte length of the oneof field (graph_def size, ...) */
+    size_t n_values;    /* what == EVD_WHAT_SUMMARY */
     evd_value *values;
 } evd_event;
 

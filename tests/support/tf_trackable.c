@@ -14,10 +14,16 @@
 #include "sidecar/object_graph.h"
 
 #define TFT_MAX 512
-#define VV "/.ATTRIBUTES/VARIABLE_VALUE"
+#define VV      "/.ATTRIBUTES/VARIABLE_VALUE"
 
-typedef struct tft_edge_t { int child; char name[64]; } tft_edge_t;
-typedef struct tft_slot_t { int var, slot_var; char name[32]; } tft_slot_t;
+typedef struct tft_edge_t {
+    int child;
+    char name[64];
+} tft_edge_t;
+typedef struct tft_slot_t {
+    int var, slot_var;
+    char name[32];
+} tft_slot_t;
 
 typedef struct tft_obj_t {
     int is_var;
@@ -30,9 +36,9 @@ typedef struct tft_obj_t {
     int num_edges;
     tft_slot_t slots[64];
     int num_slots;
-    int is_slot;        /* held by an optimizer's slot (keyed through .OPTIMIZER_SLOT) */
-    int node;           /* node id of the last write */
-    char path[1024];    /* escaped first path */
+    int is_slot;     /* held by an optimizer's slot (keyed through .OPTIMIZER_SLOT) */
+    int node;        /* node id of the last write */
+    char path[1024]; /* escaped first path */
     char key[1200];
 } tft_obj_t;
 
@@ -155,9 +161,14 @@ int tft_adam(tft *t, int64_t step, const int *vars, int n) {
 static void escape_into(char *dst, size_t cap, const char *name) {
     size_t o = strlen(dst);
     for (const char *p = name; *p && o + 3 < cap; p++) {
-        if (*p == '.') { dst[o++] = '.'; dst[o++] = '.'; }
-        else if (*p == '/') { dst[o++] = '.'; dst[o++] = 'S'; }
-        else dst[o++] = *p;
+        if (*p == '.') {
+            dst[o++] = '.';
+            dst[o++] = '.';
+        } else if (*p == '/') {
+            dst[o++] = '.';
+            dst[o++] = 'S';
+        } else
+            dst[o++] = *p;
     }
     dst[o] = '\0';
 }
@@ -195,8 +206,8 @@ void tft_write(tft *t, const char *prefix, int num_shards) {
             if (seen[opt->slots[s].slot_var]) continue;
             seen[opt->slots[s].slot_var] = 1;
             char tmp[1024];
-            int w = snprintf(tmp, sizeof tmp, "%s/.OPTIMIZER_SLOT/%s/", t->o[opt->slots[s].var].path,
-                             opt->path);
+            int w = snprintf(tmp, sizeof tmp, "%s/.OPTIMIZER_SLOT/%s/",
+                             t->o[opt->slots[s].var].path, opt->path);
             assert_true(w >= 0 && (size_t)w < sizeof tmp);
             memcpy(sv->path, tmp, sizeof tmp);
             escape_into(sv->path, sizeof sv->path, opt->slots[s].name);
@@ -253,7 +264,8 @@ void tft_write(tft *t, const char *prefix, int num_shards) {
         tft_obj_t *o = &t->o[order[h]];
         if (!o->is_var) continue;
         if (sc_bundle_writer_add(w, o->key, o->dtype, o->rank, o->shape, o->data, o->size,
-                                 num_shards > 1 ? 1 + k++ % (num_shards - 1) : 0, &err) != SC_OK)
+                                 num_shards > 1 ? 1 + k++ % (num_shards - 1) : 0, &err)
+            != SC_OK)
             fail_msg("%s", err.message);
     }
     if (sc_bundle_writer_finish(w, &err) != SC_OK) fail_msg("%s", err.message);

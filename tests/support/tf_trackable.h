@@ -17,7 +17,7 @@
 
 typedef struct tft tft;
 
-tft *tft_new(void);   /* object 0, the root, exists */
+tft *tft_new(void); /* object 0, the root, exists */
 void tft_free(tft *t);
 /* A new object without a value (a layer, an optimizer, a list). */
 int tft_obj(tft *t);

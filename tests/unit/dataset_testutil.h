@@ -105,15 +105,16 @@ static inline dt_pass dt_read_pass(sc_dataset *ds, size_t bs, size_t xe, size_t 
     for (;;) {
         r.status = sc_dataset_next(ds, &b, &r.err);
         if (r.status != SC_OK || b.n == 0) break;
-        if (b.index != (int64_t)r.batches || b.n > bs || r.examples + b.n > cap ||
-            b.source == NULL)
+        if (b.index != (int64_t)r.batches || b.n > bs || r.examples + b.n > cap || b.source == NULL)
             r.bad_invariant = 1;
         if (r.examples + b.n > cap) break;
         if (xs) memcpy(xs + r.examples * xe, b.inputs[0], b.n * xe * sizeof(float));
         if (ys) memcpy(ys + r.examples, b.labels[0], b.n * sizeof(float));
         if (ws) {
-            if (!b.weights) r.bad_invariant = 1;
-            else memcpy(ws + r.examples, b.weights, b.n * sizeof(float));
+            if (!b.weights)
+                r.bad_invariant = 1;
+            else
+                memcpy(ws + r.examples, b.weights, b.n * sizeof(float));
         }
         r.examples += b.n;
         r.batches++;

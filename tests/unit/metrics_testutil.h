@@ -21,8 +21,13 @@ static inline void tb_init(tbatch *t, size_t n, const float *y, int yr, int64_t 
     t->yd[1] = y1;
     t->pd[0] = p0;
     t->pd[1] = p1;
-    t->b = (sc_metric_batch){.batch = n, .y_true = y, .true_rank = yr, .true_dims = t->yd,
-                             .y_pred = p, .pred_rank = pr, .pred_dims = t->pd,
+    t->b = (sc_metric_batch){.batch = n,
+                             .y_true = y,
+                             .true_rank = yr,
+                             .true_dims = t->yd,
+                             .y_pred = p,
+                             .pred_rank = pr,
+                             .pred_dims = t->pd,
                              .sample_weight = w};
 }
 
@@ -46,7 +51,7 @@ static inline int near_rel(double a, double b, double tol) {
 #define assert_near(a, b, tol)                                                                     \
     do {                                                                                           \
         double a_ = (a), b_ = (b);                                                                 \
-        if (!near_rel(a_, b_, (tol))) fail_msg("%s = %.9g, expected %.9g", #a, a_, b_);           \
+        if (!near_rel(a_, b_, (tol))) fail_msg("%s = %.9g, expected %.9g", #a, a_, b_);            \
     } while (0)
 
 #endif

@@ -120,9 +120,9 @@ static uint64_t lcg(uint64_t *s) {
 }
 
 static const sc_dtype numeric[] = {
-    SC_DT_FLOAT,  SC_DT_DOUBLE, SC_DT_HALF,   SC_DT_BFLOAT16, SC_DT_INT8,      SC_DT_INT16,
-    SC_DT_INT32,  SC_DT_INT64,  SC_DT_UINT8,  SC_DT_UINT16,   SC_DT_UINT32,    SC_DT_UINT64,
-    SC_DT_BOOL,   SC_DT_COMPLEX64, SC_DT_COMPLEX128,
+    SC_DT_FLOAT,  SC_DT_DOUBLE, SC_DT_HALF,  SC_DT_BFLOAT16,  SC_DT_INT8,
+    SC_DT_INT16,  SC_DT_INT32,  SC_DT_INT64, SC_DT_UINT8,     SC_DT_UINT16,
+    SC_DT_UINT32, SC_DT_UINT64, SC_DT_BOOL,  SC_DT_COMPLEX64, SC_DT_COMPLEX128,
 };
 #define NUM_NUMERIC (sizeof numeric / sizeof numeric[0])
 
@@ -153,8 +153,8 @@ static void test_roundtrip_numeric(void **state) {
             sizes[d][r] = n * es;
             payload[d][r] = malloc(sizes[d][r] + 1);
             for (size_t i = 0; i < sizes[d][r]; i++)
-                payload[d][r][i] = numeric[d] == SC_DT_BOOL ? (uint8_t)(lcg(&seed) & 1)
-                                                            : (uint8_t)lcg(&seed);
+                payload[d][r][i] =
+                    numeric[d] == SC_DT_BOOL ? (uint8_t)(lcg(&seed) & 1) : (uint8_t)lcg(&seed);
             snprintf(key, sizeof key, "%s/r%d", sc_dtype_name(numeric[d]), r);
             assert_int_equal(sc_bundle_writer_add(w, key, numeric[d], rank, shape, payload[d][r],
                                                   sizes[d][r], 0, &err),
@@ -228,8 +228,8 @@ static void test_strings(void **state) {
     /* The length checksum is the masked CRC of the lengths as 4-byte LE integers. */
     const uint8_t lens[16] = {0, 0, 0, 0, 1, 0, 0, 0, 11, 0, 0, 0, 0x2c, 1, 0, 0};
     uint32_t c = sc_crc32c(lens, sizeof lens);
-    uint32_t stored = (uint32_t)raw[5] | (uint32_t)raw[6] << 8 | (uint32_t)raw[7] << 16 |
-                      (uint32_t)raw[8] << 24;
+    uint32_t stored =
+        (uint32_t)raw[5] | (uint32_t)raw[6] << 8 | (uint32_t)raw[7] << 16 | (uint32_t)raw[8] << 24;
     assert_int_equal(stored, sc_crc32c_mask(c));
 
     t = sc_bundle_find(b, "none");
@@ -316,8 +316,7 @@ static void test_many_index_blocks(void **state) {
     for (int i = N - 1; i >= 0; i--) {
         float x = (float)i;
         snprintf(key, sizeof key, KEY_FMT, i);
-        assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 0, NULL, &x, 4, 0, &err),
-                         SC_OK);
+        assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 0, NULL, &x, 4, 0, &err), SC_OK);
     }
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
@@ -413,13 +412,22 @@ static void test_unusual_entries(void **state) {
     static const uint8_t header[] = {0x08, 0x01, 0x1a, 0x02, 0x08, 0x01};
     uint8_t blob[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     uint32_t m = sc_crc32c_mask(sc_crc32c(blob, 12));
-    uint8_t variant[] = {0x08, 21, 0x12, 0x00, 0x28, 12, 0x35, (uint8_t)m, (uint8_t)(m >> 8),
-                         (uint8_t)(m >> 16), (uint8_t)(m >> 24)};
+    uint8_t variant[] = {0x08,
+                         21,
+                         0x12,
+                         0x00,
+                         0x28,
+                         12,
+                         0x35,
+                         (uint8_t)m,
+                         (uint8_t)(m >> 8),
+                         (uint8_t)(m >> 16),
+                         (uint8_t)(m >> 24)};
     uint8_t unknown[] = {0x08, 99, 0x12, 0x04, 0x12, 0x02, 0x08, 0x03, 0x28, 12};
     uint8_t resource[] = {0x08, 20, 0x12, 0x00};
     /* float [4] made of 2 slices (extent {start 0, length 2} etc.; contents not used). */
-    uint8_t sliced[] = {0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x04, 0x3a, 0x04, 0x0a, 0x02,
-                        0x10, 0x02, 0x3a, 0x06, 0x0a, 0x04, 0x08, 0x02, 0x10, 0x02};
+    uint8_t sliced[] = {0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x04, 0x3a, 0x04, 0x0a,
+                        0x02, 0x10, 0x02, 0x3a, 0x06, 0x0a, 0x04, 0x08, 0x02, 0x10, 0x02};
     const char *keys[] = {"res", "sliced", "unk", "var"};
     const uint8_t *entries[] = {resource, sliced, unknown, variant};
     const size_t lens[] = {sizeof resource, sizeof sliced, sizeof unknown, sizeof variant};
@@ -466,8 +474,8 @@ static void test_header_checks(void **state) {
     static const uint8_t min_consumer[] = {0x08, 0x01, 0x1a, 0x04, 0x08, 0x01, 0x10, 0x02};
     static const uint8_t bad_packed[] = {0x08, 0x01, 0x1a, 0x05, 0x08, 0x01, 0x1a, 0x01, 0x01};
     static const uint8_t bad_plain[] = {0x08, 0x01, 0x1a, 0x06, 0x18, 0x03, 0x18, 0x01, 0x08, 0x01};
-    static const uint8_t neg_producer[] = {0x08, 0x01, 0x1a, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff,
-                                           0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t neg_producer[] = {0x08, 0x01, 0x1a, 0x0b, 0x08, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     static const uint8_t garbage[] = {0x08};
     assert_int_equal(open_with_header(f, ok, sizeof ok, &err), SC_OK);
     assert_int_equal(open_with_header(f, big, sizeof big, &err), SC_UNIMPLEMENTED);
@@ -543,9 +551,8 @@ static void test_large_tensor(void **state) {
     int64_t one = 1;
     assert_int_equal(sc_bundle_writer_add(w, "first", SC_DT_INT64, 0, NULL, &one, 8, 0, &err),
                      SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "big", SC_DT_FLOAT, 2, shape, v, N * sizeof *v, 0,
-                                          &err),
-                     SC_OK);
+    assert_int_equal(
+        sc_bundle_writer_add(w, "big", SC_DT_FLOAT, 2, shape, v, N * sizeof *v, 0, &err), SC_OK);
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
     sc_bundle *b = open_ok(f->prefix);
@@ -633,9 +640,8 @@ static void test_concurrent_reads(void **state) {
         for (int j = 0; j < 64; j++) v[j] = i + j * 1000;
         char key[16];
         snprintf(key, sizeof key, "t%02d", i);
-        assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_INT32, 1, shape, v, sizeof v, i % 4,
-                                              &err),
-                         SC_OK);
+        assert_int_equal(
+            sc_bundle_writer_add(w, key, SC_DT_INT32, 1, shape, v, sizeof v, i % 4, &err), SC_OK);
     }
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
@@ -716,13 +722,20 @@ static void test_fixture_bundles(void **state) {
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_appendix_a4),     T(test_roundtrip_numeric),
-        T(test_strings),         T(test_three_shards),
-        T(test_many_index_blocks), T(test_writer_errors),
-        T(test_unfinished_writer_cleans_up), T(test_unusual_entries),
-        T(test_header_checks),   T(test_entry_encoding), T(test_large_tensor),
+        T(test_appendix_a4),
+        T(test_roundtrip_numeric),
+        T(test_strings),
+        T(test_three_shards),
+        T(test_many_index_blocks),
+        T(test_writer_errors),
+        T(test_unfinished_writer_cleans_up),
+        T(test_unusual_entries),
+        T(test_header_checks),
+        T(test_entry_encoding),
+        T(test_large_tensor),
         T(test_write_failure),
-        T(test_concurrent_reads), T(test_fixture_bundles),
+        T(test_concurrent_reads),
+        T(test_fixture_bundles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,8 +18,8 @@
 
 /* 4 samples, 3 classes. argmax: 1, 0, 2, 1. */
 static const float P3[] = {0.1f, 0.6f, 0.3f, 0.5f, 0.2f, 0.3f, 0.2f, 0.3f, 0.5f, 0.3f, 0.4f, 0.3f};
-static const float YS[] = {2, 0, 0, 0};                                     /* sparse labels */
-static const float YM[] = {0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 1, 0};             /* multi-hot */
+static const float YS[] = {2, 0, 0, 0};                         /* sparse labels */
+static const float YM[] = {0, 0, 1, 1, 0, 0, 1, 0, 1, 1, 1, 0}; /* multi-hot */
 
 static const sc_compile_shapes SPARSE3 = {2, 3, 1, 1, 3, SC_BACKEND_TENSORFLOW};
 static const sc_compile_shapes DENSE3 = {2, 3, 2, 3, 3, SC_BACKEND_TENSORFLOW};
@@ -78,7 +78,8 @@ static void test_design_example(void **state) {
     sc_compiled c = compile_ok(
         "{\"optimizer\": \"adam\", \"loss\": \"sparse_categorical_crossentropy\", \"metrics\": ["
         "{\"class_name\": \"AUC\", \"config\": {\"name\": \"pr_auc\", \"curve\": \"PR\","
-        " \"num_thresholds\": 200}}, \"accuracy\"]}", &SPARSE3);
+        " \"num_thresholds\": 200}}, \"accuracy\"]}",
+        &SPARSE3);
     assert_non_null(c.loss);
     assert_string_equal(sc_loss_class_name(c.loss), "SparseCategoricalCrossentropy");
     const char *names[] = {"pr_auc", "accuracy"};
@@ -119,7 +120,8 @@ static void test_issue_envelopes(void **state) {
         "{\"module\": \"keras.metrics\", \"class_name\": \"Precision\", \"config\": {\"name\":"
         " \"precision\", \"dtype\": {\"module\": \"keras\", \"class_name\": \"DTypePolicy\","
         " \"config\": {\"name\": \"float32\"}, \"registered_name\": null}, \"thresholds\": null,"
-        " \"top_k\": 1, \"class_id\": null}, \"registered_name\": null}]}", &DENSE3);
+        " \"top_k\": 1, \"class_id\": null}, \"registered_name\": null}]}",
+        &DENSE3);
     const char *names[] = {"auc", "precision"};
     assert_names(&c, names, 2);
     tbatch t;
@@ -179,13 +181,15 @@ static void test_accuracy_resolution(void **state) {
 static void test_names(void **state) {
     (void)state;
     sc_compiled c = compile_ok("{\"metrics\": [\"auc\", {\"class_name\": \"AUC\", \"config\":"
-                               " {\"name\": \"auc\"}}, \"AUC\"]}", &DENSE3);
+                               " {\"name\": \"auc\"}}, \"AUC\"]}",
+                               &DENSE3);
     const char *n1[] = {"auc", "auc_1", "auc_2"};
     assert_names(&c, n1, 3);
     sc_compiled_clear(&c);
 
     c = compile_ok("{\"metrics\": [\"accuracy\", \"mae\"], \"weighted_metrics\": [\"accuracy\","
-                   " \"mse\", \"accuracy\"]}", &SPARSE3);
+                   " \"mse\", \"accuracy\"]}",
+                   &SPARSE3);
     const char *n2[] = {"accuracy", "mae", "weighted_accuracy", "mse", "weighted_accuracy_1"};
     assert_names(&c, n2, 5);
     const unsigned char w[] = {0, 0, 1, 1, 1};
@@ -213,7 +217,8 @@ static void test_config_keys(void **state) {
         "{\"class_name\": \"F1Score\", \"config\": {\"average\": \"macro\", \"threshold\": 0.45}},"
         "{\"class_name\": \"Precision\", \"config\": {\"thresholds\": [0.25, 0.45]}},"
         "{\"class_name\": \"MeanIoU\", \"config\": {\"num_classes\": 3, \"sparse_y_true\": false,"
-        " \"sparse_y_pred\": false, \"ignore_class\": null, \"axis\": -1}}]}", &DENSE3);
+        " \"sparse_y_pred\": false, \"ignore_class\": null, \"axis\": -1}}]}",
+        &DENSE3);
     tbatch t;
     tb_init(&t, 4, YM, 1, 3, 0, P3, 1, 3, 0, NULL);
     /* BinaryAccuracy at 0.7: every prediction is 0 and 6 of the 12 labels are 0: 0.5. At the
@@ -256,7 +261,8 @@ static void test_loss_mapping(void **state) {
         " \"class_name\": \"SparseCategoricalCrossentropy\","
         " \"config\": {\"name\": \"scce\", \"reduction\": \"sum\", \"from_logits\": true,"
         " \"ignore_class\": null, \"fn\": \"sparse_categorical_crossentropy\"},"
-        " \"registered_name\": null}], \"loss_weights\": [1.0]}", &SPARSE3);
+        " \"registered_name\": null}], \"loss_weights\": [1.0]}",
+        &SPARSE3);
     const float z[] = {0, 0, 0, 0, 0, 0}, y[] = {0, 2};
     tbatch t;
     tb_init(&t, 2, y, 0, 0, 0, z, 1, 3, 0, NULL);
@@ -271,7 +277,8 @@ static void test_loss_mapping(void **state) {
     c = compile_ok("{\"loss\": {\"module\": \"keras.losses\", \"class_name\": \"Huber\","
                    " \"config\": {\"reduction\": \"auto\", \"name\": \"huber_loss\","
                    " \"delta\": 2.0},"
-                   " \"registered_name\": null}}", &SPARSE3);
+                   " \"registered_name\": null}}",
+                   &SPARSE3);
     const float y1[] = {0}, p1[] = {3};
     tb_init(&t, 1, y1, 1, 1, 0, p1, 1, 1, 0, NULL);
     assert_int_equal(sc_loss_compute(c.loss, &t.b, &v, &err), SC_OK);
@@ -284,7 +291,8 @@ static void test_loss_mapping(void **state) {
     sc_compiled_clear(&c);
     c = compile_ok("{\"loss\": {\"module\": \"keras.losses\", \"class_name\": \"function\","
                    " \"config\": \"mean_squared_error\", \"registered_name\":"
-                   " \"mean_squared_error\"}}", &bin);
+                   " \"mean_squared_error\"}}",
+                   &bin);
     assert_string_equal(sc_loss_class_name(c.loss), "MeanSquaredError");
     sc_compiled_clear(&c);
 }
@@ -301,7 +309,8 @@ static void test_config_json(void **state) {
         " \"Adam\", \"config\": {\"name\": \"adam\", \"learning_rate\": 0.01}, \"registered_name\":"
         " null}, \"loss\": \"binary_crossentropy\", \"loss_weights\": null, \"metrics\":"
         " [\"accuracy\"], \"weighted_metrics\": null, \"run_eagerly\": false,"
-        " \"steps_per_execution\": 1, \"jit_compile\": false}}", &bin);
+        " \"steps_per_execution\": 1, \"jit_compile\": false}}",
+        &bin);
     assert_string_equal(sc_loss_class_name(c.loss), "BinaryCrossentropy");
     const char *names[] = {"accuracy"};
     assert_names(&c, names, 1);
@@ -315,7 +324,9 @@ static void test_config_json(void **state) {
 
     sc_error err;
     assert_int_equal(compile_err("{\"class_name\": \"Sequential\", \"config\": {},"
-                                 " \"compile_config\": {}}", &bin, &err), SC_NOT_FOUND);
+                                 " \"compile_config\": {}}",
+                                 &bin, &err),
+                     SC_NOT_FOUND);
     assert_int_equal(compile_err("{\"class_name\": \"Sequential\", \"config\": {}}", &bin, &err),
                      SC_NOT_FOUND);
     assert_msg_has(&err, "t.json");
@@ -363,7 +374,8 @@ static void test_errors(void **state) {
     expect_err("{\"metrics\": [\"mae\", {\"class_name\": \"BinaryIoU\", \"config\": {}}]}",
                SC_UNIMPLEMENTED, "metrics[1] (BinaryIoU)", NULL);
     expect_err("{\"metrics\": [\"mae\", {\"class_name\": \"AUC\", \"config\": {\"num_thresholds\":"
-               " \"200\"}}]}", SC_INVALID_ARGUMENT, "metrics[1] (AUC)", "'num_thresholds'");
+               " \"200\"}}]}",
+               SC_INVALID_ARGUMENT, "metrics[1] (AUC)", "'num_thresholds'");
     expect_err("{\"metrics\": [{\"class_name\": \"AUC\", \"config\": {\"curve\": \"XY\"}}]}",
                SC_INVALID_ARGUMENT, "\"XY\"", "'curve'");
     expect_err("{\"metrics\": [{\"class_name\": \"AUC\", \"config\": {\"frobnicate\": 1}}]}",
@@ -371,23 +383,26 @@ static void test_errors(void **state) {
     expect_err("{\"metrics\": [{\"class_name\": \"Precision\", \"config\": {\"k\": 2}}]}",
                SC_UNIMPLEMENTED, "'k'", NULL); /* a key of another class */
     expect_err("{\"weighted_metrics\": [{\"class_name\": \"MeanSquaredError\", \"config\":"
-               " {\"dtype\": \"float16\"}}]}", SC_UNIMPLEMENTED, "weighted_metrics[0]", "dtype");
+               " {\"dtype\": \"float16\"}}]}",
+               SC_UNIMPLEMENTED, "weighted_metrics[0]", "dtype");
     expect_err("{\"metrics\": [{\"class_name\": \"CategoricalCrossentropy\", \"config\":"
-               " {\"axis\": 1}}]}", SC_UNIMPLEMENTED, "'axis'", NULL);
+               " {\"axis\": 1}}]}",
+               SC_UNIMPLEMENTED, "'axis'", NULL);
     expect_err("{\"metrics\": [{\"module\": \"__main__\", \"class_name\": \"MyMetric\","
-               " \"config\": {}, \"registered_name\": \"MyMetric\"}]}", SC_UNIMPLEMENTED,
-               "custom object", NULL);
+               " \"config\": {}, \"registered_name\": \"MyMetric\"}]}",
+               SC_UNIMPLEMENTED, "custom object", NULL);
     expect_err("{\"metrics\": [{\"class_name\": \"PrecisionAtRecall\", \"config\": {}}]}",
                SC_INVALID_ARGUMENT, "'recall'", "required");
     /* num_labels after label_weights, and fewer weights than labels. */
     expect_err("{\"metrics\": [{\"class_name\": \"AUC\", \"config\": {\"label_weights\":"
-               " [1, 2], \"multi_label\": true, \"num_labels\": 3}}]}", SC_INVALID_ARGUMENT,
-               "'label_weights'", "num_labels 3");
+               " [1, 2], \"multi_label\": true, \"num_labels\": 3}}]}",
+               SC_INVALID_ARGUMENT, "'label_weights'", "num_labels 3");
     expect_err("{\"loss\": {\"out_a\": \"mse\", \"out_b\": \"mae\"}}", SC_UNIMPLEMENTED,
                "multi-output", NULL);
     expect_err("{\"loss\": [\"mse\", \"mae\"]}", SC_UNIMPLEMENTED, "multi-output", NULL);
     expect_err("{\"loss\": {\"class_name\": \"MeanSquaredError\", \"config\": {\"reduction\":"
-               " null}}}", SC_UNIMPLEMENTED, "'reduction'", NULL);
+               " null}}}",
+               SC_UNIMPLEMENTED, "'reduction'", NULL);
     expect_err("{\"loss\": {\"class_name\": \"BinaryFocalCrossentropy\", \"config\": {}}}",
                SC_UNIMPLEMENTED, "BinaryFocalCrossentropy", NULL);
     expect_err("{\"loss\": \"mse\", \"loss_weights\": 0.5}", SC_UNIMPLEMENTED, "loss_weights",
@@ -436,11 +451,16 @@ static void test_from_names(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_design_example),  cmocka_unit_test(test_issue_envelopes),
-        cmocka_unit_test(test_accuracy_resolution), cmocka_unit_test(test_names),
-        cmocka_unit_test(test_config_keys),     cmocka_unit_test(test_loss_mapping),
-        cmocka_unit_test(test_config_json),     cmocka_unit_test(test_fixture_archive),
-        cmocka_unit_test(test_errors),          cmocka_unit_test(test_from_names),
+        cmocka_unit_test(test_design_example),
+        cmocka_unit_test(test_issue_envelopes),
+        cmocka_unit_test(test_accuracy_resolution),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_loss_mapping),
+        cmocka_unit_test(test_config_json),
+        cmocka_unit_test(test_fixture_archive),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_from_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

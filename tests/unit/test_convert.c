@@ -14,11 +14,11 @@ static void test_half(void **state) {
     (void)state;
     assert_true(sc_half_to_float(0x3c00) == 1.0f);
     assert_true(sc_half_to_float(0xc000) == -2.0f);
-    assert_true(sc_half_to_float(0x7bff) == 65504.0f);          /* largest normal */
-    assert_true(sc_half_to_float(0x0400) == ldexpf(1.0f, -14)); /* smallest normal */
-    assert_true(sc_half_to_float(0x0001) == ldexpf(1.0f, -24)); /* smallest subnormal */
+    assert_true(sc_half_to_float(0x7bff) == 65504.0f);             /* largest normal */
+    assert_true(sc_half_to_float(0x0400) == ldexpf(1.0f, -14));    /* smallest normal */
+    assert_true(sc_half_to_float(0x0001) == ldexpf(1.0f, -24));    /* smallest subnormal */
     assert_true(sc_half_to_float(0x03ff) == ldexpf(1023.0f, -24)); /* largest subnormal */
-    assert_true(sc_half_to_float(0x3555) == 0x1.554p-2f);       /* 0.333251953125 */
+    assert_true(sc_half_to_float(0x3555) == 0x1.554p-2f);          /* 0.333251953125 */
     float z = sc_half_to_float(0x8000);
     assert_true(z == 0.0f && signbit(z));
     assert_true(isinf(sc_half_to_float(0x7c00)) && sc_half_to_float(0x7c00) > 0);

@@ -47,9 +47,11 @@ static void test_paths_agree(void **state) {
         buf[i] = (uint8_t)(x >> 16);
     }
     /* Also around the 256-byte step, 64- and 16-byte tails of the folding (VPCLMULQDQ) path. */
-    const size_t lens[] = {0,   1,   7,   8,   9,   15,  16,  63,   64,   255,  256,
-                           257, 271, 272, 319, 320, 511, 512, 513,  767,  768,  769,
-                           1000, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 3 * 256 + 5, max};
+    const size_t lens[] = {
+        0,   1,   7,   8,   9,    15,           16,       63,           64,
+        255, 256, 257, 271, 272,  319,          320,      511,          512,
+        513, 767, 768, 769, 1000, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 3 * 256 + 5,
+        max};
     for (size_t a = 0; a < 8; a++)
         for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
             uint32_t p = sc_crc32c_extend_portable(0x1234u, buf + a, lens[i]);
@@ -67,9 +69,9 @@ static void test_record_vectors(void **state) {
     sc_record_frame(h, f, "", 0);
     const uint8_t h0[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0x29, 0x03, 0x98, 0x07};
     assert_memory_equal(h, h0, 12);
-    const uint8_t payload[24] = {0x09, 0x00, 0x00, 0x00, 0x40, 0xfc, 0x54, 0xd9, 0x41, 0x1a, 0x0d,
-                                 'b',  'r',  'a',  'i',  'n',  '.',  'E',  'v',  'e',  'n',  't',
-                                 ':',  '2'};
+    const uint8_t payload[24] = {0x09, 0x00, 0x00, 0x00, 0x40, 0xfc, 0x54, 0xd9,
+                                 0x41, 0x1a, 0x0d, 'b',  'r',  'a',  'i',  'n',
+                                 '.',  'E',  'v',  'e',  'n',  't',  ':',  '2'};
     sc_record_frame(h, f, payload, 24);
     const uint8_t h24[12] = {0x18, 0, 0, 0, 0, 0, 0, 0, 0xa3, 0x7f, 0x4b, 0x22};
     const uint8_t f24[4] = {0xec, 0xed, 0x8f, 0x9d};
@@ -87,8 +89,8 @@ static void test_record_vectors(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_check_values), cmocka_unit_test(test_mask),
-        cmocka_unit_test(test_extend),       cmocka_unit_test(test_paths_agree),
+        cmocka_unit_test(test_check_values),   cmocka_unit_test(test_mask),
+        cmocka_unit_test(test_extend),         cmocka_unit_test(test_paths_agree),
         cmocka_unit_test(test_record_vectors),
     };
     return cmocka_run_group_tests_name("crc32c", tests, NULL, NULL);

@@ -14,7 +14,7 @@
 #include "sidecar/eval.h"
 #include "support/ckpt_fixture.h"
 
-#define IN 3
+#define IN  3
 #define OUT 2
 
 /* logits = x @ W + b, written the way a user would. */
@@ -71,8 +71,9 @@ static void write_ckpt(const char *prefix, const char *root) {
     assert_int_equal(sc_bundle_writer_create(prefix, NULL, &w, &err), SC_OK);
     assert_int_equal(sc_bundle_writer_add(w, k0, SC_DT_FLOAT, 2, s0, W, sizeof W, 0, &err), SC_OK);
     assert_int_equal(sc_bundle_writer_add(w, k1, SC_DT_FLOAT, 1, s1, B, sizeof B, 0, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_INT64,
-                                          0, NULL, &step, 8, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE",
+                                          SC_DT_INT64, 0, NULL, &step, 8, 0, &err),
+                     SC_OK);
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
 }
@@ -91,8 +92,9 @@ static void test_bind_and_run(void **state) {
         sc_error err;
         assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
         if (sc_model_bind_bundle(m, b, &rep, &err) != SC_OK) fail_msg("%s", err.message);
-        assert_string_equal(rep.entries[0].key, r ? "linear/kernel/.ATTRIBUTES/VARIABLE_VALUE"
-                                                  : "model/linear/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+        assert_string_equal(rep.entries[0].key,
+                            r ? "linear/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+                              : "model/linear/kernel/.ATTRIBUTES/VARIABLE_VALUE");
         assert_int_equal(rep.num_unused, 0);
         sc_bind_report_clear(&rep);
         sc_runner *run;

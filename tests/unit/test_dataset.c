@@ -122,8 +122,11 @@ static void test_steps(void **state) {
     char path[512];
     tu_path(path, sizeof path, *state, "eval.npz");
     write_npz(path, 10, "x"); /* batches of 4: 4, 4, 2 */
-    const struct { uint64_t steps; size_t batches, examples; int ran_out; } cases[] = {
-        {2, 2, 8, 0}, {3, 3, 10, 0}, {5, 3, 10, 1}, {0, 3, 10, 0}};
+    const struct {
+        uint64_t steps;
+        size_t batches, examples;
+        int ran_out;
+    } cases[] = {{2, 2, 8, 0}, {3, 3, 10, 0}, {5, 3, 10, 1}, {0, 3, 10, 0}};
     for (int prefetch = 0; prefetch < 2; prefetch++) {
         for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
             sc_dataset_params p = sc_dataset_default_params();
@@ -229,8 +232,7 @@ static void test_npz_multi_input(void **state) {
 /* Three files, plain, GZIP and ZLIB, named so that sorted order is example order. */
 static void write_three(const char *dir, uint64_t per_file[3]) {
     char path[512];
-    const sc_compression comp[3] = {SC_COMPRESSION_NONE, SC_COMPRESSION_GZIP,
-                                    SC_COMPRESSION_ZLIB};
+    const sc_compression comp[3] = {SC_COMPRESSION_NONE, SC_COMPRESSION_GZIP, SC_COMPRESSION_ZLIB};
     const char *names[3] = {"eval-00.tfrecord", "eval-01.tfrecord", "eval-02.tfrecord"};
     uint64_t first = 0;
     /* Written out of order, so that only sorting puts them right. */
@@ -379,9 +381,9 @@ static void test_csv(void **state) {
     char path[512], text[4096];
     size_t len = (size_t)snprintf(text, sizeof text, "w,a,y,b,c,d\n");
     for (uint64_t i = 0; i < 9; i++)
-        len += (size_t)snprintf(text + len, sizeof text - len, "%g,%g,%g,%g,%g,%g\n",
-                                dt_wval(i), dt_xval(i, 0), dt_yval(i), dt_xval(i, 1),
-                                dt_xval(i, 2), dt_xval(i, 3));
+        len += (size_t)snprintf(text + len, sizeof text - len, "%g,%g,%g,%g,%g,%g\n", dt_wval(i),
+                                dt_xval(i, 0), dt_yval(i), dt_xval(i, 1), dt_xval(i, 2),
+                                dt_xval(i, 3));
     tu_path(path, sizeof path, *state, "eval.csv");
     assert_int_equal(tu_write(path, text, len), 0);
     for (int prefetch = 0; prefetch < 2; prefetch++) {
@@ -432,7 +434,8 @@ static void test_fixture_titanic(void **state) {
     (void)state;
     const char *root = getenv("SC_FIXTURES");
     char dir[512], tfr[600], csv[600];
-    snprintf(dir, sizeof dir, "%s/08_titanic_tfrecord_examples", root ? root : "../shared/fixtures");
+    snprintf(dir, sizeof dir, "%s/08_titanic_tfrecord_examples",
+             root ? root : "../shared/fixtures");
     if (access(dir, R_OK) != 0) {
         printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", dir);
         skip();
@@ -469,8 +472,9 @@ static void test_fixture_titanic(void **state) {
             assert_true(bt.labels[0][k] == bc.labels[0][k]);
         }
         if (total == 0) /* record 0: pass_id 1, pclass 3, sibsp 1, parch 0, fare 7.25, label 0 */
-            assert_true(bt.inputs[0][0] == 1 && bt.inputs[1][0] == 3 && bt.inputs[2][0] == 1 &&
-                        bt.inputs[3][0] == 0 && bt.inputs[4][0] == 7.25f && bt.labels[0][0] == 0);
+            assert_true(bt.inputs[0][0] == 1 && bt.inputs[1][0] == 3 && bt.inputs[2][0] == 1
+                        && bt.inputs[3][0] == 0 && bt.inputs[4][0] == 7.25f
+                        && bt.labels[0][0] == 0);
         total += bt.n;
         batches++;
     }
@@ -492,11 +496,14 @@ static void test_npy_pair(void **state) {
     for (int i = 0; i < 5; i++) y[i] = i % 2, yy[i] = 10 + i;
     int64_t xs[2] = {5, 3}, ys[1] = {5};
     assert_int_equal(sc_npy_save(tu_path(xp, sizeof xp, *state, "x_val.npy"), SC_DT_FLOAT, 2, xs, x,
-                                 sizeof x, NULL, NULL), SC_OK);
+                                 sizeof x, NULL, NULL),
+                     SC_OK);
     assert_int_equal(sc_npy_save(tu_path(yp, sizeof yp, *state, "y_val.npy"), SC_DT_INT64, 1, ys, y,
-                                 sizeof y, NULL, NULL), SC_OK);
-    assert_int_equal(sc_npy_save(tu_path(lp, sizeof lp, *state, "other.npy"), SC_DT_INT64, 1, ys, yy,
-                                 sizeof yy, NULL, NULL), SC_OK);
+                                 sizeof y, NULL, NULL),
+                     SC_OK);
+    assert_int_equal(sc_npy_save(tu_path(lp, sizeof lp, *state, "other.npy"), SC_DT_INT64, 1, ys,
+                                 yy, sizeof yy, NULL, NULL),
+                     SC_OK);
     for (int explicit_label = 0; explicit_label < 2; explicit_label++) {
         sc_dataset_params p = sc_dataset_default_params();
         p.path = xp;

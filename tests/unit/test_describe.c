@@ -77,8 +77,9 @@ static sc_bundle *make_bundle(const char *dir, const char *name, const spec *s, 
     if (sc_bundle_writer_create(prefix, &p, &w, &err) != SC_OK) fail_msg("%s", err.message);
     for (size_t i = 0; i < n; i++) {
         int64_t shape[1] = {s[i].dim};
-        if (sc_bundle_writer_add(w, s[i].key, s[i].dtype, s[i].rank, shape, s[i].data, s[i].size,
-                                 0, &err) != SC_OK)
+        if (sc_bundle_writer_add(w, s[i].key, s[i].dtype, s[i].rank, shape, s[i].data, s[i].size, 0,
+                                 &err)
+            != SC_OK)
             fail_msg("%s", err.message);
     }
     if (graph) {
@@ -235,8 +236,8 @@ static void test_other_layouts(void **state) {
     char sub[4096];
     snprintf(sub, sizeof sub, "%s/variables", (char *)*state);
     assert_int_equal(mkdir(sub, 0700), 0);
-    const spec keras[] = {{"layer_with_weights-0/kernel" VV, SC_DT_FLOAT, 1, 4, KERNEL,
-                           sizeof KERNEL}};
+    const spec keras[] = {
+        {"layer_with_weights-0/kernel" VV, SC_DT_FLOAT, 1, 4, KERNEL, sizeof KERNEL}};
     b = make_bundle(*state, "variables/variables", keras, 1, &g);
     info = describe_ok(b);
     assert_int_equal(info.layout, SC_LAYOUT_SAVED_MODEL);
@@ -255,8 +256,7 @@ static void test_other_layouts(void **state) {
     assert_string_equal(sc_ckpt_layout_name(SC_LAYOUT_NAME_BASED), "name_based");
     assert_string_equal(sc_ckpt_layout_name(SC_LAYOUT_UNKNOWN), "unknown");
     assert_string_equal(sc_ckpt_layout_name((sc_ckpt_layout)42), "unknown");
-    assert_string_equal(sc_step_source_name(SC_STEP_OPTIMIZER_ITERATIONS),
-                        "optimizer/_iterations");
+    assert_string_equal(sc_step_source_name(SC_STEP_OPTIMIZER_ITERATIONS), "optimizer/_iterations");
     assert_string_equal(sc_step_source_name(SC_STEP_FILE_NAME), "file name (fallback)");
     assert_string_equal(sc_step_source_name((sc_step_source)-3), "none");
 }
@@ -269,8 +269,7 @@ static void test_errors(void **state) {
     sc_pb_buf bad = {0};
     const uint8_t junk[] = {0x0a, 0x09, 0x0a, 0x01};
     sc_pb_put_bytes(&bad, junk, sizeof junk);
-    const spec s[] = {{"layer_with_weights-0/kernel" VV, SC_DT_FLOAT, 1, 4, KERNEL,
-                       sizeof KERNEL}};
+    const spec s[] = {{"layer_with_weights-0/kernel" VV, SC_DT_FLOAT, 1, 4, KERNEL, sizeof KERNEL}};
     sc_bundle *b = make_bundle(*state, "corrupt-1", s, 1, &bad);
     assert_int_equal(sc_ckpt_describe(b, &info, &err), SC_DATA_LOSS);
     snprintf(want, sizeof want, "%s/corrupt-1: tensor '_CHECKPOINTABLE_OBJECT_GRAPH': node 0",
@@ -316,8 +315,7 @@ static sc_status describe_fixture(const char *fx, const char *rel, sc_ckpt_info 
     if (sc_bundle_open(prefix, &b, err) != SC_OK) fail_msg("%s", err->message);
     sc_status st = sc_ckpt_describe(b, info, err);
     /* step_key points into the bundle: compare it before freeing. */
-    if (st == SC_OK && info->step_key)
-        assert_string_equal(info->step_key, "optimizer/iter" VV);
+    if (st == SC_OK && info->step_key) assert_string_equal(info->step_key, "optimizer/iter" VV);
     info->step_key = NULL;
     sc_bundle_free(b);
     return st;
@@ -331,8 +329,8 @@ static void test_fixtures(void **state) {
     sc_error err;
 
     /* 01: ModelCheckpoint(save_weights_only=True), legacy Adam: optimizer/iter = 2300. */
-    assert_int_equal(describe_fixture(fx, "01_spd3_titanic_cp_ckpt/training_1/cp.ckpt", &info,
-                                      &err), SC_OK);
+    assert_int_equal(
+        describe_fixture(fx, "01_spd3_titanic_cp_ckpt/training_1/cp.ckpt", &info, &err), SC_OK);
     assert_int_equal(info.layout, SC_LAYOUT_KERAS_WEIGHTS);
     assert_int_equal(info.step, 2300);
     assert_int_equal(info.step_source, SC_STEP_OPTIMIZER_ITER);
@@ -343,8 +341,11 @@ static void test_fixtures(void **state) {
     /* 02 cp-0000.ckpt: weights saved before fit, no optimizer variables, no save_counter; the
      * number rule gives -1 for "cp-0000.ckpt" (what follows the last '-' is "0000.ckpt"), so no
      * step at all. */
-    assert_int_equal(describe_fixture(fx, "02_nighthawks_tf_tutorial_cp_epoch/training_2/"
-                                          "cp-0000.ckpt", &info, &err), SC_OK);
+    assert_int_equal(describe_fixture(fx,
+                                      "02_nighthawks_tf_tutorial_cp_epoch/training_2/"
+                                      "cp-0000.ckpt",
+                                      &info, &err),
+                     SC_OK);
     assert_int_equal(info.layout, SC_LAYOUT_KERAS_WEIGHTS);
     assert_int_equal(info.file_number, -1);
     assert_int_equal(info.step_source, SC_STEP_NONE);
@@ -352,32 +353,46 @@ static void test_fixtures(void **state) {
     assert_int_equal(info.has_object_graph, 1);
 
     /* 02 cp-0050.ckpt: index only; the graph lives in the absent data file. */
-    assert_int_equal(describe_fixture(fx, "02_nighthawks_tf_tutorial_cp_epoch/training_2/"
-                                          "cp-0050.ckpt", &info, &err), SC_UNAVAILABLE);
+    assert_int_equal(describe_fixture(fx,
+                                      "02_nighthawks_tf_tutorial_cp_epoch/training_2/"
+                                      "cp-0050.ckpt",
+                                      &info, &err),
+                     SC_UNAVAILABLE);
 
     /* 06: two shards, the graph in shard 0. */
-    assert_int_equal(describe_fixture(fx, "06_byeongjuncho_two_shard_cp_epoch/training_2/"
-                                          "cp-0000.ckpt", &info, &err), SC_OK);
+    assert_int_equal(describe_fixture(fx,
+                                      "06_byeongjuncho_two_shard_cp_epoch/training_2/"
+                                      "cp-0000.ckpt",
+                                      &info, &err),
+                     SC_OK);
     assert_int_equal(info.layout, SC_LAYOUT_KERAS_WEIGHTS);
     assert_int_equal(info.has_object_graph, 1);
 
     /* 05: SavedModels, TF2 (object graph, no step) and TF1 (name-based keys, no graph). */
-    assert_int_equal(describe_fixture(fx, "05_tf_serving_testdata_savedmodels/"
-                                          "saved_model_half_plus_two_tf2_cpu/00000123/variables/"
-                                          "variables", &info, &err), SC_OK);
+    assert_int_equal(describe_fixture(fx,
+                                      "05_tf_serving_testdata_savedmodels/"
+                                      "saved_model_half_plus_two_tf2_cpu/00000123/variables/"
+                                      "variables",
+                                      &info, &err),
+                     SC_OK);
     assert_int_equal(info.layout, SC_LAYOUT_SAVED_MODEL);
     assert_int_equal(info.step_source, SC_STEP_NONE);
     assert_int_equal(info.has_object_graph, 1);
-    assert_int_equal(describe_fixture(fx, "05_tf_serving_testdata_savedmodels/"
-                                          "saved_model_half_plus_two_cpu/00000123/variables/"
-                                          "variables", &info, &err), SC_OK);
+    assert_int_equal(describe_fixture(fx,
+                                      "05_tf_serving_testdata_savedmodels/"
+                                      "saved_model_half_plus_two_cpu/00000123/variables/"
+                                      "variables",
+                                      &info, &err),
+                     SC_OK);
     assert_int_equal(info.layout, SC_LAYOUT_SAVED_MODEL);
     assert_int_equal(info.has_object_graph, 0);
 
     /* 14: a Keras SavedModel after one Adam step. */
-    assert_int_equal(describe_fixture(fx, "14_tf_rust_examples_keras_savedmodels/"
-                                          "keras_single_input_saved_model/variables/variables",
-                                      &info, &err), SC_OK);
+    assert_int_equal(describe_fixture(fx,
+                                      "14_tf_rust_examples_keras_savedmodels/"
+                                      "keras_single_input_saved_model/variables/variables",
+                                      &info, &err),
+                     SC_OK);
     assert_int_equal(info.layout, SC_LAYOUT_SAVED_MODEL);
     assert_int_equal(info.step, 1);
     assert_int_equal(info.step_source, SC_STEP_OPTIMIZER_ITER);

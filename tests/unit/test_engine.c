@@ -17,27 +17,32 @@
 #include "sidecar/engine.h"
 #include "sidecar/model.h"
 
-#define B 4
-#define H 8
+#define B   4
+#define H   8
 #define CIN 3
 
-#define CONV(name, f, pad, act)                                                                 \
-    "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"" name "\",\"filters\":" #f               \
-    ",\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"" pad "\",\"data_format\":"         \
+#define CONV(name, f, pad, act)                                                                    \
+    "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"" name "\",\"filters\":" #f                 \
+    ",\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"" pad "\",\"data_format\":"            \
     "\"channels_last\",\"dilation_rate\":[1,1],\"activation\":\"" act "\",\"use_bias\":true}}"
 
 /* c1, c2: 3x3 same (16 filters, activation %s), c3: 3x3 valid (32), Flatten, Dense(5). */
 static const char *model_json(int relu) {
     static char buf[2048];
-    snprintf(buf, sizeof buf,
-             "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
-             "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,8,8,3],"
-             "\"dtype\":\"float32\",\"name\":\"in\"}}," CONV("c1", 16, "same", "%s") ","
-             CONV("c2", 16, "same", "%s") "," CONV("c3", 32, "valid", "linear") ","
-             "{\"class_name\":\"Flatten\",\"config\":{\"name\":\"f\"}},"
-             "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":5,\"activation\":"
-             "\"linear\",\"use_bias\":true}}]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}",
-             relu ? "relu" : "linear", relu ? "relu" : "linear");
+    snprintf(
+        buf, sizeof buf,
+        "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
+        "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,8,8,3],"
+        "\"dtype\":\"float32\",\"name\":\"in\"}}," CONV("c1", 16, "same", "%s") "," CONV(
+            "c2", 16, "same",
+            "%s") "," CONV("c3", 32, "valid",
+                           "linear") ","
+                                     "{\"class_name\":\"Flatten\",\"config\":{\"name\":\"f\"}},"
+                                     "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\","
+                                     "\"units\":5,\"activation\":"
+                                     "\"linear\",\"use_bias\":true}}]},\"keras_version\":\"2.15."
+                                     "0\",\"backend\":\"tensorflow\"}",
+        relu ? "relu" : "linear", relu ? "relu" : "linear");
     return buf;
 }
 
@@ -75,8 +80,8 @@ static void conv_ref(const double *x, int h, int cin, const float *k, const floa
                             int ii = i + di + off, jj = j + dj + off;
                             if (ii < 0 || jj < 0 || ii >= h || jj >= h) continue;
                             for (int c = 0; c < cin; c++)
-                                s += x[((b * h + ii) * h + jj) * cin + c] *
-                                     k[((di * 3 + dj) * cin + c) * f + o];
+                                s += x[((b * h + ii) * h + jj) * cin + c]
+                                     * k[((di * 3 + dj) * cin + c) * f + o];
                         }
                     if (relu && s < 0) s = 0;
                     y[((b * oh + i) * oh + j) * f + o] = s;
@@ -186,8 +191,10 @@ static void test_nan_propagates(void **state) {
     const float *y = sc_runner_output(r, 0);
     for (int b = 0; b < B; b++)
         for (int o = 0; o < 5; o++) {
-            if (b == 1) assert_true(isnan(y[b * 5 + o]));
-            else assert_false(isnan(y[b * 5 + o]));
+            if (b == 1)
+                assert_true(isnan(y[b * 5 + o]));
+            else
+                assert_false(isnan(y[b * 5 + o]));
         }
     sc_runner_free(r);
     sc_model_free(m);
@@ -201,8 +208,8 @@ static void test_fused_relu_keeps_runner_nan_semantics(void **state) {
     static const char j[] =
         "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
         "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,8,8,3],"
-        "\"dtype\":\"float32\",\"name\":\"in\"}}," CONV("c", 8, "valid", "relu")
-        "]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}";
+        "\"dtype\":\"float32\",\"name\":\"in\"}}," CONV(
+            "c", 8, "valid", "relu") "]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}";
     sc_model *m = NULL;
     sc_error err;
     assert_int_equal(sc_model_load_keras_json(j, strlen(j), "relu.json", &m, &err), SC_OK);

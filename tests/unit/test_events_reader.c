@@ -178,9 +178,9 @@ static void test_non_scalars_skipped(void **state) {
     sc_pb_buf b = {0};
     file_version(&b, "brain.Event:2");
     histogram(&b, 1, "weights");
-    tensor_value(&b, 1, "vector", 1.0f, 1, NULL);          /* rank 1 */
-    tensor_value(&b, 1, "hist", 2.0f, 0, "histograms");    /* another plugin: tag excluded */
-    simple_scalar(&b, 2, "hist", 3.0f, 0);                 /* ... also later values */
+    tensor_value(&b, 1, "vector", 1.0f, 1, NULL);       /* rank 1 */
+    tensor_value(&b, 1, "hist", 2.0f, 0, "histograms"); /* another plugin: tag excluded */
+    simple_scalar(&b, 2, "hist", 3.0f, 0);              /* ... also later values */
     tensor_value(&b, 1, "acc", 0.75f, 0, "scalars");
     sc_scalars *s = decode(&b, NULL);
     assert_int_equal(sc_scalars_num_series(s), 1);
@@ -329,7 +329,8 @@ static void test_files_in_order_and_truncation(void **state) {
     sc_scalars_free(s);
     sc_error err;
     assert_int_equal(sc_scalars_create(NULL, &s, NULL), SC_OK);
-    assert_int_equal(sc_scalars_add_file(s, "/nonexistent/events.out.tfevents.1", &err), SC_NOT_FOUND);
+    assert_int_equal(sc_scalars_add_file(s, "/nonexistent/events.out.tfevents.1", &err),
+                     SC_NOT_FOUND);
     assert_non_null(strstr(err.message, "/nonexistent/events.out.tfevents.1"));
     sc_scalars_free(s);
     sc_pb_buf_free(&a);
@@ -349,8 +350,8 @@ static void test_reservoir(void **state) {
     sc_scalar_series x = find(s, "x"), y = find(s2, "x");
     assert_int_equal(x.num_points, 100);
     assert_int_equal(x.num_read, 10000);
-    assert_int_equal(x.points[0].step, 0);       /* first kept */
-    assert_int_equal(x.points[99].step, 99990);  /* newest kept */
+    assert_int_equal(x.points[0].step, 0);      /* first kept */
+    assert_int_equal(x.points[99].step, 99990); /* newest kept */
     for (size_t i = 1; i < x.num_points; i++) assert_true(x.points[i].step > x.points[i - 1].step);
     assert_true(x.min.value == -3.0 && x.max.value == 973.0); /* over every point */
     assert_int_equal(x.last.step, 99990);
@@ -370,7 +371,8 @@ static const char *fixtures(void) {
     const char *f = getenv("SC_FIXTURES");
     struct stat st;
     if (!f || stat(f, &st) != 0) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", f ? f : "$SC_FIXTURES");
+        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
+               f ? f : "$SC_FIXTURES");
         return NULL;
     }
     return f;
@@ -381,7 +383,8 @@ static void test_fixture_keras_validation(void **state) {
     const char *fx = fixtures();
     if (!fx) skip();
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/07_ermesson_keras_tensorboard_efficientdet_events/validation", fx);
+    snprintf(dir, sizeof dir, "%s/07_ermesson_keras_tensorboard_efficientdet_events/validation",
+             fx);
     char **names;
     size_t n;
     assert_int_equal(sc_events_list_dir(dir, &names, &n, NULL), SC_OK);

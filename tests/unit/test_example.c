@@ -234,8 +234,10 @@ static void test_errors(void **state) {
         ex = ex_of(cut ? EX_X : NULL, cut);
         sc_status s = sc_example_get_floats(&ex, "x", f, 2, &err);
         assert_int_equal(s, cut == 0 ? SC_INVALID_ARGUMENT : SC_DATA_LOSS);
-        if (cut) assert_non_null(strstr(err.message, "malformed tf.train.Example"));
-        else assert_non_null(strstr(err.message, "(features present: none)"));
+        if (cut)
+            assert_non_null(strstr(err.message, "malformed tf.train.Example"));
+        else
+            assert_non_null(strstr(err.message, "(features present: none)"));
     }
     /* A packed float chunk whose length is not a multiple of 4. */
     uint8_t bad[sizeof EX_X];

@@ -20,10 +20,22 @@ void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t k);
 void *__real_realloc(void *p, size_t n);
 void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n) { g_allocs++; return __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t k) { g_allocs++; return __real_calloc(n, k); }
-void *__wrap_realloc(void *p, size_t n) { g_allocs++; return __real_realloc(p, n); }
-void *__wrap_aligned_alloc(size_t a, size_t n) { g_allocs++; return __real_aligned_alloc(a, n); }
+void *__wrap_malloc(size_t n) {
+    g_allocs++;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t k) {
+    g_allocs++;
+    return __real_calloc(n, k);
+}
+void *__wrap_realloc(void *p, size_t n) {
+    g_allocs++;
+    return __real_realloc(p, n);
+}
+void *__wrap_aligned_alloc(size_t a, size_t n) {
+    g_allocs++;
+    return __real_aligned_alloc(a, n);
+}
 
 /* tokens [null] -> Embedding(6, 2) -> Conv1D(3, kernel 2, relu) -> GlobalMaxPooling1D ->
  * Dense(2, softmax) */
@@ -31,11 +43,14 @@ static const char *k_text =
     "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"text\", \"layers\": ["
     "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, null], "
     "\"dtype\": \"int32\", \"name\": \"tokens\"}},"
-    "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"emb\", \"input_dim\": 6, \"output_dim\": 2}},"
-    "{\"class_name\": \"Conv1D\", \"config\": {\"name\": \"conv\", \"filters\": 3, \"kernel_size\": [2], "
+    "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"emb\", \"input_dim\": 6, "
+    "\"output_dim\": 2}},"
+    "{\"class_name\": \"Conv1D\", \"config\": {\"name\": \"conv\", \"filters\": 3, "
+    "\"kernel_size\": [2], "
     "\"strides\": [1], \"padding\": \"valid\", \"dilation_rate\": [1], \"activation\": \"relu\"}},"
     "{\"class_name\": \"GlobalMaxPooling1D\", \"config\": {\"name\": \"pool\"}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 2, \"activation\": \"softmax\"}}"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 2, \"activation\": "
+    "\"softmax\"}}"
     "]}, \"keras_version\": \"2.15.0\"}";
 
 static void fill(sc_model *m) {
@@ -51,14 +66,15 @@ static void reference(sc_model *m, const float *tok, int T, double out[2]) {
     const float *E = sc_model_find_variable(m, "emb", "embeddings")->data; /* [6, 2] */
     const float *K = sc_model_find_variable(m, "conv", "kernel")->data;    /* [2, 2, 3] */
     const float *cb = sc_model_find_variable(m, "conv", "bias")->data;
-    const float *D = sc_model_find_variable(m, "out", "kernel")->data;     /* [3, 2] */
+    const float *D = sc_model_find_variable(m, "out", "kernel")->data; /* [3, 2] */
     const float *db = sc_model_find_variable(m, "out", "bias")->data;
     double pool[3] = {-1e300, -1e300, -1e300};
     for (int t = 0; t + 1 < T; t++)
         for (int f = 0; f < 3; f++) {
             double s = cb[f];
             for (int k = 0; k < 2; k++)
-                for (int c = 0; c < 2; c++) s += (double)E[(int)tok[t + k] * 2 + c] * K[(k * 2 + c) * 3 + f];
+                for (int c = 0; c < 2; c++)
+                    s += (double)E[(int)tok[t + k] * 2 + c] * K[(k * 2 + c) * 3 + f];
             s = s > 0 ? s : 0;
             if (s > pool[f]) pool[f] = s;
         }
@@ -157,7 +173,8 @@ static void test_fixed_and_free(void **state) {
     (void)state;
     const char *json =
         "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"seq\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, null, 3], \"name\": \"frames\"}},"
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, null, 3], "
+        "\"name\": \"frames\"}},"
         "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2}},"
         "{\"class_name\": \"GlobalAveragePooling1D\", \"config\": {\"name\": \"g\"}}]}}";
     sc_model *m;
@@ -173,7 +190,8 @@ static void test_fixed_and_free(void **state) {
     sc_model_free(m);
     /* A negative size is still refused at load. */
     const char *neg = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
-                      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, -2], \"name\": \"i\"}},"
+                      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, "
+                      "-2], \"name\": \"i\"}},"
                       "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2}}]}}";
     assert_int_not_equal(sc_model_load_keras_json(neg, strlen(neg), "neg.json", &m, &err), SC_OK);
 }

@@ -24,9 +24,12 @@
 /* InputLayer [4] -> Dense(3) -> Dense(2): variables [4,3] [3] [3,2] [2]. */
 static const char *k_model =
     "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
-    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 3, \"activation\": \"relu\"}},"
-    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", \"units\": 2, \"activation\": \"softmax\"}}"
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": "
+    "\"in\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 3, \"activation\": "
+    "\"relu\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", \"units\": 2, \"activation\": "
+    "\"softmax\"}}"
     "]}}";
 
 static const int64_t SHAPES[4][2] = {{4, 3}, {3, 0}, {3, 2}, {2, 0}};
@@ -70,8 +73,8 @@ typedef struct result {
     char model_root[256];
     int64_t step;
     char step_key[512];
-    float first[4];     /* first value of each variable */
-    char key0[512];     /* the key variable 0 took */
+    float first[4]; /* first value of each variable */
+    char key0[512]; /* the key variable 0 took */
     char msg[SC_ERROR_MESSAGE_MAX];
 } result;
 

@@ -32,7 +32,8 @@ static const uint64_t k_u64[1] = {UINT64_C(0xfedcba9876543210)};
 static const int64_t s_3x4[2] = {3, 4}, s_4[1] = {4}, s_2x2x2[3] = {2, 2, 2}, s_3[1] = {3},
                      s_2[1] = {2}, s_0x3[2] = {0, 3}, s_1[1] = {1};
 
-#define E(key, dt, rank, shape, obj) {key, dt, rank, shape, &(obj), sizeof(obj)}
+#define E(key, dt, rank, shape, obj)                                                               \
+    { key, dt, rank, shape, &(obj), sizeof(obj) }
 static const sc_h5weights_entry k_entries[] = {
     E("optimizer/vars/1", SC_DT_FLOAT, 0, NULL, k_lr),
     E("layers/dense_1/vars/0", SC_DT_DOUBLE, 3, s_2x2x2, k_f64),
@@ -49,18 +50,24 @@ static const sc_h5weights_entry k_entries[] = {
 #define N_ENTRIES (sizeof k_entries / sizeof k_entries[0])
 
 static const sc_h5weights_group k_groups[] = {
-    {"vars", "sequential", NULL, NULL},    /* the root model's empty vars */
+    {"vars", "sequential", NULL, NULL},           /* the root model's empty vars */
     {"layers/dense/vars", "dense_6", NULL, NULL}, /* Keras 3.1x: name on vars, path name differs */
-    {"layers/dropout/vars", NULL, NULL, NULL}, /* Keras <= 3.3: empty vars, no attribute */
-    {"layers/flatten", "flatten", NULL, NULL}, /* a group with only a name attribute */
+    {"layers/dropout/vars", NULL, NULL, NULL},    /* Keras <= 3.3: empty vars, no attribute */
+    {"layers/flatten", "flatten", NULL, NULL},    /* a group with only a name attribute */
 };
 
 /* strcmp order of the keys above ('/' sorts before '_', "10" before "1x"). */
-static const char *const k_sorted[] = {
-    "layers/dense/vars/0",     "layers/dense/vars/1",   "layers/dense/vars/10",
-    "layers/dense_1/vars/0",   "layers/dense_1/vars/1", "layers/embedding/vars/0",
-    "misc/deep/er/still/u8",   "misc/i16",              "misc/u64",
-    "optimizer/vars/0",        "optimizer/vars/1"};
+static const char *const k_sorted[] = {"layers/dense/vars/0",
+                                       "layers/dense/vars/1",
+                                       "layers/dense/vars/10",
+                                       "layers/dense_1/vars/0",
+                                       "layers/dense_1/vars/1",
+                                       "layers/embedding/vars/0",
+                                       "misc/deep/er/still/u8",
+                                       "misc/i16",
+                                       "misc/u64",
+                                       "optimizer/vars/0",
+                                       "optimizer/vars/1"};
 
 typedef struct {
     char *dir, *h5;
@@ -153,7 +160,8 @@ static void test_round_trip(void **state) {
     sleep(1);
     char *again = ckf_join(f->dir, "again.weights.h5");
     assert_int_equal(sc_h5weights_write(again, k_entries, N_ENTRIES, k_groups,
-                                        sizeof k_groups / sizeof k_groups[0], &err), SC_OK);
+                                        sizeof k_groups / sizeof k_groups[0], &err),
+                     SC_OK);
     size_t len2;
     uint8_t *raw2 = ckf_read(again, &len2);
     raw = ckf_read(f->h5, &len);
@@ -208,8 +216,8 @@ static void test_read_needs_room(void **state) {
     assert_non_null(strstr(err.message, "layers/dense/vars/0"));
     assert_non_null(strstr(err.message, "need 48"));
     /* Empty tensors need no room at all. */
-    assert_int_equal(sc_h5weights_read(h, sc_h5weights_find(h, "layers/dense/vars/10"), NULL, 0,
-                                       &err), SC_OK);
+    assert_int_equal(
+        sc_h5weights_read(h, sc_h5weights_find(h, "layers/dense/vars/10"), NULL, 0, &err), SC_OK);
     sc_h5weights_free(h);
 }
 
@@ -280,8 +288,8 @@ static void test_foreign_layouts(void **state) {
     ds = H5Dcreate2(file, "null", H5T_IEEE_F32LE, sn, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Dclose(ds);
     assert_int_equal(H5Lcreate_soft("/be", file, "soft", H5P_DEFAULT, H5P_DEFAULT), 0);
-    assert_int_equal(
-        H5Lcreate_external(f->h5, "/layers", file, "ext", H5P_DEFAULT, H5P_DEFAULT), 0);
+    assert_int_equal(H5Lcreate_external(f->h5, "/layers", file, "ext", H5P_DEFAULT, H5P_DEFAULT),
+                     0);
     H5Sclose(sn);
     H5Sclose(sc);
     H5Tclose(st);
@@ -407,7 +415,8 @@ static void make_zip(const char *path, const char *const *names, const void *con
         zip_int64_t idx = zip_file_add(za, names[i], src, ZIP_FL_OVERWRITE);
         assert_true(idx >= 0);
         assert_int_equal(zip_set_file_compression(za, (zip_uint64_t)idx,
-                                                  deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0), 0);
+                                                  deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0),
+                         0);
     }
     assert_int_equal(zip_close(za), 0);
 }

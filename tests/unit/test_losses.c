@@ -84,7 +84,8 @@ static void test_sparse_backends_and_ignore(void **state) {
     const float lab[] = {0}, p[] = {1e-9f, 0.5f};
     tbatch t;
     tb_init(&t, 1, lab, 0, 0, 0, p, 1, 2, 0, NULL);
-    assert_near(lossv(spec("sparse_categorical_crossentropy", 3), &t), log(0.5000001) - log(1e-7), 1e-6);
+    assert_near(lossv(spec("sparse_categorical_crossentropy", 3), &t), log(0.5000001) - log(1e-7),
+                1e-6);
     sc_loss_spec j = spec("sparse_categorical_crossentropy", 3);
     j.backend = SC_BACKEND_JAX;
     assert_near(lossv(j, &t), -log(1e-7), 1e-6);
@@ -160,9 +161,12 @@ static double ref_loss_row(int which, const float *y, const float *p) {
     }
     for (int j = 0; j < C; j++) {
         double d = (double)p[j] - y[j];
-        if (which == 1) s += d * d;
-        else if (which == 2) s += fabs(d) <= 1 ? 0.5 * d * d : fabs(d) - 0.5;
-        else s -= y[j] * log(p[j] + 1e-7) + (1 - y[j]) * log(1 - p[j] + 1e-7);
+        if (which == 1)
+            s += d * d;
+        else if (which == 2)
+            s += fabs(d) <= 1 ? 0.5 * d * d : fabs(d) - 0.5;
+        else
+            s -= y[j] * log(p[j] + 1e-7) + (1 - y[j]) * log(1 - p[j] + 1e-7);
     }
     return s / C;
 }
@@ -204,8 +208,8 @@ static void test_evaluate_aggregation_and_float64(void **state) {
             assert_int_equal(sc_loss_compute(l, &t.b, &lb, NULL), SC_OK);
             double ref = 0;
             for (int r = 0; r < k; r++)
-                ref += w[i + r] * ref_loss_row(which, which ? y + (i + r) * C : ys + i + r,
-                                               p + (i + r) * C);
+                ref += w[i + r]
+                       * ref_loss_row(which, which ? y + (i + r) * C : ys + i + r, p + (i + r) * C);
             ref /= k; /* sum_over_batch_size: divided by the rows, not by sum(w) */
             assert_near(lb, ref, 1e-6);
             float n = (float)k;

@@ -46,7 +46,8 @@ static void test_binary_accuracy_batches(void **state) {
     (void)state;
     /* p > .5: 1,0,0 | 1,0,1 | 1,0 vs y 1,0,1 | 0,0,1 | 1,0 -> matches 1,1,0,0,1,1,1,1 = 6/8.
      * Weights 1,2,1,1,1,1,3,.5: matched weight 1+2+1+1+3+.5 = 8.5 of 10.5. */
-    const float y[] = {1, 0, 1, 0, 0, 1, 1, 0}, p[] = {0.7f, 0.5f, 0.2f, 0.6f, 0.1f, 0.9f, 0.51f, 0.49f};
+    const float y[] = {1, 0, 1, 0, 0, 1, 1, 0},
+                p[] = {0.7f, 0.5f, 0.2f, 0.6f, 0.1f, 0.9f, 0.51f, 0.49f};
     const float w[] = {1, 2, 1, 1, 1, 1, 3, 0.5f};
     sc_metric *m = make(sc_metric_default_spec("BinaryAccuracy"));
     feed(m, 8, 3, y, 1, 1, p, 1, 1, NULL);
@@ -200,7 +201,8 @@ static void test_auc_curves(void **state) {
     /* Two labels: column 0 as above (.75); column 1 y 1,1,0,0 with .9,.2,.3,.25: pairs
      * .9 > both, .2 > neither -> .5. multi_label mean .625; label weights 1,3 -> .5625.
      * Flattened (multi_label off): 12 of 16 pairs -> .75. */
-    const float y2[] = {1, 1, 0, 1, 1, 0, 0, 0}, p2[] = {0.9f, 0.9f, 0.8f, 0.2f, 0.7f, 0.3f, 0.1f, 0.25f};
+    const float y2[] = {1, 1, 0, 1, 1, 0, 0, 0},
+                p2[] = {0.9f, 0.9f, 0.8f, 0.2f, 0.7f, 0.3f, 0.1f, 0.25f};
     const float lw[] = {1, 3};
     s = sc_metric_default_spec("AUC");
     assert_near(auc_of(s, y2, p2, 4, 2), 0.75, 1e-7);
@@ -268,7 +270,8 @@ static void test_fscore_average_and_iou(void **state) {
     /* MeanIoU, weights .3,.3,.3,.6: cm [[.3,.3],[.3,.6]]: .3/.9 and .6/1.2 -> (1/3 + 1/2)/2.
      * With 3 classes, class 2 has an empty denominator and is left out of the mean. The
      * ignored label 255 is dropped before the range check. */
-    const float yi[] = {0, 0, 1, 1, 255}, pi[] = {0, 1, 0, 1, 0}, wi[] = {0.3f, 0.3f, 0.3f, 0.6f, 1};
+    const float yi[] = {0, 0, 1, 1, 255}, pi[] = {0, 1, 0, 1, 0},
+                wi[] = {0.3f, 0.3f, 0.3f, 0.6f, 1};
     s = sc_metric_default_spec("MeanIoU");
     s.num_classes = 2;
     m = make(s);
@@ -365,10 +368,11 @@ static void test_errors(void **state) {
 }
 
 static void expect_resolved(const char *id, sc_metric_shapes sh, const char *loss, int kv,
-                          const char *cls, const char *name) {
+                            const char *cls, const char *name) {
     sc_metric *m = NULL;
     sc_error e;
-    if (sc_metric_from_string(id, &sh, loss, kv, &m, &e) != SC_OK) fail_msg("%s: %s", id, e.message);
+    if (sc_metric_from_string(id, &sh, loss, kv, &m, &e) != SC_OK)
+        fail_msg("%s: %s", id, e.message);
     assert_string_equal(sc_metric_class_name(m), cls);
     assert_string_equal(sc_metric_name(m), name);
     sc_metric_free(m);
@@ -383,7 +387,7 @@ static void test_strings_and_names(void **state) {
     expect_resolved("accuracy", sparse1, NULL, 3, "SparseCategoricalAccuracy", "accuracy");
     expect_resolved("accuracy", cat, NULL, 2, "CategoricalAccuracy", "accuracy");
     expect_resolved("accuracy", none, "sparse_categorical_crossentropy", 2,
-                  "SparseCategoricalAccuracy", "accuracy");
+                    "SparseCategoricalAccuracy", "accuracy");
     expect_resolved("ce", cat, NULL, 2, "CategoricalCrossentropy", "ce");
     expect_resolved("mse", none, NULL, 2, "MeanSquaredError", "mse");
     expect_resolved("MeanSquaredError", none, NULL, 2, "MeanSquaredError", "mean_squared_error");
@@ -455,16 +459,24 @@ static double ref_row(const char *cls, const float *y, const float *p, int c) {
             s -= yj * log(pj + eps) + (1 - yj) * log(1 - pj + eps);
         else if (!strcmp(cls, "MeanSquaredError") || !strcmp(cls, "RootMeanSquaredError"))
             s += d * d;
-        else if (!strcmp(cls, "MeanAbsoluteError")) s += fabs(d);
-        else if (!strcmp(cls, "MeanAbsolutePercentageError")) s += 100 * fabs(d / yj);
+        else if (!strcmp(cls, "MeanAbsoluteError"))
+            s += fabs(d);
+        else if (!strcmp(cls, "MeanAbsolutePercentageError"))
+            s += 100 * fabs(d / yj);
         else if (!strcmp(cls, "MeanSquaredLogarithmicError"))
             s += pow(log1p(pj) - log1p(yj), 2);
-        else if (!strcmp(cls, "LogCoshError")) s += log(cosh(d));
-        else if (!strcmp(cls, "Hinge")) s += fmax(1 - (2 * yj - 1) * pj, 0);
-        else if (!strcmp(cls, "SquaredHinge")) s += pow(fmax(1 - (2 * yj - 1) * pj, 0), 2);
-        else if (!strcmp(cls, "Poisson")) s += pj - yj * log(pj + eps);
-        else if (!strcmp(cls, "BinaryAccuracy")) s += yj == (pj > 0.5);
-        else fail_msg("no reference for %s", cls);
+        else if (!strcmp(cls, "LogCoshError"))
+            s += log(cosh(d));
+        else if (!strcmp(cls, "Hinge"))
+            s += fmax(1 - (2 * yj - 1) * pj, 0);
+        else if (!strcmp(cls, "SquaredHinge"))
+            s += pow(fmax(1 - (2 * yj - 1) * pj, 0), 2);
+        else if (!strcmp(cls, "Poisson"))
+            s += pj - yj * log(pj + eps);
+        else if (!strcmp(cls, "BinaryAccuracy"))
+            s += yj == (pj > 0.5);
+        else
+            fail_msg("no reference for %s", cls);
     }
     return s / c;
 }
@@ -495,11 +507,21 @@ static void test_float64_crosscheck(void **state) {
         const char *cls;
         int kind;
     } cases[] = {
-        {"BinaryAccuracy", 0}, {"BinaryCrossentropy", 0}, {"Hinge", 0}, {"SquaredHinge", 0},
-        {"CategoricalCrossentropy", 1}, {"SparseCategoricalCrossentropy", 1},
-        {"CategoricalHinge", 1}, {"KLDivergence", 1}, {"CosineSimilarity", 1},
-        {"MeanSquaredError", 2}, {"MeanAbsoluteError", 2}, {"MeanAbsolutePercentageError", 2},
-        {"MeanSquaredLogarithmicError", 2}, {"LogCoshError", 2}, {"Poisson", 2},
+        {"BinaryAccuracy", 0},
+        {"BinaryCrossentropy", 0},
+        {"Hinge", 0},
+        {"SquaredHinge", 0},
+        {"CategoricalCrossentropy", 1},
+        {"SparseCategoricalCrossentropy", 1},
+        {"CategoricalHinge", 1},
+        {"KLDivergence", 1},
+        {"CosineSimilarity", 1},
+        {"MeanSquaredError", 2},
+        {"MeanAbsoluteError", 2},
+        {"MeanAbsolutePercentageError", 2},
+        {"MeanSquaredLogarithmicError", 2},
+        {"LogCoshError", 2},
+        {"Poisson", 2},
         {"RootMeanSquaredError", 2},
     };
     float y[N * C], p[N * C], w[N], ys[N];
@@ -530,11 +552,16 @@ static void test_float64_crosscheck(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_binary_accuracy_batches), cmocka_unit_test(test_mse_rows_and_rmse),
-        cmocka_unit_test(test_sparse_accuracy_sequence), cmocka_unit_test(test_top_k_ties_and_nan),
-        cmocka_unit_test(test_precision_recall_options), cmocka_unit_test(test_auc_curves),
-        cmocka_unit_test(test_fscore_average_and_iou),  cmocka_unit_test(test_r2_outputs),
-        cmocka_unit_test(test_errors),                  cmocka_unit_test(test_strings_and_names),
+        cmocka_unit_test(test_binary_accuracy_batches),
+        cmocka_unit_test(test_mse_rows_and_rmse),
+        cmocka_unit_test(test_sparse_accuracy_sequence),
+        cmocka_unit_test(test_top_k_ties_and_nan),
+        cmocka_unit_test(test_precision_recall_options),
+        cmocka_unit_test(test_auc_curves),
+        cmocka_unit_test(test_fscore_average_and_iou),
+        cmocka_unit_test(test_r2_outputs),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_strings_and_names),
         cmocka_unit_test(test_float64_crosscheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,40 +27,85 @@ typedef struct mcase {
 
 static const float THR[] = {0.2f, 0.5f, 0.9f};
 static void t_auc_pr(sc_metric_spec *s) { s->curve = SC_AUC_PR; }
-static void t_auc_ml(sc_metric_spec *s) { s->multi_label = 1; s->num_labels = 3; }
-static void t_thr(sc_metric_spec *s) { s->thresholds = THR; s->num_threshold_values = 3; }
-static void t_auc_thr_ml(sc_metric_spec *s) { t_thr(s); t_auc_ml(s); }
+static void t_auc_ml(sc_metric_spec *s) {
+    s->multi_label = 1;
+    s->num_labels = 3;
+}
+static void t_thr(sc_metric_spec *s) {
+    s->thresholds = THR;
+    s->num_threshold_values = 3;
+}
+static void t_auc_thr_ml(sc_metric_spec *s) {
+    t_thr(s);
+    t_auc_ml(s);
+}
 static void t_topk(sc_metric_spec *s) { s->top_k = 2; }
 static void t_cls(sc_metric_spec *s) { s->class_id = 1; }
 static void t_target(sc_metric_spec *s) { s->target = 0.6f; }
 static void t_k2(sc_metric_spec *s) { s->k = 2; }
 static void t_c3(sc_metric_spec *s) { s->num_classes = 3; }
-static void t_f1m(sc_metric_spec *s) { s->num_classes = 3; s->average = SC_F_AVERAGE_MACRO; s->threshold = 0.5f; }
-static void t_fbw(sc_metric_spec *s) { s->num_classes = 3; s->average = SC_F_AVERAGE_WEIGHTED; s->beta = 2; }
-static void t_iou5(sc_metric_spec *s) { s->num_classes = 5; s->sparse_y_pred = 0; }
+static void t_f1m(sc_metric_spec *s) {
+    s->num_classes = 3;
+    s->average = SC_F_AVERAGE_MACRO;
+    s->threshold = 0.5f;
+}
+static void t_fbw(sc_metric_spec *s) {
+    s->num_classes = 3;
+    s->average = SC_F_AVERAGE_WEIGHTED;
+    s->beta = 2;
+}
+static void t_iou5(sc_metric_spec *s) {
+    s->num_classes = 5;
+    s->sparse_y_pred = 0;
+}
 static void t_iou3(sc_metric_spec *s) { s->num_classes = 3; }
 
 static const mcase CASES[] = {
-    {"Accuracy", INT, 1, NULL}, {"BinaryAccuracy", BIN, 0, NULL} /* row means of thirds */,
-    {"CategoricalAccuracy", CAT, 1, NULL}, {"SparseCategoricalAccuracy", SPARSE, 1, NULL},
-    {"TopKCategoricalAccuracy", CAT, 1, t_k2}, {"SparseTopKCategoricalAccuracy", SPARSE, 1, t_k2},
-    {"BinaryCrossentropy", BIN, 0, NULL}, {"CategoricalCrossentropy", CAT, 0, NULL},
-    {"SparseCategoricalCrossentropy", SPARSE, 0, NULL}, {"MeanSquaredError", REG, 0, NULL},
-    {"MeanAbsoluteError", REG, 0, NULL}, {"MeanAbsolutePercentageError", REG, 0, NULL},
-    {"MeanSquaredLogarithmicError", REG, 0, NULL}, {"RootMeanSquaredError", REG, 0, NULL},
-    {"R2Score", REG, 0, t_c3}, {"LogCoshError", REG, 0, NULL}, {"Hinge", BIN, 0, NULL},
-    {"SquaredHinge", BIN, 0, NULL}, {"CategoricalHinge", CAT, 0, NULL},
-    {"KLDivergence", CAT, 0, NULL}, {"Poisson", REG, 0, NULL}, {"CosineSimilarity", CAT, 0, NULL},
-    {"AUC", BIN, 1, NULL}, {"AUC", BIN, 1, t_auc_pr}, {"AUC", BIN, 1, t_auc_ml},
+    {"Accuracy", INT, 1, NULL},
+    {"BinaryAccuracy", BIN, 0, NULL} /* row means of thirds */,
+    {"CategoricalAccuracy", CAT, 1, NULL},
+    {"SparseCategoricalAccuracy", SPARSE, 1, NULL},
+    {"TopKCategoricalAccuracy", CAT, 1, t_k2},
+    {"SparseTopKCategoricalAccuracy", SPARSE, 1, t_k2},
+    {"BinaryCrossentropy", BIN, 0, NULL},
+    {"CategoricalCrossentropy", CAT, 0, NULL},
+    {"SparseCategoricalCrossentropy", SPARSE, 0, NULL},
+    {"MeanSquaredError", REG, 0, NULL},
+    {"MeanAbsoluteError", REG, 0, NULL},
+    {"MeanAbsolutePercentageError", REG, 0, NULL},
+    {"MeanSquaredLogarithmicError", REG, 0, NULL},
+    {"RootMeanSquaredError", REG, 0, NULL},
+    {"R2Score", REG, 0, t_c3},
+    {"LogCoshError", REG, 0, NULL},
+    {"Hinge", BIN, 0, NULL},
+    {"SquaredHinge", BIN, 0, NULL},
+    {"CategoricalHinge", CAT, 0, NULL},
+    {"KLDivergence", CAT, 0, NULL},
+    {"Poisson", REG, 0, NULL},
+    {"CosineSimilarity", CAT, 0, NULL},
+    {"AUC", BIN, 1, NULL},
+    {"AUC", BIN, 1, t_auc_pr},
+    {"AUC", BIN, 1, t_auc_ml},
     {"AUC", BIN, 1, t_auc_thr_ml},
-    {"Precision", BIN, 1, NULL}, {"Precision", BIN, 1, t_thr}, {"Precision", BIN, 1, t_topk},
-    {"Recall", BIN, 1, t_cls}, {"Recall", BIN, 1, NULL}, {"TruePositives", BIN, 1, NULL},
-    {"FalsePositives", BIN, 1, t_thr}, {"TrueNegatives", BIN, 1, NULL},
-    {"FalseNegatives", BIN, 1, NULL}, {"PrecisionAtRecall", BIN, 1, t_target},
-    {"RecallAtPrecision", BIN, 1, t_target}, {"SensitivityAtSpecificity", BIN, 1, t_target},
-    {"SpecificityAtSensitivity", BIN, 1, t_target}, {"F1Score", BIN, 1, t_c3},
-    {"F1Score", BIN, 1, t_f1m}, {"FBetaScore", BIN, 1, t_fbw}, {"MeanIoU", SPARSE, 1, t_iou5},
-    {"MeanIoU", INT, 1, t_iou3}, {"Mean", REG, 0, NULL},
+    {"Precision", BIN, 1, NULL},
+    {"Precision", BIN, 1, t_thr},
+    {"Precision", BIN, 1, t_topk},
+    {"Recall", BIN, 1, t_cls},
+    {"Recall", BIN, 1, NULL},
+    {"TruePositives", BIN, 1, NULL},
+    {"FalsePositives", BIN, 1, t_thr},
+    {"TrueNegatives", BIN, 1, NULL},
+    {"FalseNegatives", BIN, 1, NULL},
+    {"PrecisionAtRecall", BIN, 1, t_target},
+    {"RecallAtPrecision", BIN, 1, t_target},
+    {"SensitivityAtSpecificity", BIN, 1, t_target},
+    {"SpecificityAtSensitivity", BIN, 1, t_target},
+    {"F1Score", BIN, 1, t_c3},
+    {"F1Score", BIN, 1, t_f1m},
+    {"FBetaScore", BIN, 1, t_fbw},
+    {"MeanIoU", SPARSE, 1, t_iou5},
+    {"MeanIoU", INT, 1, t_iou3},
+    {"Mean", REG, 0, NULL},
 };
 
 static float Y[N * MAXC], P[N * MAXC], W[N];
@@ -73,11 +118,23 @@ static void gen(kind k, uint64_t *rs) {
         for (int j = 0; j < c; j++) {
             float *y = Y + i * c + j, *p = P + i * c + j;
             switch (k) {
-            case BIN: *y = (float)rng_int(rs, 2); *p = rng_unit(rs); break;
-            case CAT: *y = j == hot; *p = 0.01f + rng_unit(rs); break;
+            case BIN:
+                *y = (float)rng_int(rs, 2);
+                *p = rng_unit(rs);
+                break;
+            case CAT:
+                *y = j == hot;
+                *p = 0.01f + rng_unit(rs);
+                break;
             case SPARSE: *p = 0.01f + 0.98f * rng_unit(rs); break;
-            case REG: *y = 0.5f + 2 * rng_unit(rs); *p = 0.5f + 2 * rng_unit(rs); break;
-            case INT: *y = (float)rng_int(rs, 3); *p = (float)rng_int(rs, 3); break;
+            case REG:
+                *y = 0.5f + 2 * rng_unit(rs);
+                *p = 0.5f + 2 * rng_unit(rs);
+                break;
+            case INT:
+                *y = (float)rng_int(rs, 3);
+                *p = (float)rng_int(rs, 3);
+                break;
             }
         }
         if (k == SPARSE) Y[i] = (float)hot;
@@ -91,7 +148,8 @@ static void feed(sc_metric *m, kind k, int from, int to) {
         tbatch t;
         tb_init(&t, (size_t)n, Y + i * yc, k == SPARSE ? 0 : 1, c, 0, P + i * c, 1, c, 0, W + i);
         sc_error e;
-        if (sc_metric_update(m, &t.b, &e) != SC_OK) fail_msg("%s: %s", sc_metric_name(m), e.message);
+        if (sc_metric_update(m, &t.b, &e) != SC_OK)
+            fail_msg("%s: %s", sc_metric_name(m), e.message);
     }
 }
 
@@ -154,7 +212,8 @@ static void test_every_metric_merges(void **state) {
 
 static void test_merge_rejects_other_specs(void **state) {
     (void)state;
-    sc_metric_spec a = sc_metric_default_spec("Precision"), b = a, c = sc_metric_default_spec("Recall");
+    sc_metric_spec a = sc_metric_default_spec("Precision"), b = a,
+                   c = sc_metric_default_spec("Recall");
     b.thresholds = THR;
     b.num_threshold_values = 1; /* 0.2 instead of 0.5: same sizes, other meaning */
     sc_metric *ma, *mb, *mc;

@@ -34,7 +34,8 @@ static const char *k3_func =
     "\"registered_name\": null, \"name\": \"input_layer\", \"inbound_nodes\": []},"
     "{\"module\": \"keras.layers\", \"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", "
     "\"dtype\": {\"module\": \"keras\", \"class_name\": \"DTypePolicy\", \"config\": {\"name\": "
-    "\"float32\"}, \"registered_name\": null}, \"units\": 3, \"activation\": \"relu\", \"use_bias\": "
+    "\"float32\"}, \"registered_name\": null}, \"units\": 3, \"activation\": \"relu\", "
+    "\"use_bias\": "
     "true}, \"registered_name\": null, \"build_config\": {\"input_shape\": [null, 4]}, \"name\": "
     "\"dense\", \"inbound_nodes\": [{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": "
     "{\"shape\": [null, 4], \"dtype\": \"float32\", \"keras_history\": [\"input_layer\", 0, 0]}}], "
@@ -45,7 +46,8 @@ static const char *k3_func =
     "\"keras_history\": [\"dense\", 0, 0]}}], \"kwargs\": {}}]}],"
     "\"input_layers\": [\"input_layer\", 0, 0], \"output_layers\": [\"dense_1\", 0, 0]}}";
 
-static const float W0[4 * 3] = {0.5f, -0.2f, 0.1f, 0.3f, 0.8f, -0.5f, -0.7f, 0.2f, 0.4f, 0.05f, -0.1f, 0.9f};
+static const float W0[4 * 3] = {0.5f,  -0.2f, 0.1f, 0.3f,  0.8f,  -0.5f,
+                                -0.7f, 0.2f,  0.4f, 0.05f, -0.1f, 0.9f};
 static const float B0[3] = {0.1f, -0.05f, 0.2f};
 static const float W1[3 * 2] = {1.0f, -1.0f, 0.5f, 0.25f, -0.3f, 0.7f};
 static const float B1[2] = {0.01f, -0.02f};
@@ -121,7 +123,8 @@ static void test_keras3_functional(void **state) {
     (void)state;
     sc_model *m;
     sc_error err;
-    assert_int_equal(sc_model_load_keras_json(k3_func, strlen(k3_func), "k3.json", &m, &err), SC_OK);
+    assert_int_equal(sc_model_load_keras_json(k3_func, strlen(k3_func), "k3.json", &m, &err),
+                     SC_OK);
     assert_string_equal(sc_model_input_name(m, 0), "input_layer");
     assert_string_equal(sc_model_output_name(m, 0), "dense_1");
     set_weights(m);
@@ -134,7 +137,8 @@ static void test_errors(void **state) {
     sc_model *m;
     sc_error err;
     const char *unknown =
-        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+        "\"InputLayer\", "
         "\"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}}, {\"class_name\": "
         "\"FancyAttention\", \"config\": {\"name\": \"fa\"}}]}}";
     assert_int_equal(sc_model_load_keras_json(unknown, strlen(unknown), "u.json", &m, &err),
@@ -144,10 +148,12 @@ static void test_errors(void **state) {
     assert_non_null(strstr(err.message, "FancyAttention"));
     assert_non_null(strstr(err.message, "sc_model_create_custom"));
     const char *cf =
-        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+        "\"InputLayer\", "
         "\"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}}, {\"class_name\": "
         "\"Flatten\", \"config\": {\"name\": \"flat\", \"data_format\": \"channels_first\"}}]}}";
-    assert_int_equal(sc_model_load_keras_json(cf, strlen(cf), "cf.json", &m, &err), SC_UNIMPLEMENTED);
+    assert_int_equal(sc_model_load_keras_json(cf, strlen(cf), "cf.json", &m, &err),
+                     SC_UNIMPLEMENTED);
     assert_non_null(strstr(err.message, "channels_first"));
     assert_non_null(strstr(err.message, "'flat'"));
     assert_int_equal(sc_model_load_keras_json("{", 1, "bad.json", &m, &err), SC_INVALID_ARGUMENT);
@@ -155,35 +161,44 @@ static void test_errors(void **state) {
     const char *act = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
                       "\"Dense\", \"config\": {\"name\": \"d\", \"units\": 2, \"activation\": "
                       "\"wiggle\", \"batch_input_shape\": [null, 3]}}]}}";
-    assert_int_equal(sc_model_load_keras_json(act, strlen(act), "a.json", &m, &err), SC_UNIMPLEMENTED);
+    assert_int_equal(sc_model_load_keras_json(act, strlen(act), "a.json", &m, &err),
+                     SC_UNIMPLEMENTED);
     assert_non_null(strstr(err.message, "wiggle"));
 }
 
 /* A Sequential over [5, 3] sequences with one layer (JSON text of its class_name/config). */
 static sc_status load_seq_layer(const char *layer, sc_model **m, sc_error *err) {
     char json[2048];
-    snprintf(json, sizeof json,
-             "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
-             "\"InputLayer\", \"config\": {\"batch_input_shape\": [null, 5, 3], \"name\": \"in\"}}, "
-             "%s]}}", layer);
+    snprintf(
+        json, sizeof json,
+        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+        "\"InputLayer\", \"config\": {\"batch_input_shape\": [null, 5, 3], \"name\": \"in\"}}, "
+        "%s]}}",
+        layer);
     return sc_model_load_keras_json(json, strlen(json), "rnn.json", m, err);
 }
 
 /* What the recurrent layers refuse, each by layer name and option. */
 static void test_recurrent_refusals(void **state) {
     (void)state;
-    static const struct { const char *layer, *want; } cases[] = {
-        {"{\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 4, \"stateful\": true}}",
+    static const struct {
+        const char *layer, *want;
+    } cases[] = {
+        {"{\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 4, \"stateful\": "
+         "true}}",
          "stateful=True"},
-        {"{\"class_name\": \"GRU\", \"config\": {\"name\": \"l\", \"units\": 4, \"return_state\": true}}",
+        {"{\"class_name\": \"GRU\", \"config\": {\"name\": \"l\", \"units\": 4, \"return_state\": "
+         "true}}",
          "return_state=True"},
         {"{\"class_name\": \"SimpleRNN\", \"config\": {\"name\": \"l\", \"units\": 4, "
-         "\"recurrent_activation\": \"wiggle\"}}", "recurrent_activation 'wiggle'"},
+         "\"recurrent_activation\": \"wiggle\"}}",
+         "recurrent_activation 'wiggle'"},
         {"{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", \"merge_mode\": null, "
          "\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"name\": \"x\", \"units\": 4}}}}",
          "merge_mode 'None'"},
         {"{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", "
-         "\"layer\": {\"class_name\": \"ConvLSTM2D\", \"config\": {\"name\": \"x\"}}}}", "ConvLSTM2D"},
+         "\"layer\": {\"class_name\": \"ConvLSTM2D\", \"config\": {\"name\": \"x\"}}}}",
+         "ConvLSTM2D"},
         {"{\"class_name\": \"TimeDistributed\", \"config\": {\"name\": \"l\", "
          "\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"name\": \"x\", \"units\": 4}}}}",
          "wrapped class 'LSTM'"},
@@ -199,9 +214,12 @@ static void test_recurrent_refusals(void **state) {
     /* Variables of wrappers are named by their checkpoint path below the layer. */
     sc_model *m;
     sc_error err;
-    assert_int_equal(load_seq_layer("{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"b\", "
-                                    "\"layer\": {\"class_name\": \"GRU\", \"config\": {\"name\": \"g\", "
-                                    "\"units\": 2, \"return_sequences\": true}}}}", &m, &err), SC_OK);
+    assert_int_equal(
+        load_seq_layer("{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"b\", "
+                       "\"layer\": {\"class_name\": \"GRU\", \"config\": {\"name\": \"g\", "
+                       "\"units\": 2, \"return_sequences\": true}}}}",
+                       &m, &err),
+        SC_OK);
     assert_int_equal(sc_model_num_variables(m), 6);
     assert_string_equal(sc_model_variable(m, 3)->name, "backward_layer/cell/kernel");
     assert_string_equal(sc_model_variable(m, 5)->h5_sub, "backward_layer/cell");
@@ -231,9 +249,11 @@ static sc_model *masked_model(const char *tail) {
         fail_msg("%s", err.message);
     sc_variable *t = sc_model_find_variable(m, "emb", "embeddings");
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < t->shape.dims[1]; j++) t->data[i * t->shape.dims[1] + j] = (float)(i * (j ? 10 : 1));
+        for (int j = 0; j < t->shape.dims[1]; j++)
+            t->data[i * t->shape.dims[1] + j] = (float)(i * (j ? 10 : 1));
     for (size_t v = 0; v < sc_model_num_variables(m); v++)
-        if (strstr(sc_model_variable(m, v)->name, "kernel")) sc_model_variable(m, v)->data[0] = 1.0f;
+        if (strstr(sc_model_variable(m, v)->name, "kernel"))
+            sc_model_variable(m, v)->data[0] = 1.0f;
     return m;
 }
 
@@ -249,8 +269,9 @@ static void test_masks(void **state) {
     (void)state;
     sc_runner *r;
     /* GlobalAveragePooling1D: sum(x * mask) / sum(mask); a fully masked row is 0/0 = NaN. */
-    sc_model *m = masked_model("{\"class_name\": \"GlobalAveragePooling1D\", \"config\": {\"name\": "
-                               "\"out\"}, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}");
+    sc_model *m =
+        masked_model("{\"class_name\": \"GlobalAveragePooling1D\", \"config\": {\"name\": "
+                     "\"out\"}, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}");
     const float ids[8] = {1, 2, 0, 3, 0, 0, 0, 0};
     const float *y = run1(m, &r, ids, 2);
     assert_true(fabsf(y[0] - 2.0f) < 1e-6f && fabsf(y[1] - 20.0f) < 1e-5f); /* not 1.5, 15 */
@@ -265,13 +286,14 @@ static void test_masks(void **state) {
     assert_true(y[0] == 1.0f && y[1] == 10.0f);
     sc_runner_free(r);
     sc_model_free(m);
-    const char *rnn = "\"class_name\": \"SimpleRNN\", \"config\": {\"name\": \"%s\", \"units\": 1, "
-                      "\"activation\": \"linear\", \"use_bias\": false, \"return_sequences\": true}";
+    const char *rnn =
+        "\"class_name\": \"SimpleRNN\", \"config\": {\"name\": \"%s\", \"units\": 1, "
+        "\"activation\": \"linear\", \"use_bias\": false, \"return_sequences\": true}";
     char tail[1024], layer[512];
     /* A lone RNN repeats its previous output at a masked step: ids 2 0 3 1 -> 2 2 5 6. */
     snprintf(layer, sizeof layer, rnn, "out");
-    snprintf(tail, sizeof tail, "{%s, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}",
-             layer);
+    snprintf(tail, sizeof tail,
+             "{%s, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}", layer);
     m = masked_model(tail);
     const float ids3[4] = {2, 0, 3, 1};
     y = run1(m, &r, ids3, 1);
@@ -282,8 +304,10 @@ static void test_masks(void **state) {
     /* Bidirectional forces zero_output_for_mask when returning sequences: forward 2 0 5 6,
      * backward (reversed back) 6 0 4 1. */
     snprintf(layer, sizeof layer, rnn, "r");
-    snprintf(tail, sizeof tail, "{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"out\", "
-             "\"layer\": {%s}}, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}", layer);
+    snprintf(tail, sizeof tail,
+             "{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"out\", "
+             "\"layer\": {%s}}, \"name\": \"out\", \"inbound_nodes\": [[[\"emb\", 0, 0, {}]]]}",
+             layer);
     m = masked_model(tail);
     y = run1(m, &r, ids3, 1);
     const float bi[8] = {2, 6, 0, 0, 5, 4, 6, 1};
@@ -298,14 +322,17 @@ static void test_call_kwargs(void **state) {
     (void)state;
     const char *json =
         "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 3, 2], \"name\": \"q\"}, "
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 3, 2], "
+        "\"name\": \"q\"}, "
         "\"name\": \"q\", \"inbound_nodes\": []},"
         "{\"class_name\": \"Attention\", \"config\": {\"name\": \"att\"}, \"name\": \"att\", "
-        "\"inbound_nodes\": [[[\"q\", 0, 0, {\"use_causal_mask\": true}], [\"q\", 0, 0, {\"use_causal_mask\": true}]]]}],"
+        "\"inbound_nodes\": [[[\"q\", 0, 0, {\"use_causal_mask\": true}], [\"q\", 0, 0, "
+        "{\"use_causal_mask\": true}]]]}],"
         "\"input_layers\": [[\"q\", 0, 0]], \"output_layers\": [[\"att\", 0, 0]]}}";
     sc_model *m = NULL;
     sc_error err;
-    assert_int_equal(sc_model_load_keras_json(json, strlen(json), "kw.json", &m, &err), SC_UNIMPLEMENTED);
+    assert_int_equal(sc_model_load_keras_json(json, strlen(json), "kw.json", &m, &err),
+                     SC_UNIMPLEMENTED);
     assert_non_null(strstr(err.message, "use_causal_mask"));
     assert_non_null(strstr(err.message, "'att'"));
 }
@@ -316,11 +343,14 @@ static void test_shared_layer(void **state) {
     (void)state;
     const char *json =
         "{\"class_name\": \"Functional\", \"config\": {\"name\": \"model\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"a\"}, "
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": "
+        "\"a\"}, "
         "\"name\": \"a\", \"inbound_nodes\": []},"
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"b\"}, "
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": "
+        "\"b\"}, "
         "\"name\": \"b\", \"inbound_nodes\": []},"
-        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 3, \"activation\": \"relu\"}, "
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"units\": 3, "
+        "\"activation\": \"relu\"}, "
         "\"name\": \"dense\", \"inbound_nodes\": [[[\"a\", 0, 0, {}]], [[\"b\", 0, 0, {}]]]},"
         "{\"class_name\": \"Add\", \"config\": {\"name\": \"add\"}, \"name\": \"add\", "
         "\"inbound_nodes\": [[[\"dense\", 0, 0, {}], [\"dense\", 1, 0, {}]]]}],"
@@ -356,13 +386,16 @@ static void test_shared_layer(void **state) {
 static void test_arena_reuse(void **state) {
     (void)state;
     char json[8192];
-    size_t pos = (size_t)snprintf(json, sizeof json,
-        "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
-        "\"config\": {\"batch_input_shape\": [null, 64], \"name\": \"in\"}}");
+    size_t pos =
+        (size_t)snprintf(json, sizeof json,
+                         "{\"class_name\": \"Sequential\", \"config\": {\"layers\": "
+                         "[{\"class_name\": \"InputLayer\", "
+                         "\"config\": {\"batch_input_shape\": [null, 64], \"name\": \"in\"}}");
     for (int i = 0; i < 12; i++)
         pos += (size_t)snprintf(json + pos, sizeof json - pos,
                                 ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"d%d\", "
-                                "\"units\": 64, \"activation\": \"tanh\"}}", i);
+                                "\"units\": 64, \"activation\": \"tanh\"}}",
+                                i);
     snprintf(json + pos, sizeof json - pos, "]}}");
     sc_model *m;
     sc_runner *r;
@@ -385,24 +418,32 @@ static void write_ckpt(const char *prefix, const char *root, int bad_shape, int 
     float big[20] = {0};
     snprintf(key, sizeof key, "%slayer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", root);
     assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 2, s0, bad_shape ? big : W0,
-                                          bad_shape ? sizeof big : sizeof W0, 0, &err), SC_OK);
+                                          bad_shape ? sizeof big : sizeof W0, 0, &err),
+                     SC_OK);
     snprintf(key, sizeof key, "%slayer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE", root);
-    assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err),
+                     SC_OK);
     /* dense_1's kernel stored as float64: converted on bind. */
     double w1d[6];
     for (int i = 0; i < 6; i++) w1d[i] = W1[i];
     snprintf(key, sizeof key, "%slayer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", root);
-    assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_DOUBLE, 2, s2, w1d, sizeof w1d, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_DOUBLE, 2, s2, w1d, sizeof w1d, 0, &err),
+                     SC_OK);
     if (!drop_bias) {
         snprintf(key, sizeof key, "%slayer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE", root);
-        assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err), SC_OK);
+        assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err),
+                         SC_OK);
     }
-    snprintf(key, sizeof key, "%slayer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE", root);
+    snprintf(key, sizeof key,
+             "%slayer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE",
+             root);
     assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 2, s0, bad_shape ? big : W0,
-                                          bad_shape ? sizeof big : sizeof W0, 0, &err), SC_OK);
+                                          bad_shape ? sizeof big : sizeof W0, 0, &err),
+                     SC_OK);
     int64_t it = 32;
-    assert_int_equal(sc_bundle_writer_add(w, "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_INT64,
-                                          0, NULL, &it, 8, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE",
+                                          SC_DT_INT64, 0, NULL, &it, 8, 0, &err),
+                     SC_OK);
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
 }
@@ -423,7 +464,8 @@ static void test_bind(void **state) {
         assert_int_equal(sc_model_load_keras_json(k2_seq, strlen(k2_seq), "k2", &m, &err), SC_OK);
         assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
         assert_int_equal(sc_model_bind_bundle(m, b, &rep, &err), SC_OK);
-        assert_int_equal(rep.layout, k == 0 ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS);
+        assert_int_equal(rep.layout,
+                         k == 0 ? SC_LAYOUT_CHECKPOINT_MANAGER : SC_LAYOUT_KERAS_WEIGHTS);
         assert_int_equal(rep.num_entries, 4);
         assert_non_null(strstr(rep.entries[2].key, "layer_with_weights-1/kernel"));
         assert_int_equal(rep.num_unused, 0); /* optimizer slots are not "unused" */
@@ -475,20 +517,34 @@ static void test_bind_keras3_tf_keys(void **state) {
     const int64_t s0[2] = {4, 3}, s1[1] = {3}, s2[2] = {3, 2}, s3[1] = {2};
     int64_t it = 5;
     assert_int_equal(sc_bundle_writer_create(prefix, NULL, &w, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/1/_kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s0, W0, sizeof W0, 0, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/1/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/2/_kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s2, W1, sizeof W1, 0, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/2/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_INT64, 0, NULL, &it, 8, 0, &err), SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w,
+                                          "model/_operations/1/_kernel/.ATTRIBUTES/VARIABLE_VALUE",
+                                          SC_DT_FLOAT, 2, s0, W0, sizeof W0, 0, &err),
+                     SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/1/bias/.ATTRIBUTES/VARIABLE_VALUE",
+                                          SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err),
+                     SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w,
+                                          "model/_operations/2/_kernel/.ATTRIBUTES/VARIABLE_VALUE",
+                                          SC_DT_FLOAT, 2, s2, W1, sizeof W1, 0, &err),
+                     SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "model/_operations/2/bias/.ATTRIBUTES/VARIABLE_VALUE",
+                                          SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err),
+                     SC_OK);
+    assert_int_equal(sc_bundle_writer_add(w, "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE",
+                                          SC_DT_INT64, 0, NULL, &it, 8, 0, &err),
+                     SC_OK);
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
     sc_model *m;
     sc_bundle *b;
     sc_bind_report rep;
-    assert_int_equal(sc_model_load_keras_json(k3_func, strlen(k3_func), "k3.json", &m, &err), SC_OK);
+    assert_int_equal(sc_model_load_keras_json(k3_func, strlen(k3_func), "k3.json", &m, &err),
+                     SC_OK);
     assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
     if (sc_model_bind_bundle(m, b, &rep, &err) != SC_OK) fail_msg("%s", err.message);
-    assert_string_equal(rep.entries[0].key, "model/_operations/1/_kernel/.ATTRIBUTES/VARIABLE_VALUE");
+    assert_string_equal(rep.entries[0].key,
+                        "model/_operations/1/_kernel/.ATTRIBUTES/VARIABLE_VALUE");
     assert_int_equal(rep.num_unused, 0);
     sc_bind_report_clear(&rep);
     check_forward(m);
@@ -508,14 +564,18 @@ static void test_nested_sequential(void **state) {
     (void)state;
     const char *json =
         "{\"class_name\": \"Functional\", \"config\": {\"name\": \"outer\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}, "
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": "
+        "\"in\"}, "
         "\"name\": \"in\", \"inbound_nodes\": []},"
         "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"backbone\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"bin\"}},"
-        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d1\", \"units\": 3, \"activation\": \"relu\"}},"
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": "
+        "\"bin\"}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d1\", \"units\": 3, \"activation\": "
+        "\"relu\"}},"
         "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 0.5}}]},"
         "\"name\": \"backbone\", \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
-        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", \"units\": 2, \"activation\": \"softmax\"}, "
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", \"units\": 2, "
+        "\"activation\": \"softmax\"}, "
         "\"name\": \"head\", \"inbound_nodes\": [[[\"backbone\", 1, 0, {}]]]}],"
         "\"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"head\", 0, 0]]},"
         "\"keras_version\": \"2.15.0\"}";
@@ -531,10 +591,24 @@ static void test_nested_sequential(void **state) {
     sc_bundle_writer *w;
     const int64_t s0[2] = {4, 3}, s1[1] = {3}, s2[2] = {3, 2}, s3[1] = {2};
     assert_int_equal(sc_bundle_writer_create(prefix, NULL, &w, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "model/layer_with_weights-0/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s0, W0, sizeof W0, 0, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "model/layer_with_weights-0/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "model/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 2, s2, W1, sizeof W1, 0, &err), SC_OK);
-    assert_int_equal(sc_bundle_writer_add(w, "model/layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE", SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err), SC_OK);
+    assert_int_equal(
+        sc_bundle_writer_add(
+            w, "model/layer_with_weights-0/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+            SC_DT_FLOAT, 2, s0, W0, sizeof W0, 0, &err),
+        SC_OK);
+    assert_int_equal(
+        sc_bundle_writer_add(
+            w, "model/layer_with_weights-0/layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE",
+            SC_DT_FLOAT, 1, s1, B0, sizeof B0, 0, &err),
+        SC_OK);
+    assert_int_equal(
+        sc_bundle_writer_add(w, "model/layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+                             SC_DT_FLOAT, 2, s2, W1, sizeof W1, 0, &err),
+        SC_OK);
+    assert_int_equal(
+        sc_bundle_writer_add(w, "model/layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE",
+                             SC_DT_FLOAT, 1, s3, B1, sizeof B1, 0, &err),
+        SC_OK);
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
     sc_bundle *b;
@@ -542,11 +616,13 @@ static void test_nested_sequential(void **state) {
     assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
     if (sc_model_bind_bundle(m, b, &rep, &err) != SC_OK) fail_msg("%s", err.message);
     assert_string_equal(rep.entries[0].variable, "d1/kernel");
-    assert_string_equal(rep.entries[0].key,
-                        "model/layer_with_weights-0/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+    assert_string_equal(
+        rep.entries[0].key,
+        "model/layer_with_weights-0/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE");
     assert_int_equal(rep.num_unused, 0);
     sc_bind_report_clear(&rep);
-    assert_string_equal(sc_model_find_variable(m, "d1", "kernel")->h5_group, "sequential/layers/dense");
+    assert_string_equal(sc_model_find_variable(m, "d1", "kernel")->h5_group,
+                        "sequential/layers/dense");
     assert_string_equal(sc_model_find_variable(m, "head", "kernel")->h5_group, "dense");
     check_forward(m);
     sc_bundle_free(b);
@@ -555,21 +631,27 @@ static void test_nested_sequential(void **state) {
      * network, keyed layer_with_weights-0/layer_with_weights-0/... for its Dense. */
     const char *nf =
         "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"outer\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"i\"}},"
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": "
+        "\"i\"}},"
         "{\"class_name\": \"Functional\", \"config\": {\"name\": \"inner\", \"layers\": ["
-        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"ii\"}, "
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": "
+        "\"ii\"}, "
         "\"name\": \"ii\", \"inbound_nodes\": []},"
-        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d1\", \"units\": 3, \"activation\": \"relu\"}, "
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d1\", \"units\": 3, \"activation\": "
+        "\"relu\"}, "
         "\"name\": \"d1\", \"inbound_nodes\": [[[\"ii\", 0, 0, {}]]]}],"
         "\"input_layers\": [[\"ii\", 0, 0]], \"output_layers\": [[\"d1\", 0, 0]]}},"
-        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", \"units\": 2, \"activation\": \"softmax\"}}]},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"head\", \"units\": 2, "
+        "\"activation\": \"softmax\"}}]},"
         "\"keras_version\": \"2.15.0\"}";
-    if (sc_model_load_keras_json(nf, strlen(nf), "nf.json", &m, &err) != SC_OK) fail_msg("%s", err.message);
+    if (sc_model_load_keras_json(nf, strlen(nf), "nf.json", &m, &err) != SC_OK)
+        fail_msg("%s", err.message);
     assert_int_equal(sc_bundle_open(prefix, &b, &err), SC_OK);
     if (sc_model_bind_bundle(m, b, &rep, &err) != SC_OK) fail_msg("%s", err.message);
     assert_int_equal(rep.num_unused, 0);
     sc_bind_report_clear(&rep);
-    assert_string_equal(sc_model_find_variable(m, "d1", "kernel")->h5_group, "functional/layers/dense");
+    assert_string_equal(sc_model_find_variable(m, "d1", "kernel")->h5_group,
+                        "functional/layers/dense");
     check_forward(m);
     sc_bundle_free(b);
     sc_model_free(m);

@@ -21,14 +21,16 @@ static void expect_refused(const char *json, const char *must_name) {
         fail_msg("accepted: %s", json);
     }
     if (s != SC_INVALID_ARGUMENT) fail_msg("status %d (%s) for %s", s, err.message, json);
-    if (!strstr(err.message, must_name)) fail_msg("'%s' does not name '%s'", err.message, must_name);
+    if (!strstr(err.message, must_name))
+        fail_msg("'%s' does not name '%s'", err.message, must_name);
 }
 
 static void seq(char *buf, size_t cap, const char *shape, const char *layer) {
     snprintf(buf, cap,
              "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
              "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, %s], "
-             "\"name\": \"in\"}}, %s]}}", shape, layer);
+             "\"name\": \"in\"}}, %s]}}",
+             shape, layer);
 }
 
 static void test_huge_sizes(void **state) {
@@ -37,28 +39,55 @@ static void test_huge_sizes(void **state) {
     static const struct {
         const char *shape, *layer, *name;
     } cases[] = {
-        {"4", "{\"class_name\": \"Dense\", \"config\": {\"name\": \"big\", \"units\": 1099511627776}}", "big"},
-        {"4", "{\"class_name\": \"Dense\", \"config\": {\"name\": \"neg\", \"units\": -9223372036854775807}}", "neg"},
-        {"1073741824", "{\"class_name\": \"Dense\", \"config\": {\"name\": \"wide\", \"units\": 1073741824}}", "wide"},
-        {"9223372036854775807", "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"f\"}}", "in"},
-        {"1073741824, 1073741824, 1073741824", "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"f\"}}", "in"},
-        {"8", "{\"class_name\": \"Reshape\", \"config\": {\"name\": \"rs\", \"target_shape\": "
-              "[1073741824, 1073741824, 1073741824, 1073741824]}}", "rs"},
-        {"8", "{\"class_name\": \"Reshape\", \"config\": {\"name\": \"rs2\", \"target_shape\": "
-              "[-1, 4611686018427387904]}}", "rs2"},
-        {"8, 8, 1", "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"cv\", \"filters\": 1, "
-                    "\"kernel_size\": [4611686018427387904, 3], \"dilation_rate\": [4611686018427387904, 1]}}", "cv"},
-        {"8, 8, 1", "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"cv2\", \"filters\": 1, "
-                    "\"kernel_size\": [3, 3], \"dilation_rate\": [2147483647, 1]}}", "cv2"},
-        {"8, 8, 1", "{\"class_name\": \"MaxPooling2D\", \"config\": {\"name\": \"mp\", \"pool_size\": "
-                    "[2, 2], \"strides\": [2147483648, 1]}}", "mp"},
-        {"4, 4, 1", "{\"class_name\": \"UpSampling2D\", \"config\": {\"name\": \"up\", \"size\": "
-                    "[2147483647, 2147483647]}}", "up"},
-        {"4, 4, 1", "{\"class_name\": \"ZeroPadding2D\", \"config\": {\"name\": \"zp\", \"padding\": "
-                    "[[2147483647, 2147483647], [1, 1]]}}", "zp"},
-        {"1024", "{\"class_name\": \"RepeatVector\", \"config\": {\"name\": \"rv\", \"n\": 2147483647}}", "rv"},
-        {"4", "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"emb\", \"input_dim\": "
-              "2147483647, \"output_dim\": 2147483647}}", "emb"},
+        {"4",
+         "{\"class_name\": \"Dense\", \"config\": {\"name\": \"big\", \"units\": 1099511627776}}",
+         "big"},
+        {"4",
+         "{\"class_name\": \"Dense\", \"config\": {\"name\": \"neg\", \"units\": "
+         "-9223372036854775807}}",
+         "neg"},
+        {"1073741824",
+         "{\"class_name\": \"Dense\", \"config\": {\"name\": \"wide\", \"units\": 1073741824}}",
+         "wide"},
+        {"9223372036854775807", "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"f\"}}",
+         "in"},
+        {"1073741824, 1073741824, 1073741824",
+         "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"f\"}}", "in"},
+        {"8",
+         "{\"class_name\": \"Reshape\", \"config\": {\"name\": \"rs\", \"target_shape\": "
+         "[1073741824, 1073741824, 1073741824, 1073741824]}}",
+         "rs"},
+        {"8",
+         "{\"class_name\": \"Reshape\", \"config\": {\"name\": \"rs2\", \"target_shape\": "
+         "[-1, 4611686018427387904]}}",
+         "rs2"},
+        {"8, 8, 1",
+         "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"cv\", \"filters\": 1, "
+         "\"kernel_size\": [4611686018427387904, 3], \"dilation_rate\": [4611686018427387904, 1]}}",
+         "cv"},
+        {"8, 8, 1",
+         "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"cv2\", \"filters\": 1, "
+         "\"kernel_size\": [3, 3], \"dilation_rate\": [2147483647, 1]}}",
+         "cv2"},
+        {"8, 8, 1",
+         "{\"class_name\": \"MaxPooling2D\", \"config\": {\"name\": \"mp\", \"pool_size\": "
+         "[2, 2], \"strides\": [2147483648, 1]}}",
+         "mp"},
+        {"4, 4, 1",
+         "{\"class_name\": \"UpSampling2D\", \"config\": {\"name\": \"up\", \"size\": "
+         "[2147483647, 2147483647]}}",
+         "up"},
+        {"4, 4, 1",
+         "{\"class_name\": \"ZeroPadding2D\", \"config\": {\"name\": \"zp\", \"padding\": "
+         "[[2147483647, 2147483647], [1, 1]]}}",
+         "zp"},
+        {"1024",
+         "{\"class_name\": \"RepeatVector\", \"config\": {\"name\": \"rv\", \"n\": 2147483647}}",
+         "rv"},
+        {"4",
+         "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"emb\", \"input_dim\": "
+         "2147483647, \"output_dim\": 2147483647}}",
+         "emb"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         seq(j, sizeof j, cases[i].shape, cases[i].layer);
@@ -67,17 +96,19 @@ static void test_huge_sizes(void **state) {
 }
 
 static void functional(char *buf, size_t cap, const char *input_layers) {
-    snprintf(buf, cap,
-             "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
-             "{\"class_name\": \"InputLayer\", \"name\": \"a\", \"config\": {\"batch_input_shape\": "
-             "[null, 2], \"name\": \"a\"}, \"inbound_nodes\": []},"
-             "{\"class_name\": \"InputLayer\", \"name\": \"b\", \"config\": {\"batch_input_shape\": "
-             "[null, 2], \"name\": \"b\"}, \"inbound_nodes\": []},"
-             "{\"class_name\": \"Dense\", \"name\": \"d\", \"config\": {\"name\": \"d\", \"units\": 2}, "
-             "\"inbound_nodes\": [[[\"a\", 0, 0, {}]]]},"
-             "{\"class_name\": \"Add\", \"name\": \"sum\", \"config\": {\"name\": \"sum\"}, "
-             "\"inbound_nodes\": [[[\"d\", 0, 0, {}], [\"b\", 0, 0, {}]]]}],"
-             "\"input_layers\": %s, \"output_layers\": [[\"sum\", 0, 0]]}}", input_layers);
+    snprintf(
+        buf, cap,
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"name\": \"a\", \"config\": {\"batch_input_shape\": "
+        "[null, 2], \"name\": \"a\"}, \"inbound_nodes\": []},"
+        "{\"class_name\": \"InputLayer\", \"name\": \"b\", \"config\": {\"batch_input_shape\": "
+        "[null, 2], \"name\": \"b\"}, \"inbound_nodes\": []},"
+        "{\"class_name\": \"Dense\", \"name\": \"d\", \"config\": {\"name\": \"d\", \"units\": 2}, "
+        "\"inbound_nodes\": [[[\"a\", 0, 0, {}]]]},"
+        "{\"class_name\": \"Add\", \"name\": \"sum\", \"config\": {\"name\": \"sum\"}, "
+        "\"inbound_nodes\": [[[\"d\", 0, 0, {}], [\"b\", 0, 0, {}]]]}],"
+        "\"input_layers\": %s, \"output_layers\": [[\"sum\", 0, 0]]}}",
+        input_layers);
 }
 
 static void test_input_layers(void **state) {

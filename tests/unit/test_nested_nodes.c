@@ -17,22 +17,23 @@
 
 #define Q "\""
 /* inner: Input(4) -> Dense "d"(3, relu), a Keras 2 Functional as to_json() writes it. */
-#define INNER_K2                                                                                  \
-    "{" Q "class_name" Q ": " Q "Functional" Q ", " Q "name" Q ": " Q "inner" Q ", " Q "config" Q \
-    ": {" Q "name" Q ": " Q "inner" Q ", " Q "layers" Q ": ["                                     \
-    "{" Q "class_name" Q ": " Q "InputLayer" Q ", " Q "config" Q ": {" Q "batch_input_shape" Q    \
-    ": [null, 4], " Q "name" Q ": " Q "ii" Q "}, " Q "name" Q ": " Q "ii" Q ", " Q "inbound_nodes" \
-    Q ": []},"                                                                                   \
-    "{" Q "class_name" Q ": " Q "Dense" Q ", " Q "config" Q ": {" Q "name" Q ": " Q "d" Q ", " Q  \
-    "units" Q ": 3, " Q "activation" Q ": " Q "relu" Q "}, " Q "name" Q ": " Q "d" Q ", " Q       \
-    "inbound_nodes" Q ": [[[" Q "ii" Q ", 0, 0, {}]]]}],"                                          \
-    Q "input_layers" Q ": [[" Q "ii" Q ", 0, 0]], " Q "output_layers" Q ": [[" Q "d" Q ", 0, 0]]}, "
+#define INNER_K2                                                                                   \
+    "{" Q "class_name" Q ": " Q "Functional" Q ", " Q "name" Q ": " Q "inner" Q ", " Q "config" Q  \
+    ": {" Q "name" Q ": " Q "inner" Q ", " Q "layers" Q ": ["                                      \
+    "{" Q "class_name" Q ": " Q "InputLayer" Q ", " Q "config" Q ": {" Q "batch_input_shape" Q     \
+    ": [null, 4], " Q "name" Q ": " Q "ii" Q "}, " Q "name" Q ": " Q "ii" Q ", " Q                 \
+    "inbound_nodes" Q ": []},"                                                                     \
+    "{" Q "class_name" Q ": " Q "Dense" Q ", " Q "config" Q ": {" Q "name" Q ": " Q "d" Q ", " Q   \
+    "units" Q ": 3, " Q "activation" Q ": " Q "relu" Q "}, " Q "name" Q ": " Q "d" Q ", " Q        \
+    "inbound_nodes" Q ": [[[" Q "ii" Q ", 0, 0, {}]]]}]," Q "input_layers" Q ": [[" Q "ii" Q       \
+    ", 0, 0]], " Q "output_layers" Q ": [[" Q "d" Q ", 0, 0]]}, "
 
 static const float W[12] = {0.5f, -1, 0.25f, 1, 0.5f, -0.5f, -0.25f, 2, 1, 0.75f, -1, 0.5f};
 static const float B[3] = {0.1f, -0.2f, 0.3f};
 
 static void set_inner(sc_model *m) {
-    sc_variable *k = sc_model_find_variable(m, "d", "kernel"), *b = sc_model_find_variable(m, "d", "bias");
+    sc_variable *k = sc_model_find_variable(m, "d", "kernel"),
+                *b = sc_model_find_variable(m, "d", "bias");
     assert_non_null(k);
     assert_non_null(b);
     memcpy(k->data, W, sizeof W);
@@ -70,13 +71,14 @@ static const float Y[8] = {0, 1, -2, 1, 3, -1, 0.5f, 0.25f};
 static void test_called_once(void **state) {
     (void)state;
     const char *json =
-        "{" Q "class_name" Q ": " Q "Functional" Q ", " Q "config" Q ": {" Q "name" Q ": " Q "outer" Q
-        ", " Q "layers" Q ": ["
+        "{" Q "class_name" Q ": " Q "Functional" Q ", " Q "config" Q ": {" Q "name" Q ": " Q
+        "outer" Q ", " Q "layers" Q ": ["
         "{" Q "class_name" Q ": " Q "InputLayer" Q ", " Q "config" Q ": {" Q "batch_input_shape" Q
-        ": [null, 4], " Q "name" Q ": " Q "a" Q "}, " Q "name" Q ": " Q "a" Q ", " Q "inbound_nodes" Q ": []},"
-        INNER_K2 Q "inbound_nodes" Q ": [[[" Q "a" Q ", 0, 0, {}]]]}"
+        ": [null, 4], " Q "name" Q ": " Q "a" Q "}, " Q "name" Q ": " Q "a" Q ", " Q
+        "inbound_nodes" Q ": []}," INNER_K2 Q "inbound_nodes" Q ": [[[" Q "a" Q ", 0, 0, {}]]]}"
         "], " Q "input_layers" Q ": [[" Q "a" Q ", 0, 0]], " Q "output_layers" Q ": [[" Q "inner" Q
-        ", 1, 0]]}, " Q "keras_version" Q ": " Q "2.15.0" Q ", " Q "backend" Q ": " Q "tensorflow" Q "}";
+        ", 1, 0]]}, " Q "keras_version" Q ": " Q "2.15.0" Q ", " Q "backend" Q ": " Q "tensorflow" Q
+        "}";
     sc_model *m = load(json);
     set_inner(m);
     sc_runner *r;
@@ -105,18 +107,20 @@ static void test_called_once(void **state) {
 static void test_called_twice(void **state) {
     (void)state;
     const char *json =
-        "{" Q "class_name" Q ": " Q "Functional" Q ", " Q "config" Q ": {" Q "name" Q ": " Q "outer" Q
-        ", " Q "layers" Q ": ["
+        "{" Q "class_name" Q ": " Q "Functional" Q ", " Q "config" Q ": {" Q "name" Q ": " Q
+        "outer" Q ", " Q "layers" Q ": ["
         "{" Q "class_name" Q ": " Q "InputLayer" Q ", " Q "config" Q ": {" Q "batch_input_shape" Q
-        ": [null, 4], " Q "name" Q ": " Q "a" Q "}, " Q "name" Q ": " Q "a" Q ", " Q "inbound_nodes" Q ": []},"
+        ": [null, 4], " Q "name" Q ": " Q "a" Q "}, " Q "name" Q ": " Q "a" Q ", " Q
+        "inbound_nodes" Q ": []},"
         "{" Q "class_name" Q ": " Q "InputLayer" Q ", " Q "config" Q ": {" Q "batch_input_shape" Q
-        ": [null, 4], " Q "name" Q ": " Q "b" Q "}, " Q "name" Q ": " Q "b" Q ", " Q "inbound_nodes" Q ": []},"
-        INNER_K2 Q "inbound_nodes" Q ": [[[" Q "a" Q ", 0, 0, {}]], [[" Q "b" Q ", 0, 0, {}]]]},"
-        "{" Q "class_name" Q ": " Q "Add" Q ", " Q "config" Q ": {" Q "name" Q ": " Q "add" Q "}, " Q
-        "name" Q ": " Q "add" Q ", " Q "inbound_nodes" Q ": [[[" Q "inner" Q ", 1, 0, {}], [" Q "inner" Q
-        ", 2, 0, {}]]]}"
-        "], " Q "input_layers" Q ": [[" Q "a" Q ", 0, 0], [" Q "b" Q ", 0, 0]], " Q "output_layers" Q
-        ": [[" Q "add" Q ", 0, 0]]}, " Q "keras_version" Q ": " Q "2.15.0" Q "}";
+        ": [null, 4], " Q "name" Q ": " Q "b" Q "}, " Q "name" Q ": " Q "b" Q ", " Q
+        "inbound_nodes" Q ": []}," INNER_K2 Q "inbound_nodes" Q ": [[[" Q "a" Q ", 0, 0, {}]], [[" Q
+        "b" Q ", 0, 0, {}]]]},"
+        "{" Q "class_name" Q ": " Q "Add" Q ", " Q "config" Q ": {" Q "name" Q ": " Q "add" Q
+        "}, " Q "name" Q ": " Q "add" Q ", " Q "inbound_nodes" Q ": [[[" Q "inner" Q
+        ", 1, 0, {}], [" Q "inner" Q ", 2, 0, {}]]]}"
+        "], " Q "input_layers" Q ": [[" Q "a" Q ", 0, 0], [" Q "b" Q ", 0, 0]], " Q
+        "output_layers" Q ": [[" Q "add" Q ", 0, 0]]}, " Q "keras_version" Q ": " Q "2.15.0" Q "}";
     sc_model *m = load(json);
     assert_int_equal(sc_model_num_inputs(m), 2);
     assert_int_equal(sc_model_num_variables(m), 2); /* shared: one set of weights */
@@ -138,20 +142,21 @@ static void test_called_twice(void **state) {
 static void test_keras3_sequential_node0(void **state) {
     (void)state;
     const char *json =
-        "{" Q "module" Q ": " Q "keras" Q ", " Q "class_name" Q ": " Q "Functional" Q ", " Q "config" Q
-        ": {" Q "name" Q ": " Q "outer" Q ", " Q "layers" Q ": ["
+        "{" Q "module" Q ": " Q "keras" Q ", " Q "class_name" Q ": " Q "Functional" Q ", " Q
+        "config" Q ": {" Q "name" Q ": " Q "outer" Q ", " Q "layers" Q ": ["
         "{" Q "module" Q ": " Q "keras.layers" Q ", " Q "class_name" Q ": " Q "InputLayer" Q ", " Q
         "config" Q ": {" Q "batch_shape" Q ": [null, 4], " Q "name" Q ": " Q "a" Q "}, " Q "name" Q
         ": " Q "a" Q ", " Q "inbound_nodes" Q ": []},"
-        "{" Q "module" Q ": " Q "keras" Q ", " Q "class_name" Q ": " Q "Sequential" Q ", " Q "config" Q
-        ": {" Q "name" Q ": " Q "seq" Q ", " Q "layers" Q ": ["
+        "{" Q "module" Q ": " Q "keras" Q ", " Q "class_name" Q ": " Q "Sequential" Q ", " Q
+        "config" Q ": {" Q "name" Q ": " Q "seq" Q ", " Q "layers" Q ": ["
         "{" Q "module" Q ": " Q "keras.layers" Q ", " Q "class_name" Q ": " Q "InputLayer" Q ", " Q
         "config" Q ": {" Q "batch_shape" Q ": [null, 4], " Q "name" Q ": " Q "si" Q "}},"
-        "{" Q "module" Q ": " Q "keras.layers" Q ", " Q "class_name" Q ": " Q "Dense" Q ", " Q "config" Q
-        ": {" Q "name" Q ": " Q "d" Q ", " Q "units" Q ": 3, " Q "activation" Q ": " Q "relu" Q "}}]}, "
-        Q "name" Q ": " Q "seq" Q ", " Q "inbound_nodes" Q ": [{" Q "args" Q ": [{" Q "class_name" Q
-        ": " Q "__keras_tensor__" Q ", " Q "config" Q ": {" Q "shape" Q ": [null, 4], " Q "dtype" Q
-        ": " Q "float32" Q ", " Q "keras_history" Q ": [" Q "a" Q ", 0, 0]}}], " Q "kwargs" Q ": {}}]}"
+        "{" Q "module" Q ": " Q "keras.layers" Q ", " Q "class_name" Q ": " Q "Dense" Q ", " Q
+        "config" Q ": {" Q "name" Q ": " Q "d" Q ", " Q "units" Q ": 3, " Q "activation" Q ": " Q
+        "relu" Q "}}]}, " Q "name" Q ": " Q "seq" Q ", " Q "inbound_nodes" Q ": [{" Q "args" Q
+        ": [{" Q "class_name" Q ": " Q "__keras_tensor__" Q ", " Q "config" Q ": {" Q "shape" Q
+        ": [null, 4], " Q "dtype" Q ": " Q "float32" Q ", " Q "keras_history" Q ": [" Q "a" Q
+        ", 0, 0]}}], " Q "kwargs" Q ": {}}]}"
         "], " Q "input_layers" Q ": [[" Q "a" Q ", 0, 0]], " Q "output_layers" Q ": [[" Q "seq" Q
         ", 0, 0]]}}";
     sc_model *m = load(json);

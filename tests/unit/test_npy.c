@@ -336,7 +336,8 @@ static void test_numpy_written_npz(void **state) {
         if (compressed)
             assert_int_equal(tu_write(path, NUMPY_SAVEZ_COMPRESSED, sizeof NUMPY_SAVEZ_COMPRESSED),
                              0);
-        else assert_int_equal(tu_write(path, NUMPY_SAVEZ, sizeof NUMPY_SAVEZ), 0);
+        else
+            assert_int_equal(tu_write(path, NUMPY_SAVEZ, sizeof NUMPY_SAVEZ), 0);
         sc_npz *z;
         sc_array *x, *y;
         sc_error err;

@@ -81,8 +81,9 @@ static sc_pb_buf build_graph(void) {
     sc_pb_end_sub(&b, n);
 
     n = sc_pb_begin_sub(&b, 1); /* node 5 */
-    put_var(&b, "Adam/m", "layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/"
-                          "VARIABLE_VALUE");
+    put_var(&b, "Adam/m",
+            "layer_with_weights-0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/"
+            "VARIABLE_VALUE");
     h = sc_pb_begin_sub(&b, 5); /* has_checkpoint_values {} : false */
     sc_pb_end_sub(&b, h);
     sc_pb_end_sub(&b, n);
@@ -247,8 +248,8 @@ static void test_mutations(void **state) {
                 for (size_t k = 0; k < nn; k++) {
                     const sc_og_node *nd = sc_object_graph_node(g, k);
                     for (size_t c = 0; c < nd->num_children; c++)
-                        assert_true(nd->children[c].node_id >= 0 &&
-                                    (size_t)nd->children[c].node_id < nn);
+                        assert_true(nd->children[c].node_id >= 0
+                                    && (size_t)nd->children[c].node_id < nn);
                 }
             }
             sc_object_graph_free(g);
@@ -352,8 +353,9 @@ static void test_fixture_others(void **state) {
 
     /* A name-based (TF1) checkpoint has no graph. */
     char prefix[4096];
-    snprintf(prefix, sizeof prefix, "%s/05_tf_serving_testdata_savedmodels/"
-                                    "saved_model_half_plus_two_cpu/00000123/variables/variables",
+    snprintf(prefix, sizeof prefix,
+             "%s/05_tf_serving_testdata_savedmodels/"
+             "saved_model_half_plus_two_cpu/00000123/variables/variables",
              fx);
     sc_bundle *b = NULL;
     sc_error err;
@@ -367,12 +369,9 @@ static void test_fixture_others(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_built_graph),
-        cmocka_unit_test(test_embedded_nul),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_mutations),
-        cmocka_unit_test(test_fixture_01),
-        cmocka_unit_test(test_fixture_others),
+        cmocka_unit_test(test_decode_built_graph), cmocka_unit_test(test_embedded_nul),
+        cmocka_unit_test(test_malformed),          cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_fixture_01),         cmocka_unit_test(test_fixture_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,7 @@ static void test_downsample(void **state) {
         for (size_t i = 1; i < 51; i++) bins[(idx[i] - 1) * 10 / 998]++;
     }
     for (int b = 0; b < 10; b++) assert_in_range(bins[b], 800, 1200); /* expected 1000 */
-    assert_int_equal(sc_downsample(10, 1, 0, idx), 2); /* first and last at least */
+    assert_int_equal(sc_downsample(10, 1, 0, idx), 2);                /* first and last at least */
     assert_int_equal(idx[1], 9);
 }
 
@@ -64,7 +64,7 @@ static void write_run(const char *dir, const char *tag, int n, double (*f)(int),
     sc_summary_writer_free(w);
 }
 
-static double decay(int i) { return 2.0 * exp(-0.5 * i); }    /* spans decades */
+static double decay(int i) { return 2.0 * exp(-0.5 * i); } /* spans decades */
 static double rising(int i) { return 0.3 + 0.05 * i; }
 
 static size_t count(const char *s, const char *needle) {
@@ -98,7 +98,8 @@ static void test_page(void **state) {
     FILE *j = fopen(path, "w");
     assert_non_null(j);
     for (int i = 0; i < 12; i++)
-        fprintf(j, "{\"checkpoint\": \"ckpt-%d\", \"step\": %d, \"metrics\": {}}\n", i + 1, (i + 1) * 32);
+        fprintf(j, "{\"checkpoint\": \"ckpt-%d\", \"step\": %d, \"metrics\": {}}\n", i + 1,
+                (i + 1) * 32);
     fclose(j);
     /* A corrupt event file in its own run. */
     snprintf(sub, sizeof sub, "%s/broken", dir);
@@ -153,7 +154,9 @@ static void test_page(void **state) {
     char *acc = slice(html, "data-tag=\"evaluation_accuracy_vs_iterations\"", "</section>");
     assert_null(strstr(acc, "class=\"logt\""));
     assert_int_equal(count(acc, "class=\"best\""), 1);
-    assert_non_null(strstr(acc, "best (highest) evaluation_accuracy_vs_iterations&#10;keras/validation&#10;step 320: 0.75"));
+    assert_non_null(
+        strstr(acc, "best (highest) "
+                    "evaluation_accuracy_vs_iterations&#10;keras/validation&#10;step 320: 0.75"));
     free(acc);
     /* The table: latest and best per run and tag. */
     assert_non_null(strstr(html, "<td class=\"num\">0.75</td><td class=\"num\">320</td>"));
@@ -175,7 +178,8 @@ static void test_page(void **state) {
     assert_int_equal(stat(path, &sb), 0);
     assert_true(sb.st_size > 1000);
     sc_error err;
-    assert_int_equal(sc_report_render("/nonexistent/logs", NULL, &html, &len, NULL, &err), SC_NOT_FOUND);
+    assert_int_equal(sc_report_render("/nonexistent/logs", NULL, &html, &len, NULL, &err),
+                     SC_NOT_FOUND);
     assert_non_null(strstr(err.message, "/nonexistent/logs"));
     assert_int_equal(sc_report_write(dir, "/nonexistent/dir/r.html", NULL, NULL, &err), SC_IO);
     assert_non_null(strstr(err.message, "/nonexistent/dir/r.html"));

@@ -80,8 +80,7 @@ static void decode_block(const uint8_t *b, size_t size, raw_block *out) {
     out->num_restarts = le32(b + size - 4);
     assert_true(out->num_restarts <= 512);
     const uint8_t *end = b + size - 4 - 4 * out->num_restarts;
-    for (uint32_t i = 0; i < out->num_restarts; i++)
-        out->restarts[i] = le32(end + 4 * i);
+    for (uint32_t i = 0; i < out->num_restarts; i++) out->restarts[i] = le32(end + 4 * i);
     const uint8_t *p = b;
     char prev[96] = "";
     while (p < end) {
@@ -115,9 +114,9 @@ static void write_table(size_t block_size, int compression, const kv *items, siz
     sc_sst_writer *w = NULL;
     assert_int_equal(sc_sst_writer_create(block_size, compression, &w, &err), SC_OK);
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(sc_sst_writer_add(w, items[i].key, items[i].klen, items[i].val,
-                                           items[i].vlen, &err),
-                         SC_OK);
+        assert_int_equal(
+            sc_sst_writer_add(w, items[i].key, items[i].klen, items[i].val, items[i].vlen, &err),
+            SC_OK);
     const uint8_t *data;
     size_t len;
     assert_int_equal(sc_sst_writer_finish(w, &data, &len, &err), SC_OK);
@@ -137,7 +136,8 @@ static void assert_same_entries(const kv_list *got, const kv *want, size_t n) {
     }
 }
 
-#define KV(k, v) {(uint8_t *)(k), (uint8_t *)(v), sizeof(k) - 1, sizeof(v) - 1}
+#define KV(k, v)                                                                                   \
+    { (uint8_t *)(k), (uint8_t *)(v), sizeof(k) - 1, sizeof(v) - 1 }
 
 static const kv a4_entries[] = {
     KV("", "\x08\x01\x1a\x02\x08\x01"),
@@ -157,9 +157,8 @@ static void test_appendix_a4_bytes(void **state) {
     kv_list got = {0};
     sc_sst_stats st;
     sc_error err;
-    assert_int_equal(sc_sst_foreach("a4", ckf_tiny_index, CKF_TINY_INDEX_LEN, collect, &got, &st,
-                                    &err),
-                     SC_OK);
+    assert_int_equal(
+        sc_sst_foreach("a4", ckf_tiny_index, CKF_TINY_INDEX_LEN, collect, &got, &st, &err), SC_OK);
     assert_same_entries(&got, a4_entries, 4);
     assert_int_equal(st.num_data_blocks, 1);
     assert_int_equal(st.num_entries, 4);
@@ -272,16 +271,16 @@ static void test_many_blocks_prefix_compression(void **state) {
 static void test_separators(void **state) {
     (void)state;
     static const kv items[] = {
-        KV("", "0"),    KV("abc", "1"), KV("abx", "2"),
-        KV("abxyz", "3"), KV("abz", "4"), KV("ac", "5"), KV("\xff\xff\x01", "6"),
+        KV("", "0"),    KV("abc", "1"), KV("abx", "2"),          KV("abxyz", "3"),
+        KV("abz", "4"), KV("ac", "5"),  KV("\xff\xff\x01", "6"),
     };
     static const char *const want[] = {
-        "",           /* the empty key is a prefix of everything: unchanged */
-        "abd",        /* bump 'c' (still < 'x'), cut */
-        "abx",        /* a prefix of the next key: unchanged */
-        "aby",        /* 'x' + 1 < 'z' */
-        "abz",        /* vs "ac": 'b' + 1 is not < 'c': unchanged */
-        "b",          /* 'a' + 1 < 0xff */
+        "",             /* the empty key is a prefix of everything: unchanged */
+        "abd",          /* bump 'c' (still < 'x'), cut */
+        "abx",          /* a prefix of the next key: unchanged */
+        "aby",          /* 'x' + 1 < 'z' */
+        "abz",          /* vs "ac": 'b' + 1 is not < 'c': unchanged */
+        "b",            /* 'a' + 1 < 0xff */
         "\xff\xff\x02", /* short successor of the last key */
     };
     uint8_t *t;
@@ -401,9 +400,11 @@ static void test_fixture_indexes(void **state) {
     } cases[] = {
         {"01_spd3_titanic_cp_ckpt/training_1/cp.ckpt.index", 31, 0},
         {"05_tf_serving_testdata_savedmodels/saved_model_half_plus_two_tf2_cpu/00000123/variables/"
-         "variables.index", 5, 1},
+         "variables.index",
+         5, 1},
         {"05_tf_serving_testdata_savedmodels/saved_model_half_plus_two_cpu/00000123/variables/"
-         "variables.index", 6, 1},
+         "variables.index",
+         6, 1},
         {"07_ermesson_keras_tensorboard_efficientdet_events/ckpt-2.index", 972, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -137,16 +137,19 @@ static void test_bundle_index(void **state) {
         const int64_t shape[2] = {i % 5, 2};
         float v[8] = {(float)i};
         snprintf(key, sizeof key, "model/layer_with_weights-%d/%s/.ATTRIBUTES/VARIABLE_VALUE",
-                 i / 3, i % 3 == 0 ? "kernel" : i % 3 == 1 ? "bias" : "gamma");
+                 i / 3,
+                 i % 3 == 0   ? "kernel"
+                 : i % 3 == 1 ? "bias"
+                              : "gamma");
         assert_int_equal(sc_bundle_writer_add(w, key, SC_DT_FLOAT, 2, shape, v,
                                               (size_t)(i % 5) * 2 * sizeof(float), i % 3, &err),
                          SC_OK);
     }
     const sc_bytes s[2] = {{(const uint8_t *)"graph", 5}, {(const uint8_t *)"", 0}};
     const int64_t shape[1] = {2};
-    assert_int_equal(sc_bundle_writer_add_strings(w, "_CHECKPOINTABLE_OBJECT_GRAPH", 1, shape, s,
-                                                  1, &err),
-                     SC_OK);
+    assert_int_equal(
+        sc_bundle_writer_add_strings(w, "_CHECKPOINTABLE_OBJECT_GRAPH", 1, shape, s, 1, &err),
+        SC_OK);
     assert_int_equal(sc_bundle_writer_finish(w, &err), SC_OK);
     sc_bundle_writer_free(w);
     table t = {0};
@@ -182,8 +185,8 @@ static void test_same_bytes_as_leveldb(void **state) {
     for (size_t b = 0; b < 3; b++) {
         char msg[256];
         if (lvo_build(path, in.n, (const char *const *)in.keys, in.klens,
-                      (const char *const *)in.vals, in.vlens, block_sizes[b], 0, msg,
-                      sizeof msg) != 0)
+                      (const char *const *)in.vals, in.vlens, block_sizes[b], 0, msg, sizeof msg)
+            != 0)
             fail_msg("leveldb build: %s", msg);
         size_t lv_len;
         uint8_t *lv = ckf_read(path, &lv_len);
@@ -192,9 +195,9 @@ static void test_same_bytes_as_leveldb(void **state) {
         assert_int_equal(sc_sst_writer_create(block_sizes[b], SC_SST_NO_COMPRESSION, &w, &err),
                          SC_OK);
         for (size_t i = 0; i < in.n; i++)
-            assert_int_equal(sc_sst_writer_add(w, in.keys[i], in.klens[i], in.vals[i],
-                                               in.vlens[i], &err),
-                             SC_OK);
+            assert_int_equal(
+                sc_sst_writer_add(w, in.keys[i], in.klens[i], in.vals[i], in.vlens[i], &err),
+                SC_OK);
         const uint8_t *ours;
         size_t len;
         assert_int_equal(sc_sst_writer_finish(w, &ours, &len, &err), SC_OK);
@@ -215,8 +218,9 @@ static void test_snappy_both_ways(void **state) {
     table in = {0}, got = {0};
     make_entries(&in, 500, 1);
     char msg[256];
-    if (lvo_build(path, in.n, (const char *const *)in.keys, in.klens,
-                  (const char *const *)in.vals, in.vlens, 1024, 1, msg, sizeof msg) != 0)
+    if (lvo_build(path, in.n, (const char *const *)in.keys, in.klens, (const char *const *)in.vals,
+                  in.vlens, 1024, 1, msg, sizeof msg)
+        != 0)
         fail_msg("leveldb build: %s", msg);
     sc_sst_stats st = both_read(path, &got);
     assert_tables_equal(&in, &got);
@@ -227,9 +231,8 @@ static void test_snappy_both_ways(void **state) {
     sc_error err;
     assert_int_equal(sc_sst_writer_create(1024, SC_SST_SNAPPY, &w, &err), SC_OK);
     for (size_t i = 0; i < in.n; i++)
-        assert_int_equal(sc_sst_writer_add(w, in.keys[i], in.klens[i], in.vals[i], in.vlens[i],
-                                           &err),
-                         SC_OK);
+        assert_int_equal(
+            sc_sst_writer_add(w, in.keys[i], in.klens[i], in.vals[i], in.vlens[i], &err), SC_OK);
     const uint8_t *ours;
     size_t len;
     assert_int_equal(sc_sst_writer_finish(w, &ours, &len, &err), SC_OK);

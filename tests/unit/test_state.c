@@ -57,15 +57,14 @@ static sc_status parse(const char *text, sc_ckpt_state *st, sc_error *err) {
     return sc_ckpt_state_parse(text, strlen(text), "ckpt/checkpoint", st, err);
 }
 
-static const char EXAMPLE[] =
-    "model_checkpoint_path: \"ckpt-3\"\n"
-    "all_model_checkpoint_paths: \"ckpt-1\"\n"
-    "all_model_checkpoint_paths: \"ckpt-2\"\n"
-    "all_model_checkpoint_paths: \"ckpt-3\"\n"
-    "all_model_checkpoint_timestamps: 1700000000.123456\n"
-    "all_model_checkpoint_timestamps: 1700000100.5\n"
-    "all_model_checkpoint_timestamps: 1700000200.0\n"
-    "last_preserved_timestamp: 1699999999.0\n";
+static const char EXAMPLE[] = "model_checkpoint_path: \"ckpt-3\"\n"
+                              "all_model_checkpoint_paths: \"ckpt-1\"\n"
+                              "all_model_checkpoint_paths: \"ckpt-2\"\n"
+                              "all_model_checkpoint_paths: \"ckpt-3\"\n"
+                              "all_model_checkpoint_timestamps: 1700000000.123456\n"
+                              "all_model_checkpoint_timestamps: 1700000100.5\n"
+                              "all_model_checkpoint_timestamps: 1700000200.0\n"
+                              "last_preserved_timestamp: 1699999999.0\n";
 
 /* ---- parsing ------------------------------------------------------------------------------- */
 
@@ -141,7 +140,8 @@ static void test_parse_escapes(void **state) {
     const char *text = "model_checkpoint_path: \"\\101\\x42\\x4\\n\\t\\r\\'\\\"\\\\\\?\\a\\b\\f\\v"
                        "\\0011\\u00e9\\U0001F600'\"\n";
     assert_int_equal(parse(text, &st, &err), SC_OK);
-    const char want[] = "AB\x04\n\t\r'\"\\?\a\b\f\v\001" "1\xc3\xa9\xf0\x9f\x98\x80'";
+    const char want[] = "AB\x04\n\t\r'\"\\?\a\b\f\v\001"
+                        "1\xc3\xa9\xf0\x9f\x98\x80'";
     assert_string_equal(st.model_checkpoint_path, want);
     sc_ckpt_state_clear(&st);
     /* Inside single quotes a double quote needs no escape. */
@@ -297,7 +297,8 @@ static void test_write_parse_round_trip(void **state) {
     assert_int_equal(sc_ckpt_state_read(dir, &back, &err), SC_OK);
     assert_string_equal(back.model_checkpoint_path, all);
     assert_int_equal(back.num_paths, 3);
-    for (size_t i = 0; i < 3; i++) assert_string_equal(back.all_model_checkpoint_paths[i], paths[i]);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(back.all_model_checkpoint_paths[i], paths[i]);
     assert_int_equal(back.num_timestamps, 200);
     assert_memory_equal(back.all_model_checkpoint_timestamps, ts, sizeof ts);
     assert_true(back.last_preserved_timestamp == 1699999999.25);
@@ -450,7 +451,8 @@ static const char *fixtures(void) {
     const char *f = getenv("SC_FIXTURES");
     struct stat sb;
     if (!f || stat(f, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", f ? f : "$SC_FIXTURES");
+        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
+               f ? f : "$SC_FIXTURES");
         return NULL;
     }
     return f;
@@ -480,8 +482,10 @@ static void test_fixture_state_files(void **state) {
     assert_int_equal(sc_ckpt_number(p), -1);
     free(p);
     /* 05: a SavedModel directory. */
-    snprintf(dir, sizeof dir, "%s/05_tf_serving_testdata_savedmodels/"
-                              "saved_model_half_plus_two_tf2_cpu/00000123", fx);
+    snprintf(dir, sizeof dir,
+             "%s/05_tf_serving_testdata_savedmodels/"
+             "saved_model_half_plus_two_tf2_cpu/00000123",
+             fx);
     assert_int_equal(sc_ckpt_resolve(dir, &p, &err), SC_OK);
     snprintf(want, sizeof want, "%s/variables/variables", dir);
     assert_string_equal(p, want);

@@ -26,9 +26,9 @@
 
 /* FORMATS Appendix A.2: the file_version record for wall_time 1700000000.0. */
 static const uint8_t kFileVersionRecord[40] = {
-    0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xa3, 0x7f, 0x4b, 0x22,
-    0x09, 0x00, 0x00, 0x00, 0x40, 0xfc, 0x54, 0xd9, 0x41, 0x1a, 0x0d, 'b',  'r',  'a',
-    'i',  'n',  '.',  'E',  'v',  'e',  'n',  't',  ':',  '2',  0xec, 0xed, 0x8f, 0x9d};
+    0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xa3, 0x7f, 0x4b, 0x22, 0x09, 0x00,
+    0x00, 0x00, 0x40, 0xfc, 0x54, 0xd9, 0x41, 0x1a, 0x0d, 'b',  'r',  'a',  'i',  'n',
+    '.',  'E',  'v',  'e',  'n',  't',  ':',  '2',  0xec, 0xed, 0x8f, 0x9d};
 
 /* FORMATS §6.5: tag epoch_loss, value 0.5, step 3, wall_time 1700000001.5. */
 static const uint8_t kScalarPayload[52] = {
@@ -111,7 +111,8 @@ static void test_file_version_record_matches_a2(void **state) {
 
     char prefix[512];
     assert_true(snprintf(prefix, sizeof prefix, "%s/events.out.tfevents.1700000000.testhost.%ld.",
-                         logdir, (long)getpid()) < (int)sizeof prefix);
+                         logdir, (long)getpid())
+                < (int)sizeof prefix);
     const char *path = sc_summary_writer_path(w);
     assert_int_equal(strncmp(path, prefix, strlen(prefix)), 0);
     const char *tail = path + strlen(prefix);
@@ -200,10 +201,10 @@ static void test_run_of_scalars_reads_back(void **state) {
     } in[] = {
         {"evaluation_loss_vs_iterations", 186, 1.1485269f, 1700677137.043632},
         {"evaluation_accuracy_vs_iterations", 186, 0.75f, 1700677137.5},
-        {"epoch_loss", 0, -2.5e-30f, 1700677138.0},               /* step 0: field omitted */
+        {"epoch_loss", 0, -2.5e-30f, 1700677138.0}, /* step 0: field omitted */
         {"evaluation_loss_vs_iterations", -7, INFINITY, 1700677139.25},
         {"a/scoped/tag", INT64_C(1) << 40, NAN, 1700677140.125},
-        {"evaluation_loss_vs_iterations", 372, 1.0345614f, 0.0},  /* 0.0: field omitted */
+        {"evaluation_loss_vs_iterations", 372, 1.0345614f, 0.0}, /* 0.0: field omitted */
     };
     const size_t n = sizeof in / sizeof in[0];
     double now = 1700677134.0;
@@ -334,8 +335,7 @@ static void test_invalid_arguments(void **state) {
     assert_int_equal(sc_summary_write_scalar(w, "", 1, 1.0f, 1.0, &err), SC_INVALID_ARGUMENT);
     assert_non_null(strstr(err.message, sc_summary_writer_path(w)));
     assert_int_equal(sc_summary_write_scalar(w, "t", 1, 1.0f, NAN, &err), SC_INVALID_ARGUMENT);
-    assert_int_equal(sc_summary_write_scalar(w, "t", 1, 1.0f, INFINITY, &err),
-                     SC_INVALID_ARGUMENT);
+    assert_int_equal(sc_summary_write_scalar(w, "t", 1, 1.0f, INFINITY, &err), SC_INVALID_ARGUMENT);
     /* Rejected writes leave nothing behind and do not poison the writer. */
     assert_int_equal(sc_summary_writer_flush(w, &err), SC_OK);
     evd_events ev;
@@ -454,9 +454,9 @@ static void test_many_scalars_cross_the_buffer(void **state) {
     assert_int_equal(sc_summary_writer_create(f->dir, &p, &w, &err), SC_OK);
     enum { N = 3000 };
     for (int i = 0; i < N; i++)
-        assert_int_equal(sc_summary_write_scalar(w, "batch_loss", i, (float)i * 0.25f,
-                                                 1700000000.0 + i, &err),
-                         SC_OK);
+        assert_int_equal(
+            sc_summary_write_scalar(w, "batch_loss", i, (float)i * 0.25f, 1700000000.0 + i, &err),
+            SC_OK);
     struct stat st;
     assert_int_equal(stat(sc_summary_writer_path(w), &st), 0);
     assert_true(st.st_size > 40); /* some records already left the buffer */

@@ -190,8 +190,10 @@ static void test_empty_files(void **state) {
     size_t len;
     for (int written = 0; written < 2; written++) {
         for (size_t m = 0; m < 3; m++) {
-            if (written) write_records(path, ALL[m], 0);     /* a finished stream, no records */
-            else assert_int_equal(tu_write(path, "", 0), 0); /* zero bytes */
+            if (written)
+                write_records(path, ALL[m], 0); /* a finished stream, no records */
+            else
+                assert_int_equal(tu_write(path, "", 0), 0); /* zero bytes */
             for (int mode = 0; mode < 2; mode++) {
                 sc_tfrecord_params prm = sc_tfrecord_default_params();
                 prm.compression = mode ? SC_COMPRESSION_AUTO : ALL[m];

@@ -33,8 +33,7 @@
 
 static void sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 static void remove_bundle(const char *dir, int n) {
@@ -235,15 +234,11 @@ static void run_saved_while_waiting(void **s, sc_watch_mode mode) {
     job_join(&j);
 }
 
-static void test_saved_while_waiting_auto(void **s) {
-    run_saved_while_waiting(s, SC_WATCH_AUTO);
-}
+static void test_saved_while_waiting_auto(void **s) { run_saved_while_waiting(s, SC_WATCH_AUTO); }
 static void test_saved_while_waiting_inotify(void **s) {
     run_saved_while_waiting(s, SC_WATCH_INOTIFY);
 }
-static void test_saved_while_waiting_poll(void **s) {
-    run_saved_while_waiting(s, SC_WATCH_POLL);
-}
+static void test_saved_while_waiting_poll(void **s) { run_saved_while_waiting(s, SC_WATCH_POLL); }
 
 static void test_existing_checkpoint_reported_first(void **s) {
     const char *dir = fx_dir(s);
@@ -377,7 +372,7 @@ static void test_weight_file_number(void **s) {
 static void test_weight_files_by_number(void **s) {
     const char *dir = fx_dir(s);
     const char *names[] = {"ckpt-3.weights.h5", "ckpt-10.weights.h5", "ckpt-2.weights.h5",
-                           "ckpt-x.weights.h5", "notes.txt", "ckpt-11.weights.h5.tmp"};
+                           "ckpt-x.weights.h5", "notes.txt",          "ckpt-11.weights.h5.tmp"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         assert_int_equal(write_file(dir, names[i], "HDF"), 0);
     assert_int_equal(write_file(dir, "ckpt-12.weights.h5", ""), 0); /* just created: empty */
@@ -502,7 +497,10 @@ static void test_interrupt(void **s) {
 }
 
 static sc_watcher *g_sig_watcher;
-static void on_sigusr1(int sig) { (void)sig; sc_watcher_interrupt(g_sig_watcher); }
+static void on_sigusr1(int sig) {
+    (void)sig;
+    sc_watcher_interrupt(g_sig_watcher);
+}
 static void on_sigusr2(int sig) { (void)sig; }
 
 static void test_signals(void **s) {

@@ -8,7 +8,7 @@
 #include "model/layers/layers.h"
 
 typedef struct {
-    double max_value;  /* < 0: none */
+    double max_value; /* < 0: none */
     double slope;
     double threshold;
 } relu_params;
@@ -41,8 +41,8 @@ static sc_status leaky_init(sc_layer *L, const json_t *cfg, sc_error *err) {
 
 /* Keras: x >= max_value -> max_value; threshold <= x < max_value -> x;
  * x < threshold -> negative_slope * (x - threshold). */
-static sc_status relu_forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                    float *out, float *scratch, sc_error *err) {
+static sc_status relu_forward(const sc_layer *L, const sc_node *n, int batch,
+                              const float *const *in, float *out, float *scratch, sc_error *err) {
     (void)scratch;
     (void)err;
     const relu_params *p = L->impl;
@@ -65,7 +65,7 @@ static sc_status elu_init(sc_layer *L, const json_t *cfg, sc_error *err) {
 }
 
 static sc_status elu_forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                    float *out, float *scratch, sc_error *err) {
+                             float *out, float *scratch, sc_error *err) {
     (void)scratch;
     (void)err;
     const float alpha = (float)*(const double *)L->impl;
@@ -101,8 +101,12 @@ static sc_status softmax_infer(sc_layer *L, sc_node *n, sc_error *err) {
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_activation = {"Activation", activation_init, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_relu = {"ReLU", relu_init, sc_infer_same_shape, NULL, relu_forward, NULL};
-const sc_layer_ops sc_layer_leaky_relu = {"LeakyReLU", leaky_init, sc_infer_same_shape, NULL, relu_forward, NULL};
+const sc_layer_ops sc_layer_activation = {"Activation", activation_init, sc_infer_same_shape,
+                                          NULL,         sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_relu = {"ReLU", relu_init,    sc_infer_same_shape,
+                                    NULL,   relu_forward, NULL};
+const sc_layer_ops sc_layer_leaky_relu = {"LeakyReLU", leaky_init,   sc_infer_same_shape,
+                                          NULL,        relu_forward, NULL};
 const sc_layer_ops sc_layer_elu = {"ELU", elu_init, sc_infer_same_shape, NULL, elu_forward, NULL};
-const sc_layer_ops sc_layer_softmax = {"Softmax", softmax_init, softmax_infer, NULL, sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_softmax = {"Softmax", softmax_init,    softmax_infer,
+                                       NULL,      sc_forward_copy, NULL};

@@ -24,16 +24,18 @@ static sc_status init(sc_layer *L, const json_t *cfg, sc_error *err) {
     const char *mode = "dot";
     int causal;
     sc_status s;
-    if ((s = sc_cfg_bool(L, cfg, "use_scale", a->additive, &a->use_scale, err)) ||
-        (s = sc_cfg_bool(L, cfg, "causal", 0, &causal, err)) ||
-        (!a->additive && (s = sc_cfg_str(L, cfg, "score_mode", "dot", &mode, err))))
+    if ((s = sc_cfg_bool(L, cfg, "use_scale", a->additive, &a->use_scale, err))
+        || (s = sc_cfg_bool(L, cfg, "causal", 0, &causal, err))
+        || (!a->additive && (s = sc_cfg_str(L, cfg, "score_mode", "dot", &mode, err))))
         return s;
     if (causal)
         return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): causal=True is not supported",
                             L->name, L->class_name);
     if (strcmp(mode, "dot") && strcmp(mode, "concat"))
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): score_mode '%s' is not "
-                            "supported (dot, concat are)", L->name, L->class_name, mode);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): score_mode '%s' is not "
+                            "supported (dot, concat are)",
+                            L->name, L->class_name, mode);
     a->concat = !strcmp(mode, "concat");
     return SC_OK;
 }
@@ -41,17 +43,21 @@ static sc_status init(sc_layer *L, const json_t *cfg, sc_error *err) {
 static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
     const attn *a = L->impl;
     const sc_shape *q = &n->in_shape[0], *v = &n->in_shape[1], *k = &n->in_shape[n->num_inputs - 1];
-    if (n->num_inputs < 2 || n->num_inputs > 3 || q->rank != 2 || v->rank != 2 || k->rank != 2 ||
-        k->dims[0] != v->dims[0] || k->dims[1] != q->dims[1] || q->dims[0] <= 0 || v->dims[0] <= 0)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects [query [Tq, d], "
-                            "value [Tv, dv]] or [query, value, key [Tv, d]]", L->name, L->class_name);
+    if (n->num_inputs < 2 || n->num_inputs > 3 || q->rank != 2 || v->rank != 2 || k->rank != 2
+        || k->dims[0] != v->dims[0] || k->dims[1] != q->dims[1] || q->dims[0] <= 0
+        || v->dims[0] <= 0)
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): expects [query [Tq, d], "
+                            "value [Tv, dv]] or [query, value, key [Tv, d]]",
+                            L->name, L->class_name);
     if (L->num_vars == 0) {
         /* AdditiveAttention's scale has the value's width (tf_keras build), which must equal d */
         sc_shape scalar = {0, {0}}, vec = {1, {v->dims[1]}};
         if (a->additive && a->use_scale && v->dims[1] != q->dims[1])
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (AdditiveAttention): value "
-                                "width %lld differs from the query's %lld", L->name,
-                                (long long)v->dims[1], (long long)q->dims[1]);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (AdditiveAttention): value "
+                                "width %lld differs from the query's %lld",
+                                L->name, (long long)v->dims[1], (long long)q->dims[1]);
         sc_status s = SC_OK;
         if (a->use_scale) s = sc_layer_add_variable(L, "scale", a->additive ? &vec : &scalar, err);
         if (!s && a->concat) s = sc_layer_add_variable(L, "concat_score_weight", &scalar, err);
@@ -86,8 +92,10 @@ static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const f
                     float s = 0.0f;
                     for (int c = 0; c < d; c++) {
                         float x = q[i * d + c] + k[j * d + c];
-                        if (a->additive) s += (scale ? scale[c] : 1.0f) * tanhf(x);
-                        else s += tanhf(scale ? scale[0] * x : x);
+                        if (a->additive)
+                            s += (scale ? scale[c] : 1.0f) * tanhf(x);
+                        else
+                            s += tanhf(scale ? scale[0] * x : x);
                     }
                     sc[i * Tv + j] = a->concat ? cw * s : s;
                 }
@@ -99,4 +107,5 @@ static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const f
 }
 
 const sc_layer_ops sc_layer_attention = {"Attention", init, infer, scratch, forward, NULL};
-const sc_layer_ops sc_layer_additive_attention = {"AdditiveAttention", init, infer, scratch, forward, NULL};
+const sc_layer_ops sc_layer_additive_attention = {
+    "AdditiveAttention", init, infer, scratch, forward, NULL};

@@ -14,12 +14,12 @@
 #define SCRATCH_TARGET_FLOATS (1u << 17)
 
 typedef struct {
-    int rank;          /* 1 or 2 spatial dims */
+    int rank; /* 1 or 2 spatial dims */
     int64_t filters;
     int64_t k[2], s[2], d[2];
     sc_padding pad;
     int use_bias;
-    sc_conv_geom g;    /* filled by infer (one geometry: a shared conv must keep its shape) */
+    sc_conv_geom g; /* filled by infer (one geometry: a shared conv must keep its shape) */
 } conv;
 
 static sc_status conv_init(sc_layer *L, const json_t *cfg, int rank, sc_error *err) {
@@ -41,33 +41,43 @@ static sc_status conv_init(sc_layer *L, const json_t *cfg, int rank, sc_error *e
     if (groups != 1)
         return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): groups=%lld is not supported",
                             L->name, L->class_name, (long long)groups);
-    if (c->filters <= 0 || c->k[0] <= 0 || c->k[rank - 1] <= 0 || c->s[0] <= 0 ||
-        c->s[rank - 1] <= 0 || c->d[0] <= 0 || c->d[rank - 1] <= 0)
+    if (c->filters <= 0 || c->k[0] <= 0 || c->k[rank - 1] <= 0 || c->s[0] <= 0
+        || c->s[rank - 1] <= 0 || c->d[0] <= 0 || c->d[rank - 1] <= 0)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "layer '%s' (%s): filters, kernel_size, strides and dilation_rate must "
-                            "be positive", L->name, L->class_name);
-    if ((c->s[0] > 1 || c->s[rank - 1] > 1) && (c->d[0] > 1 || c->d[rank - 1] > 1))
-        return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "layer '%s' (%s): strides > 1 with dilation_rate > 1 (Keras rejects it)",
+                            "be positive",
                             L->name, L->class_name);
+    if ((c->s[0] > 1 || c->s[rank - 1] > 1) && (c->d[0] > 1 || c->d[rank - 1] > 1))
+        return sc_error_set(
+            err, SC_INVALID_ARGUMENT,
+            "layer '%s' (%s): strides > 1 with dilation_rate > 1 (Keras rejects it)", L->name,
+            L->class_name);
     return sc_cfg_activation(L, cfg, err);
 }
 
-static sc_status conv1d_init(sc_layer *L, const json_t *cfg, sc_error *err) { return conv_init(L, cfg, 1, err); }
-static sc_status conv2d_init(sc_layer *L, const json_t *cfg, sc_error *err) { return conv_init(L, cfg, 2, err); }
+static sc_status conv1d_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return conv_init(L, cfg, 1, err);
+}
+static sc_status conv2d_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return conv_init(L, cfg, 2, err);
+}
 
 static sc_status conv_infer(sc_layer *L, sc_node *n, sc_error *err) {
     conv *c = L->impl;
     const sc_shape *in = &n->in_shape[0];
     if (n->num_inputs != 1 || in->rank != c->rank + 1)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects one input of rank %d "
-                            "(plus batch)", L->name, L->class_name, c->rank + 1);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): expects one input of rank %d "
+                            "(plus batch)",
+                            L->name, L->class_name, c->rank + 1);
     sc_conv_geom g = {0};
     if (c->rank == 1) {
-        g = (sc_conv_geom){1, in->dims[0], in->dims[1], 1, c->k[0], 1, c->s[0], 1, c->d[0], 0, 0, 0, 0};
+        g = (sc_conv_geom){1, in->dims[0], in->dims[1], 1, c->k[0], 1, c->s[0],
+                           1, c->d[0],     0,           0, 0,       0};
     } else {
-        g = (sc_conv_geom){in->dims[0], in->dims[1], in->dims[2], c->k[0], c->k[1], c->s[0], c->s[1],
-                           c->d[0], c->d[1], 0, 0, 0, 0};
+        g = (sc_conv_geom){
+            in->dims[0], in->dims[1], in->dims[2], c->k[0], c->k[1], c->s[0], c->s[1],
+            c->d[0],     c->d[1],     0,           0,       0,       0};
     }
     sc_status s = sc_conv_geom_init(L, &g, c->pad, err);
     if (s) return s;
@@ -81,8 +91,10 @@ static sc_status conv_infer(sc_layer *L, sc_node *n, sc_error *err) {
     } else if (L->num_nodes == 0 && g.c == c->g.c) {
         c->g = g; /* the model's free input dims took new sizes (sc_model_set_input_shapes) */
     } else if (memcmp(&c->g, &g, sizeof g) != 0) {
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): shared with a different input "
-                            "shape", L->name, L->class_name);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): shared with a different input "
+                            "shape",
+                            L->name, L->class_name);
     }
     if (c->rank == 1)
         n->out_shape = (sc_shape){2, {g.ow, c->filters}};
@@ -129,7 +141,7 @@ static inline void copy_run(float *restrict dst, const float *restrict src, int6
     case 4: dst[i + 3] = src[i + 3]; /* fall through */
     case 3: dst[i + 2] = src[i + 2]; /* fall through */
     case 2: dst[i + 1] = src[i + 1]; /* fall through */
-    case 1: dst[i] = src[i]; /* fall through */
+    case 1: dst[i] = src[i];         /* fall through */
     default: break;
     }
 }
@@ -179,27 +191,29 @@ static sc_status conv_forward(const sc_layer *L, const sc_node *n, int batch,
         int64_t nb = batch - b0 < chunk ? batch - b0 : chunk;
         const float *a = in[0] + b0 * img_in;
         if (!is_pointwise(c)) {
-            for (int64_t b = 0; b < nb; b++) im2col(g, in[0] + (b0 + b) * img_in, scratch + b * pix * K);
+            for (int64_t b = 0; b < nb; b++)
+                im2col(g, in[0] + (b0 + b) * img_in, scratch + b * pix * K);
             a = scratch;
         }
         float *o = out + b0 * pix * F;
         int M = (int)(nb * pix);
         if (bias)
             for (int i = 0; i < M; i++) memcpy(o + (size_t)i * F, bias, (size_t)F * sizeof(float));
-        sc_gemm_f32(0, 0, M, F, K, 1.0f, a, K, kernel, F,
-                    bias ? 1.0f : 0.0f, o, F);
+        sc_gemm_f32(0, 0, M, F, K, 1.0f, a, K, kernel, F, bias ? 1.0f : 0.0f, o, F);
         if (fused) sc_activation_apply(L->act, o, (size_t)M, (size_t)F);
     }
     return SC_OK;
 }
 
 int sc_layer_fuses_activation(const sc_layer *L) {
-    return (L->ops == &sc_layer_conv1d || L->ops == &sc_layer_conv2d) && L->act != SC_ACT_SOFTMAX &&
-           L->act != SC_ACT_SIGMOID;
+    return (L->ops == &sc_layer_conv1d || L->ops == &sc_layer_conv2d) && L->act != SC_ACT_SOFTMAX
+           && L->act != SC_ACT_SIGMOID;
 }
 
-const sc_layer_ops sc_layer_conv1d = {"Conv1D", conv1d_init, conv_infer, conv_scratch, conv_forward, NULL};
-const sc_layer_ops sc_layer_conv2d = {"Conv2D", conv2d_init, conv_infer, conv_scratch, conv_forward, NULL};
+const sc_layer_ops sc_layer_conv1d = {"Conv1D",     conv1d_init,  conv_infer,
+                                      conv_scratch, conv_forward, NULL};
+const sc_layer_ops sc_layer_conv2d = {"Conv2D",     conv2d_init,  conv_infer,
+                                      conv_scratch, conv_forward, NULL};
 
 int sc_conv_engine_geometry(const sc_layer *L, sc_conv_geom *g) {
     if (L->ops != &sc_layer_conv1d && L->ops != &sc_layer_conv2d) return 0;

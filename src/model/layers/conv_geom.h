@@ -15,12 +15,12 @@
 typedef enum { SC_PAD_VALID, SC_PAD_SAME, SC_PAD_CAUSAL } sc_padding;
 
 typedef struct sc_conv_geom {
-    int64_t h, w, c;      /* input */
-    int64_t kh, kw;       /* window */
-    int64_t sh, sw;       /* strides */
-    int64_t dh, dw;       /* dilation */
-    int64_t oh, ow;       /* output */
-    int64_t pt, pl;       /* padding before (top, left) */
+    int64_t h, w, c; /* input */
+    int64_t kh, kw;  /* window */
+    int64_t sh, sw;  /* strides */
+    int64_t dh, dw;  /* dilation */
+    int64_t oh, ow;  /* output */
+    int64_t pt, pl;  /* padding before (top, left) */
 } sc_conv_geom;
 
 static inline sc_status sc_parse_padding(const sc_layer *L, const json_t *cfg, int allow_causal,
@@ -28,9 +28,12 @@ static inline sc_status sc_parse_padding(const sc_layer *L, const json_t *cfg, i
     const char *p;
     sc_status s = sc_cfg_str(L, cfg, "padding", "valid", &p, err);
     if (s) return s;
-    if (strcmp(p, "valid") == 0) *out = SC_PAD_VALID;
-    else if (strcmp(p, "same") == 0) *out = SC_PAD_SAME;
-    else if (allow_causal && strcmp(p, "causal") == 0) *out = SC_PAD_CAUSAL;
+    if (strcmp(p, "valid") == 0)
+        *out = SC_PAD_VALID;
+    else if (strcmp(p, "same") == 0)
+        *out = SC_PAD_SAME;
+    else if (allow_causal && strcmp(p, "causal") == 0)
+        *out = SC_PAD_CAUSAL;
     else
         return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): padding '%s' is not supported",
                             L->name, L->class_name, p);
@@ -63,8 +66,8 @@ static inline sc_status sc_conv_geom_init(const sc_layer *L, sc_conv_geom *g, sc
         if (v[i] < 1 || v[i] >= SC_MAX_DIM)
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "layer '%s' (%s): input, kernel, stride and dilation sizes must be "
-                                "between 1 and 2^31 - 1, got %lld", L->name, L->class_name,
-                                (long long)v[i]);
+                                "between 1 and 2^31 - 1, got %lld",
+                                L->name, L->class_name, (long long)v[i]);
     g->oh = sc_out_dim(g->h, g->kh, g->sh, g->dh, p, &g->pt);
     g->ow = sc_out_dim(g->w, g->kw, g->sw, g->dw, p, &g->pl);
     if (g->oh <= 0 || g->ow <= 0)

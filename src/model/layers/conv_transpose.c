@@ -29,13 +29,13 @@ static sc_status init(sc_layer *L, const json_t *cfg, int rank, sc_error *err) {
     const int64_t one[2] = {1, 1};
     const char *pad;
     sc_status s;
-    if ((s = sc_cfg_int(L, cfg, "filters", 0, &c->filters, err)) ||
-        (s = sc_cfg_ints(L, cfg, "kernel_size", rank, one, c->k, err)) ||
-        (s = sc_cfg_ints(L, cfg, "strides", rank, one, c->s, err)) ||
-        (s = sc_cfg_ints(L, cfg, "dilation_rate", rank, one, c->d, err)) ||
-        (s = sc_cfg_str(L, cfg, "padding", "valid", &pad, err)) ||
-        (s = sc_cfg_bool(L, cfg, "use_bias", 1, &c->use_bias, err)) ||
-        (s = sc_cfg_channels_last(L, cfg, err)))
+    if ((s = sc_cfg_int(L, cfg, "filters", 0, &c->filters, err))
+        || (s = sc_cfg_ints(L, cfg, "kernel_size", rank, one, c->k, err))
+        || (s = sc_cfg_ints(L, cfg, "strides", rank, one, c->s, err))
+        || (s = sc_cfg_ints(L, cfg, "dilation_rate", rank, one, c->d, err))
+        || (s = sc_cfg_str(L, cfg, "padding", "valid", &pad, err))
+        || (s = sc_cfg_bool(L, cfg, "use_bias", 1, &c->use_bias, err))
+        || (s = sc_cfg_channels_last(L, cfg, err)))
         return s;
     const json_t *op = json_object_get(cfg, "output_padding");
     if (op && !json_is_null(op)) {
@@ -47,21 +47,28 @@ static sc_status init(sc_layer *L, const json_t *cfg, int rank, sc_error *err) {
                             L->name, L->class_name, pad);
     c->same = !strcmp(pad, "same");
     for (int i = 0; i < rank; i++)
-        if (c->k[i] <= 0 || c->s[i] <= 0 || c->d[i] <= 0 || c->k[i] > 4096 || c->s[i] > 4096 ||
-            c->d[i] > 4096 || (c->has_op && (c->op[i] < 0 || c->op[i] >= c->s[i])))
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): bad kernel_size, "
-                                "strides, dilation_rate or output_padding", L->name, L->class_name);
+        if (c->k[i] <= 0 || c->s[i] <= 0 || c->d[i] <= 0 || c->k[i] > 4096 || c->s[i] > 4096
+            || c->d[i] > 4096 || (c->has_op && (c->op[i] < 0 || c->op[i] >= c->s[i])))
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (%s): bad kernel_size, "
+                                "strides, dilation_rate or output_padding",
+                                L->name, L->class_name);
     if (c->filters <= 0 || c->filters > (1 << 24))
         return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): bad filters", L->name,
                             L->class_name);
     return sc_cfg_activation(L, cfg, err);
 }
-static sc_status init1(sc_layer *L, const json_t *cfg, sc_error *err) { return init(L, cfg, 1, err); }
-static sc_status init2(sc_layer *L, const json_t *cfg, sc_error *err) { return init(L, cfg, 2, err); }
+static sc_status init1(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return init(L, cfg, 1, err);
+}
+static sc_status init2(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return init(L, cfg, 2, err);
+}
 
 static int64_t out_len(const tconv *c, int i, int64_t in) {
     int64_t ke = (c->k[i] - 1) * c->d[i] + 1;
-    if (!c->has_op) return c->same ? in * c->s[i] : in * c->s[i] + (ke > c->s[i] ? ke - c->s[i] : 0);
+    if (!c->has_op)
+        return c->same ? in * c->s[i] : in * c->s[i] + (ke > c->s[i] ? ke - c->s[i] : 0);
     return (in - 1) * c->s[i] + ke - 2 * (c->same ? ke / 2 : 0) + c->op[i];
 }
 
@@ -80,8 +87,9 @@ static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
     const tconv *c = L->impl;
     const sc_shape *in = &n->in_shape[0];
     if (n->num_inputs != 1 || in->rank != c->rank + 1 || in->dims[c->rank] <= 0)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects one input of rank %d",
-                            L->name, L->class_name, c->rank + 1);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): expects one input of rank %d", L->name, L->class_name,
+                            c->rank + 1);
     int64_t C = in->dims[c->rank];
     if (L->num_vars == 0) {
         sc_shape k = c->rank == 2 ? (sc_shape){4, {c->k[0], c->k[1], c->filters, C}}
@@ -91,8 +99,10 @@ static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
         if (!s && c->use_bias) s = sc_layer_add_variable(L, "bias", &b, err);
         if (s) return s;
     } else if (sc_layer_var(L, 0)->shape.dims[c->rank + 1] != C) {
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): called on %lld channels, "
-                            "built for %lld", L->name, L->class_name, (long long)C,
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): called on %lld channels, "
+                            "built for %lld",
+                            L->name, L->class_name, (long long)C,
                             (long long)sc_layer_var(L, 0)->shape.dims[c->rank + 1]);
     }
     n->out_shape.rank = in->rank;
@@ -126,7 +136,8 @@ static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const f
     const int64_t kh = two ? c->k[0] : 1, sh = two ? c->s[0] : 1, dh = two ? c->d[0] : 1;
     const int64_t kw = c->k[wi], sw = c->s[wi], dw = c->d[wi];
     const int64_t ph = two ? pad_before(c, 0, H, OH) : 0, pw = pad_before(c, wi, W, OW);
-    const float *kernel = sc_layer_var(L, 0)->data, *bias = c->use_bias ? sc_layer_var(L, 1)->data : NULL;
+    const float *kernel = sc_layer_var(L, 0)->data,
+                *bias = c->use_bias ? sc_layer_var(L, 1)->data : NULL;
     const int64_t K = kh * kw * F;
     for (int b = 0; b < batch; b++) {
         const float *x = in[0] + (size_t)b * H * W * C;
@@ -152,5 +163,7 @@ static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const f
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_conv1d_transpose = {"Conv1DTranspose", init1, infer, scratch, forward, NULL};
-const sc_layer_ops sc_layer_conv2d_transpose = {"Conv2DTranspose", init2, infer, scratch, forward, NULL};
+const sc_layer_ops sc_layer_conv1d_transpose = {"Conv1DTranspose", init1,   infer,
+                                                scratch,           forward, NULL};
+const sc_layer_ops sc_layer_conv2d_transpose = {"Conv2DTranspose", init2,   infer,
+                                                scratch,           forward, NULL};

@@ -26,8 +26,10 @@ static sc_status init(sc_layer *L, const json_t *cfg, sc_error *err) {
 static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
     dense *d = L->impl;
     if (n->num_inputs != 1 || n->in_shape[0].rank < 1)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Dense): expects one input of "
-                            "rank >= 1", L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Dense): expects one input of "
+                            "rank >= 1",
+                            L->name);
     const sc_shape *in = &n->in_shape[0];
     int64_t in_dim = in->dims[in->rank - 1];
     if (L->num_vars == 0) {
@@ -36,8 +38,10 @@ static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
         if (!s && d->use_bias) s = sc_layer_add_variable(L, "bias", &b, err);
         if (s) return s;
     } else if (sc_layer_var(L, 0)->shape.dims[0] != in_dim) {
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Dense): called on width %lld, "
-                            "built for %lld", L->name, (long long)in_dim,
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Dense): called on width %lld, "
+                            "built for %lld",
+                            L->name, (long long)in_dim,
                             (long long)sc_layer_var(L, 0)->shape.dims[0]);
     }
     n->out_shape = *in;
@@ -46,7 +50,7 @@ static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
 }
 
 static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                    float *out, float *scratch, sc_error *err) {
+                         float *out, float *scratch, sc_error *err) {
     (void)scratch;
     (void)err;
     const dense *d = L->impl;
@@ -60,8 +64,7 @@ static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const f
         for (int i = 0; i < M; i++) memcpy(out + (size_t)i * N, bias, (size_t)N * sizeof(float));
         beta = 1.0f;
     }
-    sc_gemm_f32(0, 0, M, N, K, 1.0f, in[0], K, kernel, N, beta,
-                out, N);
+    sc_gemm_f32(0, 0, M, N, K, 1.0f, in[0], K, kernel, N, beta, out, N);
     return SC_OK;
 }
 

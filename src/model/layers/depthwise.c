@@ -32,25 +32,29 @@ static sc_status dw_init_common(sc_layer *L, const json_t *cfg, int separable, s
     if ((s = sc_parse_padding(L, cfg, 0, &c->pad, err))) return s;
     if ((s = sc_cfg_bool(L, cfg, "use_bias", 1, &c->use_bias, err))) return s;
     if ((s = sc_cfg_channels_last(L, cfg, err))) return s;
-    if (c->dm <= 0 || (separable && c->filters <= 0) || c->k[0] <= 0 || c->k[1] <= 0 ||
-        c->s[0] <= 0 || c->s[1] <= 0 || c->d[0] <= 0 || c->d[1] <= 0)
+    if (c->dm <= 0 || (separable && c->filters <= 0) || c->k[0] <= 0 || c->k[1] <= 0 || c->s[0] <= 0
+        || c->s[1] <= 0 || c->d[0] <= 0 || c->d[1] <= 0)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "layer '%s' (%s): sizes, strides and rates must be positive", L->name,
                             L->class_name);
     return sc_cfg_activation(L, cfg, err);
 }
 
-static sc_status dw_init(sc_layer *L, const json_t *cfg, sc_error *err) { return dw_init_common(L, cfg, 0, err); }
-static sc_status sep_init(sc_layer *L, const json_t *cfg, sc_error *err) { return dw_init_common(L, cfg, 1, err); }
+static sc_status dw_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return dw_init_common(L, cfg, 0, err);
+}
+static sc_status sep_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return dw_init_common(L, cfg, 1, err);
+}
 
 static sc_status dw_infer(sc_layer *L, sc_node *n, sc_error *err) {
     dwconv *c = L->impl;
     const sc_shape *in = &n->in_shape[0];
     if (n->num_inputs != 1 || in->rank != 3)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects one [h, w, c] input",
-                            L->name, L->class_name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): expects one [h, w, c] input", L->name, L->class_name);
     sc_conv_geom g = {in->dims[0], in->dims[1], in->dims[2], c->k[0], c->k[1], c->s[0], c->s[1],
-                      c->d[0], c->d[1], 0, 0, 0, 0};
+                      c->d[0],     c->d[1],     0,           0,       0,       0};
     sc_status s = sc_conv_geom_init(L, &g, c->pad, err);
     if (s) return s;
     int64_t mid = g.c * c->dm, outc = c->separable ? c->filters : mid;
@@ -65,8 +69,10 @@ static sc_status dw_infer(sc_layer *L, sc_node *n, sc_error *err) {
     } else if (L->num_nodes == 0 && g.c == c->g.c) {
         c->g = g; /* the model's free input dims took new sizes (sc_model_set_input_shapes) */
     } else if (memcmp(&c->g, &g, sizeof g) != 0) {
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): shared with a different input "
-                            "shape", L->name, L->class_name);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): shared with a different input "
+                            "shape",
+                            L->name, L->class_name);
     }
     n->out_shape = (sc_shape){3, {g.oh, g.ow, outc}};
     return SC_OK;
@@ -115,19 +121,22 @@ static sc_status dw_forward(const sc_layer *L, const sc_node *n, int batch, cons
     const int64_t img_in = g->h * g->w * g->c, pix = g->oh * g->ow, mid = g->c * c->dm;
     if (!c->separable) {
         const float *bias = c->use_bias ? sc_layer_var(L, 1)->data : NULL;
-        for (int b = 0; b < batch; b++) depthwise(c, in[0] + b * img_in, dk, bias, out + b * pix * mid);
+        for (int b = 0; b < batch; b++)
+            depthwise(c, in[0] + b * img_in, dk, bias, out + b * pix * mid);
         return SC_OK;
     }
     const float *pk = sc_layer_var(L, 1)->data;
     const float *bias = c->use_bias ? sc_layer_var(L, 2)->data : NULL;
-    for (int b = 0; b < batch; b++) depthwise(c, in[0] + b * img_in, dk, NULL, scratch + b * pix * mid);
+    for (int b = 0; b < batch; b++)
+        depthwise(c, in[0] + b * img_in, dk, NULL, scratch + b * pix * mid);
     const int M = (int)(batch * pix), F = (int)c->filters;
     if (bias)
         for (int i = 0; i < M; i++) memcpy(out + (size_t)i * F, bias, (size_t)F * sizeof(float));
-    sc_gemm_f32(0, 0, M, F, (int)mid, 1.0f, scratch, (int)mid, pk,
-                F, bias ? 1.0f : 0.0f, out, F);
+    sc_gemm_f32(0, 0, M, F, (int)mid, 1.0f, scratch, (int)mid, pk, F, bias ? 1.0f : 0.0f, out, F);
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_depthwise_conv2d = {"DepthwiseConv2D", dw_init, dw_infer, dw_scratch, dw_forward, NULL};
-const sc_layer_ops sc_layer_separable_conv2d = {"SeparableConv2D", sep_init, dw_infer, dw_scratch, dw_forward, NULL};
+const sc_layer_ops sc_layer_depthwise_conv2d = {"DepthwiseConv2D", dw_init,    dw_infer,
+                                                dw_scratch,        dw_forward, NULL};
+const sc_layer_ops sc_layer_separable_conv2d = {"SeparableConv2D", sep_init,   dw_infer,
+                                                dw_scratch,        dw_forward, NULL};

@@ -25,8 +25,10 @@ static sc_status init(sc_layer *L, const json_t *cfg, sc_error *err) {
     if ((s = sc_cfg_int(L, cfg, "output_dim", 0, &e->output_dim, err))) return s;
     if ((s = sc_cfg_bool(L, cfg, "mask_zero", 0, &e->mask_zero, err))) return s;
     if (e->input_dim <= 0 || e->output_dim <= 0)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Embedding): input_dim and "
-                            "output_dim must be positive", L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Embedding): input_dim and "
+                            "output_dim must be positive",
+                            L->name);
     return SC_OK;
 }
 
@@ -58,7 +60,8 @@ static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const f
         if (!(v >= 0 && v < (float)e->input_dim) || v != floorf(v))
             return sc_error_set(err, SC_INVALID_ARGUMENT,
                                 "layer '%s' (Embedding): input %zu is %g, expected an integer in "
-                                "[0, %lld)", L->name, i, (double)v, (long long)e->input_dim);
+                                "[0, %lld)",
+                                L->name, i, (double)v, (long long)e->input_dim);
         memcpy(out + i * (size_t)e->output_dim, table + (size_t)v * (size_t)e->output_dim, row);
     }
     return SC_OK;

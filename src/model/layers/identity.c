@@ -15,7 +15,7 @@ sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err) {
 }
 
 sc_status sc_forward_copy(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                    float *out, float *scratch, sc_error *err) {
+                          float *out, float *scratch, sc_error *err) {
     (void)L;
     (void)scratch;
     (void)err;
@@ -25,15 +25,24 @@ sc_status sc_forward_copy(const sc_layer *L, const sc_node *n, int batch, const 
 
 static sc_status never(sc_layer *L, sc_node *n, sc_error *err) {
     (void)n;
-    return sc_error_set(err, SC_INVALID_ARGUMENT, "InputLayer '%s' is called like a layer", L->name);
+    return sc_error_set(err, SC_INVALID_ARGUMENT, "InputLayer '%s' is called like a layer",
+                        L->name);
 }
 
 const sc_layer_ops sc_layer_input = {"InputLayer", NULL, never, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_dropout = {"Dropout", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_spatial_dropout1d = {"SpatialDropout1D", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_spatial_dropout2d = {"SpatialDropout2D", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_spatial_dropout3d = {"SpatialDropout3D", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_gaussian_noise = {"GaussianNoise", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_gaussian_dropout = {"GaussianDropout", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_alpha_dropout = {"AlphaDropout", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_activity_regularization = {"ActivityRegularization", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_dropout = {"Dropout",       NULL, sc_infer_same_shape, NULL,
+                                       sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_spatial_dropout1d = {
+    "SpatialDropout1D", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_spatial_dropout2d = {
+    "SpatialDropout2D", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_spatial_dropout3d = {
+    "SpatialDropout3D", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_gaussian_noise = {"GaussianNoise", NULL, sc_infer_same_shape, NULL,
+                                              sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_gaussian_dropout = {"GaussianDropout", NULL, sc_infer_same_shape, NULL,
+                                                sc_forward_copy,   NULL};
+const sc_layer_ops sc_layer_alpha_dropout = {"AlphaDropout",  NULL, sc_infer_same_shape, NULL,
+                                             sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_activity_regularization = {
+    "ActivityRegularization", NULL, sc_infer_same_shape, NULL, sc_forward_copy, NULL};

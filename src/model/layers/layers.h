@@ -79,6 +79,6 @@ void sc_resize_bilinear(const float *x, int batch, int64_t H, int64_t W, int64_t
 sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err);
 /* Shared forward of layers that only change the shape: copies the data. */
 sc_status sc_forward_copy(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
-                    float *out, float *scratch, sc_error *err);
+                          float *out, float *scratch, sc_error *err);
 
 #endif

@@ -13,15 +13,15 @@ static sc_status merge_infer(sc_layer *L, sc_node *n, sc_error *err) {
         return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): needs at least 2 inputs",
                             L->name, L->class_name);
     if (strcmp(L->class_name, "Subtract") == 0 && n->num_inputs != 2)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Subtract): needs exactly 2 inputs",
-                            L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Subtract): needs exactly 2 inputs", L->name);
     for (int i = 1; i < n->num_inputs; i++)
         if (!sc_shape_equal(&n->in_shape[i], &n->in_shape[0])) {
             char a[128], b[128];
             return sc_error_set(err, SC_UNIMPLEMENTED,
                                 "layer '%s' (%s): inputs of shapes %s and %s (broadcasting is not "
-                                "supported)", L->name, L->class_name,
-                                sc_shape_str(&n->in_shape[0], a, sizeof a),
+                                "supported)",
+                                L->name, L->class_name, sc_shape_str(&n->in_shape[0], a, sizeof a),
                                 sc_shape_str(&n->in_shape[i], b, sizeof b));
         }
     n->out_shape = n->in_shape[0];
@@ -38,11 +38,22 @@ static sc_status merge_forward(const sc_layer *L, const sc_node *n, int batch,
     for (int k = 1; k < n->num_inputs; k++) {
         const float *x = in[k];
         switch (op) {
-        case M_ADD: case M_AVG: for (size_t i = 0; i < total; i++) out[i] += x[i]; break;
-        case M_SUB: for (size_t i = 0; i < total; i++) out[i] -= x[i]; break;
-        case M_MUL: for (size_t i = 0; i < total; i++) out[i] *= x[i]; break;
-        case M_MAX: for (size_t i = 0; i < total; i++) out[i] = sc_maxf(out[i], x[i]); break;
-        case M_MIN: for (size_t i = 0; i < total; i++) out[i] = sc_minf(out[i], x[i]); break;
+        case M_ADD:
+        case M_AVG:
+            for (size_t i = 0; i < total; i++) out[i] += x[i];
+            break;
+        case M_SUB:
+            for (size_t i = 0; i < total; i++) out[i] -= x[i];
+            break;
+        case M_MUL:
+            for (size_t i = 0; i < total; i++) out[i] *= x[i];
+            break;
+        case M_MAX:
+            for (size_t i = 0; i < total; i++) out[i] = sc_maxf(out[i], x[i]);
+            break;
+        case M_MIN:
+            for (size_t i = 0; i < total; i++) out[i] = sc_minf(out[i], x[i]);
+            break;
         }
     }
     if (op == M_AVG)
@@ -50,9 +61,13 @@ static sc_status merge_forward(const sc_layer *L, const sc_node *n, int batch,
     return SC_OK;
 }
 
-#define MERGE_INIT(fn, op) \
-    static sc_status fn(sc_layer *L, const json_t *cfg, sc_error *err) { \
-        (void)cfg; (void)err; L->impl = (void *)(intptr_t)(op); return SC_OK; }
+#define MERGE_INIT(fn, op)                                                                         \
+    static sc_status fn(sc_layer *L, const json_t *cfg, sc_error *err) {                           \
+        (void)cfg;                                                                                 \
+        (void)err;                                                                                 \
+        L->impl = (void *)(intptr_t)(op);                                                          \
+        return SC_OK;                                                                              \
+    }
 MERGE_INIT(add_init, M_ADD)
 MERGE_INIT(sub_init, M_SUB)
 MERGE_INIT(mul_init, M_MUL)
@@ -82,8 +97,10 @@ static sc_status concat_infer(sc_layer *L, sc_node *n, sc_error *err) {
     const sc_shape *s0 = &n->in_shape[0];
     int ax = concat_axis(L, s0->rank);
     if (n->num_inputs < 1 || ax < 0 || ax >= s0->rank)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Concatenate): bad axis %lld for "
-                            "rank %d", L->name, (long long)(intptr_t)L->impl, s0->rank + 1);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Concatenate): bad axis %lld for "
+                            "rank %d",
+                            L->name, (long long)(intptr_t)L->impl, s0->rank + 1);
     n->out_shape = *s0;
     for (int i = 1; i < n->num_inputs; i++) {
         const sc_shape *s = &n->in_shape[i];
@@ -91,9 +108,11 @@ static sc_status concat_infer(sc_layer *L, sc_node *n, sc_error *err) {
         for (int d = 0; ok && d < s0->rank; d++) ok = d == ax || s->dims[d] == s0->dims[d];
         if (!ok) {
             char a[128], b[128];
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Concatenate): shapes %s and "
-                                "%s do not match outside the axis", L->name,
-                                sc_shape_str(s0, a, sizeof a), sc_shape_str(s, b, sizeof b));
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (Concatenate): shapes %s and "
+                                "%s do not match outside the axis",
+                                L->name, sc_shape_str(s0, a, sizeof a),
+                                sc_shape_str(s, b, sizeof b));
         }
         n->out_shape.dims[ax] += s->dims[ax];
     }
@@ -120,9 +139,15 @@ static sc_status concat_forward(const sc_layer *L, const sc_node *n, int batch,
 }
 
 const sc_layer_ops sc_layer_add = {"Add", add_init, merge_infer, NULL, merge_forward, no_free};
-const sc_layer_ops sc_layer_subtract = {"Subtract", sub_init, merge_infer, NULL, merge_forward, no_free};
-const sc_layer_ops sc_layer_multiply = {"Multiply", mul_init, merge_infer, NULL, merge_forward, no_free};
-const sc_layer_ops sc_layer_average = {"Average", avg_init, merge_infer, NULL, merge_forward, no_free};
-const sc_layer_ops sc_layer_maximum = {"Maximum", max_init, merge_infer, NULL, merge_forward, no_free};
-const sc_layer_ops sc_layer_minimum = {"Minimum", min_init, merge_infer, NULL, merge_forward, no_free};
-const sc_layer_ops sc_layer_concatenate = {"Concatenate", concat_init, concat_infer, NULL, concat_forward, no_free};
+const sc_layer_ops sc_layer_subtract = {"Subtract", sub_init,      merge_infer,
+                                        NULL,       merge_forward, no_free};
+const sc_layer_ops sc_layer_multiply = {"Multiply", mul_init,      merge_infer,
+                                        NULL,       merge_forward, no_free};
+const sc_layer_ops sc_layer_average = {"Average", avg_init,      merge_infer,
+                                       NULL,      merge_forward, no_free};
+const sc_layer_ops sc_layer_maximum = {"Maximum", max_init,      merge_infer,
+                                       NULL,      merge_forward, no_free};
+const sc_layer_ops sc_layer_minimum = {"Minimum", min_init,      merge_infer,
+                                       NULL,      merge_forward, no_free};
+const sc_layer_ops sc_layer_concatenate = {"Concatenate", concat_init,    concat_infer,
+                                           NULL,          concat_forward, no_free};

@@ -18,8 +18,10 @@ typedef struct {
 static sc_status last_axis_only(sc_layer *L, const sc_node *n, int64_t axis, sc_error *err) {
     int rank = n->in_shape[0].rank; /* without batch: Keras' axis r+... counts the batch */
     if (axis == -1 || axis == rank) return SC_OK;
-    return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): axis %lld is not supported (only "
-                        "the last axis)", L->name, L->class_name, (long long)axis);
+    return sc_error_set(err, SC_UNIMPLEMENTED,
+                        "layer '%s' (%s): axis %lld is not supported (only "
+                        "the last axis)",
+                        L->name, L->class_name, (long long)axis);
 }
 
 static sc_status norm_init(sc_layer *L, const json_t *cfg, double def_eps, sc_error *err) {
@@ -28,8 +30,10 @@ static sc_status norm_init(sc_layer *L, const json_t *cfg, double def_eps, sc_er
     L->impl = p;
     const json_t *ax = json_object_get(cfg, "axis");
     if (json_is_array(ax) && json_array_size(ax) != 1)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): normalizing over several axes "
-                            "is not supported", L->name, L->class_name);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): normalizing over several axes "
+                            "is not supported",
+                            L->name, L->class_name);
     sc_status s;
     if ((s = sc_cfg_int(L, cfg, "axis", -1, &p->axis, err))) return s;
     if ((s = sc_cfg_double(L, cfg, "epsilon", def_eps, &p->eps, err))) return s;
@@ -42,8 +46,12 @@ static sc_status norm_init(sc_layer *L, const json_t *cfg, double def_eps, sc_er
     return SC_OK;
 }
 
-static sc_status bn_init(sc_layer *L, const json_t *cfg, sc_error *err) { return norm_init(L, cfg, 1e-3, err); }
-static sc_status ln_init(sc_layer *L, const json_t *cfg, sc_error *err) { return norm_init(L, cfg, 1e-3, err); }
+static sc_status bn_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return norm_init(L, cfg, 1e-3, err);
+}
+static sc_status ln_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return norm_init(L, cfg, 1e-3, err);
+}
 
 static sc_status norm_infer(sc_layer *L, sc_node *n, int bn, sc_error *err) {
     norm *p = L->impl;
@@ -58,8 +66,12 @@ static sc_status norm_infer(sc_layer *L, sc_node *n, int bn, sc_error *err) {
     return SC_OK;
 }
 
-static sc_status bn_infer(sc_layer *L, sc_node *n, sc_error *err) { return norm_infer(L, n, 1, err); }
-static sc_status ln_infer(sc_layer *L, sc_node *n, sc_error *err) { return norm_infer(L, n, 0, err); }
+static sc_status bn_infer(sc_layer *L, sc_node *n, sc_error *err) {
+    return norm_infer(L, n, 1, err);
+}
+static sc_status ln_infer(sc_layer *L, sc_node *n, sc_error *err) {
+    return norm_infer(L, n, 0, err);
+}
 
 static sc_status bn_forward(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
                             float *out, float *scratch, sc_error *err) {
@@ -117,5 +129,7 @@ static sc_status ln_forward(const sc_layer *L, const sc_node *n, int batch, cons
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_batch_normalization = {"BatchNormalization", bn_init, bn_infer, NULL, bn_forward, NULL};
-const sc_layer_ops sc_layer_layer_normalization = {"LayerNormalization", ln_init, ln_infer, NULL, ln_forward, NULL};
+const sc_layer_ops sc_layer_batch_normalization = {"BatchNormalization", bn_init, bn_infer, NULL,
+                                                   bn_forward,           NULL};
+const sc_layer_ops sc_layer_layer_normalization = {"LayerNormalization", ln_init, ln_infer, NULL,
+                                                   ln_forward,           NULL};

@@ -28,13 +28,17 @@ static sc_status pool_init(sc_layer *L, const json_t *cfg, int rank, int is_max,
     if ((s = sc_parse_padding(L, cfg, 0, &p->pad, err))) return s;
     if ((s = sc_cfg_channels_last(L, cfg, err))) return s;
     if (p->k[0] <= 0 || p->k[rank - 1] <= 0 || p->s[0] <= 0 || p->s[rank - 1] <= 0)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): pool_size and strides must "
-                            "be positive", L->name, L->class_name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): pool_size and strides must "
+                            "be positive",
+                            L->name, L->class_name);
     return SC_OK;
 }
 
-#define POOL_INIT(fn, rank, mx) \
-    static sc_status fn(sc_layer *L, const json_t *cfg, sc_error *err) { return pool_init(L, cfg, rank, mx, err); }
+#define POOL_INIT(fn, rank, mx)                                                                    \
+    static sc_status fn(sc_layer *L, const json_t *cfg, sc_error *err) {                           \
+        return pool_init(L, cfg, rank, mx, err);                                                   \
+    }
 POOL_INIT(max1_init, 1, 1)
 POOL_INIT(max2_init, 2, 1)
 POOL_INIT(avg1_init, 1, 0)
@@ -44,19 +48,23 @@ static sc_status pool_infer(sc_layer *L, sc_node *n, sc_error *err) {
     pool *p = L->impl;
     const sc_shape *in = &n->in_shape[0];
     if (n->num_inputs != 1 || in->rank != p->rank + 1)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects one input of rank %d",
-                            L->name, L->class_name, p->rank + 1);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): expects one input of rank %d", L->name, L->class_name,
+                            p->rank + 1);
     sc_conv_geom g;
     if (p->rank == 1)
         g = (sc_conv_geom){1, in->dims[0], in->dims[1], 1, p->k[0], 1, p->s[0], 1, 1, 0, 0, 0, 0};
     else
-        g = (sc_conv_geom){in->dims[0], in->dims[1], in->dims[2], p->k[0], p->k[1], p->s[0], p->s[1],
-                           1, 1, 0, 0, 0, 0};
+        g = (sc_conv_geom){
+            in->dims[0], in->dims[1], in->dims[2], p->k[0], p->k[1], p->s[0], p->s[1],
+            1,           1,           0,           0,       0,       0};
     sc_status s = sc_conv_geom_init(L, &g, p->pad, err);
     if (s) return s;
     if (L->num_nodes > 0 && memcmp(&p->g, &g, sizeof g) != 0)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): shared with a different input "
-                            "shape", L->name, L->class_name);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): shared with a different input "
+                            "shape",
+                            L->name, L->class_name);
     p->g = g;
     n->out_shape = p->rank == 1 ? (sc_shape){2, {g.ow, g.c}} : (sc_shape){3, {g.oh, g.ow, g.c}};
     return SC_OK;
@@ -133,8 +141,10 @@ static sc_status gpool_init(sc_layer *L, const json_t *cfg, int rank, int is_max
     return s ? s : sc_cfg_channels_last(L, cfg, err);
 }
 
-#define GPOOL_INIT(fn, rank, mx) \
-    static sc_status fn(sc_layer *L, const json_t *cfg, sc_error *err) { return gpool_init(L, cfg, rank, mx, err); }
+#define GPOOL_INIT(fn, rank, mx)                                                                   \
+    static sc_status fn(sc_layer *L, const json_t *cfg, sc_error *err) {                           \
+        return gpool_init(L, cfg, rank, mx, err);                                                  \
+    }
 GPOOL_INIT(gmax1_init, 1, 1)
 GPOOL_INIT(gmax2_init, 2, 1)
 GPOOL_INIT(gavg1_init, 1, 0)
@@ -144,8 +154,9 @@ static sc_status gpool_infer(sc_layer *L, sc_node *n, sc_error *err) {
     const gpool *p = L->impl;
     const sc_shape *in = &n->in_shape[0];
     if (n->num_inputs != 1 || in->rank != p->rank + 1)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects one input of rank %d",
-                            L->name, L->class_name, p->rank + 1);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): expects one input of rank %d", L->name, L->class_name,
+                            p->rank + 1);
     int64_t C = in->dims[in->rank - 1];
     if (p->keepdims) {
         n->out_shape.rank = in->rank;
@@ -179,11 +190,19 @@ static sc_status gpool_forward(const sc_layer *L, const sc_node *n, int batch,
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_max_pooling1d = {"MaxPooling1D", max1_init, pool_infer, NULL, pool_forward, NULL};
-const sc_layer_ops sc_layer_max_pooling2d = {"MaxPooling2D", max2_init, pool_infer, NULL, pool_forward, NULL};
-const sc_layer_ops sc_layer_average_pooling1d = {"AveragePooling1D", avg1_init, pool_infer, NULL, pool_forward, NULL};
-const sc_layer_ops sc_layer_average_pooling2d = {"AveragePooling2D", avg2_init, pool_infer, NULL, pool_forward, NULL};
-const sc_layer_ops sc_layer_global_max_pooling1d = {"GlobalMaxPooling1D", gmax1_init, gpool_infer, NULL, gpool_forward, NULL};
-const sc_layer_ops sc_layer_global_max_pooling2d = {"GlobalMaxPooling2D", gmax2_init, gpool_infer, NULL, gpool_forward, NULL};
-const sc_layer_ops sc_layer_global_average_pooling1d = {"GlobalAveragePooling1D", gavg1_init, gpool_infer, NULL, gpool_forward, NULL};
-const sc_layer_ops sc_layer_global_average_pooling2d = {"GlobalAveragePooling2D", gavg2_init, gpool_infer, NULL, gpool_forward, NULL};
+const sc_layer_ops sc_layer_max_pooling1d = {"MaxPooling1D", max1_init,    pool_infer,
+                                             NULL,           pool_forward, NULL};
+const sc_layer_ops sc_layer_max_pooling2d = {"MaxPooling2D", max2_init,    pool_infer,
+                                             NULL,           pool_forward, NULL};
+const sc_layer_ops sc_layer_average_pooling1d = {"AveragePooling1D", avg1_init, pool_infer, NULL,
+                                                 pool_forward,       NULL};
+const sc_layer_ops sc_layer_average_pooling2d = {"AveragePooling2D", avg2_init, pool_infer, NULL,
+                                                 pool_forward,       NULL};
+const sc_layer_ops sc_layer_global_max_pooling1d = {
+    "GlobalMaxPooling1D", gmax1_init, gpool_infer, NULL, gpool_forward, NULL};
+const sc_layer_ops sc_layer_global_max_pooling2d = {
+    "GlobalMaxPooling2D", gmax2_init, gpool_infer, NULL, gpool_forward, NULL};
+const sc_layer_ops sc_layer_global_average_pooling1d = {
+    "GlobalAveragePooling1D", gavg1_init, gpool_infer, NULL, gpool_forward, NULL};
+const sc_layer_ops sc_layer_global_average_pooling2d = {
+    "GlobalAveragePooling2D", gavg2_init, gpool_infer, NULL, gpool_forward, NULL};

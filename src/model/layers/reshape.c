@@ -66,5 +66,7 @@ bad:;
                         sc_shape_str(&r->target, b, sizeof b));
 }
 
-const sc_layer_ops sc_layer_flatten = {"Flatten", flatten_init, flatten_infer, NULL, sc_forward_copy, NULL};
-const sc_layer_ops sc_layer_reshape = {"Reshape", reshape_init, reshape_infer, NULL, sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_flatten = {"Flatten", flatten_init,    flatten_infer,
+                                       NULL,      sc_forward_copy, NULL};
+const sc_layer_ops sc_layer_reshape = {"Reshape", reshape_init,    reshape_infer,
+                                       NULL,      sc_forward_copy, NULL};

@@ -12,10 +12,12 @@
 
 static sc_status seq_input(const sc_layer *L, const sc_node *n, int64_t *T, int64_t *F,
                            sc_error *err) {
-    if (n->num_inputs != 1 || n->in_shape[0].rank != 2 || n->in_shape[0].dims[0] <= 0 ||
-        n->in_shape[0].dims[1] <= 0)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects one input of shape "
-                            "[timesteps, features] with known sizes", L->name, L->class_name);
+    if (n->num_inputs != 1 || n->in_shape[0].rank != 2 || n->in_shape[0].dims[0] <= 0
+        || n->in_shape[0].dims[1] <= 0)
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): expects one input of shape "
+                            "[timesteps, features] with known sizes",
+                            L->name, L->class_name);
     *T = n->in_shape[0].dims[0];
     *F = n->in_shape[0].dims[1];
     return SC_OK;
@@ -23,8 +25,10 @@ static sc_status seq_input(const sc_layer *L, const sc_node *n, int64_t *T, int6
 
 static sc_status check_in_dim(const sc_layer *L, int64_t F, sc_error *err) {
     if (sc_layer_var(L, 0)->shape.dims[0] != F)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): called on %lld features, "
-                            "built for %lld", L->name, L->class_name, (long long)F,
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): called on %lld features, "
+                            "built for %lld",
+                            L->name, L->class_name, (long long)F,
                             (long long)sc_layer_var(L, 0)->shape.dims[0]);
     return SC_OK;
 }
@@ -61,7 +65,8 @@ static sc_status rnn_forward(const sc_layer *L, const sc_node *n, int batch, con
     return sc_rnn_forward_masked(L, n, batch, in, NULL, out, scratch, err);
 }
 
-const sc_layer_ops sc_layer_simple_rnn = {"SimpleRNN", rnn_init, rnn_infer, rnn_scratch, rnn_forward, NULL};
+const sc_layer_ops sc_layer_simple_rnn = {"SimpleRNN", rnn_init,    rnn_infer,
+                                          rnn_scratch, rnn_forward, NULL};
 const sc_layer_ops sc_layer_lstm = {"LSTM", rnn_init, rnn_infer, rnn_scratch, rnn_forward, NULL};
 const sc_layer_ops sc_layer_gru = {"GRU", rnn_init, rnn_infer, rnn_scratch, rnn_forward, NULL};
 
@@ -80,8 +85,10 @@ static sc_status parse_wrapped(const sc_layer *L, const json_t *obj, const char 
                                sc_error *err) {
     const json_t *cn = json_object_get(obj, "class_name"), *cfg = json_object_get(obj, "config");
     if (!json_is_string(cn) || !json_is_object(cfg))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): option '%s' must be a "
-                            "serialized layer with class_name and config", L->name, L->class_name, key);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): option '%s' must be a "
+                            "serialized layer with class_name and config",
+                            L->name, L->class_name, key);
     return sc_rnn_parse(L, json_string_value(cn), cfg, r, err);
 }
 
@@ -95,28 +102,41 @@ static sc_status bidir_init(sc_layer *L, const json_t *cfg, sc_error *err) {
     if (bl && !json_is_null(bl)) {
         if ((s = parse_wrapped(L, bl, "backward_layer", &d->bw, err))) return s;
         if (d->bw.go_backwards == d->fw.go_backwards)
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Bidirectional): "
-                                "backward_layer must have go_backwards opposite to layer's", L->name);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (Bidirectional): "
+                                "backward_layer must have go_backwards opposite to layer's",
+                                L->name);
     } else {
         d->bw = d->fw; /* Keras builds it from the same config with go_backwards flipped */
         d->bw.go_backwards = !d->fw.go_backwards;
     }
     if (d->bw.return_sequences != d->fw.return_sequences)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Bidirectional): forward and "
-                            "backward layers differ in return_sequences", L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Bidirectional): forward and "
+                            "backward layers differ in return_sequences",
+                            L->name);
     const json_t *mm = json_object_get(cfg, "merge_mode");
-    const char *m = json_is_string(mm) ? json_string_value(mm) : mm && json_is_null(mm) ? "None" : "concat";
-    if (!strcmp(m, "concat")) d->merge = MERGE_CONCAT;
-    else if (!strcmp(m, "sum")) d->merge = MERGE_SUM;
-    else if (!strcmp(m, "mul")) d->merge = MERGE_MUL;
-    else if (!strcmp(m, "ave")) d->merge = MERGE_AVE;
+    const char *m = json_is_string(mm)       ? json_string_value(mm)
+                    : mm && json_is_null(mm) ? "None"
+                                             : "concat";
+    if (!strcmp(m, "concat"))
+        d->merge = MERGE_CONCAT;
+    else if (!strcmp(m, "sum"))
+        d->merge = MERGE_SUM;
+    else if (!strcmp(m, "mul"))
+        d->merge = MERGE_MUL;
+    else if (!strcmp(m, "ave"))
+        d->merge = MERGE_AVE;
     else
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (Bidirectional): merge_mode '%s' is "
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (Bidirectional): merge_mode '%s' is "
                             "not supported (concat, sum, mul, ave are; None returns two tensors)",
                             L->name, m);
     if (d->merge != MERGE_CONCAT && d->fw.units != d->bw.units)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Bidirectional): merge_mode '%s' "
-                            "needs equal units in both directions", L->name, m);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Bidirectional): merge_mode '%s' "
+                            "needs equal units in both directions",
+                            L->name, m);
     return SC_OK;
 }
 
@@ -126,9 +146,11 @@ static sc_status bidir_infer(sc_layer *L, sc_node *n, sc_error *err) {
     sc_status s = seq_input(L, n, &T, &F, err);
     if (s) return s;
     if (L->num_vars == 0) {
-        if ((s = sc_rnn_declare(L, &d->fw, "forward_layer/", "forward_layer/cell", F, err))) return s;
+        if ((s = sc_rnn_declare(L, &d->fw, "forward_layer/", "forward_layer/cell", F, err)))
+            return s;
         d->nfw = (int)L->num_vars;
-        if ((s = sc_rnn_declare(L, &d->bw, "backward_layer/", "backward_layer/cell", F, err))) return s;
+        if ((s = sc_rnn_declare(L, &d->bw, "backward_layer/", "backward_layer/cell", F, err)))
+            return s;
     } else if ((s = check_in_dim(L, F, err))) {
         return s;
     }
@@ -159,7 +181,8 @@ static sc_status bidir_forward_masked(const sc_layer *L, const sc_node *n, int b
         sc_rnn_run(&d->bw, bv, batch, T, F, in[0], mask, zero, out + uf, uf + ub, 1, scratch);
         return SC_OK;
     }
-    size_t steps = d->fw.return_sequences ? (size_t)T : 1, total = (size_t)batch * steps * (size_t)uf;
+    size_t steps = d->fw.return_sequences ? (size_t)T : 1,
+           total = (size_t)batch * steps * (size_t)uf;
     float *y2 = scratch, *work = scratch + total;
     sc_rnn_run(&d->fw, fv, batch, T, F, in[0], mask, zero, out, uf, 0, work);
     sc_rnn_run(&d->bw, bv, batch, T, F, in[0], mask, zero, y2, ub, 1, work);
@@ -179,8 +202,8 @@ static sc_status bidir_forward(const sc_layer *L, const sc_node *n, int batch,
     return bidir_forward_masked(L, n, batch, in, NULL, out, scratch);
 }
 
-const sc_layer_ops sc_layer_bidirectional = {"Bidirectional", bidir_init, bidir_infer, bidir_scratch,
-                                             bidir_forward, NULL};
+const sc_layer_ops sc_layer_bidirectional = {"Bidirectional", bidir_init,    bidir_infer,
+                                             bidir_scratch,   bidir_forward, NULL};
 
 /* ---- masks (model/mask.h) ---- */
 

@@ -9,24 +9,29 @@
 sc_status sc_rnn_parse(const sc_layer *L, const char *cls, const json_t *cfg, sc_rnn_cfg *r,
                        sc_error *err) {
     memset(r, 0, sizeof *r);
-    if (!strcmp(cls, "SimpleRNN")) r->kind = SC_RNN_SIMPLE, r->gates = 1;
-    else if (!strcmp(cls, "LSTM")) r->kind = SC_RNN_LSTM, r->gates = 4;
-    else if (!strcmp(cls, "GRU")) r->kind = SC_RNN_GRU, r->gates = 3;
+    if (!strcmp(cls, "SimpleRNN"))
+        r->kind = SC_RNN_SIMPLE, r->gates = 1;
+    else if (!strcmp(cls, "LSTM"))
+        r->kind = SC_RNN_LSTM, r->gates = 4;
+    else if (!strcmp(cls, "GRU"))
+        r->kind = SC_RNN_GRU, r->gates = 3;
     else
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): wrapped layer class '%s' is not "
-                            "supported (SimpleRNN, LSTM, GRU are)", L->name, L->class_name, cls);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): wrapped layer class '%s' is not "
+                            "supported (SimpleRNN, LSTM, GRU are)",
+                            L->name, L->class_name, cls);
     sc_status s;
     int stateful, return_state, time_major;
-    if ((s = sc_cfg_int(L, cfg, "units", 0, &r->units, err)) ||
-        (s = sc_cfg_bool(L, cfg, "use_bias", 1, &r->use_bias, err)) ||
-        (s = sc_cfg_bool(L, cfg, "return_sequences", 0, &r->return_sequences, err)) ||
-        (s = sc_cfg_bool(L, cfg, "go_backwards", 0, &r->go_backwards, err)) ||
-        (s = sc_cfg_bool(L, cfg, "reset_after", 1, &r->reset_after, err)) ||
-        (s = sc_cfg_bool(L, cfg, "stateful", 0, &stateful, err)) ||
-        (s = sc_cfg_bool(L, cfg, "return_state", 0, &return_state, err)) ||
-        (s = sc_cfg_bool(L, cfg, "time_major", 0, &time_major, err)) ||
-        (s = sc_cfg_activation_key(L, cfg, "activation", "tanh", &r->act, err)) ||
-        (s = sc_cfg_activation_key(L, cfg, "recurrent_activation", "sigmoid", &r->rec_act, err)))
+    if ((s = sc_cfg_int(L, cfg, "units", 0, &r->units, err))
+        || (s = sc_cfg_bool(L, cfg, "use_bias", 1, &r->use_bias, err))
+        || (s = sc_cfg_bool(L, cfg, "return_sequences", 0, &r->return_sequences, err))
+        || (s = sc_cfg_bool(L, cfg, "go_backwards", 0, &r->go_backwards, err))
+        || (s = sc_cfg_bool(L, cfg, "reset_after", 1, &r->reset_after, err))
+        || (s = sc_cfg_bool(L, cfg, "stateful", 0, &stateful, err))
+        || (s = sc_cfg_bool(L, cfg, "return_state", 0, &return_state, err))
+        || (s = sc_cfg_bool(L, cfg, "time_major", 0, &time_major, err))
+        || (s = sc_cfg_activation_key(L, cfg, "activation", "tanh", &r->act, err))
+        || (s = sc_cfg_activation_key(L, cfg, "recurrent_activation", "sigmoid", &r->rec_act, err)))
         return s;
     if (r->kind != SC_RNN_GRU) r->reset_after = 0;
     if (r->units <= 0 || r->units > (1 << 20))
@@ -34,14 +39,20 @@ sc_status sc_rnn_parse(const sc_layer *L, const char *cls, const json_t *cfg, sc
                             L->name, cls, 1 << 20);
     /* The state carried between batches has no meaning for a held-out evaluation. */
     if (stateful)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): stateful=True is not supported "
-                            "(evaluation starts every sequence from a zero state)", L->name, cls);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): stateful=True is not supported "
+                            "(evaluation starts every sequence from a zero state)",
+                            L->name, cls);
     if (return_state)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): return_state=True is not "
-                            "supported (a layer call produces one tensor here)", L->name, cls);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): return_state=True is not "
+                            "supported (a layer call produces one tensor here)",
+                            L->name, cls);
     if (time_major)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (%s): time_major=True is not "
-                            "supported", L->name, cls);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (%s): time_major=True is not "
+                            "supported",
+                            L->name, cls);
     return SC_OK;
 }
 
@@ -78,13 +89,14 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
     const int u = (int)r->units, gu = r->gates * u;
     const float *W = vars[0].data, *U = vars[1].data;
     const float *bias = r->use_bias ? vars[2].data : NULL;
-    float *xp = scratch;                             /* [B*T, gu]: x W + input bias */
-    float *rp = xp + (size_t)B * T * gu;             /* [B, gu]: h U (+ recurrent bias) */
+    float *xp = scratch;                 /* [B*T, gu]: x W + input bias */
+    float *rp = xp + (size_t)B * T * gu; /* [B, gu]: h U (+ recurrent bias) */
     float *h = rp + (size_t)B * gu, *c = h + (size_t)B * u, *tmp = c + (size_t)B * u;
 
     float beta = 0.0f;
     if (bias) {
-        for (size_t i = 0; i < (size_t)B * T; i++) memcpy(xp + i * gu, bias, (size_t)gu * sizeof(float));
+        for (size_t i = 0; i < (size_t)B * T; i++)
+            memcpy(xp + i * gu, bias, (size_t)gu * sizeof(float));
         beta = 1.0f;
     }
     sc_gemm_f32(0, 0, B * T, gu, F, 1.0f, x, F, W, gu, beta, xp, gu);
@@ -98,7 +110,8 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
     for (int s = 0; s < T; s++) {
         int t = r->go_backwards ? T - 1 - s : s;
         if (rbias) {
-            for (int b = 0; b < B; b++) memcpy(rp + (size_t)b * gu, rbias, (size_t)gu * sizeof(float));
+            for (int b = 0; b < B; b++)
+                memcpy(rp + (size_t)b * gu, rbias, (size_t)gu * sizeof(float));
         }
         sc_gemm_f32(0, 0, B, rec_cols, u, 1.0f, h, u, U, gu, rbias ? 1.0f : 0.0f, rp, gu);
         for (int b = 0; b < B; b++) {
@@ -111,17 +124,17 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
                 act(r->act, hb, (size_t)u);
             } else if (r->kind == SC_RNN_LSTM) {
                 for (int j = 0; j < gu; j++) g[j] += xr[j];
-                act(r->rec_act, g, (size_t)u);               /* i */
-                act(r->rec_act, g + u, (size_t)u);           /* f */
-                act(r->act, g + 2 * u, (size_t)u);           /* c~ */
-                act(r->rec_act, g + 3 * u, (size_t)u);       /* o */
+                act(r->rec_act, g, (size_t)u);         /* i */
+                act(r->rec_act, g + u, (size_t)u);     /* f */
+                act(r->act, g + 2 * u, (size_t)u);     /* c~ */
+                act(r->rec_act, g + 3 * u, (size_t)u); /* o */
                 for (int j = 0; j < u; j++) tb[j] = cb[j] = g[u + j] * cb[j] + g[j] * g[2 * u + j];
                 act(r->act, tb, (size_t)u);
                 for (int j = 0; j < u; j++) hb[j] = g[3 * u + j] * tb[j];
             } else {
                 for (int j = 0; j < 2 * u; j++) g[j] += xr[j];
-                act(r->rec_act, g, (size_t)u);               /* z */
-                act(r->rec_act, g + u, (size_t)u);           /* r */
+                act(r->rec_act, g, (size_t)u);     /* z */
+                act(r->rec_act, g + u, (size_t)u); /* r */
                 if (!r->reset_after) { /* the candidate needs (r h) Uh: one GEMM below */
                     for (int j = 0; j < u; j++) tb[j] = g[u + j] * hb[j];
                     continue;
@@ -156,5 +169,6 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
         }
     }
     if (!r->return_sequences)
-        for (int b = 0; b < B; b++) memcpy(out + (size_t)b * ld, h + (size_t)b * u, (size_t)u * sizeof(float));
+        for (int b = 0; b < B; b++)
+            memcpy(out + (size_t)b * ld, h + (size_t)b * u, (size_t)u * sizeof(float));
 }

@@ -20,15 +20,15 @@ typedef enum { SC_RNN_SIMPLE, SC_RNN_LSTM, SC_RNN_GRU } sc_rnn_kind;
 typedef struct sc_rnn_cfg {
     sc_rnn_kind kind;
     int64_t units;
-    int gates;             /* 1, 4, 3 */
+    int gates; /* 1, 4, 3 */
     int use_bias, return_sequences, go_backwards, reset_after;
     sc_activation act, rec_act;
 } sc_rnn_cfg;
 
 /* Reads an RNN layer config (class SimpleRNN / LSTM / GRU) of layer L (names in messages).
  * Refuses stateful=True, return_state=True and time_major=True by name. */
-sc_status sc_rnn_parse(const sc_layer *L, const char *class_name, const json_t *cfg,
-                       sc_rnn_cfg *r, sc_error *err);
+sc_status sc_rnn_parse(const sc_layer *L, const char *class_name, const json_t *cfg, sc_rnn_cfg *r,
+                       sc_error *err);
 /* Declares the cell's kernel, recurrent_kernel, bias as `<prefix>cell/<name>` (TF checkpoint
  * key form), Keras 3 .weights.h5 object `h5_sub`. */
 sc_status sc_rnn_declare(sc_layer *L, const sc_rnn_cfg *r, const char *prefix, const char *h5_sub,

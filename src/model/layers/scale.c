@@ -21,7 +21,8 @@ static sc_status rescale_init(sc_layer *L, const json_t *cfg, sc_error *err) {
 }
 
 static sc_status rescale_forward(const sc_layer *L, const sc_node *n, int batch,
-                                 const float *const *in, float *out, float *scratch, sc_error *err) {
+                                 const float *const *in, float *out, float *scratch,
+                                 sc_error *err) {
     (void)scratch;
     (void)err;
     const rescaling *r = L->impl;
@@ -42,15 +43,19 @@ static sc_status read_list(sc_layer *L, const json_t *v, const char *key, float 
                            sc_error *err) {
     size_t len = json_is_array(v) ? json_array_size(v) : 1;
     if (*n && len != *n && len != 1)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Normalization): '%s' has %zu "
-                            "values, expected %zu", L->name, key, len, *n);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Normalization): '%s' has %zu "
+                            "values, expected %zu",
+                            L->name, key, len, *n);
     *out = malloc(len * sizeof(float));
     if (!*out) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     for (size_t i = 0; i < len; i++) {
         const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
         if (!json_is_number(e))
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Normalization): '%s' must be "
-                                "numbers", L->name, key);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (Normalization): '%s' must be "
+                                "numbers",
+                                L->name, key);
         (*out)[i] = (float)json_number_value(e);
     }
     if (len > *n) *n = len;
@@ -79,10 +84,11 @@ static sc_status norm_init(sc_layer *L, const json_t *cfg, sc_error *err) {
     else if (json_is_integer(ax))
         axis = json_integer_value(ax);
     else if (ax && !json_is_null(ax))
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (Normalization): axis over several "
-                            "dimensions is not supported", L->name);
-    if (axis != -1 && !(ax && json_is_null(ax)))
-        p->n = 0; /* checked against the rank in infer */
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (Normalization): axis over several "
+                            "dimensions is not supported",
+                            L->name);
+    if (axis != -1 && !(ax && json_is_null(ax))) p->n = 0; /* checked against the rank in infer */
     p->cfg_mean = json_object_get(cfg, "mean");
     p->cfg_var = json_object_get(cfg, "variance");
     if (p->cfg_mean && !json_is_null(p->cfg_mean)) {
@@ -99,8 +105,10 @@ static sc_status norm_infer(sc_layer *L, sc_node *n, sc_error *err) {
     int64_t C = n->in_shape[0].dims[n->in_shape[0].rank - 1];
     if (p->mean) {
         if (p->n != 1 && (int64_t)p->n != C)
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Normalization): %zu statistics "
-                                "for %lld channels", L->name, p->n, (long long)C);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (Normalization): %zu statistics "
+                                "for %lld channels",
+                                L->name, p->n, (long long)C);
         return SC_OK;
     }
     if (L->num_vars) return SC_OK;
@@ -139,8 +147,8 @@ static sc_status prelu_infer(sc_layer *L, sc_node *n, sc_error *err) {
     for (size_t i = 0; i < json_array_size(shared); i++) {
         int64_t ax = json_integer_value(json_array_get(shared, i));
         if (ax < 1 || ax > a.rank)
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (PReLU): bad shared axis %lld",
-                                L->name, (long long)ax);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (PReLU): bad shared axis %lld", L->name, (long long)ax);
         a.dims[ax - 1] = 1;
     }
     return sc_layer_add_variable(L, "alpha", &a, err);
@@ -149,8 +157,8 @@ static sc_status prelu_infer(sc_layer *L, sc_node *n, sc_error *err) {
 static sc_status prelu_init(sc_layer *L, const json_t *cfg, sc_error *err) {
     const json_t *shared = json_object_get(cfg, "shared_axes");
     if (shared && !json_is_null(shared) && !json_is_array(shared))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (PReLU): shared_axes must be a list",
-                            L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (PReLU): shared_axes must be a list", L->name);
     L->impl = json_is_array(shared) ? json_incref((json_t *)shared) : NULL;
     return SC_OK;
 }
@@ -180,6 +188,9 @@ static sc_status prelu_forward(const sc_layer *L, const sc_node *n, int batch,
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_rescaling = {"Rescaling", rescale_init, sc_infer_same_shape, NULL, rescale_forward, NULL};
-const sc_layer_ops sc_layer_normalization = {"Normalization", norm_init, norm_infer, NULL, norm_forward, norm_destroy};
-const sc_layer_ops sc_layer_prelu = {"PReLU", prelu_init, prelu_infer, NULL, prelu_forward, prelu_destroy};
+const sc_layer_ops sc_layer_rescaling = {"Rescaling", rescale_init,    sc_infer_same_shape,
+                                         NULL,        rescale_forward, NULL};
+const sc_layer_ops sc_layer_normalization = {"Normalization", norm_init,   norm_infer, NULL,
+                                             norm_forward,    norm_destroy};
+const sc_layer_ops sc_layer_prelu = {"PReLU", prelu_init,    prelu_infer,
+                                     NULL,    prelu_forward, prelu_destroy};

@@ -7,7 +7,8 @@
 #include "model/layers/layers.h"
 
 typedef struct {
-    int64_t a[4]; /* Permute: dims (1-based); RepeatVector: n; padding/cropping: t, b, l, r; up: h, w */
+    int64_t
+        a[4]; /* Permute: dims (1-based); RepeatVector: n; padding/cropping: t, b, l, r; up: h, w */
 } shape_op;
 
 static shape_op *new_op(sc_layer *L, sc_error *err) {
@@ -37,8 +38,10 @@ static sc_status permute_infer(sc_layer *L, sc_node *n, sc_error *err) {
     for (int i = 0; i < in->rank; i++) {
         int64_t d = p->a[i];
         if (in->rank > 4 || d < 1 || d > in->rank || (seen & (1 << d)))
-            return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Permute): dims are not a "
-                                "permutation of 1..%d", L->name, in->rank);
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (Permute): dims are not a "
+                                "permutation of 1..%d",
+                                L->name, in->rank);
         seen |= 1 << d;
         n->out_shape.dims[i] = in->dims[d - 1];
     }
@@ -46,7 +49,8 @@ static sc_status permute_infer(sc_layer *L, sc_node *n, sc_error *err) {
 }
 
 static sc_status permute_forward(const sc_layer *L, const sc_node *n, int batch,
-                                 const float *const *in, float *out, float *scratch, sc_error *err) {
+                                 const float *const *in, float *out, float *scratch,
+                                 sc_error *err) {
     (void)scratch;
     (void)err;
     const shape_op *p = L->impl;
@@ -81,15 +85,18 @@ static sc_status repeat_init(sc_layer *L, const json_t *cfg, sc_error *err) {
     if (!p) return SC_NO_MEMORY;
     sc_status s = sc_cfg_int(L, cfg, "n", 0, &p->a[0], err);
     if (!s && p->a[0] <= 0)
-        s = sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (RepeatVector): n must be > 0", L->name);
+        s = sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (RepeatVector): n must be > 0",
+                         L->name);
     return s;
 }
 
 static sc_status repeat_infer(sc_layer *L, sc_node *n, sc_error *err) {
     const shape_op *p = L->impl;
     if (n->in_shape[0].rank != 1)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (RepeatVector): expects a [features] "
-                            "input", L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (RepeatVector): expects a [features] "
+                            "input",
+                            L->name);
     n->out_shape = (sc_shape){2, {p->a[0], n->in_shape[0].dims[0]}};
     return SC_OK;
 }
@@ -112,7 +119,8 @@ static sc_status pairs(sc_layer *L, const json_t *cfg, const char *key, int64_t 
     const json_t *v = json_object_get(cfg, key);
     if (json_is_integer(v)) {
         out[0] = out[1] = out[2] = out[3] = json_integer_value(v);
-    } else if (json_is_array(v) && json_array_size(v) == 2 && json_is_integer(json_array_get(v, 0))) {
+    } else if (json_is_array(v) && json_array_size(v) == 2
+               && json_is_integer(json_array_get(v, 0))) {
         out[0] = out[1] = json_integer_value(json_array_get(v, 0));
         out[2] = out[3] = json_integer_value(json_array_get(v, 1));
     } else if (json_is_array(v) && json_array_size(v) == 2) {
@@ -160,7 +168,8 @@ static sc_status pad_crop_infer(sc_layer *L, sc_node *n, sc_error *err) {
 }
 
 static sc_status pad_crop_forward(const sc_layer *L, const sc_node *n, int batch,
-                                  const float *const *in, float *out, float *scratch, sc_error *err) {
+                                  const float *const *in, float *out, float *scratch,
+                                  sc_error *err) {
     (void)scratch;
     (void)err;
     const shape_op *p = L->impl;
@@ -174,8 +183,10 @@ static sc_status pad_crop_forward(const sc_layer *L, const sc_node *n, int batch
         if (!crop) memset(y, 0, out_img * sizeof(float));
         int64_t rows = crop ? so->dims[0] : si->dims[0], cols = crop ? so->dims[1] : si->dims[1];
         for (int64_t r = 0; r < rows; r++) {
-            const float *src = crop ? x + ((r + p->a[0]) * si->dims[1] + p->a[2]) * C : x + r * si->dims[1] * C;
-            float *dst = crop ? y + r * so->dims[1] * C : y + ((r + p->a[0]) * so->dims[1] + p->a[2]) * C;
+            const float *src =
+                crop ? x + ((r + p->a[0]) * si->dims[1] + p->a[2]) * C : x + r * si->dims[1] * C;
+            float *dst =
+                crop ? y + r * so->dims[1] * C : y + ((r + p->a[0]) * so->dims[1] + p->a[2]) * C;
             memcpy(dst, src, (size_t)(cols * C) * sizeof(float));
         }
     }
@@ -192,8 +203,8 @@ static sc_status pair1(sc_layer *L, const json_t *cfg, const char *key, sc_error
         p->a[2] = p->a[3] = 1;
     } else if (json_is_integer(v)) {
         p->a[2] = p->a[3] = json_integer_value(v);
-    } else if (json_is_array(v) && json_array_size(v) == 2 && json_is_integer(json_array_get(v, 0)) &&
-               json_is_integer(json_array_get(v, 1))) {
+    } else if (json_is_array(v) && json_array_size(v) == 2 && json_is_integer(json_array_get(v, 0))
+               && json_is_integer(json_array_get(v, 1))) {
         p->a[2] = json_integer_value(json_array_get(v, 0));
         p->a[3] = json_integer_value(json_array_get(v, 1));
     } else {
@@ -204,8 +215,12 @@ static sc_status pair1(sc_layer *L, const json_t *cfg, const char *key, sc_error
                             L->class_name, key);
     return SC_OK;
 }
-static sc_status zpad1_init(sc_layer *L, const json_t *cfg, sc_error *err) { return pair1(L, cfg, "padding", err); }
-static sc_status crop1_init(sc_layer *L, const json_t *cfg, sc_error *err) { return pair1(L, cfg, "cropping", err); }
+static sc_status zpad1_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return pair1(L, cfg, "padding", err);
+}
+static sc_status crop1_init(sc_layer *L, const json_t *cfg, sc_error *err) {
+    return pair1(L, cfg, "cropping", err);
+}
 
 /* The node seen as the 2D case: [steps, c] -> [1, steps, c]. */
 static sc_node as_2d(const sc_node *n) {
@@ -217,8 +232,8 @@ static sc_node as_2d(const sc_node *n) {
 
 static sc_status pad_crop1_infer(sc_layer *L, sc_node *n, sc_error *err) {
     if (n->in_shape[0].rank != 2)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects [steps, c]", L->name,
-                            L->class_name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): expects [steps, c]",
+                            L->name, L->class_name);
     sc_node m = as_2d(n);
     sc_status s = pad_crop_infer(L, &m, err);
     n->out_shape = (sc_shape){2, {m.out_shape.dims[1], m.out_shape.dims[2]}};
@@ -226,7 +241,8 @@ static sc_status pad_crop1_infer(sc_layer *L, sc_node *n, sc_error *err) {
 }
 
 static sc_status pad_crop1_forward(const sc_layer *L, const sc_node *n, int batch,
-                                   const float *const *in, float *out, float *scratch, sc_error *err) {
+                                   const float *const *in, float *out, float *scratch,
+                                   sc_error *err) {
     sc_node m = as_2d(n);
     return pad_crop_forward(L, &m, batch, in, out, scratch, err);
 }
@@ -243,18 +259,21 @@ static sc_status up_init(sc_layer *L, const json_t *cfg, sc_error *err) {
     if (s) return s;
     p->a[2] = strcmp(interp, "bilinear") == 0;
     if (strcmp(interp, "nearest") != 0 && !p->a[2])
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (UpSampling2D): interpolation '%s' is "
-                            "not supported (nearest and bilinear are)", L->name, interp);
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (UpSampling2D): interpolation '%s' is "
+                            "not supported (nearest and bilinear are)",
+                            L->name, interp);
     if (p->a[0] <= 0 || p->a[1] <= 0)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (UpSampling2D): bad size", L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (UpSampling2D): bad size",
+                            L->name);
     return SC_OK;
 }
 
 static sc_status up_infer(sc_layer *L, sc_node *n, sc_error *err) {
     const shape_op *p = L->impl;
     if (n->in_shape[0].rank != 3)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (UpSampling2D): expects [h, w, c]",
-                            L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (UpSampling2D): expects [h, w, c]", L->name);
     n->out_shape = n->in_shape[0];
     n->out_shape.dims[0] *= p->a[0];
     n->out_shape.dims[1] *= p->a[1];
@@ -269,7 +288,8 @@ static sc_status up_forward(const sc_layer *L, const sc_node *n, int batch, cons
     const sc_shape *si = &n->in_shape[0], *so = &n->out_shape;
     int64_t C = si->dims[2];
     if (p->a[2]) {
-        sc_resize_bilinear(in[0], batch, si->dims[0], si->dims[1], C, so->dims[0], so->dims[1], out);
+        sc_resize_bilinear(in[0], batch, si->dims[0], si->dims[1], C, so->dims[0], so->dims[1],
+                           out);
         return SC_OK;
     }
     for (int b = 0; b < batch; b++)
@@ -281,13 +301,20 @@ static sc_status up_forward(const sc_layer *L, const sc_node *n, int batch, cons
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_permute = {"Permute", permute_init, permute_infer, NULL, permute_forward, NULL};
-const sc_layer_ops sc_layer_repeat_vector = {"RepeatVector", repeat_init, repeat_infer, NULL, repeat_forward, NULL};
-const sc_layer_ops sc_layer_zero_padding2d = {"ZeroPadding2D", zpad_init, pad_crop_infer, NULL, pad_crop_forward, NULL};
-const sc_layer_ops sc_layer_cropping2d = {"Cropping2D", crop_init, pad_crop_infer, NULL, pad_crop_forward, NULL};
-const sc_layer_ops sc_layer_up_sampling2d = {"UpSampling2D", up_init, up_infer, NULL, up_forward, NULL};
-const sc_layer_ops sc_layer_zero_padding1d = {"ZeroPadding1D", zpad1_init, pad_crop1_infer, NULL, pad_crop1_forward, NULL};
-const sc_layer_ops sc_layer_cropping1d = {"Cropping1D", crop1_init, pad_crop1_infer, NULL, pad_crop1_forward, NULL};
+const sc_layer_ops sc_layer_permute = {"Permute", permute_init,    permute_infer,
+                                       NULL,      permute_forward, NULL};
+const sc_layer_ops sc_layer_repeat_vector = {"RepeatVector", repeat_init,    repeat_infer,
+                                             NULL,           repeat_forward, NULL};
+const sc_layer_ops sc_layer_zero_padding2d = {"ZeroPadding2D",  zpad_init, pad_crop_infer, NULL,
+                                              pad_crop_forward, NULL};
+const sc_layer_ops sc_layer_cropping2d = {"Cropping2D", crop_init,        pad_crop_infer,
+                                          NULL,         pad_crop_forward, NULL};
+const sc_layer_ops sc_layer_up_sampling2d = {"UpSampling2D", up_init,    up_infer,
+                                             NULL,           up_forward, NULL};
+const sc_layer_ops sc_layer_zero_padding1d = {"ZeroPadding1D",   zpad1_init, pad_crop1_infer, NULL,
+                                              pad_crop1_forward, NULL};
+const sc_layer_ops sc_layer_cropping1d = {"Cropping1D", crop1_init,        pad_crop1_infer,
+                                          NULL,         pad_crop1_forward, NULL};
 
 /* TF's resize_bilinear with half_pixel_centers=True, align_corners=False (tf.image.resize, which
  * Keras 2 UpSampling2D(interpolation="bilinear") calls), in float32 as TF's CPU kernel:

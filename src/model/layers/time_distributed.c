@@ -18,7 +18,10 @@ static void destroy(sc_layer *L) {
     tdist *d = L->impl;
     if (!d) return;
     sc_layer *I = &d->inner;
-    if (I->ops && I->ops->destroy) I->ops->destroy(I); else free(I->impl);
+    if (I->ops && I->ops->destroy)
+        I->ops->destroy(I);
+    else
+        free(I->impl);
     free(I->name);
     free(I->class_name);
     free(d);
@@ -31,14 +34,18 @@ static sc_status init(sc_layer *L, const json_t *cfg, sc_error *err) {
     const json_t *obj = json_object_get(cfg, "layer");
     const json_t *cn = json_object_get(obj, "class_name"), *icfg = json_object_get(obj, "config");
     if (!json_is_string(cn) || !json_is_object(icfg))
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (TimeDistributed): option 'layer' "
-                            "must be a serialized layer with class_name and config", L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (TimeDistributed): option 'layer' "
+                            "must be a serialized layer with class_name and config",
+                            L->name);
     const char *cls = json_string_value(cn);
     const sc_layer_ops *ops = sc_layer_lookup(cls);
-    if (!ops || ops == &sc_layer_time_distributed || ops == &sc_layer_bidirectional ||
-        ops == &sc_layer_lstm || ops == &sc_layer_gru || ops == &sc_layer_simple_rnn)
-        return sc_error_set(err, SC_UNIMPLEMENTED, "layer '%s' (TimeDistributed): wrapped class '%s' "
-                            "is not supported", L->name, cls);
+    if (!ops || ops == &sc_layer_time_distributed || ops == &sc_layer_bidirectional
+        || ops == &sc_layer_lstm || ops == &sc_layer_gru || ops == &sc_layer_simple_rnn)
+        return sc_error_set(err, SC_UNIMPLEMENTED,
+                            "layer '%s' (TimeDistributed): wrapped class '%s' "
+                            "is not supported",
+                            L->name, cls);
     const json_t *nm = json_object_get(icfg, "name");
     sc_layer *I = &d->inner;
     I->ops = ops;
@@ -63,8 +70,10 @@ static sc_status inner_node(const sc_layer *L, const sc_node *n, sc_node *in, sc
     const tdist *d = L->impl;
     const sc_shape *s = &n->in_shape[0];
     if (n->num_inputs != 1 || s->rank < 2 || s->dims[0] <= 0)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (TimeDistributed): expects one "
-                            "input of rank >= 2 with a known number of timesteps", L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (TimeDistributed): expects one "
+                            "input of rank >= 2 with a known number of timesteps",
+                            L->name);
     memset(in, 0, sizeof *in);
     in->layer = (sc_layer *)&d->inner;
     in->num_inputs = 1;
@@ -85,8 +94,10 @@ static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
     size_t before = I->num_vars;
     if ((s = I->ops->infer(I, &in, err))) return s;
     if (in.out_shape.rank + 1 > SC_MAX_DIMS)
-        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (TimeDistributed): output rank "
-                            "too large", L->name);
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (TimeDistributed): output rank "
+                            "too large",
+                            L->name);
     n->out_shape.rank = in.out_shape.rank + 1;
     n->out_shape.dims[0] = n->in_shape[0].dims[0];
     for (int i = 0; i < in.out_shape.rank; i++) n->out_shape.dims[i + 1] = in.out_shape.dims[i];
@@ -122,8 +133,9 @@ static sc_status forward(const sc_layer *L, const sc_node *n, int batch, const f
     sc_node inn;
     sc_status s = inner_node(L, n, &inn, err);
     if (s) return s;
-    return d->inner.ops->forward(&d->inner, &inn, batch * (int)n->in_shape[0].dims[0], in, out, scr, err);
+    return d->inner.ops->forward(&d->inner, &inn, batch * (int)n->in_shape[0].dims[0], in, out, scr,
+                                 err);
 }
 
-const sc_layer_ops sc_layer_time_distributed = {"TimeDistributed", init, infer, scratch, forward,
-                                                destroy};
+const sc_layer_ops sc_layer_time_distributed = {"TimeDistributed", init,    infer,
+                                                scratch,           forward, destroy};
