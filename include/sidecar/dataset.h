@@ -231,6 +231,9 @@ int64_t sc_dataset_num_batches(const sc_dataset *ds);
 const sc_dataset_shape *sc_dataset_input_shape(const sc_dataset *ds, size_t i);
 const sc_dataset_shape *sc_dataset_label_shape(const sc_dataset *ds, size_t o);
 sc_data_format sc_dataset_format(const sc_dataset *ds);
+/* params.path as given to sc_dataset_open ("arrays" for sc_dataset_open_arrays without one), for
+ * messages about the data made outside the dataset (a model that cannot take its shapes). */
+const char *sc_dataset_path(const sc_dataset *ds);
 
 /* Formats a shape as "(28, 28, 1)" / "()" into buf (always NUL-terminated); returns buf. */
 const char *sc_dataset_shape_str(const sc_dataset_shape *s, char *buf, size_t cap);

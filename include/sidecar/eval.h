@@ -117,8 +117,8 @@ typedef struct sc_evaluator_params {
     const char *export_dir;   /* best-model export (Keras SidecarEvaluatorModelExport); NULL: off */
     const char *monitor;      /* default "loss" */
     sc_export_mode export_mode; /* AUTO: max for names containing acc, auc, precision, recall,
-                                  * f1, fbeta, iou, top_k or r2 (or starting with fmeasure); min
-                                  * otherwise (loss, errors, crossentropies, ...) */
+                                  * f1, fbeta, iou/io_u, top_k or r2 (or starting with
+                                  * fmeasure); min otherwise (loss, errors, crossentropies) */
     int retries;                /* attempts for a half-written checkpoint; default 5 */
     int retry_delay_ms;         /* first back-off, doubled each time; default 200 */
     /* Log lines ("Evaluation starts: ...", "End of evaluation. Metrics: ...", warnings). NULL:

@@ -419,6 +419,7 @@ int64_t sc_dataset_num_batches(const sc_dataset *ds) {
     return steps > 0 && steps < b ? steps : b;
 }
 sc_data_format sc_dataset_format(const sc_dataset *ds) { return ds->spec.format; }
+const char *sc_dataset_path(const sc_dataset *ds) { return ds->spec.p.path; }
 
 const sc_dataset_shape *sc_dataset_input_shape(const sc_dataset *ds, size_t i) {
     return i < ds->spec.p.num_inputs ? &ds->spec.p.inputs[i].shape : NULL;

@@ -80,9 +80,10 @@ sc_status sc_ds_arrays_open(sc_ds_spec *spec, const sc_dataset_arrays *arrays, s
     for (size_t i = 0; i < p->num_inputs; i++) {
         const sc_dataset_array *a = &arrays->inputs[i];
         const char *name = sc_ds_input_name(spec, i);
-        if ((st = check_array(a, p->path, "input", name, arrays->num_examples, err))) return st;
+        if ((st = check_array(a, p->path, "input layer", name, arrays->num_examples, err)))
+            return st;
         if ((st = sc_ds_resolve_shape(&spec->p.inputs[i].shape, a->dims, a->rank, 1, p->path,
-                                      "input", name, &spec->in_elems[i], err)))
+                                      "input layer", name, NULL, &spec->in_elems[i], err)))
             return st;
     }
     for (size_t o = 0; o < p->num_outputs; o++) {
@@ -90,7 +91,7 @@ sc_status sc_ds_arrays_open(sc_ds_spec *spec, const sc_dataset_arrays *arrays, s
         const char *name = sc_ds_label_name(spec, o);
         if ((st = check_array(a, p->path, "label", name, arrays->num_examples, err))) return st;
         if ((st = sc_ds_resolve_shape(&spec->p.outputs[o].shape, a->dims, a->rank, 0, p->path,
-                                      "label", name, &spec->out_elems[o], err)))
+                                      "label", name, NULL, &spec->out_elems[o], err)))
             return st;
     }
     arrays_src *s = calloc(1, sizeof *s);

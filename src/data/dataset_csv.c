@@ -89,14 +89,15 @@ static sc_status resolve(sc_ds_spec *spec, size_t ncols, sc_error *err) {
     sc_dataset_params *p = &spec->p;
     sc_status st = SC_OK;
     if (p->num_inputs == 1) {
-        st = sc_ds_resolve_count(&p->inputs[0].shape, ncols, p->path, "input",
-                                 sc_ds_input_name(spec, 0), &spec->in_elems[0], err);
+        st = sc_ds_resolve_count(&p->inputs[0].shape, ncols, p->path, "input layer",
+                                 sc_ds_input_name(spec, 0), "the CSV's input columns",
+                                 &spec->in_elems[0], err);
     } else {
         size_t used = 0;
         for (size_t i = 0; i < p->num_inputs && st == SC_OK; i++) {
             if (sc_ds_shape_elems(&p->inputs[i].shape, &spec->in_elems[i]) != 0)
                 return sc_error_set(err, SC_INVALID_ARGUMENT,
-                                    "%s: input '%s': a CSV file feeding several inputs needs "
+                                    "%s: input layer '%s': a CSV file feeding several inputs needs "
                                     "each input's full shape",
                                     p->path, sc_ds_input_name(spec, i));
             if (__builtin_add_overflow(used, spec->in_elems[i], &used)) used = SIZE_MAX;
@@ -109,7 +110,7 @@ static sc_status resolve(sc_ds_spec *spec, size_t ncols, sc_error *err) {
     for (size_t o = 0; o < p->num_outputs && st == SC_OK; o++) {
         int64_t none = 0;
         st = sc_ds_resolve_shape(&p->outputs[o].shape, &none, 0, 0, p->path, "label",
-                                 sc_ds_label_name(spec, o), &spec->out_elems[o], err);
+                                 sc_ds_label_name(spec, o), NULL, &spec->out_elems[o], err);
     }
     return st;
 }

@@ -64,14 +64,18 @@ const char *sc_ds_label_name(const sc_ds_spec *spec, size_t o);    /* label or "
 
 /* Resolves a requested shape against a data shape (dims[0..rank), per example) and stores it
  * in *want, with its element count in *elems. exact: rank and dims must match (inputs); else only
- * element counts (labels). what/name/file name the thing in the SC_INVALID_ARGUMENT message. */
+ * element counts (labels). file, what ("input layer", "label", ...) and name (the model's input
+ * layer for inputs) name the thing in the SC_INVALID_ARGUMENT message; src, when not NULL, says
+ * where in the file the data came from ("array 'x'", "feature 'ids'"), since it may be named
+ * differently from the layer (a single input's `x`). */
 sc_status sc_ds_resolve_shape(sc_dataset_shape *want, const int64_t *dims, int rank, int exact,
-                              const char *file, const char *what, const char *name, size_t *elems,
-                              sc_error *err);
+                              const char *file, const char *what, const char *name, const char *src,
+                              size_t *elems, sc_error *err);
 /* Same for data that is a flat list of count values (a feature, CSV columns): rank -1 becomes
  * [count], a single -1 dim becomes count / (product of the others). */
 sc_status sc_ds_resolve_count(sc_dataset_shape *want, uint64_t count, const char *file,
-                              const char *what, const char *name, size_t *elems, sc_error *err);
+                              const char *what, const char *name, const char *src, size_t *elems,
+                              sc_error *err);
 /* Element count of a resolved shape, overflow-checked: 0 on success, -1 on overflow. */
 int sc_ds_shape_elems(const sc_dataset_shape *s, size_t *elems);
 

@@ -67,14 +67,20 @@ static sc_status load(npz_src *s, sc_npz *z, const char *name, const char *what,
                             "%s: no array '%s' for %s '%s' (arrays present: %s)", s->path, name,
                             what, label, list_arrays(z, present, sizeof present));
     sc_status st = sc_npz_load(z, name, out, err);
-    return st != SC_OK ? st : check_rows(s, *out, name, what, label, err);
+    if (st != SC_OK) /* an unsupported dtype: say which of the model's layers it was for */
+        return sc_error_prefix(err, st, "%s '%s'", what, label);
+    return check_rows(s, *out, name, what, label, err);
 }
 
-static sc_status resolve(npz_src *s, sc_array *a, sc_dataset_shape *want, int exact,
-                         const char *what, const char *name, size_t *elems, sc_error *err) {
+/* The message names the model's layer and, when it differs, the array it was read from. */
+static sc_status resolve(npz_src *s, sc_array *a, const char *arr, sc_dataset_shape *want,
+                         int exact, const char *what, const char *name, size_t *elems,
+                         sc_error *err) {
     const sc_array_info *info = sc_array_get_info(a);
+    char src[300];
+    if (arr) snprintf(src, sizeof src, "array '%s'", arr);
     return sc_ds_resolve_shape(want, info->shape + 1, info->rank - 1, exact, s->path, what, name,
-                               elems, err);
+                               arr && strcmp(arr, name) != 0 ? src : NULL, elems, err);
 }
 
 /* A separate .npy file: `file` as given when absolute, else beside the inputs' .npy. */
@@ -120,9 +126,9 @@ static sc_status npy_open(npz_src *s, sc_ds_spec *spec, sc_error *err) {
                             "inputs or outputs save them with np.savez and pass the .npz",
                             s->path);
     sc_status st = sc_npy_load(s->path, &s->in[0], err);
-    if (st != SC_OK || (st = check_rows(s, s->in[0], s->path, "input", name, err)) != SC_OK
-        || (st = resolve(s, s->in[0], &p->inputs[0].shape, 1, "input", name, &spec->in_elems[0],
-                         err))
+    if (st != SC_OK || (st = check_rows(s, s->in[0], s->path, "input layer", name, err)) != SC_OK
+        || (st = resolve(s, s->in[0], NULL, &p->inputs[0].shape, 1, "input layer", name,
+                         &spec->in_elems[0], err))
                != SC_OK)
         return st;
     if (p->num_outputs == 1) {
@@ -137,7 +143,7 @@ static sc_status npy_open(npz_src *s, sc_ds_spec *spec, sc_error *err) {
                 "--label LABELS.npy (or name the inputs x.npy and the labels y.npy)",
                 s->path);
         if ((st = load_npy(s, label, "label", &s->out[0], err)) != SC_OK
-            || (st = resolve(s, s->out[0], &p->outputs[0].shape, 0, "label", label,
+            || (st = resolve(s, s->out[0], NULL, &p->outputs[0].shape, 0, "label", label,
                              &spec->out_elems[0], err))
                    != SC_OK)
             return st;
@@ -146,7 +152,8 @@ static sc_status npy_open(npz_src *s, sc_ds_spec *spec, sc_error *err) {
         sc_dataset_shape one = {.rank = 0};
         size_t elems;
         if ((st = load_npy(s, p->sample_weight, "sample weight", &s->w, err)) != SC_OK
-            || (st = resolve(s, s->w, &one, 0, "sample weight", p->sample_weight, &elems, err))
+            || (st =
+                    resolve(s, s->w, NULL, &one, 0, "sample weight", p->sample_weight, &elems, err))
                    != SC_OK)
             return st;
     }
@@ -232,20 +239,20 @@ sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
             && !has_array(z, name)) {
             char present[256];
             st = sc_error_set(err, SC_INVALID_ARGUMENT,
-                              "%s: no array 'x' or '%s' for input '%s' (arrays present: %s)",
+                              "%s: no array 'x' or '%s' for input layer '%s' (arrays present: %s)",
                               p->path, name, name, list_arrays(z, present, sizeof present));
             goto fail;
         }
-        if ((st = load(s, z, arr, "input", name, &s->in[i], err)) != SC_OK
-            || (st = resolve(s, s->in[i], &p->inputs[i].shape, 1, "input", name, &spec->in_elems[i],
-                             err))
+        if ((st = load(s, z, arr, "input layer", name, &s->in[i], err)) != SC_OK
+            || (st = resolve(s, s->in[i], arr, &p->inputs[i].shape, 1, "input layer", name,
+                             &spec->in_elems[i], err))
                    != SC_OK)
             goto fail;
     }
     for (size_t o = 0; o < p->num_outputs; o++) {
         const char *name = sc_ds_label_name(spec, o);
         if ((st = load(s, z, name, "label", name, &s->out[o], err)) != SC_OK
-            || (st = resolve(s, s->out[o], &p->outputs[o].shape, 0, "label", name,
+            || (st = resolve(s, s->out[o], name, &p->outputs[o].shape, 0, "label", name,
                              &spec->out_elems[o], err))
                    != SC_OK)
             goto fail;
@@ -255,7 +262,8 @@ sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
         size_t elems;
         if ((st = load(s, z, p->sample_weight, "sample weight", p->sample_weight, &s->w, err))
                 != SC_OK
-            || (st = resolve(s, s->w, &one, 0, "sample weight", p->sample_weight, &elems, err))
+            || (st =
+                    resolve(s, s->w, NULL, &one, 0, "sample weight", p->sample_weight, &elems, err))
                    != SC_OK)
             goto fail;
     }

@@ -68,14 +68,23 @@ int sc_ds_shape_elems(const sc_dataset_shape *s, size_t *elems) {
     return 0;
 }
 
+/* " (array 'x')" from "array 'x'"; "" without a source. */
+static void from_str(const char *src, char *buf, size_t cap) {
+    if (src)
+        snprintf(buf, cap, " (%s)", src);
+    else
+        buf[0] = '\0';
+}
+
 static sc_status too_big(const char *file, const char *what, const char *name, sc_error *err) {
     return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: %s '%s': shape too large", file, what, name);
 }
 
 sc_status sc_ds_resolve_shape(sc_dataset_shape *want, const int64_t *dims, int rank, int exact,
-                              const char *file, const char *what, const char *name, size_t *elems,
-                              sc_error *err) {
-    char a[128], b[128];
+                              const char *file, const char *what, const char *name, const char *src,
+                              size_t *elems, sc_error *err) {
+    char a[128], b[128], from[160];
+    from_str(src, from, sizeof from);
     if (rank < 0 || rank > SC_DATASET_MAX_RANK)
         return sc_error_set(err, SC_UNIMPLEMENTED, "%s: %s '%s': rank %d per example (at most %d)",
                             file, what, name, rank, SC_DATASET_MAX_RANK);
@@ -108,16 +117,18 @@ sc_status sc_ds_resolve_shape(sc_dataset_shape *want, const int64_t *dims, int r
     }
     if (!ok)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "%s: %s '%s': the data has shape %s per example, the model expects %s",
-                            file, what, name, dims_str(dims, rank, a, sizeof a),
-                            sc_dataset_shape_str(want, b, sizeof b));
+                            "%s: %s '%s'%s takes examples of shape %s, the data has %s", file, what,
+                            name, from, sc_dataset_shape_str(want, b, sizeof b),
+                            dims_str(dims, rank, a, sizeof a));
     *elems = have;
     return SC_OK;
 }
 
 sc_status sc_ds_resolve_count(sc_dataset_shape *want, uint64_t count, const char *file,
-                              const char *what, const char *name, size_t *elems, sc_error *err) {
-    char b[128];
+                              const char *what, const char *name, const char *src, size_t *elems,
+                              sc_error *err) {
+    char b[128], from[160];
+    from_str(src, from, sizeof from);
     if (count > (uint64_t)INT64_MAX) return too_big(file, what, name, err);
     if (want->rank < 0) {
         want->rank = 1;
@@ -133,9 +144,9 @@ sc_status sc_ds_resolve_count(sc_dataset_shape *want, uint64_t count, const char
                 return too_big(file, what, name, err);
         } else if (unknown >= 0) {
             return sc_error_set(err, SC_INVALID_ARGUMENT,
-                                "%s: %s '%s': shape %s has more than one unknown dim; a flat list "
-                                "of %llu values cannot resolve it",
-                                file, what, name, sc_dataset_shape_str(want, b, sizeof b),
+                                "%s: %s '%s'%s: shape %s has more than one unknown dim; a flat "
+                                "list of %llu values cannot resolve it",
+                                file, what, name, from, sc_dataset_shape_str(want, b, sizeof b),
                                 (unsigned long long)count);
         } else {
             unknown = i;
@@ -143,18 +154,19 @@ sc_status sc_ds_resolve_count(sc_dataset_shape *want, uint64_t count, const char
     }
     if (unknown >= 0) {
         if (known == 0 || count % known != 0)
-            return sc_error_set(
-                err, SC_INVALID_ARGUMENT, "%s: %s '%s': %llu values do not fit the shape %s", file,
-                what, name, (unsigned long long)count, sc_dataset_shape_str(want, b, sizeof b));
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: %s '%s'%s: %llu values do not fit the shape %s", file, what,
+                                name, from, (unsigned long long)count,
+                                sc_dataset_shape_str(want, b, sizeof b));
         want->dims[unknown] = (int64_t)(count / known);
         known = count;
     }
     if (known != count)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "%s: %s '%s': the data has %llu values per example, the model expects "
-                            "shape %s (%llu values)",
-                            file, what, name, (unsigned long long)count,
-                            sc_dataset_shape_str(want, b, sizeof b), (unsigned long long)known);
+                            "%s: %s '%s'%s takes examples of shape %s (%llu values), the data "
+                            "has %llu values per example",
+                            file, what, name, from, sc_dataset_shape_str(want, b, sizeof b),
+                            (unsigned long long)known, (unsigned long long)count);
     *elems = (size_t)count;
     return SC_OK;
 }

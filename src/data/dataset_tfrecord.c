@@ -294,7 +294,10 @@ static sc_status peek(tfr_src *s, sc_error *err) {
                                   s->spec->p.path, f->what, f->name);
         } else if ((st = find(&ex, f, &feat, err)) == SC_OK
                    && (st = count_values(&ex, f, &feat, &count, &raw, err)) == SC_OK) {
-            st = sc_ds_resolve_count(f->shape, count, ex.file, f->what, f->name, f->elems, err);
+            char src[300];
+            snprintf(src, sizeof src, "feature '%s'", f->feature);
+            st = sc_ds_resolve_count(f->shape, count, ex.file, f->what, f->name,
+                                     strcmp(f->feature, f->name) ? src : NULL, f->elems, err);
         }
         if (st == SC_OK && *f->elems > s->i64_cap) s->i64_cap = *f->elems;
     }
@@ -314,7 +317,7 @@ sc_status sc_ds_tfrecord_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err
     s->tp = sc_tfrecord_default_params();
     s->tp.compression = p->compression;
     for (size_t i = 0; i < p->num_inputs; i++)
-        s->fields[s->num_fields++] = (field){"input",
+        s->fields[s->num_fields++] = (field){"input layer",
                                              sc_ds_input_name(spec, i),
                                              sc_ds_input_feature(spec, i),
                                              p->inputs[i].bytes_dtype,

@@ -28,11 +28,11 @@ sc_status sc_eval_check_dataset(const sc_model *m, const sc_eval_dataset *ed, sc
         if (!ok) {
             char a[128], b[128];
             return sc_error_set(err, SC_INVALID_ARGUMENT,
-                                "evaluator: dataset %s: input '%s' has shape %s per example, "
-                                "model '%s' expects %s",
-                                name, sc_model_input_name(m, i),
-                                sc_dataset_shape_str(ds, a, sizeof a), sc_model_name(m),
-                                shape_str(ms.dims, ms.rank, b, sizeof b));
+                                "%s: input layer '%s' of model '%s' takes examples of shape %s, "
+                                "the data has %s (dataset %s)",
+                                sc_dataset_path(ed->data), sc_model_input_name(m, i),
+                                sc_model_name(m), shape_str(ms.dims, ms.rank, b, sizeof b),
+                                sc_dataset_shape_str(ds, a, sizeof a), name);
         }
     }
     return SC_OK;

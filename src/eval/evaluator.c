@@ -13,6 +13,7 @@
 #include "core/fileio.h"
 #include "eval/eval_internal.h"
 #include "eval/export.h"
+#include "eval/monitor.h"
 #include "sidecar/engine.h"
 
 sc_evaluator_params sc_evaluator_default_params(void) {
@@ -53,20 +54,6 @@ void sc_eval_log(sc_evaluator *ev, const char *fmt, ...) {
         fprintf(stderr, "%s\n", line);
 }
 
-/* Mode "auto": Keras ModelCheckpoint maximises names holding "acc" or starting with
- * "fmeasure"; sidecar also maximises the other metrics where higher is better (auc, precision,
- * recall, f1/fbeta scores, iou, top_k accuracy, r2) and minimises the rest. */
-static int higher_is_better(const sc_evaluator_params *p) {
-    static const char *const up[] = {"acc",   "auc", "precision", "recall", "f1",
-                                     "fbeta", "iou", "top_k",     "r2"};
-    if (p->export_mode == SC_EXPORT_MAX) return 1;
-    if (p->export_mode == SC_EXPORT_MIN) return 0;
-    if (strncmp(p->monitor, "fmeasure", 8) == 0) return 1;
-    for (size_t i = 0; i < sizeof up / sizeof up[0]; i++)
-        if (strstr(p->monitor, up[i])) return 1;
-    return 0;
-}
-
 sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, sc_error *err) {
     *out = NULL;
     if (!p->model || !p->checkpoint_dir || !p->datasets || p->num_datasets == 0)
@@ -100,7 +87,7 @@ sc_status sc_evaluator_create(const sc_evaluator_params *p, sc_evaluator **out, 
         ev->p.export_dir = NULL;
     }
     p = &ev->p;
-    ev->higher_is_better = higher_is_better(p);
+    ev->higher_is_better = sc_eval_higher_is_better(p->monitor, p->export_mode);
     sc_status s;
     size_t most = 1;
     for (size_t d = 0; d < p->num_datasets; d++)

@@ -134,7 +134,9 @@ sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err) {
         shapes[k].rank = ds->rank;
         for (int i = 0; i < ds->rank && i < SC_MAX_DIMS; i++) shapes[k].dims[i] = ds->dims[i];
     }
-    return sc_model_set_input_shapes(m, shapes, err);
+    sc_status s = sc_model_set_input_shapes(m, shapes, err);
+    /* The model names its input layer; the file is named here. */
+    return s == SC_OK ? s : sc_error_prefix(err, s, "%s", sc_dataset_path(ev->p.datasets[d].data));
 }
 
 /* The batches of this rank's shard: model, losses, metrics, batch callbacks. */

@@ -56,19 +56,19 @@ static void test_npz_missing_and_shapes(void **state) {
     assert_has(err.message, "arrays present: features, y, two");
     p.inputs[0].name = "pixels";
     assert_int_equal(sc_dataset_open(&p, &ds, &err), SC_INVALID_ARGUMENT);
-    assert_has(err.message, "no array 'x' or 'pixels' for input 'pixels'");
+    assert_has(err.message, "no array 'x' or 'pixels' for input layer 'pixels'");
 
     p.num_inputs = 2;
     p.inputs[0].name = "features";
     p.inputs[1].name = "extra";
     assert_int_equal(sc_dataset_open(&p, &ds, &err), SC_INVALID_ARGUMENT);
-    assert_has(err.message, "no array 'extra' for input 'extra'");
+    assert_has(err.message, "no array 'extra' for input layer 'extra'");
 
     p.num_inputs = 1;
     p.inputs[0].shape = (sc_dataset_shape){1, {2}};
     assert_int_equal(sc_dataset_open(&p, &ds, &err), SC_INVALID_ARGUMENT);
     assert_has(err.message, path);
-    assert_has(err.message, "input 'features'");
+    assert_has(err.message, "input layer 'features'");
     assert_has(err.message, "(1, 2)");
     assert_has(err.message, "(2,)");
 
@@ -96,7 +96,7 @@ static void test_tfrecord_missing_and_shapes(void **state) {
     p.inputs[0].name = "pixels"; /* feature "pixels" is absent from every record */
     assert_int_equal(sc_dataset_open(&p, &ds, &err), SC_INVALID_ARGUMENT);
     assert_has(err.message, path);
-    assert_has(err.message, "record 0: no feature 'pixels' for input 'pixels'");
+    assert_has(err.message, "record 0: no feature 'pixels' for input layer 'pixels'");
     assert_has(err.message, "features present: x, y, w");
 
     p.inputs[0].feature = "x";
@@ -105,7 +105,7 @@ static void test_tfrecord_missing_and_shapes(void **state) {
     assert_has(err.message, "4 values do not fit the shape (3, None)");
     p.inputs[0].shape = (sc_dataset_shape){1, {5}};
     assert_int_equal(sc_dataset_open(&p, &ds, &err), SC_INVALID_ARGUMENT);
-    assert_has(err.message, "input 'pixels'");
+    assert_has(err.message, "input layer 'pixels'");
     assert_has(err.message, "4 values per example");
     assert_has(err.message, "(5,)");
 
@@ -119,7 +119,7 @@ static void test_tfrecord_missing_and_shapes(void **state) {
             assert_int_equal(r.status, SC_INVALID_ARGUMENT);
             assert_int_equal(r.batches, 2);
             assert_has(r.err.message, path);
-            assert_has(r.err.message, "record 130: no feature 'x' for input 'pixels'");
+            assert_has(r.err.message, "record 130: no feature 'x' for input layer 'pixels'");
             assert_has(r.err.message, "features present: y, w");
             sc_batch b;
             assert_int_equal(sc_dataset_next(ds, &b, &err), SC_INVALID_ARGUMENT); /* sticky */
@@ -160,7 +160,7 @@ static void test_tfrecord_value_count(void **state) {
     dt_pass r = dt_read_pass(ds, 32, DT_X, 100, NULL, NULL, NULL);
     assert_int_equal(r.status, SC_INVALID_ARGUMENT);
     assert_int_equal(r.batches, 2);
-    assert_has(r.err.message, "record 70: feature 'x' (input 'x') has 3 values, expected shape "
+    assert_has(r.err.message, "record 70: feature 'x' (input layer 'x') has 3 values, expected shape "
                               "(2, 2) (4 values)");
     sc_dataset_free(ds);
 }
