@@ -40,7 +40,8 @@ with open(os.path.join(sys.argv[2], "checkpoint"), "w") as f:
 PY
 last=$(tail -1 "$OUT" | "$PYTHON" -c 'import json,re,sys; print(re.search(r"ckpt-(\d+)$", json.load(sys.stdin)["checkpoint"]).group(1))')
 "$CLI" run --checkpoint-dir "$TMP/archive" "${common[@]}" --every --max-evaluations "$last" \
-    --logdir "$TMP/ref_logs" >"$TMP/ref.jsonl" 2>"$TMP/ref.err" || fail "offline reference run"
+    --logdir "$TMP/ref_logs" >"$TMP/ref.jsonl" 2>"$TMP/ref.err" ||
+    fail "offline reference run (exit $?): $(tail -c 3000 "$TMP/ref.err")"
 "$PYTHON" - "$OUT" "$TMP/ref.jsonl" <<'PY' || fail "race vs offline"
 import json, os, sys
 race = [json.loads(l) for l in open(sys.argv[1])]
