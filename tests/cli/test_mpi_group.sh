@@ -168,19 +168,27 @@ kill -TERM $trainer 2>/dev/null; wait $trainer 2>/dev/null
     "$J" || fail "SIGTERM: torn journal"
 
 # 5. A trainer with max_to_keep=2 racing 2 ranks: every reported result equals an offline
-# evaluation of the same checkpoint (archived by the trainer).
-"$TRAINER" --out "$TMP/race" --archive "$TMP/archive" --epochs 100000 --steps-per-epoch 16 \
-    --max-to-keep 2 >/dev/null &
-trainer=$!
+# evaluation of the same checkpoint (archived by the trainer). The trainer writes a fixed number
+# of checkpoints, starting once the group watches, and the group stops at the last one (the
+# stop rule; the newest checkpoint is never deleted): no timeout decides when the race ends,
+# so a trainer stalled on a loaded machine cannot end it early. How many checkpoints the group
+# catches mid-race depends on the scheduling; the last one it always evaluates.
+RACE_CKPTS=${SC_RACE_CHECKPOINTS:-250}
 mpi 2 "$CLI" run --checkpoint-dir "$TMP/race" --model "$TMP/model.json" --data "$TMP/eval.npz" \
-    --loss sparse_categorical_crossentropy --metrics accuracy --json --timeout 3 \
-    --max-evaluations 400 >"$OUT" 2>"$ERR" &
+    --loss sparse_categorical_crossentropy --metrics accuracy --json \
+    --max-evaluations "$RACE_CKPTS" >"$OUT" 2>"$ERR" &
 group=$!
-sleep "${SC_RACE_SECONDS:-10}"
-kill -TERM $trainer; wait $trainer 2>/dev/null
+deadline=$(( $(date +%s) + 240 ))
+until grep -q '^Watching ' "$ERR"; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "race: the group did not start watching within 240 s"
+    kill -0 $group 2>/dev/null || fail "race: the group ended before watching"
+    sleep 0.2
+done
+"$TRAINER" --out "$TMP/race" --archive "$TMP/archive" --epochs "$RACE_CKPTS" --steps-per-epoch 16 \
+    --max-to-keep 2 >/dev/null || fail "race: trainer"
 wait $group; RC=$?
 expect_rc 0 "2 ranks during the race"
-[ "$(wc -l <"$OUT")" -ge 2 ] || fail "race: expected several evaluations"
+tail -1 "$OUT" | grep -q "/ckpt-$RACE_CKPTS\"" || fail "race: expected the last result to be ckpt-$RACE_CKPTS (the stop rule)"
 # At most 15 of them, spread over the run (each check is an offline `sidecar eval`).
 awk -v n="$(wc -l <"$OUT")" 'NR == 1 || NR == n || NR % int(n / 13 + 1) == 0' "$OUT" >"$TMP/race_out"
 while read -r line; do
@@ -192,4 +200,4 @@ while read -r line; do
         "$(echo "$line" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["checkpoint"])')" >"$TMP/ref_one"
     same_metrics "$TMP/ref_one" "$TMP/one"
 done <"$TMP/race_out"
-echo "test_mpi_group: n=1/2/3 equal to one process; journal/TensorBoard once; killed rank ended; SIGTERM clean; race: $(wc -l <"$OUT") evaluations, $(wc -l <"$TMP/race_out") checked offline"
+echo "test_mpi_group: n=1/2/3 equal to one process; journal/TensorBoard once; killed rank ended; SIGTERM clean; race: $(wc -l <"$OUT") evaluations of $RACE_CKPTS checkpoints, $(wc -l <"$TMP/race_out") checked offline"
