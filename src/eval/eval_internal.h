@@ -65,8 +65,8 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
 /* ---- a group of ranks (group_eval.c; sidecar/group.h) ---- */
 int sc_eval_group_active(const sc_evaluator *ev); /* a group of more than one rank */
 int sc_eval_is_root(const sc_evaluator *ev);      /* rank 0, or no group */
-/* Rank 0: tells every rank to evaluate path (NULL: to stop). Others: no-op. */
-sc_status sc_eval_group_command(sc_evaluator *ev, const char *path, sc_error *err);
+/* Rank 0: tells every rank to evaluate ref, path and kind (NULL: to stop). Others: no-op. */
+sc_status sc_eval_group_command(sc_evaluator *ev, const sc_ckpt_ref *ref, sc_error *err);
 /* Ranks > 0 in sc_evaluator_start: evaluate what rank 0 commands until it says stop. */
 sc_status sc_eval_group_follow(sc_evaluator *ev, sc_error *err);
 /* sc_eval_restore on every rank, then retry / skip / fail together. */

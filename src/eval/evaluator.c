@@ -435,7 +435,7 @@ static sc_status consider(sc_evaluator *ev, const sc_ckpt_ref *ref, int *done, s
     }
     sc_error e2;
     sc_error_clear(&e2);
-    sc_status s = sc_eval_group_command(ev, path, &e2);
+    sc_status s = sc_eval_group_command(ev, ref, &e2);
     if (s == SC_OK) s = sc_evaluator_evaluate_ref(ev, ref, &e2);
     if (s != SC_OK && atomic_load(&ev->stop)) {
         /* A requested stop is not a failure: the evaluation is abandoned before any of its

@@ -66,13 +66,17 @@ static double member_deadline(const sc_evaluator *ev, double own_s) {
     return sc_group_mono_now() + 10 * (own_s > t ? own_s : t);
 }
 
-sc_status sc_eval_group_command(sc_evaluator *ev, const char *path, sc_error *err) {
+sc_status sc_eval_group_command(sc_evaluator *ev, const sc_ckpt_ref *ref, sc_error *err) {
     sc_group *g = ev->p.group;
     /* Interrupted: the launcher signalled every rank, which may have left already. */
     if (!sc_eval_group_active(ev) || !sc_eval_is_root(ev) || g->broken || g->interrupted)
         return SC_OK;
+    /* The kind goes with the path: the others take rank 0's reference as it is, without
+     * resolving the path again (by then max_to_keep may have deleted it; the restore then
+     * votes "unavailable" and the group skips it together, as rank 0 alone would). */
     for (int r = 1; r < g->size; r++) {
-        sc_status s = send_msg(g, r, SC_TAG_CMD, path ? CMD_EVAL : CMD_STOP, 0, path, err);
+        sc_status s = send_msg(g, r, SC_TAG_CMD, ref ? CMD_EVAL : CMD_STOP,
+                               ref ? (int)ref->kind : 0, ref ? ref->path : NULL, err);
         if (s) return s;
     }
     return SC_OK;
@@ -91,7 +95,13 @@ sc_status sc_eval_group_follow(sc_evaluator *ev, sc_error *err) {
         sc_error e2;
         sc_error_clear(&e2);
         ev->group_failed = 0;
-        s = sc_evaluator_evaluate(ev, m.text, &e2);
+        if (m.status > SC_CKPT_NONE && m.status <= SC_CKPT_SAFETENSORS) {
+            sc_ckpt_ref ref = {(sc_ckpt_kind)m.status, m.text,
+                               sc_ckpt_ref_number((sc_ckpt_kind)m.status, m.text)};
+            s = sc_evaluator_evaluate_ref(ev, &ref, &e2);
+        } else {
+            s = sc_evaluator_evaluate(ev, m.text, &e2);
+        }
         if (s == SC_OK || s == SC_UNAVAILABLE || s == SC_DATA_LOSS) continue; /* skipped together */
         if (ev->group_failed || (s == SC_ABORTED && atomic_load(&ev->stop)))
             return SC_OK; /* rank 0 reports it */
