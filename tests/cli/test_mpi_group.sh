@@ -113,6 +113,7 @@ for sig in KILL STOP; do
     # rank 2: a process under this mpirun with OMPI_COMM_WORLD_RANK=2
     while [ -z "$victim" ] || ! grep -q 'End of evaluation' "$ERR"; do
         [ "$(date +%s)" -lt "$deadline" ] || fail "rank 2 got SIG$sig: no evaluation within 240 s (rank 2 found: '${victim}')"
+        kill -0 $launcher 2>/dev/null || fail "rank 2 got SIG$sig: the job ended before the signal"
         for c in $(descendants $launcher); do
             if tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=2'; then victim=$c; fi
         done
