@@ -71,9 +71,9 @@ sc_status sc_eval_group_command(sc_evaluator *ev, const sc_ckpt_ref *ref, sc_err
     /* Interrupted: the launcher signalled every rank, which may have left already. */
     if (!sc_eval_group_active(ev) || !sc_eval_is_root(ev) || g->broken || g->interrupted)
         return SC_OK;
-    /* The reference as rank 0 classified it (the kind rides in the status field): the others
-     * must not classify the path again, since the trainer may delete the files meanwhile
-     * (max_to_keep), and a vanished checkpoint is skipped together, not refused by one rank. */
+    /* The kind goes with the path: the others take rank 0's reference as it is, without
+     * resolving the path again (by then max_to_keep may have deleted it; the restore then
+     * votes "unavailable" and the group skips it together, as rank 0 alone would). */
     for (int r = 1; r < g->size; r++) {
         sc_status s = send_msg(g, r, SC_TAG_CMD, ref ? CMD_EVAL : CMD_STOP,
                                ref ? (int)ref->kind : 0, ref ? ref->path : NULL, err);
@@ -95,9 +95,13 @@ sc_status sc_eval_group_follow(sc_evaluator *ev, sc_error *err) {
         sc_error e2;
         sc_error_clear(&e2);
         ev->group_failed = 0;
-        sc_ckpt_ref ref = {(sc_ckpt_kind)m.status, m.text,
-                           sc_ckpt_ref_number((sc_ckpt_kind)m.status, m.text)};
-        s = sc_evaluator_evaluate_ref(ev, &ref, &e2);
+        if (m.status > SC_CKPT_NONE && m.status <= SC_CKPT_SAFETENSORS) {
+            sc_ckpt_ref ref = {(sc_ckpt_kind)m.status, m.text,
+                               sc_ckpt_ref_number((sc_ckpt_kind)m.status, m.text)};
+            s = sc_evaluator_evaluate_ref(ev, &ref, &e2);
+        } else {
+            s = sc_evaluator_evaluate(ev, m.text, &e2);
+        }
         if (s == SC_OK || s == SC_UNAVAILABLE || s == SC_DATA_LOSS) continue; /* skipped together */
         if (ev->group_failed || (s == SC_ABORTED && atomic_load(&ev->stop)))
             return SC_OK; /* rank 0 reports it */

@@ -33,8 +33,17 @@ RC=0
 
 fail() {
     echo "FAIL: $*" >&2
-    echo "--- stdout:" >&2; head -c 4000 "$OUT" >&2 2>/dev/null
-    echo "--- stderr:" >&2; head -c 4000 "$ERR" >&2 2>/dev/null
+    local f
+    for f in stdout:"$OUT" stderr:"$ERR"; do
+        # The first 4000 bytes, and the last 4000 too when there is more: an error ending a
+        # long run is at the end.
+        echo "--- ${f%%:*}:" >&2; head -c 4000 "${f#*:}" >&2 2>/dev/null
+        if [ "$(wc -c <"${f#*:}" 2>/dev/null || echo 0)" -gt 8000 ]; then
+            printf "\n[...] (last 4000 bytes:)\n" >&2; tail -c 4000 "${f#*:}" >&2
+        elif [ "$(wc -c <"${f#*:}" 2>/dev/null || echo 0)" -gt 4000 ]; then
+            tail -c +4001 "${f#*:}" >&2
+        fi
+    done
     exit 1
 }
 

@@ -11,8 +11,9 @@ SECS=${SC_RACE_SECONDS:-60}
 "$TRAINER" --write-data "$TMP/eval.npz" --write-model "$TMP/model.json" >/dev/null || fail "trainer data"
 common=(--model "$TMP/model.json" --data "$TMP/eval.npz" --loss sparse_categorical_crossentropy
         --metrics accuracy --json)
-"$CLI" run --checkpoint-dir "$TMP/run" "${common[@]}" --logdir "$TMP/logs" --timeout 5 \
-    >"$OUT" 2>"$ERR" &
+# No --timeout: a trainer stalled for a few seconds on a loaded machine must not end the race.
+# The run is stopped below (SIGTERM, a clean stop) once it has evaluated the final checkpoint.
+"$CLI" run --checkpoint-dir "$TMP/run" "${common[@]}" --logdir "$TMP/logs" >"$OUT" 2>"$ERR" &
 sidecar=$!
 # Epochs of 16 steps, no pause: a checkpoint every few milliseconds, max_to_keep 2. Every
 # checkpoint is also written to an archive (never deleted) for the offline reference.
@@ -22,6 +23,17 @@ trainer=$!
 sleep "$SECS"
 kill -TERM $trainer
 wait $trainer 2>/dev/null
+# The newest checkpoint stays (max_to_keep deletes only older ones): wait (bounded) until the
+# run has evaluated it, then stop the run.
+final=$(sed -n 's/^model_checkpoint_path: "\(.*\)"$/\1/p' "$TMP/run/checkpoint")
+[ -n "$final" ] || fail "no checkpoint named in $TMP/run/checkpoint"
+deadline=$(( $(date +%s) + 300 ))
+until grep -q "/$final\"" "$OUT"; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the run did not evaluate the final checkpoint $final within 300 s"
+    kill -0 $sidecar 2>/dev/null || break # ended on its own: its exit code says why
+    sleep 0.2
+done
+kill -TERM $sidecar 2>/dev/null
 wait $sidecar
 RC=$?
 expect_rc 0 "sidecar run during the race"
@@ -40,7 +52,8 @@ with open(os.path.join(sys.argv[2], "checkpoint"), "w") as f:
 PY
 last=$(tail -1 "$OUT" | "$PYTHON" -c 'import json,re,sys; print(re.search(r"ckpt-(\d+)$", json.load(sys.stdin)["checkpoint"]).group(1))')
 "$CLI" run --checkpoint-dir "$TMP/archive" "${common[@]}" --every --max-evaluations "$last" \
-    --logdir "$TMP/ref_logs" >"$TMP/ref.jsonl" 2>"$TMP/ref.err" || fail "offline reference run"
+    --logdir "$TMP/ref_logs" >"$TMP/ref.jsonl" 2>"$TMP/ref.err" ||
+    fail "offline reference run (exit $?): $(tail -c 3000 "$TMP/ref.err")"
 "$PYTHON" - "$OUT" "$TMP/ref.jsonl" <<'PY' || fail "race vs offline"
 import json, os, sys
 race = [json.loads(l) for l in open(sys.argv[1])]
