@@ -42,8 +42,9 @@ typedef struct sc_report_params {
     /* The metric whose best checkpoint is marked: matches the tags "<monitor>",
      * "evaluation_<monitor>_vs_iterations" and "epoch_<monitor>". Default "loss". */
     const char *monitor;
-    /* For the monitored tags; AUTO (default) is Keras' rule: max when the name holds "acc" or
-     * starts with "fmeasure", else min. Other tags always use AUTO for "best" in the table. */
+    /* For the monitored tags; AUTO (default) is the evaluator's --mode auto rule: max when the
+     * name holds acc, auc, precision, recall, f1, fbeta, iou (io_u), top_k or r2, or starts
+     * with fmeasure; else min. Other tags always use AUTO for "best" in the table. */
     sc_report_mode mode;
     size_t max_points;       /* per series; default 1000 (TensorBoard's scalar reservoir) */
     size_t max_total_points; /* on the whole page; default 30000 (keeps it to a few MB) */

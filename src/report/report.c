@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "metrics/direction.h"
 #include "report/report_internal.h"
 #include "summary/reader_internal.h"
 
@@ -189,10 +190,6 @@ static int load_journal(rp_report *r, rp_run *run, const char *run_dir) {
 
 /* ---- series ---- */
 
-static int higher_is_better(const char *name) {
-    return strstr(name, "acc") != NULL || strncmp(name, "fmeasure", 8) == 0;
-}
-
 /* The metric name inside a tag: evaluation_X_vs_iterations -> X, epoch_X -> X. */
 static int tag_is_monitor(const char *tag, const char *monitor) {
     size_t t = strlen(tag), m = strlen(monitor);
@@ -217,9 +214,10 @@ static int add_series(rp_report *r, size_t run, const sc_scalar_series *in, char
     s->tag = tag;
     s->total = in->num_read;
     s->monitored = r->p.monitor && tag_is_monitor(in->tag, r->p.monitor);
-    s->higher_is_better = s->monitored && r->p.mode != SC_REPORT_AUTO
-                              ? r->p.mode == SC_REPORT_MAX
-                              : higher_is_better(s->monitored ? r->p.monitor : in->tag);
+    s->higher_is_better =
+        s->monitored && r->p.mode != SC_REPORT_AUTO
+            ? r->p.mode == SC_REPORT_MAX
+            : sc_metric_name_higher_is_better(s->monitored ? r->p.monitor : in->tag);
     s->latest = in->last;
     s->has_best = in->has_finite;
     s->best = s->higher_is_better ? in->max : in->min;
