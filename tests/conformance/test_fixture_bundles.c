@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "sidecar/checkpoint.h"
+#include "support/ckpt_fixture.h"
 
 /* Each EXPECTED*.tsv (relative to the fixtures folder) and the prefix it describes (MANIFEST). */
 typedef struct bundle_case {
@@ -356,13 +357,8 @@ static int check_bundle_against_tsv(sc_bundle *b, const tsv_file *tsv) {
 /* ------------------------------------------------------------------------------------------ */
 
 static const char *fixtures_or_skip(void) {
-    const char *root = getenv("SC_FIXTURES");
-    struct stat sb;
-    if (!root || stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
-               root ? root : "$SC_FIXTURES");
-        skip();
-    }
+    const char *root = ckf_fixtures();
+    if (!root) skip();
     return root;
 }
 

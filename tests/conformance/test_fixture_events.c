@@ -16,6 +16,7 @@
 
 #include "sidecar/summary.h"
 #include "support/event_decoder.h"
+#include "support/ckpt_fixture.h"
 
 #define KERAS_TF2_DIR "07_ermesson_keras_tensorboard_efficientdet_events/validation"
 #define KERAS_TF1_FILE                                                                             \
@@ -49,14 +50,11 @@ static int teardown(void **state) {
 
 /* $SC_FIXTURES/rel, or a cmocka skip when it is not there. */
 static void fixture_path(char *out, size_t n, const char *rel) {
-    const char *root = getenv("SC_FIXTURES");
-    if (!root) root = "../shared/fixtures";
-    snprintf(out, n, "%s/%s", root, rel);
-    struct stat st;
-    if (stat(root, &st) != 0 || stat(out, &st) != 0) {
-        print_message("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", out);
-        skip();
-    }
+    const char *root = ckf_fixtures();
+    if (!root) skip();
+    char *p = ckf_fixture(root, rel);
+    snprintf(out, n, "%s", p);
+    free(p);
 }
 
 static void decode_or_fail(const char *path, evd_events *ev) {

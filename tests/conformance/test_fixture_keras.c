@@ -26,23 +26,10 @@ const char *__asan_default_options(void) { return "allocator_may_return_null=1";
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) { return "leak:libhdf5_serial.so\n"; }
 
-static char g_root[1024];
+static const char *g_root;
 
-static int have_fixtures(void) {
-    const char *root = getenv("SC_FIXTURES");
-    snprintf(g_root, sizeof g_root, "%s", root && *root ? root : "../shared/fixtures");
-    struct stat st;
-    if (stat(g_root, &st) == 0 && S_ISDIR(st.st_mode)) return 1;
-    printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", g_root);
-    return 0;
-}
-
-static char *fixture(const char *rel) {
-    char *p = ckf_join(g_root, rel);
-    struct stat st;
-    if (stat(p, &st) != 0) fail_msg("%s: missing from the fixtures", p);
-    return p;
-}
+static int have_fixtures(void) { return (g_root = ckf_fixtures()) != NULL; }
+static char *fixture(const char *rel) { return ckf_fixture(g_root, rel); }
 
 /* ---- h5dump text: the datasets and their DATA values, by indentation ---------------------- */
 

@@ -15,19 +15,14 @@
 
 #include "sidecar/keras_weights.h"
 #include "sidecar/model.h"
+#include "support/ckpt_fixture.h"
 
 static char g_fx[1024];
 
 static int have_fixtures(void) {
-    const char *f = getenv("SC_FIXTURES");
-    struct stat st;
-    if (!f || stat(f, &st) != 0) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
-               f ? f : "(SC_FIXTURES unset)");
-        return 0;
-    }
-    snprintf(g_fx, sizeof g_fx, "%s", f);
-    return 1;
+    const char *f = ckf_fixtures();
+    if (f) snprintf(g_fx, sizeof g_fx, "%s", f);
+    return f != NULL;
 }
 
 static float *read_all(sc_h5weights *h, const char *key, int64_t *n) {

@@ -14,17 +14,17 @@
 
 #include "sidecar/data.h"
 #include "unit/data_testutil.h"
+#include "support/ckpt_fixture.h"
 
 static char g_dir[1024];
 
 static int fixture_dir(void) {
-    const char *root = getenv("SC_FIXTURES");
-    snprintf(g_dir, sizeof g_dir, "%s/08_titanic_tfrecord_examples",
-             root && *root ? root : "../shared/fixtures");
-    struct stat st;
-    if (stat(g_dir, &st) == 0 && S_ISDIR(st.st_mode)) return 1;
-    printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", g_dir);
-    return 0;
+    const char *root = ckf_fixtures();
+    if (!root) return 0;
+    char *dir = ckf_fixture(root, "08_titanic_tfrecord_examples");
+    snprintf(g_dir, sizeof g_dir, "%s", dir);
+    free(dir);
+    return 1;
 }
 
 static int64_t get_i64(const sc_example *ex, const char *name) {

@@ -151,3 +151,20 @@ void ckf_write_raw_index(const char *prefix, const uint8_t *header, size_t heade
     free(path);
     sc_sst_writer_free(t);
 }
+
+const char *ckf_fixtures(void) {
+    static char root[1024];
+    const char *env = getenv("SC_FIXTURES");
+    snprintf(root, sizeof root, "%s", env && *env ? env : "../shared/fixtures");
+    struct stat st;
+    if (stat(root, &st) == 0 && S_ISDIR(st.st_mode)) return root;
+    printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", root);
+    return NULL;
+}
+
+char *ckf_fixture(const char *root, const char *rel) {
+    char *p = ckf_join(root, rel);
+    struct stat st;
+    if (stat(p, &st) != 0) fail_msg("%s: missing from the fixtures", p);
+    return p;
+}

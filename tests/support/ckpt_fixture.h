@@ -18,6 +18,14 @@ void ckf_write(const char *path, const void *data, size_t len);
 /* Number of entries in dir (without . and ..). */
 int ckf_count_files(const char *dir);
 
+/* The folder of real TensorFlow/Keras/TensorBoard files: $SC_FIXTURES when set and not empty,
+ * else ../shared/fixtures. NULL when that is not a directory, after printing the one
+ * "SKIPPED: ... not found" line that says why a conformance test passed without checking. */
+const char *ckf_fixtures(void);
+/* ckf_fixtures() + "/" + rel, malloc'd; the running test fails when the file is missing (a
+ * fixture folder that is there but incomplete must not pass silently). */
+char *ckf_fixture(const char *root, const char *rel);
+
 /* FORMATS Appendix A.4: the exact tiny.index and tiny.data-00000-of-00001 bytes. */
 #define CKF_TINY_INDEX_LEN 240
 #define CKF_TINY_DATA_LEN  26

@@ -662,12 +662,8 @@ static void test_concurrent_reads(void **state) {
 /* Real TF checkpoints (skipped without ../shared/fixtures). */
 static void test_fixture_bundles(void **state) {
     (void)state;
-    const char *root = getenv("SC_FIXTURES");
-    if (!root || access(root, F_OK) != 0) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
-               root ? root : "$SC_FIXTURES");
-        skip();
-    }
+    const char *root = ckf_fixtures();
+    if (!root) skip();
     sc_error err;
     char *p = ckf_join(root, "01_spd3_titanic_cp_ckpt/training_1/cp.ckpt");
     sc_bundle *b = open_ok(p);

@@ -15,6 +15,7 @@
 #include "sidecar/compile.h"
 #include "sidecar/keras_weights.h"
 #include "unit/metrics_testutil.h"
+#include "support/ckpt_fixture.h"
 
 /* 4 samples, 3 classes. argmax: 1, 0, 2, 1. */
 static const float P3[] = {0.1f, 0.6f, 0.3f, 0.5f, 0.2f, 0.3f, 0.2f, 0.3f, 0.5f, 0.3f, 0.4f, 0.3f};
@@ -335,13 +336,8 @@ static void test_config_json(void **state) {
 /* The real Keras 3.11 archive: compiled with loss "binary_crossentropy", metrics ["accuracy"]. */
 static void test_fixture_archive(void **state) {
     (void)state;
-    const char *fx = getenv("SC_FIXTURES");
-    struct stat sb;
-    if (!fx || stat(fx, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
-               fx ? fx : "$SC_FIXTURES");
-        skip();
-    }
+    const char *fx = ckf_fixtures();
+    if (!fx) skip();
     char path[4096];
     snprintf(path, sizeof path, "%s/11_aamaninamdar_keras_zip_and_legacy_h5/my_model.keras", fx);
     sc_keras_archive *ar = NULL;

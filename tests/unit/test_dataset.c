@@ -11,6 +11,7 @@
 #include "sidecar/tensor.h"
 #include "unit/data_testutil.h"
 #include "unit/dataset_testutil.h"
+#include "support/ckpt_fixture.h"
 
 static int setup(void **state) {
     *state = tu_mkdtemp();
@@ -432,14 +433,10 @@ static void test_csv(void **state) {
  * records) against the CSV it was made from, row by row. */
 static void test_fixture_titanic(void **state) {
     (void)state;
-    const char *root = getenv("SC_FIXTURES");
+    const char *root = ckf_fixtures();
+    if (!root) skip();
     char dir[512], tfr[600], csv[600];
-    snprintf(dir, sizeof dir, "%s/08_titanic_tfrecord_examples",
-             root ? root : "../shared/fixtures");
-    if (access(dir, R_OK) != 0) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n", dir);
-        skip();
-    }
+    snprintf(dir, sizeof dir, "%s/08_titanic_tfrecord_examples", root);
     snprintf(tfr, sizeof tfr, "%s/train.tfrecord", dir);
     snprintf(csv, sizeof csv, "%s/train.csv", dir);
     const char *feats[5] = {"pass_id", "pclass", "sibsp", "parch", "fare"};

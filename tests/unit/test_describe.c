@@ -14,6 +14,7 @@
 #include "sidecar/checkpoint.h"
 #include "sidecar/object_graph.h"
 #include "core/pb.h"
+#include "support/ckpt_fixture.h"
 
 #define VV "/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -296,17 +297,6 @@ static void test_errors(void **state) {
 
 /* ---- real checkpoints ---------------------------------------------------------------------- */
 
-static const char *fixtures(void) {
-    const char *f = getenv("SC_FIXTURES");
-    struct stat sb;
-    if (!f || stat(f, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
-               f ? f : "$SC_FIXTURES");
-        return NULL;
-    }
-    return f;
-}
-
 static sc_status describe_fixture(const char *fx, const char *rel, sc_ckpt_info *info,
                                   sc_error *err) {
     char prefix[4096];
@@ -323,7 +313,7 @@ static sc_status describe_fixture(const char *fx, const char *rel, sc_ckpt_info 
 
 static void test_fixtures(void **state) {
     (void)state;
-    const char *fx = fixtures();
+    const char *fx = ckf_fixtures();
     if (!fx) skip();
     sc_ckpt_info info;
     sc_error err;

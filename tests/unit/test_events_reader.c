@@ -22,6 +22,7 @@
 #include "sidecar/events.h"
 #include "summary/event.h"
 #include "summary/reader_internal.h"
+#include "support/ckpt_fixture.h"
 
 /* ---- building event streams ---- */
 
@@ -367,20 +368,9 @@ static void test_reservoir(void **state) {
 
 /* ---- the real files (../shared/fixtures) ---- */
 
-static const char *fixtures(void) {
-    const char *f = getenv("SC_FIXTURES");
-    struct stat st;
-    if (!f || stat(f, &st) != 0) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
-               f ? f : "$SC_FIXTURES");
-        return NULL;
-    }
-    return f;
-}
-
 static void test_fixture_keras_validation(void **state) {
     (void)state;
-    const char *fx = fixtures();
+    const char *fx = ckf_fixtures();
     if (!fx) skip();
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/07_ermesson_keras_tensorboard_efficientdet_events/validation",
@@ -422,7 +412,7 @@ static void test_fixture_keras_validation(void **state) {
 
 static void test_fixture_tf1_simple_values(void **state) {
     (void)state;
-    const char *fx = fixtures();
+    const char *fx = ckf_fixtures();
     if (!fx) skip();
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/12_0xdaksh_keras2_h5_json_and_tf1_events/Graph", fx);

@@ -13,6 +13,7 @@
 #include "sidecar/checkpoint.h"
 #include "sidecar/object_graph.h"
 #include "core/pb.h"
+#include "support/ckpt_fixture.h"
 
 /* ---- building graphs ----------------------------------------------------------------------- */
 
@@ -261,17 +262,6 @@ static void test_mutations(void **state) {
 
 /* ---- real graphs --------------------------------------------------------------------------- */
 
-static const char *fixtures(void) {
-    const char *f = getenv("SC_FIXTURES");
-    struct stat sb;
-    if (!f || stat(f, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        printf("SKIPPED: %s not found (conformance needs ../shared/fixtures)\n",
-               f ? f : "$SC_FIXTURES");
-        return NULL;
-    }
-    return f;
-}
-
 static sc_object_graph *read_fixture_graph(const char *fx, const char *rel) {
     char prefix[4096];
     snprintf(prefix, sizeof prefix, "%s/%s", fx, rel);
@@ -286,7 +276,7 @@ static sc_object_graph *read_fixture_graph(const char *fx, const char *rel) {
 
 static void test_fixture_01(void **state) {
     (void)state;
-    const char *fx = fixtures();
+    const char *fx = ckf_fixtures();
     if (!fx) skip();
     sc_object_graph *g = read_fixture_graph(fx, "01_spd3_titanic_cp_ckpt/training_1/cp.ckpt");
     assert_int_equal(sc_object_graph_num_nodes(g), 36);
@@ -324,7 +314,7 @@ static void test_fixture_01(void **state) {
 
 static void test_fixture_others(void **state) {
     (void)state;
-    const char *fx = fixtures();
+    const char *fx = ckf_fixtures();
     if (!fx) skip();
     sc_object_graph *g = read_fixture_graph(
         fx, "05_tf_serving_testdata_savedmodels/saved_model_half_plus_two_tf2_cpu/00000123/"
