@@ -415,15 +415,14 @@ int rp_render_html(const rp_report *r, rp_buf *b, sc_report_stats *stats) {
     else
         rp_puts(b, "<span class=\"done\" id=\"status\">final</span>");
     rp_puts(b, "</p></header>\n");
-    if (r->num_warnings) {
+    if (r->warns.n) {
         rp_printf(b,
                   "<details class=\"warn\"%s><summary><b>%zu warning%s while reading</b> "
                   "(files read up to a bad record)</summary><ul>",
-                  r->num_warnings <= 3 ? " open" : "", r->num_warnings,
-                  r->num_warnings == 1 ? "" : "s");
-        for (size_t i = 0; i < r->num_warnings; i++) {
+                  r->warns.n <= 3 ? " open" : "", r->warns.n, r->warns.n == 1 ? "" : "s");
+        for (size_t i = 0; i < r->warns.n; i++) {
             rp_puts(b, "<li>");
-            rp_escape(b, r->warnings[i]);
+            rp_escape(b, r->warns.v[i]);
             rp_puts(b, "</li>");
         }
         rp_puts(b, "</ul></details>\n");

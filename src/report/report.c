@@ -34,16 +34,10 @@ sc_report_params sc_report_default_params(void) {
 }
 
 __attribute__((format(printf, 2, 3))) static void rwarn(rp_report *r, const char *fmt, ...) {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    sc_warnlist_vadd(&r->warns, fmt, ap);
     va_end(ap);
-    if (r->p.warn) r->p.warn(r->p.warn_user, buf);
-    char **w = realloc(r->warnings, (r->num_warnings + 1) * sizeof *w);
-    if (!w) return;
-    r->warnings = w;
-    if ((w[r->num_warnings] = strdup(buf))) r->num_warnings++;
 }
 
 /* ---- runs: every directory under logdir that holds event files ---- */
@@ -248,8 +242,7 @@ static void free_report(rp_report *r, name_list *tags) {
     free(r->runs);
     for (size_t i = 0; i < r->num_series; i++) free(r->series[i].pts);
     free(r->series);
-    for (size_t i = 0; i < r->num_warnings; i++) free(r->warnings[i]);
-    free(r->warnings);
+    sc_warnlist_free(&r->warns);
     for (size_t i = 0; i < tags->n; i++) free(tags->v[i]);
     free(tags->v);
 }
@@ -343,6 +336,8 @@ sc_status sc_report_render(const char *logdir, const sc_report_params *params, c
     r.p = params ? *params : sc_report_default_params();
     if (r.p.max_points < 2) r.p.max_points = 2;
     if (!r.p.monitor || !*r.p.monitor) r.p.monitor = "loss";
+    r.warns.cb = r.p.warn;
+    r.warns.user = r.p.warn_user;
     r.logdir = logdir;
     name_list tags = {0};
     name_list names = {0};
@@ -369,7 +364,7 @@ sc_status sc_report_render(const char *logdir, const sc_report_params *params, c
     }
     if (read_runs(&r, &tags)) goto oom;
     if (rp_render_html(&r, &out, stats)) goto oom;
-    if (stats) stats->warnings = r.num_warnings;
+    if (stats) stats->warnings = r.warns.n;
     *html = out.data;
     *len = out.len;
     out.data = NULL;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/warnlist.h"
 #include "sidecar/events.h"
 #include "sidecar/report.h"
 
@@ -41,8 +42,7 @@ typedef struct rp_report {
     size_t num_runs;
     rp_series *series; /* grouped by run, in tag order of the file */
     size_t num_series, cap_series;
-    char **warnings;
-    size_t num_warnings;
+    sc_warnlist warns; /* in run order; cb is params.warn */
     uint64_t points_read;
 } rp_report;
 

@@ -1,18 +1,16 @@
 /* summary/reader.c — the scalars of TensorBoard event files, with TensorBoard's semantics
  * (sidecar/events.h has the rules; FORMATS §6 the bytes). */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/error.h"
-#include "core/fileio.h"
 #include "core/pb.h"
 #include "core/record.h"
+#include "core/warnlist.h"
 #include "sidecar/dtype.h"
 #include "sidecar/events.h"
 #include "summary/reader_internal.h"
@@ -40,9 +38,8 @@ struct sc_scalars {
     size_t n, cap;
     uint32_t *hash; /* open addressing: series index + 1, 0 = empty */
     size_t hash_cap;
-    size_t last; /* the series hit last: events cycle through their tags */
-    char **warnings;
-    size_t num_warnings;
+    size_t last;         /* the series hit last: events cycle through their tags */
+    sc_warnlist warns;   /* cb is params.warn */
     double file_version; /* of the newest file_version event; 0 = none yet */
     int64_t most_recent_step;
     uint64_t records, purged;
@@ -61,6 +58,8 @@ sc_status sc_scalars_create(const sc_events_params *params, sc_scalars **out, sc
     sc_scalars *s = calloc(1, sizeof *s);
     if (!s) return sc_error_set(err, SC_NO_MEMORY, "event reader: out of memory");
     s->p = params ? *params : sc_events_default_params();
+    s->warns.cb = s->p.warn;
+    s->warns.user = s->p.warn_user;
     *out = s;
     return SC_OK;
 }
@@ -71,8 +70,7 @@ void sc_scalars_free(sc_scalars *s) {
         free(s->s[i].tag);
         sc_reservoir_free(&s->s[i].res);
     }
-    for (size_t i = 0; i < s->num_warnings; i++) free(s->warnings[i]);
-    free(s->warnings);
+    sc_warnlist_free(&s->warns);
     free(s->s);
     free(s->hash);
     free(s);
@@ -105,24 +103,24 @@ sc_scalar_series sc_scalars_series(const sc_scalars *s, size_t i) {
     return r;
 }
 
-size_t sc_scalars_num_warnings(const sc_scalars *s) { return s->num_warnings; }
+size_t sc_scalars_num_warnings(const sc_scalars *s) { return s->warns.n; }
 const char *sc_scalars_warning(const sc_scalars *s, size_t i) {
-    return i < s->num_warnings ? s->warnings[i] : NULL;
+    return i < s->warns.n ? s->warns.v[i] : NULL;
 }
 uint64_t sc_scalars_num_records(const sc_scalars *s) { return s->records; }
 uint64_t sc_scalars_num_purged(const sc_scalars *s) { return s->purged; }
 
-__attribute__((format(printf, 2, 3))) static void warn(sc_scalars *s, const char *fmt, ...) {
-    char buf[1024];
+void sc_scalars_begin_file(sc_scalars *s) { s->file_records = 0; }
+
+void sc_scalars_end_file(sc_scalars *s) {
+    for (size_t i = 0; i < s->n; i++) sc_reservoir_sort(&s->s[i].res);
+}
+
+void sc_scalars_warn(sc_scalars *s, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    sc_warnlist_vadd(&s->warns, fmt, ap);
     va_end(ap);
-    if (s->p.warn) s->p.warn(s->p.warn_user, buf);
-    char **w = realloc(s->warnings, (s->num_warnings + 1) * sizeof *w);
-    if (!w) return;
-    s->warnings = w;
-    if ((w[s->num_warnings] = strdup(buf))) s->num_warnings++;
 }
 
 /* ---- tag -> series ---- */
@@ -535,12 +533,9 @@ static int event(sc_scalars *s, const uint8_t *data, size_t len) {
     return 0;
 }
 
-/* Decodes the whole records at the start of data[0..len). Returns the bytes consumed; sets *stop
- * (with a warning given) when a record is bad, or *need to the bytes the next record needs
- * when it is only incomplete. base is data's offset in the file, for messages. */
-static size_t decode_records(sc_scalars *s, const char *name, const uint8_t *data, size_t len,
-                             uint64_t base, int at_eof, int *stop, size_t *need, sc_error *err,
-                             sc_status *st) {
+size_t sc_scalars_decode_records(sc_scalars *s, const char *name, const uint8_t *data, size_t len,
+                                 uint64_t base, int at_eof, int *stop, size_t *need, sc_error *err,
+                                 sc_status *st) {
     size_t off = 0;
     *need = 0;
     while (off < len || at_eof) {
@@ -576,11 +571,12 @@ static size_t decode_records(sc_scalars *s, const char *name, const uint8_t *dat
             if (e) why = "Event does not parse";
         }
         if (why) {
-            warn(s,
-                 "%s: record %llu at byte %llu: %s; reading of this file stops here, keeping "
-                 "the %llu records before it",
-                 name, (unsigned long long)s->file_records, (unsigned long long)(base + off), why,
-                 (unsigned long long)s->file_records);
+            sc_scalars_warn(
+                s,
+                "%s: record %llu at byte %llu: %s; reading of this file stops here, keeping "
+                "the %llu records before it",
+                name, (unsigned long long)s->file_records, (unsigned long long)(base + off), why,
+                (unsigned long long)s->file_records);
             *stop = 1;
             return off;
         }
@@ -596,140 +592,8 @@ sc_status sc_scalars_decode(sc_scalars *s, const char *name, const uint8_t *data
     int stop = 0;
     size_t need;
     sc_status st = SC_OK;
-    s->file_records = 0;
-    decode_records(s, name, data, len, 0, 1, &stop, &need, err, &st);
-    for (size_t i = 0; i < s->n; i++) sc_reservoir_sort(&s->s[i].res);
+    sc_scalars_begin_file(s);
+    sc_scalars_decode_records(s, name, data, len, 0, 1, &stop, &need, err, &st);
+    sc_scalars_end_file(s);
     return st;
-}
-
-/* Reads the file in chunks into one reused buffer: no copy of a whole log in memory, and no
- * page faults on fresh memory for every file. */
-#define CHUNK (1u << 20)
-
-sc_status sc_scalars_add_file(sc_scalars *s, const char *path, sc_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sc_error_set(err, errno == ENOENT ? SC_NOT_FOUND : SC_IO, "%s: cannot open: %s",
-                            path, strerror(errno));
-    size_t cap = CHUNK, have = 0;
-    uint8_t *buf = malloc(cap);
-    sc_status st = SC_OK;
-    uint64_t base = 0;
-    int stop = 0, eof = 0;
-    s->file_records = 0;
-    if (!buf) st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", path);
-    while (!st && !stop) {
-        if (!eof) {
-            size_t got = fread(buf + have, 1, cap - have, f);
-            have += got;
-            if (got == 0 || have < cap) {
-                if (ferror(f)) {
-                    st = sc_error_set(err, SC_IO, "%s: read failed: %s", path, strerror(errno));
-                    break;
-                }
-                eof = feof(f);
-            }
-        }
-        size_t need = 0;
-        size_t used = decode_records(s, path, buf, have, base, eof, &stop, &need, err, &st);
-        memmove(buf, buf + used, have - used);
-        have -= used;
-        base += used;
-        if (eof || stop || st) break;
-        if (need > cap) { /* one record larger than the buffer (a big graph_def) */
-            uint8_t *nb = realloc(buf, need);
-            if (!nb) {
-                st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory for a %zu-byte record",
-                                  path, need);
-                break;
-            }
-            buf = nb;
-            cap = need;
-        }
-    }
-    free(buf);
-    fclose(f);
-    for (size_t i = 0; i < s->n; i++) sc_reservoir_sort(&s->s[i].res);
-    return st;
-}
-
-static int by_name(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-sc_status sc_scalars_add_dir(sc_scalars *s, const char *dir, size_t *num_files, sc_error *err) {
-    if (num_files) *num_files = 0;
-    char **names = NULL;
-    size_t n = 0;
-    sc_status st = sc_events_list_dir(dir, &names, &n, err);
-    if (st) return st;
-    for (size_t i = 0; i < n && st == SC_OK; i++) {
-        char *path = sc_path_join(dir, names[i]);
-        if (!path) {
-            st = sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", dir);
-            break;
-        }
-        sc_error e;
-        sc_error_clear(&e);
-        sc_status fs = sc_scalars_add_file(s, path, &e);
-        if (fs == SC_NO_MEMORY) {
-            st = sc_error_set(err, SC_NO_MEMORY, "%s", e.message);
-        } else if (fs != SC_OK) {
-            warn(s, "%s", e.message);
-        } else if (num_files) {
-            (*num_files)++;
-        }
-        free(path);
-    }
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-    return st;
-}
-
-sc_status sc_events_list_dir(const char *dir, char ***names_out, size_t *n_out, sc_error *err) {
-    *names_out = NULL;
-    *n_out = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return sc_error_set(err, errno == ENOENT ? SC_NOT_FOUND : SC_IO, "%s: cannot list: %s", dir,
-                            strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    sc_status st = SC_OK;
-    while ((de = readdir(d))) {
-        if (!strstr(de->d_name, "tfevents")) continue;
-        if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN && de->d_type != DT_LNK) continue;
-        if (de->d_type != DT_REG) {
-            char *p = sc_path_join(dir, de->d_name);
-            struct stat sb;
-            int reg = p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-            free(p);
-            if (!reg) continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                st = SC_NO_MEMORY;
-                break;
-            }
-            names = nn;
-        }
-        if (!(names[n] = strdup(de->d_name))) {
-            st = SC_NO_MEMORY;
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (st) {
-        for (size_t i = 0; i < n; i++) free(names[i]);
-        free(names);
-        return sc_error_set(err, st, "%s: out of memory", dir);
-    }
-    if (n) qsort(names, n, sizeof *names, by_name);
-    *names_out = names;
-    *n_out = n;
-    return SC_OK;
 }
