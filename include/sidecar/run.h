@@ -50,7 +50,9 @@ sc_status sc_run_set_compile_json(sc_run *r, const char *json, size_t len, const
  *   checkpoint_dir, loss, metrics (comma-separated), batch_size, steps, max_evaluations, logdir,
  *   every (0|1), export_best, monitor, mode (min|max|auto), timeout, poll (seconds),
  *   watch (auto|inotify|poll), label, sample_weight, compression (none|zlib|gzip|auto),
- *   feature (INPUT=FEATURE, repeatable), retries.
+ *   feature (INPUT=FEATURE, repeatable), retries, threads (compute threads, process-wide),
+ *   columns (CSV input columns, comma-separated), model_root and step_key (TF checkpoints: where
+ *   the model is, and the tensor holding the training step; as --model-root / --step-key).
  * SC_INVALID_ARGUMENT names an unknown option or a bad value. */
 sc_status sc_run_set_option(sc_run *r, const char *name, const char *value, sc_error *err);
 

@@ -38,7 +38,8 @@ void sc_run_free(sc_run *r) {
     char **strs[] = {&r->model_path,     &r->model_json, &r->compile_json, &r->compile_name,
                      &r->checkpoint_dir, &r->loss,       &r->metrics,      &r->logdir,
                      &r->export_dir,     &r->monitor,    &r->label,        &r->sample_weight,
-                     &r->prefix,         &r->dir};
+                     &r->prefix,         &r->dir,        &r->model_root,   &r->step_key,
+                     &r->columns,        &r->column_buf};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) free(*strs[i]);
     free(r);
 }
@@ -136,6 +137,17 @@ sc_status sc_run_set_option(sc_run *r, const char *n, const char *v, sc_error *e
     if (is(n, "monitor")) return set_str(&r->monitor, v, err);
     if (is(n, "label")) return set_str(&r->label, v, err);
     if (is(n, "sample_weight")) return set_str(&r->sample_weight, v, err);
+    if (is(n, "model_root")) return set_str(&r->model_root, v, err);
+    if (is(n, "step_key")) return set_str(&r->step_key, v, err);
+    if (is(n, "columns")) {
+        if (!*v) return bad_value(n, v, "C1,C2,...", err);
+        return set_str(&r->columns, v, err);
+    }
+    if (is(n, "threads")) {
+        if (!parse_i64(v, 1, &i) || i > 1024) return bad_value(n, v, "an integer in 1..1024", err);
+        r->p.threads = (int)i;
+        return SC_OK;
+    }
     if (is(n, "batch_size")) {
         if (!parse_i64(v, 1, &i) || i > 1 << 20)
             return bad_value(n, v, "an integer in 1..1048576", err);

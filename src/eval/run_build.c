@@ -66,6 +66,24 @@ static sc_status order_arrays(const sc_run *r, const run_data *d, sc_dataset_arr
     return SC_OK;
 }
 
+/* "a,b,c" -> column_v (a build that failed may be run again, so from a fresh copy). */
+static sc_status split_columns(sc_run *r, sc_error *err) {
+    free(r->column_buf);
+    r->column_buf = NULL;
+    r->num_columns = 0;
+    if (!r->columns) return SC_OK;
+    if (!(r->column_buf = strdup(r->columns)))
+        return sc_error_set(err, SC_NO_MEMORY, "run: out of memory");
+    char *save = NULL;
+    for (char *t = strtok_r(r->column_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (r->num_columns == RUN_MAX_COLUMNS)
+            return sc_error_set(err, SC_INVALID_ARGUMENT, "run: columns: at most %d columns",
+                                RUN_MAX_COLUMNS);
+        r->column_v[r->num_columns++] = t;
+    }
+    return SC_OK;
+}
+
 static sc_status open_data(sc_run *r, run_data *d, sc_error *err) {
     sc_dataset_params dp = sc_dataset_default_params();
     dp.batch_size = r->batch_size;
@@ -73,6 +91,8 @@ static sc_status open_data(sc_run *r, run_data *d, sc_error *err) {
     model_inputs(r, &dp);
     dp.outputs[0].label = r->label;
     dp.compression = r->compression;
+    dp.csv_columns = r->num_columns ? (const char *const *)r->column_v : NULL;
+    dp.num_csv_columns = r->num_columns;
     if (d->path) {
         dp.path = d->path;
         dp.sample_weight = r->sample_weight;
@@ -145,6 +165,7 @@ static sc_status build(sc_run *r, sc_error *err) {
         if ((s = archive_compile(r, err))) return s;
     }
     if (r->num_data == 0) return sc_error_set(err, SC_INVALID_ARGUMENT, "run: no data");
+    if ((s = split_columns(r, err))) return s;
     for (size_t i = 0; i < r->num_data; i++) {
         run_data *d = &r->data[i];
         if (r->num_data > 1 && !d->name)
@@ -165,6 +186,8 @@ static sc_status build(sc_run *r, sc_error *err) {
     r->p.max_batch = (int)r->batch_size;
     r->p.logdir = r->logdir;
     r->p.export_dir = r->export_dir;
+    r->p.model_root = r->model_root;
+    r->p.step_key = r->step_key;
     if (r->monitor) r->p.monitor = r->monitor;
     r->p.callbacks = r->callbacks;
     r->p.num_callbacks = r->num_callbacks;

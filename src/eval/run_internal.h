@@ -11,6 +11,7 @@
 #define RUN_MAX_DATASETS  8
 #define RUN_MAX_FEATURES  16
 #define RUN_MAX_CALLBACKS 16
+#define RUN_MAX_COLUMNS   256
 
 typedef struct run_data {
     char *name, *path; /* path NULL: arrays */
@@ -26,6 +27,11 @@ struct sc_run {
     char *model_path, *model_json, *compile_json, *compile_name;
     size_t model_json_len, compile_json_len;
     char *checkpoint_dir, *loss, *metrics, *logdir, *export_dir, *monitor, *label, *sample_weight;
+    char *model_root, *step_key; /* TF checkpoints (sc_evaluator_params) */
+    char *columns;               /* CSV input columns, comma-separated; split at build */
+    char *column_buf;            /* a copy of columns, split in place into column_v */
+    char *column_v[RUN_MAX_COLUMNS];
+    size_t num_columns;
     char *feature_input[RUN_MAX_FEATURES], *feature_name[RUN_MAX_FEATURES];
     size_t num_features;
     sc_evaluator_params p; /* options land here directly */

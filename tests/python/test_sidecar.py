@@ -200,6 +200,36 @@ class SidecarTest(unittest.TestCase):
         self.assertEqual(sidecar.evaluate(self.ckpts, self.model, ({"x": self.x}, self.y)),
                          sidecar.evaluate(self.ckpts, self.model, (self.x, self.y)))
 
+    def test_command_options_by_name(self):
+        # columns: a CSV whose input columns are out of order, with a column that is no input.
+        want = sidecar.evaluate(self.ckpts, self.model, (self.x, self.y))
+        names = ["f%d" % i for i in range(self.x.shape[1])]
+        csv = os.path.join(self.dir, "shuffled.csv")
+        order = list(reversed(range(len(names))))
+        with open(csv, "w") as f:
+            f.write(",".join(["noise"] + [names[i] for i in order] + ["label"]) + "\n")
+            for row, label in zip(self.x, self.y):
+                f.write(",".join(["7"] + [repr(float(row[i])) for i in order]
+                                 + [str(int(label))]) + "\n")
+        got = sidecar.evaluate(self.ckpts, self.model, csv, label="label",
+                               columns=",".join(names))
+        for k in want:
+            self.assertAlmostEqual(got[k], want[k], places=5)
+        # Without columns every non-label column is an input: 17 columns, refused by shape.
+        with self.assertRaises(sidecar.InvalidArgumentError):
+            sidecar.evaluate(self.ckpts, self.model, csv, label="label")
+        self.assertEqual(sidecar.evaluate(self.ckpts, self.model, (self.x, self.y), threads=1),
+                         want)
+        with self.assertRaises(sidecar.InvalidArgumentError):
+            sidecar.evaluate(self.ckpts, self.model, (self.x, self.y), threads=0)
+        # model_root and step_key reach the checkpoint reader: a root that is not there is named.
+        with self.assertRaises(sidecar.SidecarError) as cm:
+            sidecar.evaluate(self.ckpts, self.model, (self.x, self.y), model_root="no_such_root")
+        self.assertIn("no_such_root", str(cm.exception))
+        with self.assertRaises(sidecar.SidecarError) as cm:
+            sidecar.evaluate(self.ckpts, self.model, (self.x, self.y), step_key="no_such_step")
+        self.assertIn("no_such_step", str(cm.exception))
+
     def test_ctrl_c_stops_cleanly(self):
         empty = tempfile.mkdtemp(dir=self.dir)
         timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
