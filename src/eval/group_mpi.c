@@ -47,7 +47,8 @@ sc_status sc_group_transport_init(sc_group *g, int *argc, char ***argv, int laun
 
 void sc_group_transport_fini(sc_group *g) {
     if (!g->mpi) return;
-    if (g->interrupted && !g->broken) return; /* sidecar/group.h: mpirun is ending the job */
+    /* sidecar/group.h: mpirun is ending the job */
+    if (g->interrupted == SC_GROUP_TORN_DOWN && !g->broken) return;
     if (g->broken)
         MPI_Abort(MPI_COMM_WORLD, 1); /* a peer may be stuck in a wait: end them all */
     else
