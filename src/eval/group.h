@@ -25,7 +25,7 @@ struct sc_group {
 enum { SC_GROUP_TORN_DOWN = 1, SC_GROUP_STOP_FORWARDED = 2 };
 
 /* Message tags: one kind of message per tag, so a late message never matches another kind. */
-enum { SC_TAG_CMD = 1, SC_TAG_VOTE = 2, SC_TAG_DECIDE = 3, SC_TAG_STATE = 4 };
+enum { SC_TAG_CMD = 1, SC_TAG_VOTE = 2, SC_TAG_DECIDE = 3, SC_TAG_STATE = 4, SC_TAG_BYE = 5 };
 
 double sc_group_mono_now(void);
 
