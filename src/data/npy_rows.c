@@ -82,7 +82,7 @@ sc_status sc_npy_read_rows(sc_npy_stream *in, const sc_npy_rows *sel, const char
         return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory for %llu rows", source,
                             (unsigned long long)kept);
     uint64_t b = sel->batch ? sel->batch : 1, got = 0, pending = 0; /* bytes to skip */
-    for (uint64_t g = 0; s == SC_OK && got < kept; g++) {
+    for (uint64_t g = 0; s == SC_OK && got < kept && (info.rank == 0 || g * b < rows); g++) {
         uint64_t n = info.rank == 0 ? 1 : rows - g * b < b ? rows - g * b : b;
         if (info.rank && !keeps(sel, g)) {
             pending += n * row_bytes;
@@ -93,6 +93,9 @@ sc_status sc_npy_read_rows(sc_npy_stream *in, const sc_npy_rows *sel, const char
         if (s == SC_OK) s = in->read(in->ctx, data + got * row_bytes, (size_t)(n * row_bytes), err);
         got += n;
     }
+    if (s == SC_OK && got != kept) /* cannot happen: sc_npy_rows_kept counts what keeps keeps */
+        s = sc_error_set(err, SC_DATA_LOSS, "%s: array '%s': %llu of %llu rows read", file, array,
+                         (unsigned long long)got, (unsigned long long)kept);
     if (s != SC_OK) {
         free(data);
         return s;
