@@ -11,7 +11,9 @@
  *
  * Prints: CPU model and the engine's ISA line; per N the whole-run wall time and images/s (the
  * whole mpirun, start-up included; best of two), the fixed cost (the same command with --steps
- * 1: launch, MPI_Init, model, data, restore, one batch) and the largest process's peak RSS; the
+ * 1: launch, MPI_Init, model, restore, one batch; a rank then reads only that batch's rows, so
+ * reading its share of the data counts in the evaluation phase) and the largest process's peak
+ * RSS; the
  * ratios N=2/N=1 of whole runs and of the evaluation phase (fixed cost subtracted), target
  * >= 1.7; the bytes rank 0 exchanged per evaluation (--group-stats); CPU-time figures and an
  * idle-core estimate (CPU time is what the load of a shared machine does not inflate); and a
@@ -37,7 +39,7 @@ typedef struct layer {
 } layer;
 
 static const layer k_layers[] = {
-    {"c1", 3, 3, 32},   {"c2", 3, 32, 32},   {"c3", 3, 32, 64},   {"c4", 3, 64, 64},
+    {"c1", 3, 3, 32},   {"c2", 3, 32, 32},   {"c3", 3, 32, 64},     {"c4", 3, 64, 64},
     {"c5", 3, 64, 128}, {"c6", 3, 128, 128}, {"dense", 1, 128, 10},
 };
 #define NUM_LAYERS (sizeof k_layers / sizeof k_layers[0])
@@ -60,12 +62,12 @@ static int write_model(const char *dir) {
             "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"vgg\",\"layers\":["
             "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,%d,%d,3],"
             "\"dtype\":\"float32\",\"name\":\"input\"}}," CONV("c1") CONV("c2") POOL("p1")
-                CONV("c3") CONV("c4") POOL("p2") CONV("c5") CONV("c6")
-                    "{\"class_name\":\"GlobalAveragePooling2D\",\"config\":{\"name\":\"gap\","
-                    "\"data_format\":\"channels_last\"}},"
-                    "{\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":10,"
-                    "\"activation\":\"linear\",\"use_bias\":true}}]},"
-                    "\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}\n",
+                CONV("c3") CONV("c4") POOL("p2") CONV("c5") CONV(
+                    "c6") "{\"class_name\":\"GlobalAveragePooling2D\",\"config\":{\"name\":\"gap\","
+                          "\"data_format\":\"channels_last\"}},"
+                          "{\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":10,"
+                          "\"activation\":\"linear\",\"use_bias\":true}}]},"
+                          "\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}\n",
             SIDE, SIDE, 32, 32, 64, 64, 128, 128);
     if (fclose(f) != 0) return -1;
     /* safetensors: u64 header length, JSON header, then the tensors (F32, C order). */
