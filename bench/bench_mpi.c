@@ -1,25 +1,149 @@
-/* bench_mpi — sharded evaluation: `mpirun -n N sidecar eval` of a CNN (tests/golden cnn_mnist:
- * two 3x3 convolutions, 32 and 64 filters, Dense 128, Dense 10; ~2.6 M multiply-adds per image)
- * on a seeded .npz of 28x28 images, N = 1 and N = 2 ranks, one BLAS thread per rank.
+/* bench_mpi — sharded evaluation: `mpirun -n N sidecar eval` at N = 1 and N = 2 ranks, one
+ * compute thread per rank, on a CNN evaluation big enough that start-up is small next to it.
  *
- * Prints: examples per second at N = 1 and 2 (wall time of the whole mpirun, start-up included;
- * the best of two runs each), the ratio (target >= 1.7 on 2 idle cores), the bytes rank 0
- * exchanged per evaluation (--group-stats), and a projection to 64 ranks from the measured
- * fixed cost (the same command with --steps 1) and the measured bytes, under stated network
- * assumptions. Checks that N = 2 reports the same metrics as N = 1 (exit 1 otherwise).
- * The machine is shared: the load average is printed with every figure. */
+ *   bench_mpi [IMAGES]        default 12000 (SC_BENCH_MPI_IMAGES overrides too)
+ *
+ * The bench writes everything it evaluates, seeded, in a few seconds: a VGG-style CNN on
+ * 32x32x3 (3x3 'same' Conv2D 32-32-pool-64-64-pool-128-128, global average pooling, Dense 10;
+ * ~39 M multiply-adds per image) as model.json + weights.safetensors, and IMAGES uint8 images
+ * with int64 labels as a stored .npz (np.savez layout), of which each rank loads only its own
+ * batches' rows.
+ *
+ * Prints: CPU model and the engine's ISA line; per N the whole-run wall time and images/s (the
+ * whole mpirun, start-up included; best of two), the fixed cost (the same command with --steps
+ * 1: launch, MPI_Init, model, restore, one batch; a rank then reads only that batch's rows, so
+ * reading its share of the data counts in the evaluation phase) and the largest process's peak
+ * RSS; the
+ * ratios N=2/N=1 of whole runs and of the evaluation phase (fixed cost subtracted), target
+ * >= 1.7; the bytes rank 0 exchanged per evaluation (--group-stats); CPU-time figures and an
+ * idle-core estimate (CPU time is what the load of a shared machine does not inflate); and a
+ * projection to 64 ranks. N = 2 must report the same metrics as N = 1 (to 1e-5 relative: the
+ * merged sums add in another order), else exit 1. The load average goes with every figure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_util.h"
 #include "sidecar/data.h"
 
-#define IMAGES 30000
-#define BATCH  64
+#define BATCH 64
+#define SIDE  32
+
+typedef struct layer {
+    const char *name;
+    int k, cin, cout; /* k = 3: a 3x3 conv; k = 1: the Dense */
+} layer;
+
+static const layer k_layers[] = {
+    {"c1", 3, 3, 32},   {"c2", 3, 32, 32},   {"c3", 3, 32, 64},     {"c4", 3, 64, 64},
+    {"c5", 3, 64, 128}, {"c6", 3, 128, 128}, {"dense", 1, 128, 10},
+};
+#define NUM_LAYERS (sizeof k_layers / sizeof k_layers[0])
+
+#define CONV(n)                                                                                    \
+    "{\"class_name\":\"Conv2D\",\"config\":{\"name\":\"" n "\",\"filters\":%d,"                    \
+    "\"kernel_size\":[3,3],\"strides\":[1,1],\"padding\":\"same\",\"data_format\":"                \
+    "\"channels_last\",\"dilation_rate\":[1,1],\"groups\":1,\"activation\":\"relu\","              \
+    "\"use_bias\":true}},"
+#define POOL(n)                                                                                    \
+    "{\"class_name\":\"MaxPooling2D\",\"config\":{\"name\":\"" n "\",\"pool_size\":[2,2],"         \
+    "\"padding\":\"valid\",\"strides\":[2,2],\"data_format\":\"channels_last\"}},"
+
+static int write_model(const char *dir) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f,
+            "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"vgg\",\"layers\":["
+            "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,%d,%d,3],"
+            "\"dtype\":\"float32\",\"name\":\"input\"}}," CONV("c1") CONV("c2") POOL("p1")
+                CONV("c3") CONV("c4") POOL("p2") CONV("c5") CONV(
+                    "c6") "{\"class_name\":\"GlobalAveragePooling2D\",\"config\":{\"name\":\"gap\","
+                          "\"data_format\":\"channels_last\"}},"
+                          "{\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":10,"
+                          "\"activation\":\"linear\",\"use_bias\":true}}]},"
+                          "\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}\n",
+            SIDE, SIDE, 32, 32, 64, 64, 128, 128);
+    if (fclose(f) != 0) return -1;
+    /* safetensors: u64 header length, JSON header, then the tensors (F32, C order). */
+    char hdr[4096];
+    size_t n = (size_t)snprintf(hdr, sizeof hdr, "{"), off = 0;
+    for (size_t i = 0; i < NUM_LAYERS; i++) {
+        const layer *l = &k_layers[i];
+        size_t kn = (size_t)l->k * l->k * l->cin * l->cout;
+        if (l->k == 3)
+            n += (size_t)snprintf(hdr + n, sizeof hdr - n,
+                                  "%s\"%s/vars/0\":{\"dtype\":\"F32\",\"shape\":[3,3,%d,%d],"
+                                  "\"data_offsets\":[%zu,%zu]}",
+                                  i ? "," : "", l->name, l->cin, l->cout, off, off + kn * 4);
+        else
+            n += (size_t)snprintf(hdr + n, sizeof hdr - n,
+                                  ",\"%s/vars/0\":{\"dtype\":\"F32\",\"shape\":[%d,%d],"
+                                  "\"data_offsets\":[%zu,%zu]}",
+                                  l->name, l->cin, l->cout, off, off + kn * 4);
+        off += kn * 4;
+        n += (size_t)snprintf(hdr + n, sizeof hdr - n,
+                              ",\"%s/vars/1\":{\"dtype\":\"F32\",\"shape\":[%d],"
+                              "\"data_offsets\":[%zu,%zu]}",
+                              l->name, l->cout, off, off + (size_t)l->cout * 4);
+        off += (size_t)l->cout * 4;
+    }
+    n += (size_t)snprintf(hdr + n, sizeof hdr - n, "}");
+    while (n % 8) hdr[n++] = ' ';
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    f = fopen(path, "wb");
+    if (!f) return -1;
+    uint64_t hl = n;
+    fwrite(&hl, 8, 1, f);
+    fwrite(hdr, 1, n, f);
+    for (size_t i = 0; i < NUM_LAYERS; i++) {
+        const layer *l = &k_layers[i];
+        size_t kn = (size_t)l->k * l->k * l->cin * l->cout;
+        float *w = malloc((kn + (size_t)l->cout) * sizeof *w);
+        uint8_t *raw = malloc(kn + (size_t)l->cout);
+        if (!w || !raw) return -1;
+        bench_fill(raw, kn + (size_t)l->cout, 100 + i);
+        /* He-uniform, so activations keep their scale; inputs are 0..255, hence the 1/255. */
+        float a = sqrtf(6.0f / (float)(l->k * l->k * l->cin)) * (i == 0 ? 1.0f / 255 : 1.0f);
+        for (size_t j = 0; j < kn; j++) w[j] = a * ((float)raw[j] / 127.5f - 1.0f);
+        for (size_t j = 0; j < (size_t)l->cout; j++) w[kn + j] = 0.01f * (float)(raw[kn + j] % 5);
+        fwrite(w, sizeof *w, kn + (size_t)l->cout, f);
+        free(w);
+        free(raw);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int write_data(const char *dir, size_t images) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/eval.npz", dir);
+    size_t px = images * SIDE * SIDE * 3;
+    uint8_t *x = malloc(px);
+    int64_t *y = malloc(images * sizeof *y);
+    if (!x || !y) return -1;
+    bench_fill(x, px, 12);
+    for (size_t i = 0; i < images; i++) y[i] = x[i * 7] % 10;
+    int64_t xs[4] = {(int64_t)images, SIDE, SIDE, 3}, ys[1] = {(int64_t)images};
+    sc_npz_writer *w = NULL;
+    sc_error err;
+    int rc = sc_npz_writer_create(path, 0, &w, &err) == SC_OK
+                     && sc_npz_writer_add(w, "x", SC_DT_UINT8, 4, xs, x, px, &err) == SC_OK
+                     && sc_npz_writer_add(w, "y", SC_DT_INT64, 1, ys, y, images * sizeof *y, &err)
+                            == SC_OK
+                     && sc_npz_writer_close(w, &err) == SC_OK
+                 ? 0
+                 : -1;
+    if (rc) fprintf(stderr, "bench_mpi: %s\n", err.message);
+    sc_npz_writer_free(w);
+    free(x);
+    free(y);
+    return rc;
+}
 
 static void loadavg(char *buf, size_t cap) {
     FILE *f = fopen("/proc/loadavg", "r");
@@ -29,43 +153,62 @@ static void loadavg(char *buf, size_t cap) {
         fclose(f);
     }
     buf[strcspn(buf, "\n")] = '\0';
+    char *third = buf;
+    for (int i = 0; i < 3 && third; i++) third = strchr(third + 1, ' ');
+    if (third) *third = '\0';
 }
 
-static int write_data(const char *path) {
-    size_t px = (size_t)IMAGES * 28 * 28;
-    float *x = malloc(px * sizeof *x);
-    int64_t *y = malloc(IMAGES * sizeof *y);
-    uint8_t *raw = malloc(px);
-    if (!x || !y || !raw) return -1;
-    bench_fill(raw, px, 12);
-    for (size_t i = 0; i < px; i++) x[i] = raw[i] / 255.0f;
-    for (size_t i = 0; i < IMAGES; i++) y[i] = raw[i * 7] % 10;
-    int64_t xs[4] = {IMAGES, 28, 28, 1}, ys[1] = {IMAGES};
-    sc_npz_writer *w = NULL;
-    sc_error err;
-    int rc =
-        sc_npz_writer_create(path, 0, &w, &err) == SC_OK
-                && sc_npz_writer_add(w, "x", SC_DT_FLOAT, 4, xs, x, px * sizeof *x, &err) == SC_OK
-                && sc_npz_writer_add(w, "y", SC_DT_INT64, 1, ys, y, IMAGES * sizeof *y, &err)
-                       == SC_OK
-                && sc_npz_writer_close(w, &err) == SC_OK
-            ? 0
-            : -1;
-    if (rc) fprintf(stderr, "bench_mpi: %s\n", err.message);
-    sc_npz_writer_free(w);
-    free(x);
-    free(y);
-    free(raw);
-    return rc;
+/* First line of `file` starting with `prefix` (after any leading text up to it), or "". */
+static void grep_line(const char *file, const char *prefix, char *out, size_t cap) {
+    FILE *f = fopen(file, "r");
+    char line[1024];
+    out[0] = '\0';
+    while (f && fgets(line, sizeof line, f)) {
+        const char *at = strstr(line, prefix);
+        if (at) {
+            snprintf(out, cap, "%s", at);
+            out[strcspn(out, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f) fclose(f);
 }
 
-/* CPU seconds (user + system, every process of the launch) of the run run() reported. */
-static double g_cpu;
+typedef struct result {
+    double wall, cpu; /* best wall seconds of the reps; CPU seconds of that rep (all processes) */
+    long max_rss_kb;  /* largest process of the launch (a rank, or mpirun) */
+} result;
 
-/* Runs the evaluation on n ranks; returns wall seconds (best of `reps`), -1 on failure. The JSON
- * line goes to out_json, --group-stats to out_err. */
-static double run(const char *dir, int n, const char *extra, int reps, char *json, size_t cap,
-                  char *stats, size_t scap) {
+/* One launch in a child process, so that RUSAGE_CHILDREN (CPU, peak RSS) covers it alone. */
+static int launch(const char *cmd, result *r) {
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        close(fd[0]);
+        double t0 = bench_now();
+        int rc = system(cmd);
+        result c = {bench_now() - t0, 0, 0};
+        struct rusage u;
+        getrusage(RUSAGE_CHILDREN, &u);
+        c.cpu = (double)u.ru_utime.tv_sec + (double)u.ru_stime.tv_sec
+                + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+        c.max_rss_kb = u.ru_maxrss;
+        if (write(fd[1], &c, sizeof c) != (ssize_t)sizeof c) _exit(1);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], r, sizeof *r);
+    close(fd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return got == (ssize_t)sizeof *r && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* The evaluation on n ranks, best of reps; the JSON result goes to dir/out.json, rank 0's log to
+ * dir/err.txt. */
+static int run(const char *dir, int n, const char *extra, int reps, result *best) {
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 "
@@ -75,114 +218,117 @@ static double run(const char *dir, int n, const char *extra, int reps, char *jso
              "--loss sparse_categorical_crossentropy --metrics "
              "accuracy,sparse_top_k_categorical_accuracy "
              "--json --group-stats %s </dev/null >%s/out.json 2>%s/err.txt",
-             SC_MPIRUN_PATH, n, SC_CLI_PATH, SC_CNN_DIR, SC_CNN_DIR, dir, BATCH, extra, dir, dir);
-    double best = -1;
-    g_cpu = 0;
-    for (int r = 0; r < reps; r++) {
-        struct rusage u0, u1;
-        getrusage(RUSAGE_CHILDREN, &u0);
-        double t0 = bench_now();
-        if (system(cmd) != 0) {
+             SC_MPIRUN_PATH, n, SC_CLI_PATH, dir, dir, dir, BATCH, extra, dir, dir);
+    for (int i = 0; i < reps; i++) {
+        result r;
+        if (launch(cmd, &r) != 0) {
             fprintf(stderr, "bench_mpi: failed: %s\n", cmd);
             return -1;
         }
-        double t = bench_now() - t0;
-        getrusage(RUSAGE_CHILDREN, &u1);
-        double cpu = (double)(u1.ru_utime.tv_sec - u0.ru_utime.tv_sec)
-                     + (double)(u1.ru_stime.tv_sec - u0.ru_stime.tv_sec)
-                     + (double)(u1.ru_utime.tv_usec - u0.ru_utime.tv_usec) * 1e-6
-                     + (double)(u1.ru_stime.tv_usec - u0.ru_stime.tv_usec) * 1e-6;
-        if (best < 0 || t < best) {
-            best = t;
-            g_cpu = cpu;
-        }
+        if (i == 0 || r.wall < best->wall) *best = r;
     }
-    char path[1024];
-    snprintf(path, sizeof path, "%s/out.json", dir);
-    FILE *f = fopen(path, "r");
-    json[0] = '\0';
-    if (f) {
-        if (!fgets(json, (int)cap, f)) json[0] = '\0';
-        fclose(f);
-    }
-    snprintf(path, sizeof path, "%s/err.txt", dir);
-    f = fopen(path, "r");
-    stats[0] = '\0';
-    char line[1024];
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "group:", 6) == 0) snprintf(stats, scap, "%s", line);
-    if (f) fclose(f);
-    return best;
+    return 0;
 }
 
-int main(void) {
+/* The numbers of two --json lines agree to 1e-5 relative (names and order equal). */
+static int same_numbers(const char *a, const char *b) {
+    const char *pa = strstr(a, "\"metrics\""), *pb = strstr(b, "\"metrics\"");
+    if (!pa || !pb) return 0;
+    while (*pa && *pb) {
+        if ((*pa >= '0' && *pa <= '9') || *pa == '-') {
+            char *ea, *eb;
+            double x = strtod(pa, &ea), y = strtod(pb, &eb);
+            if (eb == pb || fabs(x - y) > 1e-5 * fmax(fabs(x), 1e-6)) return 0;
+            pa = ea;
+            pb = eb;
+        } else if (*pa++ != *pb++) {
+            return 0;
+        }
+    }
+    return *pa == *pb;
+}
+
+int main(int argc, char **argv) {
     if (!SC_MPIRUN_PATH[0] || access(SC_MPIRUN_PATH, X_OK) != 0) {
         printf("bench_mpi: SKIPPED (no mpirun; scripts/install-deps installs openmpi-bin)\n");
         return 0;
     }
+    const char *env = getenv("SC_BENCH_MPI_IMAGES");
+    size_t images = argc > 1 ? strtoul(argv[1], NULL, 10) : env ? strtoul(env, NULL, 10) : 12000;
+    if (images < BATCH * 4) images = BATCH * 4;
     char dir[] = "/tmp/sc_bench_mpi.XXXXXX";
     if (!mkdtemp(dir)) return 1;
-    char path[1024], la[128], jf[4096], sf[1024];
+    char path[1100], la[128], cpu[256], isa[512], stats[3][512], json[3][4096];
+    double t0 = bench_now();
+    if (write_model(dir) || write_data(dir, images)) return 1;
+    double gen = bench_now() - t0;
     snprintf(path, sizeof path, "%s/eval.npz", dir);
-    if (write_data(path)) return 1;
-    printf("CNN evaluation: %d images 28x28x1, batch %d, cnn_mnist (Conv 32, Conv 64, Dense 128, "
-           "Dense 10), one BLAS thread per rank, mpirun --bind-to core\n",
-           IMAGES, BATCH);
-    /* Fixed cost: start-up (mpirun, MPI_Init), model, data load, restore, one batch. */
-    double t[3], f[3], c[3], cf[3];
-    char json[3][4096], stats[3][1024];
+    grep_line("/proc/cpuinfo", "model name", cpu, sizeof cpu);
+    printf("CPU: %s; %ld cores online\n", strchr(cpu, ':') ? strchr(cpu, ':') + 2 : cpu,
+           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("CNN evaluation: %zu images 32x32x3 uint8 (.npz, stored, %.0f MB), batch %d; VGG-style "
+           "Conv 32-32-pool-64-64-pool-128-128, GAP, Dense 10 (~39 M multiply-adds per image); "
+           "one compute thread per rank, mpirun --bind-to core; data and model written in %.1f s\n",
+           images, (double)images * SIDE * SIDE * 3 / 1e6, BATCH, gen);
+    result full[3], fixed[3];
     for (int n = 1; n <= 2; n++) {
-        f[n] = run(dir, n, "--steps 1", 2, jf, sizeof jf, sf, sizeof sf);
-        cf[n] = g_cpu;
-        t[n] = run(dir, n, "", 2, json[n], sizeof json[n], stats[n], sizeof stats[n]);
-        c[n] = g_cpu;
+        char out[1100];
+        if (run(dir, n, "--steps 1", 2, &fixed[n]) || run(dir, n, "", 2, &full[n])) return 1;
+        snprintf(out, sizeof out, "%s/out.json", dir);
+        grep_line(out, "{", json[n], sizeof json[n]);
+        snprintf(out, sizeof out, "%s/err.txt", dir);
+        grep_line(out, "group:", stats[n], sizeof stats[n]);
+        if (n == 1) grep_line(out, "Compute engine: oneDNN", isa, sizeof isa);
         loadavg(la, sizeof la);
-        if (t[n] < 0 || f[n] < 0) return 1;
-        printf("  N=%d: %.2f s, %.0f images/s; fixed cost (--steps 1) %.2f s   (load average %s)\n",
-               n, t[n], IMAGES / t[n], f[n], la);
+        printf("  N=%d: %.2f s, %.0f images/s; fixed cost (--steps 1) %.2f s; peak RSS of the "
+               "largest process %.0f MB (%.0f MB at --steps 1)   (load average %s)\n",
+               n, full[n].wall, (double)images / full[n].wall, fixed[n].wall,
+               full[n].max_rss_kb / 1024.0, fixed[n].max_rss_kb / 1024.0, la);
     }
-    double t1 = t[1], t2 = t[2], f1 = f[1], tf = f[2], c1 = c[1], c2 = c[2], c1f = cf[1],
-           c2f = cf[2];
-    const char *j1 = json[1], *j2 = json[2], *s2 = stats[2];
-    if (strcmp(j1, j2) != 0) /* same names; values may differ in the last float bits */
-        printf("  N=1: %s  N=2: %s", j1, j2);
-    printf("  %s", s2[0] ? s2 : "  (no --group-stats line)\n");
+    printf("  engine (rank 0): %s\n", isa[0] ? isa : "(no 'Compute engine' line)");
+    if (!same_numbers(json[1], json[2])) {
+        printf("  FAILED: N=2 reports other metrics than N=1:\n    N=1 %s\n    N=2 %s\n", json[1],
+               json[2]);
+        return 1;
+    }
+    printf("  metrics N=1 and N=2 agree (1e-5 relative): %s\n", json[2]);
+    printf("  %s\n", stats[2][0] ? stats[2] : "(no --group-stats line)");
     double bytes = 0;
-    const char *each = strstr(s2, "(");
+    const char *each = strrchr(stats[2], '(');
     if (each) bytes = atof(each + 1);
-    printf("  ratio N=2 / N=1 throughput, whole runs:        %.2fx\n", t1 / t2);
-    if (t1 > f1 && t2 > tf)
-        printf("  ratio N=2 / N=1 throughput, evaluation phase: %.2fx (start-up subtracted)\n",
-               (t1 - f1) / (t2 - tf));
-    printf("  (target >= 1.7 on 2 idle cores; this machine is shared: see the load averages)\n");
-    /* CPU seconds do not depend on how many other jobs share the cores: the evaluation phase
-     * costing the same CPU at N = 2 as at N = 1 means sharding adds no work, and on 2 free
-     * cores (one rank each) the wall time would halve. */
-    printf("  CPU seconds, evaluation phase (all ranks): N=1 %.2f, N=2 %.2f -> %.2fx the work; "
-           "whole runs N=1 %.2f, N=2 %.2f\n",
-           c1 - c1f, c2 - c2f, c1 - c1f > 0 ? (c2 - c2f) / (c1 - c1f) : 0.0, c1, c2);
-    if (c2 - c2f > 0)
-        printf("  ratio on idle cores (CPU-time estimate, one core per rank): %.2fx\n",
-               2 * (c1 - c1f) / (c2 - c2f));
+    double w1 = full[1].wall, w2 = full[2].wall, f1 = fixed[1].wall, f2 = fixed[2].wall;
+    printf("  ratio N=2 / N=1 throughput, whole runs:        %.2fx (target >= 1.7)\n", w1 / w2);
+    if (w1 > f1 && w2 > f2)
+        printf("  ratio N=2 / N=1 throughput, evaluation phase: %.2fx (fixed cost subtracted)\n",
+               (w1 - f1) / (w2 - f2));
+    /* CPU seconds do not depend on how many other jobs share the cores: if the evaluation costs
+     * the same CPU at N = 2 as at N = 1, sharding adds no work, and on idle cores (one rank each)
+     * the wall time is the fixed cost plus half the work. */
+    double e1 = full[1].cpu - fixed[1].cpu, e2 = full[2].cpu - fixed[2].cpu;
+    double fx1 = fixed[1].cpu, fx2 = fixed[2].cpu / 2; /* per rank */
+    printf("  CPU seconds: whole runs N=1 %.2f, N=2 %.2f (both ranks); evaluation phase N=1 "
+           "%.2f, N=2 %.2f -> %.2fx the work; fixed cost per rank N=1 %.2f, N=2 %.2f\n",
+           full[1].cpu, full[2].cpu, e1, e2, e1 > 0 ? e2 / e1 : 0.0, fx1, fx2);
+    if (e1 > 0 && e2 > 0)
+        printf("  estimate on 2 idle cores (CPU-time model, one core per rank): whole runs "
+               "%.2fx, evaluation phase %.2fx\n",
+               (fx1 + e1) / (fx2 + e2 / 2), 2 * e1 / e2);
 
-    /* Projection to 64 ranks on idle cores, one rank per core, from CPU seconds (which the
-     * load on this machine does not inflate the way it inflates wall time):
-     *   T(N) = fixed + work / N + exchange(N)
-     * fixed: one rank's CPU for start-up, model, data, restore and one batch (N = 2 --steps 1,
-     * per rank); work: the evaluation phase's CPU at N = 1; exchange: rank 0 receives N - 1
-     * state messages of the measured size and exchanges 3 small ones with each rank (vote,
-     * decision, verdict) per checkpoint, at an assumed 50 us per message and 1 GB/s (10 GbE). */
-    double fixed = c2f / 2, work = c1 - c1f > 0 ? c1 - c1f : c1;
-    double t1i = fixed + work;
-    printf("  projection on idle cores (CPU-time model; assumed 50 us/message, 1 GB/s; fixed "
-           "%.2f s per rank, work %.2f s):\n",
-           fixed, work);
+    /* Projection to 64 ranks, one rank per idle core: T(N) = fixed + work / N + exchange(N).
+     * fixed: one rank's CPU for start-up, model, its data share, restore and one batch (the
+     * N = 2 --steps 1 run, per rank; the data share shrinks with N, which this ignores);
+     * work: the evaluation phase's CPU at N = 1; exchange: rank 0 receives N - 1 state messages
+     * of the measured size and exchanges 3 small ones with each rank (vote, decision, verdict)
+     * per checkpoint, at an assumed 50 us per message and 1 GB/s (10 GbE). */
+    double work = e1 > 0 ? e1 : full[1].cpu, t1i = fx2 + work;
+    printf("  projection on idle cores (assumed 50 us/message, 1 GB/s; fixed %.2f s per rank, "
+           "work %.2f s):\n",
+           fx2, work);
     for (int n = 1; n <= 64; n *= 2) {
         double ex = n > 1 ? (n - 1) * (4 * 50e-6 + bytes / 1e9) : 0;
-        double t = fixed + work / n + ex;
+        double t = fx2 + work / n + ex;
         printf("    N=%-3d %7.2f s  speedup %5.1fx  exchange %.4f s\n", n, t, t1i / t, ex);
     }
     snprintf(path, sizeof path, "rm -rf %s", dir);
-    if (system(path) != 0) return 1;
-    return 0;
+    return system(path) == 0 ? 0 : 1;
 }

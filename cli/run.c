@@ -109,7 +109,8 @@ static const char k_common_help[] =
 static const char k_run_help[] =
     "  --checkpoint-dir DIR  where training writes checkpoints (watched with inotify)\n"
     "  --max-evaluations N   stop after the checkpoint whose number (after the last '-') is >= N;\n"
-    "                     0 or unset: run until interrupted (SIGINT/SIGTERM stop cleanly)\n"
+    "                     0 or unset: run until interrupted (SIGINT/SIGTERM/SIGUSR1 stop\n"
+    "                     cleanly; under mpirun, SIGUSR1 to mpirun stops every rank at once)\n"
     "  --every            evaluate every checkpoint in order (default: the newest unseen one)\n"
     "  --export-best DIR  keep a copy of the best checkpoint in DIR (--monitor, default loss;\n"
     "                     --mode min|max|auto; auto: max for names with acc, auc, precision,\n"
@@ -460,7 +461,10 @@ static sc_group *g_group;
 static void on_signal(int sig) {
     g_signal = sig;
     if (g_ev) sc_evaluator_stop(g_ev);
-    sc_group_interrupt(g_group);
+    if (sig == SIGUSR1)
+        sc_group_interrupt_forwarded(g_group);
+    else
+        sc_group_interrupt(g_group);
 }
 
 static void log_line(void *user, const char *line) {
@@ -813,6 +817,9 @@ int cli_run_main(int argc, char **argv, int is_run) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* mpirun forwards SIGUSR1 to every rank at once (SIGTERM only after a delay, then SIGKILL,
+     * and exits 1 whatever the ranks do): the stop that lets a group exit 0 (README). */
+    sigaction(SIGUSR1, &sa, NULL);
     if (o.report && rank == 0)
         write_report(&o, 1); /* a page at once, before the first checkpoint */
     s = is_run ? sc_evaluator_start(ev, &err) : sc_evaluator_evaluate_ref(ev, &ref, &err);

@@ -62,6 +62,12 @@ void sc_group_abandon(sc_group *g);
  * outputs are complete before that. */
 void sc_group_interrupt(sc_group *g);
 
+/* From a SIGUSR1 handler (async-signal-safe): a stop the launcher forwarded to every rank at
+ * once while it keeps running (Open MPI's mpirun forwards SIGUSR1/SIGUSR2). The waits end as
+ * for sc_group_interrupt, but sc_group_free finalises as after a normal end, so every rank
+ * exits 0 and so does mpirun. */
+void sc_group_interrupt_forwarded(sc_group *g);
+
 int sc_group_rank(const sc_group *g); /* 0 for NULL */
 int sc_group_size(const sc_group *g); /* 1 for NULL */
 

@@ -1,12 +1,14 @@
 /* data/dataset_npz.c — dataset source over an .npz archive (np.savez / np.savez_compressed).
  * The arrays are loaded whole at open; a batch is a run of consecutive rows converted to
- * float32 in one call per array. */
+ * float32 in one call per array. One shard of a group (num_shards > 1) loads only the rows of
+ * its own global batches (npy_rows.c), packed: its k-th batch is rows k * batch_size on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "data/dataset_internal.h"
+#include "data/npy.h"
 #include "sidecar/tensor.h"
 
 typedef struct npz_src {
@@ -15,8 +17,16 @@ typedef struct npz_src {
     sc_array *in[SC_DATASET_MAX_INPUTS];
     sc_array *out[SC_DATASET_MAX_OUTPUTS];
     sc_array *w;
-    uint64_t rows, pos;
+    uint64_t rows, pos; /* rows in the file; the next one the pass reads, as one process counts */
+    sc_npy_rows part;   /* this shard's rows only (part.shards > 1), else every row */
 } npz_src;
+
+/* Where row pos of the file sits in the arrays held: packed when only this shard's are. */
+static uint64_t held_row(const npz_src *s, uint64_t pos) {
+    if (s->part.shards <= 1) return pos;
+    uint64_t b = s->part.batch, g = pos / b;
+    return g / s->part.shards * b + pos % b;
+}
 
 static int has_array(const sc_npz *z, const char *name) {
     for (size_t i = 0; i < sc_npz_num_arrays(z); i++)
@@ -35,8 +45,8 @@ static const char *list_arrays(const sc_npz *z, char *buf, size_t cap) {
 }
 
 /* An array holds rows of numbers, as many as the first array loaded. */
-static sc_status check_rows(npz_src *s, sc_array *a, const char *name, const char *what,
-                            const char *label, sc_error *err) {
+static sc_status check_rows(npz_src *s, sc_array *a, uint64_t rows, const char *name,
+                            const char *what, const char *label, sc_error *err) {
     const sc_array_info *info = sc_array_get_info(a);
     if (!sc_dtype_converts_to_float32(info->dtype))
         return sc_error_set(err, SC_UNIMPLEMENTED,
@@ -46,7 +56,6 @@ static sc_status check_rows(npz_src *s, sc_array *a, const char *name, const cha
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: array '%s' (%s '%s') is a scalar; expected one row per example",
                             s->path, name, what, label);
-    uint64_t rows = (uint64_t)info->shape[0];
     if (s->rows == UINT64_MAX) {
         s->rows = rows;
     } else if (rows != s->rows) {
@@ -66,10 +75,13 @@ static sc_status load(npz_src *s, sc_npz *z, const char *name, const char *what,
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "%s: no array '%s' for %s '%s' (arrays present: %s)", s->path, name,
                             what, label, list_arrays(z, present, sizeof present));
-    sc_status st = sc_npz_load(z, name, out, err);
+    uint64_t rows = 0;
+    sc_status st = s->part.shards > 1 ? sc_npz_load_rows(z, name, &s->part, out, &rows, err)
+                                      : sc_npz_load(z, name, out, err);
     if (st != SC_OK) /* an unsupported dtype: say which of the model's layers it was for */
         return sc_error_prefix(err, st, "%s '%s'", what, label);
-    return check_rows(s, *out, name, what, label, err);
+    if (s->part.shards <= 1) rows = sc_array_num_rows(*out);
+    return check_rows(s, *out, rows, name, what, label, err);
 }
 
 /* The message names the model's layer and, when it differs, the array it was read from. */
@@ -83,6 +95,15 @@ static sc_status resolve(npz_src *s, sc_array *a, const char *arr, sc_dataset_sh
                                arr && strcmp(arr, name) != 0 ? src : NULL, elems, err);
 }
 
+/* A .npy file, whole or this shard's rows; *rows: the rows in the file. */
+static sc_status read_npy(npz_src *s, const char *path, sc_array **out, uint64_t *rows,
+                          sc_error *err) {
+    if (s->part.shards > 1) return sc_npy_load_rows(path, &s->part, out, rows, err);
+    sc_status st = sc_npy_load(path, out, err);
+    if (st == SC_OK) *rows = sc_array_num_rows(*out);
+    return st;
+}
+
 /* A separate .npy file: `file` as given when absolute, else beside the inputs' .npy. */
 static sc_status load_npy(npz_src *s, const char *file, const char *what, sc_array **out,
                           sc_error *err) {
@@ -92,13 +113,14 @@ static sc_status load_npy(npz_src *s, const char *file, const char *what, sc_arr
         snprintf(path, sizeof path, "%s", file);
     else
         snprintf(path, sizeof path, "%.*s/%s", (int)(slash - s->path), s->path, file);
-    sc_status st = sc_npy_load(path, out, err);
+    uint64_t rows = 0;
+    sc_status st = read_npy(s, path, out, &rows, err);
     if (st == SC_NOT_FOUND)
         return sc_error_set(err, SC_NOT_FOUND,
                             "%s: no %s file %s (a .npy holds inputs only: give "
                             "the labels with --label LABELS.npy, or save both with np.savez)",
                             s->path, what, path);
-    return st != SC_OK ? st : check_rows(s, *out, path, what, file, err);
+    return st != SC_OK ? st : check_rows(s, *out, rows, path, what, file, err);
 }
 
 /* The labels' .npy beside x.npy: the basename's x becomes y (x.npy -> y.npy, x_val.npy ->
@@ -125,8 +147,10 @@ static sc_status npy_open(npz_src *s, sc_ds_spec *spec, sc_error *err) {
                             "%s: a .npy holds one array: for several "
                             "inputs or outputs save them with np.savez and pass the .npz",
                             s->path);
-    sc_status st = sc_npy_load(s->path, &s->in[0], err);
-    if (st != SC_OK || (st = check_rows(s, s->in[0], s->path, "input layer", name, err)) != SC_OK
+    uint64_t rows = 0;
+    sc_status st = read_npy(s, s->path, &s->in[0], &rows, err);
+    if (st != SC_OK
+        || (st = check_rows(s, s->in[0], rows, s->path, "input layer", name, err)) != SC_OK
         || (st = resolve(s, s->in[0], NULL, &p->inputs[0].shape, 1, "input layer", name,
                          &spec->in_elems[0], err))
                != SC_OK)
@@ -163,7 +187,8 @@ static sc_status npy_open(npz_src *s, sc_ds_spec *spec, sc_error *err) {
 static sc_status npz_convert(npz_src *s, sc_array *a, size_t elems, size_t n, float *dst,
                              sc_error *err) {
     const sc_array_info *info = sc_array_get_info(a);
-    const uint8_t *src = (const uint8_t *)sc_array_data(a) + s->pos * elems * info->elem_size;
+    const uint8_t *src =
+        (const uint8_t *)sc_array_data(a) + held_row(s, s->pos) * elems * info->elem_size;
     sc_status st = sc_convert_to_float32(info->dtype, src, n * elems, dst, err);
     return st == SC_OK ? st : sc_error_prefix(err, st, "%s: %s", s->path, sc_array_source(a));
 }
@@ -176,7 +201,13 @@ static sc_status npz_fill(void *self, float *const *inputs, float *const *labels
     sc_status st = SC_OK;
     first->file = s->path;
     first->record = s->pos;
-    /* Row offsets cannot overflow: the whole array is in memory. */
+    if (s->part.shards > 1
+        && (s->pos % s->part.batch || (s->pos / s->part.batch) % s->part.shards != s->part.shard
+            || cap > s->part.batch))
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "%s: row %llu is not one of this shard's batches", s->path,
+                            (unsigned long long)s->pos);
+    /* Row offsets cannot overflow: the rows are in memory. */
     for (size_t i = 0; st == SC_OK && i < sp->p.num_inputs; i++)
         st = npz_convert(s, s->in[i], sp->in_elems[i], k, inputs[i], err);
     for (size_t o = 0; st == SC_OK && o < sp->p.num_outputs; o++)
@@ -224,6 +255,8 @@ sc_status sc_ds_npz_open(sc_ds_spec *spec, sc_ds_source *out, sc_error *err) {
     s->spec = spec;
     s->path = p->path;
     s->rows = UINT64_MAX;
+    if (p->num_shards > 1)
+        s->part = (sc_npy_rows){p->batch_size, p->num_shards, p->shard_index, p->steps};
     sc_status st;
     if (spec->format == SC_DATA_FORMAT_NPY) {
         if ((st = npy_open(s, spec, err)) != SC_OK) goto fail;

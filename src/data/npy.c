@@ -296,6 +296,13 @@ sc_status sc_npy_encode(const sc_array_info *info, const void *data, int version
     return SC_OK;
 }
 
+static void set_info(sc_array *a, const sc_array_info *info) {
+    a->info = *info;
+    a->row_bytes = info->elem_size;
+    for (int i = 1; i < info->rank; i++) a->row_bytes *= (size_t)info->shape[i];
+    if (info->rank == 0) a->row_bytes = info->nbytes;
+}
+
 sc_status sc_array_from_npy(uint8_t *buf, size_t len, const char *file, const char *array,
                             const char *source, sc_array **out, sc_error *err) {
     *out = NULL;
@@ -323,10 +330,7 @@ sc_status sc_array_from_npy(uint8_t *buf, size_t len, const char *file, const ch
     }
     a->buf = buf;
     a->data = buf + off;
-    a->info = info;
-    a->row_bytes = info.elem_size;
-    for (int i = 1; i < info.rank; i++) a->row_bytes *= (size_t)info.shape[i];
-    if (info.rank == 0) a->row_bytes = info.nbytes;
+    set_info(a, &info);
     *out = a;
     return SC_OK;
 fail:
@@ -336,8 +340,24 @@ fail:
     return s;
 }
 
+sc_status sc_array_from_data(uint8_t *data, const sc_array_info *info, const char *source,
+                             sc_array **out, sc_error *err) {
+    *out = NULL;
+    sc_array *a = calloc(1, sizeof *a);
+    if (!a || !(a->source = strdup(source))) {
+        free(a);
+        free(data);
+        return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", source);
+    }
+    a->buf = data; /* malloc aligns for every dtype */
+    a->data = data;
+    set_info(a, info);
+    *out = a;
+    return SC_OK;
+}
+
 /* "dir/name.npy" -> "name" for messages. */
-static void stem(const char *path, char *out, size_t cap) {
+void sc_npy_stem(const char *path, char *out, size_t cap) {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
     size_t n = strlen(b);
@@ -352,7 +372,7 @@ sc_status sc_npy_load(const char *path, sc_array **out, sc_error *err) {
     sc_status s = sc_read_file(path, &buf, &len, err);
     if (s != SC_OK) return s;
     char name[256];
-    stem(path, name, sizeof name);
+    sc_npy_stem(path, name, sizeof name);
     return sc_array_from_npy(buf, len, path, name, path, out, err);
 }
 

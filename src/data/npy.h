@@ -31,4 +31,47 @@ sc_status sc_npy_encode(const sc_array_info *info, const void *data, int version
 sc_status sc_array_from_npy(uint8_t *buf, size_t len, const char *file, const char *array,
                             const char *source, sc_array **out, sc_error *err);
 
+/* ---- partial reads: only the rows of one shard's batches (sc_dataset_params.num_shards) ---- */
+
+/* Rows of global batches g (batch rows each, in file order) with g % shards == shard and,
+ * when steps > 0, g < steps. shards <= 1 selects every row (steps aside). */
+typedef struct sc_npy_rows {
+    uint64_t batch, shards, shard, steps;
+} sc_npy_rows;
+
+/* Rows of total that sel keeps. */
+uint64_t sc_npy_rows_kept(const sc_npy_rows *sel, uint64_t total);
+
+/* A .npy file read front to back: read fills exactly n bytes, skip passes over n bytes (a seek,
+ * or reading and dropping what cannot seek). size: bytes in the whole .npy. */
+typedef struct sc_npy_stream {
+    void *ctx;
+    sc_status (*read)(void *ctx, void *buf, size_t n, sc_error *err);
+    sc_status (*skip)(void *ctx, uint64_t n, sc_error *err);
+    uint64_t size;
+} sc_npy_stream;
+
+/* Reads the .npy of `in` keeping only the rows sel selects: the array's shape[0] is the kept
+ * rows, *total the rows in the file (the header and sizes are checked as sc_array_from_npy
+ * does). Stops reading after the last kept row. A scalar (rank 0) is read whole, *total 1. */
+sc_status sc_npy_read_rows(sc_npy_stream *in, const sc_npy_rows *sel, const char *file,
+                           const char *array, const char *source, sc_array **out, uint64_t *total,
+                           sc_error *err);
+
+/* sc_npy_read_rows of a .npy file (pread and seek). SC_NOT_FOUND when it does not exist. */
+sc_status sc_npy_load_rows(const char *path, const sc_npy_rows *sel, sc_array **out,
+                           uint64_t *total, sc_error *err);
+
+/* sc_npy_read_rows of the archive member `name`: stored members seek past other rows, deflated
+ * ones inflate and drop them. The member's zip CRC is not checked (not every byte is read). */
+sc_status sc_npz_load_rows(sc_npz *z, const char *name, const sc_npy_rows *sel, sc_array **out,
+                           uint64_t *total, sc_error *err);
+
+/* "dir/name.npy" -> "name", for messages. */
+void sc_npy_stem(const char *path, char *out, size_t cap);
+
+/* Makes an array of data (malloc'd, info->nbytes bytes, taken over even on failure). */
+sc_status sc_array_from_data(uint8_t *data, const sc_array_info *info, const char *source,
+                             sc_array **out, sc_error *err);
+
 #endif

@@ -1,5 +1,6 @@
 /* data/npz.c — .npz archives: a zip of NAME.npy members, stored (np.savez) or deflated
  * (np.savez_compressed), read and written with libzip. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -99,8 +100,10 @@ static sc_status not_found(const sc_npz *z, const char *name, sc_error *err) {
                         z->n ? list : "none");
 }
 
-sc_status sc_npz_load(sc_npz *z, const char *name, sc_array **out, sc_error *err) {
-    *out = NULL;
+/* Finds member `name` and checks what the archive says of it before anything is allocated on
+ * its word: *zi its index, *zs its stat. */
+static sc_status find_member(sc_npz *z, const char *name, zip_uint64_t *zi, zip_stat_t *zs_out,
+                             sc_error *err) {
     size_t i = 0;
     while (i < z->n && strcmp(z->names[i], name) != 0) i++;
     if (i == z->n) return not_found(z, name, err);
@@ -115,7 +118,6 @@ sc_status sc_npz_load(sc_npz *z, const char *name, sc_array **out, sc_error *err
                             "%s: array '%s': zip compression method %d (expected stored or "
                             "deflated, as NumPy writes)",
                             z->path, name, (int)zs.comp_method);
-    /* The sizes come from the archive: check them before allocating on their word. */
     uint64_t limit = zs.comp_method == ZIP_CM_STORE ? zs.comp_size
                      : zs.comp_size > UINT64_MAX / MAX_DEFLATE_RATIO
                          ? UINT64_MAX
@@ -126,14 +128,24 @@ sc_status sc_npz_load(sc_npz *z, const char *name, sc_array **out, sc_error *err
                             "in a %llu-byte archive",
                             z->path, name, (unsigned long long)zs.size,
                             (unsigned long long)zs.comp_size, (unsigned long long)z->file_size);
-    sc_status s;
+    *zi = z->index[i];
+    *zs_out = zs;
+    return SC_OK;
+}
+
+sc_status sc_npz_load(sc_npz *z, const char *name, sc_array **out, sc_error *err) {
+    *out = NULL;
+    zip_uint64_t zi;
+    zip_stat_t zs;
+    sc_status s = find_member(z, name, &zi, &zs, err);
+    if (s != SC_OK) return s;
     size_t len = (size_t)zs.size;
     uint8_t *buf = malloc(len + 1);
     zip_file_t *f = NULL;
     if (!buf)
         return sc_error_set(err, SC_NO_MEMORY, "%s: array '%s': out of memory for %zu bytes",
                             z->path, name, len);
-    f = zip_fopen_index(z->za, z->index[i], 0);
+    f = zip_fopen_index(z->za, zi, 0);
     if (!f) {
         s = sc_error_set(err, SC_DATA_LOSS, "%s: array '%s': cannot open member: %s", z->path, name,
                          zip_strerror(z->za));
@@ -164,6 +176,61 @@ sc_status sc_npz_load(sc_npz *z, const char *name, sc_array **out, sc_error *err
 fail:
     if (f) zip_fclose(f);
     free(buf);
+    return s;
+}
+
+/* ---- one shard's rows of a member (npy_rows.c) ---- */
+
+typedef struct member_in {
+    zip_file_t *f;
+    const sc_npz *z;
+    const char *name;
+    int stored; /* seekable: libzip seeks in stored members only */
+} member_in;
+
+static sc_status member_read(void *ctx, void *buf, size_t n, sc_error *err) {
+    member_in *m = ctx;
+    for (size_t got = 0; got < n;) {
+        zip_int64_t r = zip_fread(m->f, (uint8_t *)buf + got, n - got);
+        if (r <= 0)
+            return sc_error_set(err, SC_DATA_LOSS, "%s: array '%s': %s", m->z->path, m->name,
+                                r < 0 ? zip_file_strerror(m->f) : "member ends early");
+        got += (size_t)r;
+    }
+    return SC_OK;
+}
+
+static sc_status member_skip(void *ctx, uint64_t n, sc_error *err) {
+    member_in *m = ctx;
+    if (m->stored) {
+        if (n > INT64_MAX || zip_fseek(m->f, (zip_int64_t)n, SEEK_CUR) != 0)
+            return sc_error_set(err, SC_DATA_LOSS, "%s: array '%s': cannot seek: %s", m->z->path,
+                                m->name, zip_file_strerror(m->f));
+        return SC_OK;
+    }
+    uint8_t drop[1 << 16]; /* deflated: inflate and drop */
+    for (sc_status s; n > 0; n -= n < sizeof drop ? n : sizeof drop)
+        if ((s = member_read(m, drop, n < sizeof drop ? (size_t)n : sizeof drop, err)) != SC_OK)
+            return s;
+    return SC_OK;
+}
+
+sc_status sc_npz_load_rows(sc_npz *z, const char *name, const sc_npy_rows *sel, sc_array **out,
+                           uint64_t *total, sc_error *err) {
+    *out = NULL;
+    zip_uint64_t zi;
+    zip_stat_t zs;
+    sc_status s = find_member(z, name, &zi, &zs, err);
+    if (s != SC_OK) return s;
+    member_in m = {zip_fopen_index(z->za, zi, 0), z, name, zs.comp_method == ZIP_CM_STORE};
+    if (!m.f)
+        return sc_error_set(err, SC_DATA_LOSS, "%s: array '%s': cannot open member: %s", z->path,
+                            name, zip_strerror(z->za));
+    char source[512];
+    snprintf(source, sizeof source, "%s:%s", z->path, name);
+    sc_npy_stream in = {&m, member_read, member_skip, zs.size};
+    s = sc_npy_read_rows(&in, sel, z->path, name, source, out, total, err);
+    zip_fclose(m.f);
     return s;
 }
 

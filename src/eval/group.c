@@ -52,7 +52,11 @@ void sc_group_free(sc_group *g) {
 }
 
 void sc_group_interrupt(sc_group *g) {
-    if (g) g->interrupted = 1;
+    if (g) g->interrupted = SC_GROUP_TORN_DOWN;
+}
+
+void sc_group_interrupt_forwarded(sc_group *g) {
+    if (g && !g->interrupted) g->interrupted = SC_GROUP_STOP_FORWARDED;
 }
 
 void sc_group_abandon(sc_group *g) {

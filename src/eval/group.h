@@ -15,13 +15,17 @@ struct sc_group {
     int rank, size;
     int mpi;    /* MPI was initialised by create */
     int broken; /* a wait timed out or a rank failed: free aborts instead of finalising */
-    volatile sig_atomic_t interrupted; /* the launcher is ending the job: free just leaves */
+    volatile sig_atomic_t interrupted; /* 0, or how the launcher stopped the job (below) */
     double timeout_s;
     uint64_t sent, received, reductions;
 };
 
+/* g->interrupted: SIGTERM/SIGINT (mpirun tears the job down: free just leaves) or a stop
+ * forwarded by a launcher that keeps running (SIGUSR1: free finalises). */
+enum { SC_GROUP_TORN_DOWN = 1, SC_GROUP_STOP_FORWARDED = 2 };
+
 /* Message tags: one kind of message per tag, so a late message never matches another kind. */
-enum { SC_TAG_CMD = 1, SC_TAG_VOTE = 2, SC_TAG_DECIDE = 3, SC_TAG_STATE = 4 };
+enum { SC_TAG_CMD = 1, SC_TAG_VOTE = 2, SC_TAG_DECIDE = 3, SC_TAG_STATE = 4, SC_TAG_BYE = 5 };
 
 double sc_group_mono_now(void);
 

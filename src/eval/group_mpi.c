@@ -45,9 +45,43 @@ sc_status sc_group_transport_init(sc_group *g, int *argc, char ***argv, int laun
     return SC_OK;
 }
 
+/* Open MPI 4.1's mpirun, on SIGTERM/SIGINT: SIGCONT to every rank, sleep(T), SIGTERM, sleep(T),
+ * SIGKILL (T = odls_base_sigkill_timeout, default 1 s), where each rank that exits interrupts
+ * the sleep and only the whole seconds left are slept again: with T = 1 the first rank to exit
+ * gets the others SIGKILLed at once. So rank 0, which writes the journal and TensorBoard, leaves
+ * first: it tells every rank it is done, and the others wait for that before they exit (they
+ * write nothing, so mpirun's SIGKILL overtaking them loses nothing). Bounded: a rank 0 that died
+ * is not waited for beyond a few seconds. */
+static void leave_rank0_first(sc_group *g) {
+    static const char bye = 1;
+    double deadline = sc_group_mono_now() + (g->rank == 0 ? 1.0 : 5.0);
+    if (g->rank == 0) {
+        for (int r = 1; r < g->size; r++) {
+            MPI_Request req;
+            int done = 0;
+            if (MPI_Isend(&bye, 1, MPI_BYTE, r, SC_TAG_BYE, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+                continue;
+            while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done
+                   && sc_group_mono_now() < deadline)
+                nap();
+            if (!done) MPI_Request_free(&req);
+        }
+        return;
+    }
+    for (int flag = 0; !flag && sc_group_mono_now() < deadline;) {
+        if (MPI_Iprobe(0, SC_TAG_BYE, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return;
+        if (!flag) nap();
+    }
+}
+
 void sc_group_transport_fini(sc_group *g) {
     if (!g->mpi) return;
-    if (g->interrupted && !g->broken) return; /* sidecar/group.h: mpirun is ending the job */
+    /* sidecar/group.h: mpirun is ending the job */
+    if (g->interrupted == SC_GROUP_TORN_DOWN && !g->broken) {
+        leave_rank0_first(g);
+        return;
+    }
     if (g->broken)
         MPI_Abort(MPI_COMM_WORLD, 1); /* a peer may be stuck in a wait: end them all */
     else

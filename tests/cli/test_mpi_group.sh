@@ -137,13 +137,13 @@ for sig in KILL STOP; do
     echo "rank 2 got SIG$sig: the run ended after ${took}s: $(grep -m1 'rank 2' "$ERR")"
 done
 
-# 4. SIGTERM to mpirun: the job ends in bounded time, no rank reports an error, the journal
-# written before the signal is still there and whole. mpirun forwards the signal to every rank
-# and exits 1 itself (Open MPI's convention); ranks still running a moment later are SIGKILLed
-# by mpirun, which on a loaded machine can overtake a clean exit, so the ranks' own exit codes
-# are not asserted here. For the same reason the signal waits for a complete journal line, not
-# for the "End of evaluation" log line: that line comes before the TensorBoard and journal
-# writes (several fsyncs), and a SIGKILL ~1 s after the SIGTERM can land before them.
+# 4. SIGTERM to mpirun with Open MPI's defaults: the job ends in bounded time, no rank reports
+# an error, the journal written before the signal is still there and whole. mpirun (4.1) sends
+# the ranks SIGTERM odls_base_sigkill_timeout (1 s) after its own, SIGKILLs them when the rest
+# of that grace, cut to whole seconds each time a rank exits, runs out (at once, with 1 s), and
+# exits 1 itself; so the ranks' own exits are not asserted here (4b gives them a grace). The
+# signal waits for a complete journal line, not for the "End of evaluation" log line, which
+# comes before the TensorBoard and journal writes.
 "$TRAINER" --out "$TMP/term" --epochs 1000 --max-to-keep 3 --sleep-ms 200 >/dev/null &
 trainer=$!
 timeout -k 10 600 "$MPIRUN" --oversubscribe --allow-run-as-root -n 2 "$CLI" run \
@@ -167,6 +167,49 @@ kill -TERM $trainer 2>/dev/null; wait $trainer 2>/dev/null
 [ -s "$J" ] || fail "SIGTERM: the journal is gone"
 "$PYTHON" -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' \
     "$J" || fail "SIGTERM: torn journal"
+
+# 4b. How a supervisor stops a group so that every rank exits cleanly (README "Faults"); each
+# rank's exit status is recorded by a shell around it (which ignores the signals itself; the
+# shell is SIGKILLed with its rank, so a missing line is a rank that did not exit by itself).
+#  - SIGUSR1: mpirun forwards it to every rank at once and keeps running; the ranks stop as on
+#    SIGTERM, finalise, exit 0, and so does mpirun.
+#  - SIGTERM with a grace (odls_base_sigkill_timeout) long enough for the load: every rank exits
+#    0; mpirun exits 1 whatever the ranks do (Open MPI sets its status in its signal handler).
+stop_group() { # SIGNAL TAG [VAR=VALUE for mpirun's environment]
+    local sig=$1 tag=$2; shift 2
+    "$TRAINER" --out "$TMP/stop$tag" --epochs 1000 --max-to-keep 3 --sleep-ms 200 >/dev/null &
+    trainer=$!
+    env "$@" timeout -k 10 600 "$MPIRUN" --oversubscribe --allow-run-as-root -n 2 \
+        sh -c 'trap "" TERM USR1; "$0" "$@"; echo "rank $OMPI_COMM_WORLD_RANK exit $?" >>"'"$TMP/exits$tag"'"' \
+        "$CLI" run --checkpoint-dir "$TMP/stop$tag" --model "$TMP/model.json" --data "$TMP/eval.npz" \
+        --loss sparse_categorical_crossentropy --metrics accuracy --logdir "$TMP/stoplogs$tag" --json \
+        </dev/null >"$OUT" 2>"$ERR" &
+    launcher=$!
+    local j="$TMP/stoplogs$tag/sidecar_journal.jsonl" deadline=$(( $(date +%s) + 240 ))
+    until [ -s "$j" ] && [ "$(tail -c 1 "$j" | od -An -c | tr -d ' ')" = '\n' ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "SIG$sig: no journal line within 240 s"
+        kill -0 $launcher 2>/dev/null || fail "SIG$sig: the job ended before it was signalled"
+        sleep 0.2
+    done
+    # To mpirun itself: `timeout` around it relays SIGTERM but dies of SIGUSR1.
+    local m; m=$(pgrep -P $launcher | head -1)
+    [ -n "$m" ] || fail "SIG$sig: mpirun not found under timeout"
+    kill -$sig "$m"
+    wait $launcher; RC=$?
+    kill -TERM $trainer 2>/dev/null; wait $trainer 2>/dev/null
+    [ "$RC" -ne 124 ] || fail "SIG$sig to mpirun: the job did not end (timeout)"
+    ! grep '^sidecar: ' "$ERR" | grep -vq 'stopped$' || fail "SIG$sig: a rank reported an error"
+    grep -q '^Stop requested' "$ERR" || fail "SIG$sig: rank 0 did not log the stop"
+    "$PYTHON" -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' \
+        "$j" || fail "SIG$sig: torn journal"
+    [ "$(sort "$TMP/exits$tag" 2>/dev/null | tr '\n' ' ')" = "rank 0 exit 0 rank 1 exit 0 " ] ||
+        fail "SIG$sig: expected both ranks to exit 0 by themselves, got: $(cat "$TMP/exits$tag" 2>/dev/null) (mpirun exit $RC)"
+}
+stop_group USR1 U
+[ "$RC" -eq 0 ] || fail "SIGUSR1 to mpirun: expected exit 0, got $RC"
+grep -q 'Forwarding signal' "$ERR" || fail "SIGUSR1: expected mpirun's 'Forwarding signal' line"
+stop_group TERM T OMPI_MCA_odls_base_sigkill_timeout=10
+[ "$RC" -eq 1 ] || fail "SIGTERM to mpirun: expected Open MPI's exit 1, got $RC"
 
 # 5. A trainer with max_to_keep=2 racing 2 ranks: every reported result equals an offline
 # evaluation of the same checkpoint (archived by the trainer). The trainer writes a fixed number
