@@ -16,9 +16,10 @@ before `load_weights`, so no weights are fetched.
 
     python3 scripts/applications/make_configs.py [OUTDIR]     (default tests/golden/applications)
 
-Writes OUTDIR/<model>/model.json and OUTDIR/<model>/layers.json (every layer with weights:
-its Keras 2 `layer_with_weights-K` index and variables; make_reference.py adds the weight
-generator's parameters). Python 3 standard library only.
+Writes OUTDIR/<model>/model.json and OUTDIR/<model>/weights.json (every layer with weights:
+its index in model.layers, its Keras 2 `layer_with_weights-K` index, its variables with their
+checkpoint keys and .weights.h5 paths; make_reference.py then adds the weight generator's
+parameters). Python 3 standard library only.
 """
 import json
 import math
@@ -297,14 +298,33 @@ MODELS = {
 }
 
 
+def h5_groups(model):
+    """The .weights.h5 group of each layer: saving_lib._save_container_state (Keras 3, and
+    Keras 2.13+'s `.weights.h5` writer) names the layers of a model not by layer.name but by
+    to_snake_case(class name), numbered in model.layers order: conv2d, conv2d_1, ..."""
+    used, out = {}, {}
+    for layer in model.layers:
+        name = L._snake(layer.cls)
+        if name in used:
+            used[name] += 1
+            name = f"{name}_{used[name]}"
+        else:
+            used[name] = 0
+        out[layer] = "layers/" + name
+    return out
+
+
 def layer_table(model):
     out = []
+    index = {l: n for n, l in enumerate(model.layers)}
+    groups = h5_groups(model)
     for k, layer in enumerate(model.layers_with_weights()):
-        out.append({"name": layer.name, "class_name": layer.cls, "keras2_layer_with_weights": k,
+        out.append({"name": layer.name, "class_name": layer.cls, "keras2_layer_index": index[layer],
+                    "keras2_layer_with_weights": k,
                     "vars": [{"index": i, "name": n, "shape": s, "dtype": dt,
                               "keras2_checkpoint_key":
                                   f"layer_with_weights-{k}/{n}/.ATTRIBUTES/VARIABLE_VALUE",
-                              "keras3_h5_path": f"layers/{layer.name}/vars/{i}"}
+                              "keras3_h5_path": f"{groups[layer]}/vars/{i}"}
                              for i, (n, s, dt) in enumerate(layer.weights)]})
     return out
 
@@ -323,8 +343,9 @@ def main():
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "model.json"), "w") as f:
             f.write(m.to_json())
-        with open(os.path.join(d, "layers.json"), "w") as f:
-            json.dump(layer_table(m), f, indent=1)
+        with open(os.path.join(d, "weights.json"), "w") as f:
+            json.dump({"model": name, "keras2_num_layers": len(m.layers), "layers": layer_table(m)},
+                      f, indent=1)
         nparams = sum(math.prod(v["shape"]) for l in layer_table(m) for v in l["vars"])
         print(f"{name}: {len(m.layers)} layers, {len(m.layers_with_weights())} with weights, "
               f"{nparams} weight values, output {m.outputs[0].shape}")

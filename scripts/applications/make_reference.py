@@ -128,7 +128,8 @@ def main():
         if not os.path.isfile(os.path.join(d, "model.json")):
             continue
         model = json.load(open(os.path.join(d, "model.json")))
-        layers = json.load(open(os.path.join(d, "layers.json")))
+        table = json.load(open(os.path.join(d, "weights.json")))
+        layers = table["layers"]
         specs = {}
         for l in layers:
             for v in l["vars"]:
@@ -147,8 +148,8 @@ def main():
         run(model, x, specs, calibrate=True)
         y, stats = run(model, x, specs, calibrate=False)
         with open(os.path.join(d, "weights.json"), "w") as f:
-            json.dump({"model": name, "generator": "lowbias32 counter, see make_reference.py",
-                       "layers": layers}, f, indent=1)
+            table["generator"] = "lowbias32 counter, see scripts/applications/make_reference.py"
+            json.dump(table, f, indent=1)
         np.save(os.path.join(d, "x.npy"), x)
         np.save(os.path.join(d, "y.npy"), y)
         big = max(stats, key=lambda s: s[1])
