@@ -145,8 +145,8 @@ static double run_model(const char *model, const char *json, size_t len, int via
     return worst;
 }
 
-/* Writes the three weight files of `model` into g_tmp. */
-static void write_weights(const char *model, char paths[VIA_COUNT][1200]) {
+/* Writes the weight files of `model` into g_tmp (only_via >= 0: only that one). */
+static void write_weights(const char *model, char paths[VIA_COUNT][1200], int only_via) {
     char p[1200];
     snprintf(p, sizeof p, "%s/%s/weights.json", g_root, model);
     app_weights *w = app_weights_load(p);
@@ -154,6 +154,7 @@ static void write_weights(const char *model, char paths[VIA_COUNT][1200]) {
     for (int via = 0; via < VIA_COUNT; via++) {
         snprintf(paths[via], 1200, "%s/%s-%d%s", g_tmp, model, via,
                  via == VIA_WEIGHTS_H5 ? ".weights.h5" : "");
+        if (only_via >= 0 && via != only_via) continue;
         if (via == VIA_WEIGHTS_H5)
             app_weights_write_h5(w, paths[via]);
         else
@@ -164,7 +165,7 @@ static void write_weights(const char *model, char paths[VIA_COUNT][1200]) {
 
 static void check_model(const char *model) {
     char paths[VIA_COUNT][1200];
-    write_weights(model, paths);
+    write_weights(model, paths, -1);
     size_t len;
     char *json = read_text(model, "model.json", &len);
     for (int via = 0; via < VIA_COUNT; via++)
@@ -234,7 +235,7 @@ static void test_broken_layers_fail(void **state) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char paths[VIA_COUNT][1200];
-        write_weights(cases[c].model, paths);
+        write_weights(cases[c].model, paths, VIA_CKPT_SAVE_WEIGHTS);
         size_t len;
         char *json = read_text(cases[c].model, "model.json", &len);
         int n;
@@ -250,6 +251,80 @@ static void test_broken_layers_fail(void **state) {
     }
 }
 
+
+/* `sidecar eval` on MobileNetV2 (the inverted-residual blocks) from an .npz: the logged loss and
+ * accuracy are those of the float64 reference's probabilities. The checkpoint is the
+ * tf.train.Checkpoint(model, optimizer) a training job writes (the evaluator needs the
+ * optimizer's step). Labels: the reference's top
+ * class for images 0 and 1, the next class for image 2 (accuracy 2/3). */
+static void test_cli_eval_mobilenetv2(void **state) {
+    (void)state;
+    const char *exe = getenv("SC_CLI");
+    if (!exe) fail_msg("SC_CLI is not set (run through ctest)");
+    char paths[VIA_COUNT][1200];
+    write_weights("mobilenetv2", paths, VIA_CKPT_MANAGER);
+    darray x = load_npy("mobilenetv2", "x.npy"), y = load_npy("mobilenetv2", "y.npy");
+    int batch = (int)x.dims[0], classes = (int)y.dims[1];
+    assert_int_equal(batch, 3);
+    int32_t labels[3];
+    double want_loss = 0;
+    for (int b = 0; b < batch; b++) {
+        const double *p = y.v + (size_t)b * (size_t)classes;
+        int top = 0, second = -1;
+        for (int c = 1; c < classes; c++)
+            if (p[c] > p[top]) top = c;
+        for (int c = 0; c < classes; c++)
+            if (c != top && (second < 0 || p[c] > p[second])) second = c;
+        /* The top class must be clear, or float32 could pick another. */
+        assert_true(p[top] - p[second] > 1e-3 * p[top]);
+        labels[b] = b < 2 ? top : (top + 1) % classes;
+        want_loss -= log(p[labels[b]]) / batch;
+    }
+    const double want_acc = 2.0 / 3.0;
+    float *xf = malloc(x.n * sizeof(float));
+    assert_non_null(xf);
+    for (size_t i = 0; i < x.n; i++) xf[i] = (float)x.v[i];
+    char npz[1200], model[1200], cmd[4000];
+    snprintf(npz, sizeof npz, "%s/mobilenetv2_eval.npz", g_tmp);
+    snprintf(model, sizeof model, "%s/mobilenetv2/model.json", g_root);
+    sc_npz_writer *w;
+    sc_error err;
+    const int64_t lshape[1] = {batch};
+    assert_int_equal(sc_npz_writer_create(npz, 0, &w, &err), SC_OK);
+    assert_int_equal(sc_npz_writer_add(w, "x", SC_DT_FLOAT, 4, x.dims, xf, x.n * sizeof(float), &err),
+                     SC_OK);
+    assert_int_equal(sc_npz_writer_add(w, "y", SC_DT_INT32, 1, lshape, labels, sizeof labels, &err),
+                     SC_OK);
+    assert_int_equal(sc_npz_writer_close(w, &err), SC_OK);
+    sc_npz_writer_free(w);
+    snprintf(cmd, sizeof cmd,
+             "'%s' eval '%s' --model '%s' --data '%s' --loss sparse_categorical_crossentropy "
+             "--metrics accuracy --json",
+             exe, paths[VIA_CKPT_MANAGER], model, npz);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[4096] = "";
+    size_t len = fread(line, 1, sizeof line - 1, p);
+    line[len] = '\0';
+    int st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail_msg("sidecar eval failed (%d): %s", st, line);
+    json_error_t je;
+    json_t *j = json_loads(line, JSON_DISABLE_EOF_CHECK, &je);
+    if (!j) fail_msg("not JSON: %s (%s)", line, je.text);
+    const json_t *m = json_object_get(j, "metrics");
+    double loss = json_number_value(json_object_get(m, "loss"));
+    double acc = json_number_value(json_object_get(m, "accuracy"));
+    print_message("  sidecar eval mobilenetv2: loss %.9g accuracy %.9g; float64 reference %.9g "
+                  "%.9g (|diff| %.2g)\n",
+                  loss, acc, want_loss, want_acc, fabs(loss - want_loss));
+    assert_true(fabs(loss - want_loss) <= RTOL * fabs(want_loss));
+    assert_true(fabs(acc - want_acc) <= 1e-6);
+    json_decref(j);
+    free(xf);
+    free(x.v);
+    free(y.v);
+}
+
 int main(void) {
     const char *src = getenv("SC_SOURCE_DIR");
     snprintf(g_root, sizeof g_root, "%s/tests/golden/applications", src ? src : ".");
@@ -258,6 +333,7 @@ int main(void) {
         cmocka_unit_test(test_generator_values),  cmocka_unit_test(test_mobilenetv2),
         cmocka_unit_test(test_efficientnetb0),    cmocka_unit_test(test_efficientnetb0_notop),
         cmocka_unit_test(test_resnet50),          cmocka_unit_test(test_broken_layers_fail),
+        cmocka_unit_test(test_cli_eval_mobilenetv2),
     };
     int rc = cmocka_run_group_tests_name("applications", tests, NULL, NULL);
     ckf_rmtree(g_tmp);
