@@ -153,7 +153,15 @@ void app_weights_write_ckpt(const app_weights *w, const char *prefix, int manage
         var_obj[i] = a->dtype == SC_DT_INT64
                          ? tft_var_i64(t, *(const int64_t *)a->data)
                          : tft_var_f32(t, a->rank, a->shape, (const float *)a->data);
-        tft_edge(t, layer_obj[w->layer_index[a->layer_with_weights]], a->name, var_obj[i]);
+        int lo = layer_obj[w->layer_index[a->layer_with_weights]];
+        tft_edge(t, lo, a->name, var_obj[i]);
+        /* Keras 2 Normalization keeps add_weight("mean") in self.adapt_mean: Layer.__setattr__
+         * (sticky_attribute_assignment) adds a second edge to the same variable. */
+        if (strcmp(a->name, "mean") == 0 || strcmp(a->name, "variance") == 0) {
+            char alias[32];
+            snprintf(alias, sizeof alias, "adapt_%s", a->name);
+            tft_edge(t, lo, alias, var_obj[i]);
+        }
     }
     if (manager) {
         tft_edge(t, 0, "model", model);

@@ -44,7 +44,9 @@ float app_weights_value(const char *seed, double center, double amplitude, uint3
 /* Writes the weights as Keras 2 writes a Functional model into a TF checkpoint through the
  * object graph (FORMATS §3.1-3.2): the model's children are, per layer in model.layers order,
  * `layer_with_weights-K` (layers with weights) then `layer-N` (every layer, N counting all
- * layers from the InputLayer); each layer's variables in creation order. manager=0: model.save_weights(prefix) (the root is the model); manager=1:
+ * layers from the InputLayer); each layer's variables in creation order (Normalization's mean
+ * and variance also under their attribute names adapt_mean, adapt_variance, as Keras 2 tracks
+ * them). manager=0: model.save_weights(prefix) (the root is the model); manager=1:
  * tf.train.Checkpoint(model=..., optimizer=...) via CheckpointManager (root children `model`,
  * `optimizer` (Keras 2.11+ Adam, step 7, never applied), `save_counter`). */
 void app_weights_write_ckpt(const app_weights *w, const char *prefix, int manager);
