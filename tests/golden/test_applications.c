@@ -145,15 +145,27 @@ static double run_model(const char *model, const char *json, size_t len, int via
     return worst;
 }
 
-/* Writes the weight files of `model` into g_tmp (only_via >= 0: only that one). */
+/* Writes the weight files of `model` into g_tmp (only_via >= 0: only that one), unless an
+ * earlier test of this run wrote them already (ResNet50's are 94 MB each). */
 static void write_weights(const char *model, char paths[VIA_COUNT][1200], int only_via) {
+    int missing = 0;
+    for (int via = 0; via < VIA_COUNT; via++) {
+        snprintf(paths[via], 1200, "%s/%s-%d%s", g_tmp, model, via,
+                 via == VIA_WEIGHTS_H5 ? ".weights.h5" : "");
+        char probe[1300];
+        snprintf(probe, sizeof probe, "%s%s", paths[via], via == VIA_WEIGHTS_H5 ? "" : ".index");
+        FILE *f = (only_via < 0 || via == only_via) ? fopen(probe, "rb") : NULL;
+        if (f)
+            fclose(f);
+        else if (only_via < 0 || via == only_via)
+            missing = 1;
+    }
+    if (!missing) return;
     char p[1200];
     snprintf(p, sizeof p, "%s/%s/weights.json", g_root, model);
     app_weights *w = app_weights_load(p);
     print_message("  %s: %zu variables, %zu values generated\n", model, w->n, w->total_values);
     for (int via = 0; via < VIA_COUNT; via++) {
-        snprintf(paths[via], 1200, "%s/%s-%d%s", g_tmp, model, via,
-                 via == VIA_WEIGHTS_H5 ? ".weights.h5" : "");
         if (only_via >= 0 && via != only_via) continue;
         if (via == VIA_WEIGHTS_H5)
             app_weights_write_h5(w, paths[via]);
