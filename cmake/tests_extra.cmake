@@ -17,3 +17,7 @@ if(NOT SC_SANITIZE AND NOT SC_FUZZ)
       ENVIRONMENT "PYTHONPATH=${SC_SRC}/python;SIDECAR_LIBRARY=$<TARGET_FILE:sidecar_shared>;SC_BUILD_DIR=${PROJECT_BINARY_DIR};SC_SOURCE_DIR=${SC_SRC}")
   endforeach()
 endif()
+
+# keras.applications (tests/golden/test_applications.c): generates ResNet50's 23.6M weights and
+# writes three 94 MB weight files; about 30 s normally, 2 min under ASan on a loaded machine.
+set_tests_properties(golden/test_applications PROPERTIES TIMEOUT 1200 LABELS slow)

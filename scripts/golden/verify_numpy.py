@@ -9,6 +9,7 @@ and compares with the tfjs goldens under the manifest's tolerance.
     python3 scripts/golden/verify_numpy.py [tests/golden/data]
 Exit status 0 when every case agrees.
 """
+import functools
 import json
 import math
 import os
@@ -115,8 +116,8 @@ def conv(x, w, b, cfg, depthwise=False):
         y = y.reshape(y.shape[0], y.shape[1], y.shape[2], -1)
     elif nd == 1:
         y = np.einsum("bokc,kcf->bof", p, w)
-    else:
-        y = np.einsum("bhwijc,ijcf->bhwf", p, w)
+    else:  # = einsum("bhwijc,ijcf->bhwf"), through BLAS: the applications' convolutions are large
+        y = np.tensordot(p, w, axes=([3, 4, 5], [0, 1, 2]))
     return y if b is None else y + b
 
 
@@ -205,8 +206,9 @@ def forward(cls, cfg, xs, w, keras2):
         return softmax(x, cfg["axis"])
     if cls == "Embedding":
         return w[0][x.astype(np.int64)]
+    # Multiply broadcasts ([B,H,W,C] * [B,1,1,C] in EfficientNet's squeeze-excite), as Keras' _Merge.
     merges = {"Add": lambda a: sum(a), "Subtract": lambda a: a[0] - a[1],
-              "Multiply": lambda a: np.prod(np.stack(a), axis=0), "Average": lambda a: sum(a) / len(a),
+              "Multiply": lambda a: functools.reduce(np.multiply, a), "Average": lambda a: sum(a) / len(a),
               "Maximum": lambda a: np.max(np.stack(a), axis=0), "Minimum": lambda a: np.min(np.stack(a), axis=0),
               "Concatenate": lambda a: np.concatenate(a, axis=cfg["axis"])}
     if cls in merges:

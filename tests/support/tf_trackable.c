@@ -13,7 +13,6 @@
 #include "sidecar/checkpoint.h"
 #include "sidecar/object_graph.h"
 
-#define TFT_MAX 512
 #define VV      "/.ATTRIBUTES/VARIABLE_VALUE"
 
 typedef struct tft_edge_t {
@@ -32,8 +31,8 @@ typedef struct tft_obj_t {
     int64_t shape[4];
     void *data;
     size_t size;
-    tft_edge_t edges[64];
-    int num_edges;
+    tft_edge_t *edges; /* a Functional model has two edges per layer: hundreds */
+    int num_edges, cap_edges;
     tft_slot_t slots[64];
     int num_slots;
     int is_slot;     /* held by an optimizer's slot (keyed through .OPTIMIZER_SLOT) */
@@ -43,25 +42,38 @@ typedef struct tft_obj_t {
 } tft_obj_t;
 
 struct tft {
-    tft_obj_t o[TFT_MAX];
-    int n;
+    tft_obj_t *o; /* grows: keras.applications graphs have ~1000 objects */
+    int n, cap;
 };
 
 tft *tft_new(void) {
     tft *t = calloc(1, sizeof *t);
     assert_non_null(t);
+    t->cap = 64;
+    t->o = calloc((size_t)t->cap, sizeof *t->o);
+    assert_non_null(t->o);
     t->n = 1;
     return t;
 }
 
 void tft_free(tft *t) {
     if (!t) return;
-    for (int i = 0; i < t->n; i++) free(t->o[i].data);
+    for (int i = 0; i < t->n; i++) {
+        free(t->o[i].data);
+        free(t->o[i].edges);
+    }
+    free(t->o);
     free(t);
 }
 
 int tft_obj(tft *t) {
-    assert_true(t->n < TFT_MAX);
+    if (t->n == t->cap) {
+        tft_obj_t *o = realloc(t->o, 2 * (size_t)t->cap * sizeof *o);
+        assert_non_null(o);
+        memset(o + t->cap, 0, (size_t)t->cap * sizeof *o);
+        t->o = o;
+        t->cap *= 2;
+    }
     return t->n++;
 }
 
@@ -94,7 +106,14 @@ int tft_var_i64(tft *t, int64_t v) {
 
 void tft_edge(tft *t, int parent, const char *name, int child) {
     tft_obj_t *o = &t->o[parent];
-    assert_true(o->num_edges < 64 && strlen(name) < 64);
+    assert_true(strlen(name) < 64);
+    if (o->num_edges == o->cap_edges) {
+        int cap = o->cap_edges ? 2 * o->cap_edges : 8;
+        tft_edge_t *e = realloc(o->edges, (size_t)cap * sizeof *e);
+        assert_non_null(e);
+        o->edges = e;
+        o->cap_edges = cap;
+    }
     o->edges[o->num_edges].child = child;
     snprintf(o->edges[o->num_edges++].name, 64, "%s", name);
 }
@@ -174,7 +193,9 @@ static void escape_into(char *dst, size_t cap, const char *name) {
 }
 
 void tft_write(tft *t, const char *prefix, int num_shards) {
-    int order[TFT_MAX], n = 0, seen[TFT_MAX] = {0};
+    int *order = calloc((size_t)t->n, sizeof *order), *seen = calloc((size_t)t->n, sizeof *seen);
+    int n = 0;
+    assert_true(order && seen);
     for (int i = 0; i < t->n; i++) {
         t->o[i].node = -1;
         t->o[i].key[0] = t->o[i].path[0] = '\0';
@@ -271,4 +292,6 @@ void tft_write(tft *t, const char *prefix, int num_shards) {
     if (sc_bundle_writer_finish(w, &err) != SC_OK) fail_msg("%s", err.message);
     sc_bundle_writer_free(w);
     sc_pb_buf_free(&g);
+    free(order);
+    free(seen);
 }

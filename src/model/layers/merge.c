@@ -1,5 +1,10 @@
-/* Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum (same shapes) and
- * Concatenate (any axis but the batch). */
+/* Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum and Concatenate (any axis
+ * but the batch).
+ *
+ * The element-wise merges broadcast as Keras 2's _Merge does (tf_keras/layers/merging/
+ * base_merge.py): inputs of lower rank get 1s inserted after the batch axis
+ * (`tf.expand_dims(x, axis=1)` until the ranks agree), then the op broadcasts like NumPy:
+ * EfficientNet's squeeze-excite multiplies [H,W,C] by [1,1,C]. */
 #include <string.h>
 
 #include "core/error.h"
@@ -8,6 +13,14 @@
 
 typedef enum { M_ADD, M_SUB, M_MUL, M_AVG, M_MAX, M_MIN } merge_op;
 
+/* Input k's shape right-aligned to the output's rank (1s in front). */
+static sc_shape aligned(const sc_shape *in, int rank) {
+    sc_shape a = {rank, {0}};
+    int pad = rank - in->rank;
+    for (int d = 0; d < rank; d++) a.dims[d] = d < pad ? 1 : in->dims[d - pad];
+    return a;
+}
+
 static sc_status merge_infer(sc_layer *L, sc_node *n, sc_error *err) {
     if (n->num_inputs < 2)
         return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (%s): needs at least 2 inputs",
@@ -15,17 +28,67 @@ static sc_status merge_infer(sc_layer *L, sc_node *n, sc_error *err) {
     if (strcmp(L->class_name, "Subtract") == 0 && n->num_inputs != 2)
         return sc_error_set(err, SC_INVALID_ARGUMENT,
                             "layer '%s' (Subtract): needs exactly 2 inputs", L->name);
-    for (int i = 1; i < n->num_inputs; i++)
-        if (!sc_shape_equal(&n->in_shape[i], &n->in_shape[0])) {
-            char a[128], b[128];
-            return sc_error_set(err, SC_UNIMPLEMENTED,
-                                "layer '%s' (%s): inputs of shapes %s and %s (broadcasting is not "
-                                "supported)",
-                                L->name, L->class_name, sc_shape_str(&n->in_shape[0], a, sizeof a),
-                                sc_shape_str(&n->in_shape[i], b, sizeof b));
+    int rank = 0;
+    for (int i = 0; i < n->num_inputs; i++)
+        if (n->in_shape[i].rank > rank) rank = n->in_shape[i].rank;
+    sc_shape out = {rank, {0}};
+    for (int d = 0; d < rank; d++) out.dims[d] = 1;
+    for (int i = 0; i < n->num_inputs; i++) {
+        sc_shape a = aligned(&n->in_shape[i], rank);
+        for (int d = 0; d < rank; d++) {
+            if (a.dims[d] == out.dims[d] || a.dims[d] == 1) continue;
+            if (out.dims[d] == 1) {
+                out.dims[d] = a.dims[d];
+                continue;
+            }
+            char x[128], y[128];
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "layer '%s' (%s): inputs of shapes %s and %s do not broadcast",
+                                L->name, L->class_name, sc_shape_str(&n->in_shape[0], x, sizeof x),
+                                sc_shape_str(&n->in_shape[i], y, sizeof y));
         }
-    n->out_shape = n->in_shape[0];
+    }
+    n->out_shape = out;
     return SC_OK;
+}
+
+static float combine(merge_op op, float a, float b) {
+    switch (op) {
+    case M_ADD:
+    case M_AVG:
+        return a + b;
+    case M_SUB:
+        return a - b;
+    case M_MUL:
+        return a * b;
+    case M_MAX:
+        return sc_maxf(a, b);
+    case M_MIN:
+        return sc_minf(a, b);
+    }
+    return a;
+}
+
+/* out (k == 0: =, else op=) input k broadcast to the output shape, one example: an odometer over
+ * the output coordinates moving the input offset by its strides (0 on broadcast axes). */
+static void broadcast_apply(merge_op op, int k, const sc_shape *os, const sc_shape *is,
+                            const float *x, float *out) {
+    sc_shape a = aligned(is, os->rank);
+    int64_t stride[SC_MAX_DIMS], idx[SC_MAX_DIMS] = {0}, s = 1;
+    for (int d = os->rank - 1; d >= 0; d--) {
+        stride[d] = a.dims[d] == 1 ? 0 : s;
+        s *= a.dims[d];
+    }
+    int64_t total = sc_shape_elems(os), off = 0;
+    for (int64_t i = 0; i < total; i++) {
+        out[i] = k == 0 ? x[off] : combine(op, out[i], x[off]);
+        for (int d = os->rank - 1; d >= 0; d--) {
+            off += stride[d];
+            if (++idx[d] < os->dims[d]) break;
+            off -= stride[d] * os->dims[d];
+            idx[d] = 0;
+        }
+    }
 }
 
 static sc_status merge_forward(const sc_layer *L, const sc_node *n, int batch,
@@ -34,6 +97,20 @@ static sc_status merge_forward(const sc_layer *L, const sc_node *n, int batch,
     (void)err;
     merge_op op = (merge_op)(intptr_t)L->impl;
     size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);
+    int same = 1;
+    for (int k = 0; k < n->num_inputs; k++) same &= sc_shape_equal(&n->in_shape[k], &n->out_shape);
+    if (!same) {
+        int64_t per = sc_shape_elems(&n->out_shape);
+        for (int k = 0; k < n->num_inputs; k++) {
+            int64_t per_in = sc_shape_elems(&n->in_shape[k]);
+            for (int b = 0; b < batch; b++)
+                broadcast_apply(op, k, &n->out_shape, &n->in_shape[k], in[k] + b * per_in,
+                                out + b * per);
+        }
+        if (op == M_AVG)
+            for (size_t i = 0; i < total; i++) out[i] /= (float)n->num_inputs;
+        return SC_OK;
+    }
     memcpy(out, in[0], total * sizeof(float));
     for (int k = 1; k < n->num_inputs; k++) {
         const float *x = in[k];

@@ -1,4 +1,5 @@
-/* Rescaling (y = x * scale + offset) and Normalization over the last axis:
+/* Rescaling (y = x * scale + offset, per channel when given lists) and Normalization over the
+ * last axis:
  *   y = (x - mean) / max(sqrt(variance), 1e-7)        (invert: y = x * sqrt(variance) + mean)
  * Statistics come from the config when given there ("mean": [...], "variance": [...]), otherwise
  * from the layer's variables mean, variance, count (what adapt() fills). */
@@ -8,16 +9,67 @@
 #include "core/error.h"
 #include "model/layers/layers.h"
 
+/* scale and offset: a number, or a list broadcast along the last axis as TF broadcasts the
+ * constant tensor Keras makes of it (EfficientNet's stem, built with weights="imagenet", has
+ * Rescaling([1/sqrt(0.229), 1/sqrt(0.224), 1/sqrt(0.225)])). */
 typedef struct {
-    double scale, offset;
+    float *scale, *offset;
+    size_t ns, no; /* 1 for a number */
 } rescaling;
+
+static sc_status rescale_value(sc_layer *L, const json_t *cfg, const char *key, double def,
+                               float **out, size_t *n, sc_error *err) {
+    const json_t *v = json_object_get(cfg, key);
+    *n = json_is_array(v) ? json_array_size(v) : 1;
+    if (*n == 0)
+        return sc_error_set(err, SC_INVALID_ARGUMENT, "layer '%s' (Rescaling): '%s' is empty",
+                            L->name, key);
+    *out = malloc(*n * sizeof(float));
+    if (!*out) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
+    if (!json_is_array(v)) {
+        double d;
+        sc_status s = sc_cfg_double(L, cfg, key, def, &d, err);
+        (*out)[0] = (float)d;
+        return s;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        const json_t *e = json_array_get(v, i);
+        if (!json_is_number(e))
+            return sc_error_set(err, SC_UNIMPLEMENTED,
+                                "layer '%s' (Rescaling): '%s' must be a number or a flat list of "
+                                "numbers (one per channel)",
+                                L->name, key);
+        (*out)[i] = (float)json_number_value(e);
+    }
+    return SC_OK;
+}
 
 static sc_status rescale_init(sc_layer *L, const json_t *cfg, sc_error *err) {
     rescaling *r = calloc(1, sizeof *r);
     if (!r) return sc_error_set(err, SC_NO_MEMORY, "out of memory");
     L->impl = r;
-    sc_status s = sc_cfg_double(L, cfg, "scale", 1.0, &r->scale, err);
-    return s ? s : sc_cfg_double(L, cfg, "offset", 0.0, &r->offset, err);
+    sc_status s = rescale_value(L, cfg, "scale", 1.0, &r->scale, &r->ns, err);
+    return s ? s : rescale_value(L, cfg, "offset", 0.0, &r->offset, &r->no, err);
+}
+
+static void rescale_destroy(sc_layer *L) {
+    rescaling *r = L->impl;
+    if (!r) return;
+    free(r->scale);
+    free(r->offset);
+    free(r);
+}
+
+static sc_status rescale_infer(sc_layer *L, sc_node *n, sc_error *err) {
+    const rescaling *r = L->impl;
+    const sc_shape *s = &n->in_shape[0];
+    int64_t c = s->rank ? s->dims[s->rank - 1] : 1;
+    if ((r->ns != 1 && (int64_t)r->ns != c) || (r->no != 1 && (int64_t)r->no != c))
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Rescaling): %zu scales and %zu offsets for an input of "
+                            "%lld channels",
+                            L->name, r->ns, r->no, (long long)c);
+    return sc_infer_same_shape(L, n, err);
 }
 
 static sc_status rescale_forward(const sc_layer *L, const sc_node *n, int batch,
@@ -26,9 +78,18 @@ static sc_status rescale_forward(const sc_layer *L, const sc_node *n, int batch,
     (void)scratch;
     (void)err;
     const rescaling *r = L->impl;
-    const float sc = (float)r->scale, of = (float)r->offset;
     size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->in_shape[0]);
-    for (size_t i = 0; i < total; i++) out[i] = in[0][i] * sc + of;
+    if (r->ns == 1 && r->no == 1) {
+        const float sc = r->scale[0], of = r->offset[0];
+        for (size_t i = 0; i < total; i++) out[i] = in[0][i] * sc + of;
+        return SC_OK;
+    }
+    const sc_shape *s = &n->in_shape[0];
+    size_t c = (size_t)(s->rank ? s->dims[s->rank - 1] : 1);
+    for (size_t i = 0; i < total; i++) {
+        size_t ch = i % c;
+        out[i] = in[0][i] * r->scale[r->ns == 1 ? 0 : ch] + r->offset[r->no == 1 ? 0 : ch];
+    }
     return SC_OK;
 }
 
@@ -188,8 +249,8 @@ static sc_status prelu_forward(const sc_layer *L, const sc_node *n, int batch,
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_rescaling = {"Rescaling", rescale_init,    sc_infer_same_shape,
-                                         NULL,        rescale_forward, NULL};
+const sc_layer_ops sc_layer_rescaling = {"Rescaling", rescale_init,    rescale_infer,
+                                         NULL,        rescale_forward, rescale_destroy};
 const sc_layer_ops sc_layer_normalization = {"Normalization", norm_init,   norm_infer, NULL,
                                              norm_forward,    norm_destroy};
 const sc_layer_ops sc_layer_prelu = {"PReLU", prelu_init,    prelu_infer,
