@@ -37,8 +37,12 @@ static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS 
 static int keeps_logits(const sc_model *m, size_t out) {
     int p = m->tensors[m->outputs[out]].producer;
     if (p < 0) return 0;
-    sc_activation a = m->nodes[p].layer->act;
-    return a == SC_ACT_SOFTMAX || a == SC_ACT_SIGMOID;
+    const sc_layer *L = m->nodes[p].layer;
+    /* TimeDistributed's output is a reshape of the inner layer's, not a Softmax/Sigmoid op:
+     * Keras' crossentropy then clips the probabilities instead of taking the logits. */
+    if (m->outputs[out] != m->nodes[p].output || !strcmp(L->class_name, "TimeDistributed"))
+        return 0;
+    return L->act == SC_ACT_SOFTMAX || L->act == SC_ACT_SIGMOID;
 }
 
 /* First-fit placement over the intervals alive at each node. */
