@@ -75,9 +75,7 @@ size_t sc_rnn_scratch(const sc_rnn_cfg *r, int B, int T) {
     return (size_t)B * (size_t)T * gu + (size_t)B * gu + 3 * (size_t)B * u;
 }
 
-static void act(sc_activation a, float *x, size_t n) {
-    if (a != SC_ACT_LINEAR) sc_activation_apply(a, x, 1, n);
-}
+static void act(sc_activation a, float *x, size_t n) { sc_rnn_act(a, x, n); }
 
 void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int F, const float *x,
                 const float *mask, int zero_output, float *out, int ld, int flip, float *scratch,

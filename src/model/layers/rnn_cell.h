@@ -34,6 +34,9 @@ sc_status sc_rnn_parse(const sc_layer *L, const char *class_name, const json_t *
  * key form), Keras 3 .weights.h5 object `h5_sub`. */
 sc_status sc_rnn_declare(sc_layer *L, const sc_rnn_cfg *r, const char *prefix, const char *h5_sub,
                          int64_t in_dim, sc_error *err);
+/* x[0..n) = a(x): sigmoid and tanh vectorised where the CPU allows (rnn_simd.c), the other
+ * activations as sc_activation_apply. */
+void sc_rnn_act(sc_activation a, float *x, size_t n);
 /* Number of state tensors: 2 for LSTM (h, c), else 1 (h). */
 static inline int sc_rnn_num_states(const sc_rnn_cfg *r) { return r->kind == SC_RNN_LSTM ? 2 : 1; }
 /* Scratch floats for one run over [B, T, F]. */
