@@ -641,8 +641,10 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                     s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
                                      "%s: layer '%s': inbound node %zu refers to %s%s%s", b->src,
                                      layer_of[i]->name, next_node[i],
-                                     bad ? "unknown layer '" : "no tensor", bad ? bad : "",
-                                     bad ? "'" : "");
+                                     !bad                    ? "no tensor"
+                                     : find_layer(b, bad, NULL) ? "a call or output index of '"
+                                                                : "unknown layer '",
+                                     bad ? bad : "", bad ? "' that does not exist" : "");
                     goto done;
                 }
                 const char *kw = unsupported_kwarg(node);
