@@ -16,7 +16,6 @@
  * failed run exits 1. SC_TORCH_RNN overrides the script path, SC_PYTHON the interpreter
  * (default /usr/bin/python3: Debian's python3-torch).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -25,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench_util.h"
+#include "bench_npy.h"
 #include "sidecar/engine.h"
 #include "sidecar/model.h"
 
@@ -58,55 +57,12 @@ static const char k_json[] =
 static char g_dir[4096];
 static int g_keep;
 
-static void fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
-    bench_fill(x, n * sizeof *x, seed);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t w;
-        memcpy(&w, &x[i], sizeof w);
-        x[i] = lo + (hi - lo) * (float)(w >> 8) * (1.0f / 16777216.0f);
-    }
-}
-
-/* numpy.save's v1.0 format of a float32 C-order array. */
-static int write_npy(const char *stem, const int64_t *dims, int rank, const float *data) {
-    char path[4200], dict[256];
-    snprintf(path, sizeof path, "%s/%s.npy", g_dir, stem);
-    size_t len = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, "
-                                                     "'shape': (");
-    size_t elems = 1;
-    for (int i = 0; i < rank; i++) {
-        len += (size_t)snprintf(dict + len, sizeof dict - len, "%lld, ", (long long)dims[i]);
-        elems *= (size_t)dims[i];
-    }
-    len += (size_t)snprintf(dict + len, sizeof dict - len, "), }");
-    size_t hlen = (10 + len + 1 + 63) / 64 * 64 - 10;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "bench_rnn: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
-    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(dict, 1, len, f) == len;
-    for (size_t i = len; ok && i + 1 < hlen; i++) ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof(float), elems, f) == elems;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok) fprintf(stderr, "bench_rnn: %s: write failed\n", path);
-    return ok ? 0 : -1;
-}
-
 static void remove_dir(void) {
-    if (!g_dir[0] || g_keep) return;
-    DIR *d = opendir(g_dir);
-    struct dirent *e;
-    char path[4400];
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(path, sizeof path, "%s/%s", g_dir, e->d_name);
-            unlink(path);
-        }
-    if (d) closedir(d);
-    rmdir(g_dir);
+    if (g_dir[0] && !g_keep) bench_remove_dir(g_dir);
+}
+
+static int write_npy(const char *stem, const int64_t *dims, int rank, const float *data) {
+    return bench_write_npy(g_dir, stem, dims, rank, data);
 }
 
 static double cpu_now(void) {
@@ -204,7 +160,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_rnn: %s\n", x ? err.message : "out of memory");
         goto done;
     }
-    fill_uniform(x, (size_t)B * T * F, 1, -1.0f, 1.0f);
+    bench_fill_uniform(x, (size_t)B * T * F, 1, -1.0f, 1.0f);
     int64_t xd[3] = {B, T, F};
     if (write_npy("lstm_x", xd, 3, x)) goto done;
     for (size_t i = 0; i < sc_model_num_variables(m); i++) {
@@ -214,7 +170,7 @@ int main(int argc, char **argv) {
             int64_t out = v->shape.dims[v->shape.rank - 1], in = v->num_elements / out;
             lim = sqrtf(6.0f / (float)(in + out));
         }
-        fill_uniform(v->data, (size_t)v->num_elements, 100 + i, -lim, lim);
+        bench_fill_uniform(v->data, (size_t)v->num_elements, 100 + i, -lim, lim);
         char stem[256];
         const char *nm = strrchr(v->name, '/') ? strrchr(v->name, '/') + 1 : v->name;
         snprintf(stem, sizeof stem, "%s_%s", v->layer, nm);

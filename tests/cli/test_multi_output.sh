@@ -48,23 +48,19 @@ json.dump(compile_cfg, open(d + "/compile.json", "w"))
 def flat(M): return [v for row in M for v in row] if isinstance(M[0], list) else M
 tensors = {"dense/vars/0": (W1, [F, H]), "dense/vars/1": (b1, [H]), "cls/vars/0": (Wc, [H, C]),
            "cls/vars/1": (bc, [C]), "reg/vars/0": (Wr, [H, 1]), "reg/vars/1": (br, [1])}
-hdr, data = {}, b""
-for k in sorted(tensors):
-    v = flat(tensors[k][0]); raw = struct.pack("<%df" % len(v), *v)
-    hdr[k] = {"dtype": "F32", "shape": tensors[k][1], "data_offsets": [len(data), len(data) + len(raw)]}
-    data += raw
-h = json.dumps(hdr).encode(); h += b" " * (-len(h) % 8)
-open(d + "/w.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + data)
+def safetensors(path):
+    hdr, data = {}, b""
+    for k in sorted(tensors):
+        v = flat(tensors[k][0]); raw = struct.pack("<%df" % len(v), *v)
+        hdr[k] = {"dtype": "F32", "shape": tensors[k][1], "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    h = json.dumps(hdr).encode(); h += b" " * (-len(h) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + data)
+safetensors(d + "/w.safetensors")
 # A second checkpoint for `sidecar run`: the classifier's kernel negated, the regressor's halved.
 tensors["cls/vars/0"] = ([[-v for v in row] for row in Wc], [H, C])
 tensors["reg/vars/0"] = ([[v / 2 for v in row] for row in Wr], [H, 1])
-hdr, data = {}, b""
-for k in sorted(tensors):
-    v = flat(tensors[k][0]); raw = struct.pack("<%df" % len(v), *v)
-    hdr[k] = {"dtype": "F32", "shape": tensors[k][1], "data_offsets": [len(data), len(data) + len(raw)]}
-    data += raw
-h = json.dumps(hdr).encode(); h += b" " * (-len(h) % 8)
-open(d + "/w2.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + data)
+safetensors(d + "/w2.safetensors")
 
 def npy(fmt, descr, shape, vals):
     head = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
