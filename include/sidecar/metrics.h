@@ -72,6 +72,15 @@ typedef struct sc_metric_batch {
      * straight out of a softmax or sigmoid (FORMATS §9.5: no clipping, exact logits formulas,
      * from_logits ignored). Pass them exactly when that applies; NULL otherwise. */
     const float *logits;
+    /* Optional: the Keras mask of y_pred (sc_runner_output_mask), one value per row: B x
+     * (elements of pred_dims / its last dim), 1 = keep, 0 = masked; NULL = none. As Keras 2.15
+     * uses a prediction's mask (compile_utils, losses_utils.apply_mask / apply_valid_mask): a
+     * row's weight is sample_weight x mask; a loss with reduction sum_over_batch_size divides
+     * the weighted sum by the number of unmasked rows (NaN when every row is masked, as Keras);
+     * a metric counts the weights of the unmasked rows. The rows must be those the labels align
+     * to (else SC_INVALID_ARGUMENT, where Keras fails too). The evaluator passes it for every
+     * loss and metric; an unweighted metric gets the mask alone (sample_weight NULL). */
+    const float *mask;
 } sc_metric_batch;
 
 /* ---------------------------------------------------------------------------------------------

@@ -227,6 +227,11 @@ const float *sc_runner_output(const sc_runner *r, size_t i);
 /* The output of layer i's pre-activation value when the layer ends in an activation, for
  * Keras' logits shortcut; NULL when not kept. */
 const float *sc_runner_output_logits(const sc_runner *r, size_t i);
+/* The Keras mask of output i of the last run (Embedding(mask_zero=True) or Masking upstream,
+ * passed on as Keras 2 passes it): one value per row, batch x (elements of the output shape /
+ * its last dimension) floats, 1 = keep, 0 = masked; NULL when the output carries no mask. Keras
+ * uses it as a sample weight of the losses and metrics (sc_metric_batch.mask). */
+const float *sc_runner_output_mask(const sc_runner *r, size_t i);
 /* Bytes of the activation arena (for reporting memory use). */
 size_t sc_runner_arena_bytes(const sc_runner *r);
 

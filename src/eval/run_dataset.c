@@ -66,6 +66,8 @@ static void output_batch(sc_evaluator *ev, const sc_eval_dataset *ds, const sc_b
     /* TF-backend Keras computes crossentropies from the logits when the output came straight
      * out of a softmax or sigmoid (FORMATS §9.5); the runner keeps them for such outputs. */
     mb->logits = sc_runner_output_logits(ev->runner, o);
+    /* Keras 2 weights the losses and metrics of a masked output by its mask (compile_utils). */
+    mb->mask = sc_runner_output_mask(ev->runner, o);
 }
 
 /* Keras 2.15 LossesContainer: each output's loss feeds "<output>_loss" (a Mean over batches

@@ -100,6 +100,18 @@ sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char
         if (cp != ct && cp != 1 && ct != 1) return mismatch(who, &t, &p, err);
         if (!prod(&p, p.rank ? p.rank - 1 : 0, &rows)) goto too_big;
     }
+    if (b->mask) {
+        /* One mask value per row of the predictions as the model produced them. */
+        size_t mrows = 1;
+        for (int i = 0; i + 1 < b->pred_rank; i++) mrows *= (size_t)b->pred_dims[i];
+        if (mrows != rows)
+            return sc_error_set(err, SC_INVALID_ARGUMENT,
+                                "%s: the predictions carry a Keras mask of %zu values per example, "
+                                "but the labels align with them in %zu rows (Keras cannot weight "
+                                "this loss or metric by the mask either): give labels of the "
+                                "prediction shape without its last axis",
+                                who, mrows, rows);
+    }
     if (cp > SIZE_MAX / 2 / rows || b->batch > SIZE_MAX / 2 / (rows * cp)
         || b->batch > SIZE_MAX / 2 / (rows * ct))
         goto too_big;
@@ -110,7 +122,8 @@ sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char
                      .p = b->y_pred,
                      .y = b->y_true,
                      .w = b->sample_weight,
-                     .z = b->logits};
+                     .z = b->logits,
+                     .m = b->mask};
     return SC_OK;
 too_big:
     return sc_error_set(err, SC_INVALID_ARGUMENT, "%s: batch of %zu samples is too large", who,

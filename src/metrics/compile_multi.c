@@ -132,10 +132,11 @@ sc_status sc_compile_multi(const sc_compile_ctx *c0, const json_t *cc,
                 out->loss_weights[o] = json_number_value(e);
         }
     }
-    /* Keras 2 orders the metrics: every output's metrics, then every output's weighted ones. */
+    /* Keras 2.15 orders the metrics output by output: its metrics, then its weighted ones
+     * (MetricsContainer._create_ordered_metrics, which model.metrics and the logs follow). */
     size_t cap = 0;
-    for (int w = 0; w < 2 && !st; w++)
-        for (size_t o = 0; o < n && !st; o++) {
+    for (size_t o = 0; o < n && !st; o++)
+        for (int w = 0; w < 2 && !st; w++) {
             sc_compile_ctx c = *c0;
             c.sh = &shapes[o];
             const char *ln = out->losses[o] ? sc_loss_class_name(out->losses[o]) : NULL;

@@ -210,8 +210,8 @@ sc_status sc_confusion_update(sc_metric *m, const sc_metric_batch *b, sc_error *
     size_t j0 = m->o.class_id >= 0 ? (size_t)m->o.class_id : 0;
     size_t j1 = m->o.class_id >= 0 ? j0 + 1 : r.cp;
     for (size_t i = 0; i < r.batch; i++) {
-        double sw = sc_rows_weight(&r, i);
         for (size_t k = 0; k < r.rows; k++) {
+            double sw = sc_rows_row_weight(&r, i, k);
             const float *py = sc_rows_true(&r, i, k), *pp = sc_rows_pred(&r, i, k);
             float kv = 0.0f;
             size_t ki = 0;

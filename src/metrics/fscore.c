@@ -81,8 +81,8 @@ static sc_status fbeta_update(sc_metric *m, const sc_rows *r, sc_error *err) {
     double *s = m->scratch;
     memset(s, 0, m->n_scratch * sizeof *s);
     for (size_t i = 0; i < r->batch; i++) {
-        double w = sc_rows_weight(r, i);
         for (size_t row = 0; row < r->rows; row++) {
+            double w = sc_rows_row_weight(r, i, row);
             const float *y = sc_rows_true(r, i, row), *p = sc_rows_pred(r, i, row);
             float mx = p[sc_argmax(p, c)];
             for (size_t j = 0; j < c; j++) {
@@ -119,8 +119,8 @@ static sc_status iou_update(sc_metric *m, const sc_metric_batch *b, sc_error *er
     size_t per = one_hot || !m->o.sparse_y_pred ? 1 : r.cp; /* ids per row */
     for (int pass = 0; pass < 2; pass++) {                  /* validate everything, then count */
         for (size_t i = 0; i < r.batch; i++) {
-            float w = sc_rows_weight(&r, i);
             for (size_t row = 0; row < r.rows; row++) {
+                float w = sc_rows_row_weight(&r, i, row);
                 const float *y = sc_rows_true(&r, i, row), *p = sc_rows_pred(&r, i, row);
                 for (size_t j = 0; j < per; j++) {
                     float yt = one_hot ? (float)sc_argmax(y, r.ct) : y[j];
@@ -152,7 +152,7 @@ static sc_status r2_update(sc_metric *m, const sc_metric_batch *b, sc_error *err
     double *s = m->scratch;
     memset(s, 0, m->n_scratch * sizeof *s);
     for (size_t i = 0; i < r.batch; i++) {
-        double w = sc_rows_weight(&r, i);
+        double w = sc_rows_row_weight(&r, i, 0);
         const float *y = sc_rows_true(&r, i, 0), *p = sc_rows_pred(&r, i, 0);
         for (size_t j = 0; j < d; j++) {
             float e = y[j] - p[j];

@@ -117,23 +117,29 @@ sc_status sc_loss_compute(const sc_loss *l, const sc_metric_batch *b, float *out
     double total = 0.0, weights = 0.0;
     size_t valid_rows = 0;
     for (size_t i = 0; i < r.batch; i++) {
-        double w = sc_rows_weight(&r, i);
         for (size_t k = 0; k < r.rows; k++) {
+            double w = sc_rows_row_weight(&r, i, k);
             int valid;
             float v = sc_rowfn_eval(l->fn, &ctx, sc_rows_true(&r, i, k), r.ct,
                                     sc_rows_pred(&r, i, k), r.cp, sc_rows_logits(&r, i, k), &valid);
             if (!valid) continue;
             if (l->fn == SC_FN_COSINE) v = -v;
+            /* a masked row weighs 0 (a NaN there still makes the sum NaN, as in Keras) */
             total += (double)v * w;
             weights += w;
-            valid_rows++;
+            valid_rows += !sc_rows_masked(&r, i, k);
         }
     }
     float sum = (float)total;
     switch (l->reduction) {
     case SC_REDUCTION_SUM: *out = sum; break;
     case SC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT: *out = sc_div_no_nan(sum, (float)weights); break;
-    default: *out = sc_div_no_nan(sum, (float)valid_rows); break;
+    default:
+        /* Keras 2.15 apply_valid_mask: a masked prediction's weights become mask * total/valid,
+         * so the mean is over the unmasked rows; none unmasked gives 0 * inf = NaN. */
+        *out = b->mask && valid_rows == 0 && r.batch > 0 ? NAN
+                                                          : sc_div_no_nan(sum, (float)valid_rows);
+        break;
     }
     return SC_OK;
 }

@@ -136,8 +136,8 @@ static sc_status mean_fn_update(sc_metric *m, const sc_metric_batch *b, sc_error
     if (st != SC_OK) return st;
     double total = 0.0, count = 0.0;
     for (size_t i = 0; i < r.batch; i++) {
-        double w = sc_rows_weight(&r, i);
         for (size_t k = 0; k < r.rows; k++) {
+            double w = sc_rows_row_weight(&r, i, k);
             int valid;
             float v = sc_rowfn_eval(fn, &ctx, sc_rows_true(&r, i, k), r.ct, sc_rows_pred(&r, i, k),
                                     r.cp, sc_rows_logits(&r, i, k), &valid);
@@ -182,10 +182,15 @@ static sc_status mean_update(sc_metric *m, const sc_metric_batch *b, sc_error *e
         per *= (size_t)b->pred_dims[i];
     }
     double total = 0.0, count = 0.0;
+    /* A mask has one value per row of the last axis: rows of `last` values each. */
+    size_t last = b->pred_rank ? (size_t)b->pred_dims[b->pred_rank - 1] : 1, rows = per / last;
     for (size_t i = 0; i < b->batch; i++) {
         double w = b->sample_weight ? b->sample_weight[i] : 1.0;
-        for (size_t j = 0; j < per; j++) total += (double)b->y_pred[i * per + j] * w;
-        count += w * (double)per;
+        for (size_t j = 0; j < per; j++) {
+            double wj = b->mask ? w * b->mask[i * rows + j / last] : w;
+            total += (double)b->y_pred[i * per + j] * wj;
+            count += wj;
+        }
     }
     sc_acc_add(&m->state[0], total);
     sc_acc_add(&m->state[1], count);

@@ -20,6 +20,7 @@ typedef enum sc_align_mode {
 typedef struct sc_rows {
     size_t batch, rows, cp, ct;
     const float *p, *y, *w, *z; /* z: logits or NULL */
+    const float *m;             /* Keras mask, one value per row ([batch, rows]), or NULL */
 } sc_rows;
 
 sc_status sc_rows_align(const sc_metric_batch *b, sc_align_mode mode, const char *who, sc_rows *out,
@@ -35,6 +36,15 @@ static inline const float *sc_rows_logits(const sc_rows *r, size_t b, size_t i) 
     return r->z ? r->z + (b * r->rows + i) * r->cp : NULL;
 }
 static inline float sc_rows_weight(const sc_rows *r, size_t b) { return r->w ? r->w[b] : 1.0f; }
+/* Weight of row i of sample b: the sample weight times the mask (Keras' apply_mask). */
+static inline float sc_rows_row_weight(const sc_rows *r, size_t b, size_t i) {
+    float w = r->w ? r->w[b] : 1.0f;
+    return r->m ? w * r->m[b * r->rows + i] : w;
+}
+/* Row i of sample b is masked out (mask 0). */
+static inline int sc_rows_masked(const sc_rows *r, size_t b, size_t i) {
+    return r->m && r->m[b * r->rows + i] == 0.0f;
+}
 
 /* ---- per-row functions (rowfn.c): the Keras loss/metric functions, in float32 ------------- */
 

@@ -183,7 +183,8 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
     return SC_OK;
 }
 
-/* Adds a call of L on the given input tensors; returns its output tensor id in *tid. */
+/* Adds a call of L on the given input tensors; returns its (first) output tensor id in *tid.
+ * A call with several outputs gets consecutive tensor ids. */
 static sc_status add_node(builder *b, sc_layer *L, const int *inputs, int n_in, int *tid) {
     sc_model *m = b->m;
     if (n_in > SC_MAX_NODE_INPUTS)
@@ -195,21 +196,44 @@ static sc_status add_node(builder *b, sc_layer *L, const int *inputs, int n_in, 
     memset(n, 0, sizeof *n);
     n->layer = L;
     n->num_inputs = n_in;
+    n->num_outputs = 1;
     for (int i = 0; i < n_in; i++) {
         n->inputs[i] = inputs[i];
         n->in_shape[i] = m->tensors[inputs[i]].shape;
     }
     sc_status s = L->ops->infer(L, n, b->err);
-    if (!s) s = sc_check_shape(L, &n->out_shape, b->err);
+    for (int k = 0; !s && k < n->num_outputs; k++)
+        s = sc_check_shape(L, sc_node_out_shape(n, k), b->err);
     if (s) return sc_error_prefix(b->err, s, "%s", b->src);
+    if (n->num_outputs < 1 || n->num_outputs > SC_MAX_NODE_OUTPUTS)
+        return sc_error_set(b->err, SC_INVALID_ARGUMENT, "%s: layer '%s': %d outputs", b->src,
+                            L->name, n->num_outputs);
     int node_index = (int)m->num_nodes++;
     for (int i = 0; i < n_in; i++) m->tensors[inputs[i]].last_use = node_index;
-    int t = new_tensor(b, &n->out_shape, node_index);
-    if (t < 0) return SC_NO_MEMORY;
-    m->nodes[node_index].output = t;
+    for (int k = 0; k < m->nodes[node_index].num_outputs; k++) {
+        int t = new_tensor(b, sc_node_out_shape(&m->nodes[node_index], k), node_index);
+        if (t < 0) return SC_NO_MEMORY;
+        /* Written by this node even when nothing reads it: alive while the node runs, so the
+         * memory plan never lays a sibling output over it. */
+        m->tensors[t].last_use = node_index;
+        if (k == 0) m->nodes[node_index].output = t;
+    }
     L->num_nodes++;
-    *tid = t;
+    *tid = m->nodes[node_index].output;
     return SC_OK;
+}
+
+/* Keras refuses a layer with several outputs in a Sequential model ("should have a single output
+ * tensor"): return_state=True, Bidirectional merge_mode=None. */
+static sc_status one_output(builder *b, int t) {
+    int p = b->m->tensors[t].producer;
+    const sc_node *n = p >= 0 ? &b->m->nodes[p] : NULL;
+    if (!n || n->num_outputs == 1) return SC_OK;
+    return sc_error_set(b->err, SC_INVALID_ARGUMENT,
+                        "%s: layer '%s' (%s) returns %d tensors (return_state=True or "
+                        "merge_mode=None): in a Sequential model every layer must have one output "
+                        "(as in Keras); use a Functional model",
+                        b->src, n->layer->name, n->layer->class_name, n->num_outputs);
 }
 
 /* A call of L: a node, or for a nested model the calls of its layers in order. */
@@ -231,6 +255,7 @@ static sc_status apply(builder *b, sc_layer *L, const int *inputs, int n_in, int
     for (size_t i = L->index + 1; i < m->num_layers; i++) {
         if (m->layers[i]->parent != L) continue;
         sc_status s = apply(b, m->layers[i], &t, 1, &t);
+        if (!s) s = one_output(b, t);
         if (s) return s;
     }
     L->num_nodes++;
@@ -336,6 +361,7 @@ static sc_status build_sequential(builder *b, const json_t *root, const json_t *
         sc_layer *L;
         if ((s = create_layer(b, e, &L))) return s;
         if ((s = apply(b, L, &t, 1, &t))) return s;
+        if ((s = one_output(b, t))) return s;
     }
     return set_outputs(b, &t, 1);
 }
@@ -368,15 +394,23 @@ static int first_node_index(const sc_model *m, const json_t *entry) {
 }
 
 /* (layer, node, tensor) -> tensor id; -1 when that call has not been built yet, -2 when the
- * reference is impossible. */
+ * reference is impossible. Tensor k of a call with several outputs (return_state) is the k-th
+ * of its consecutive ids. */
 static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tensor) {
     size_t li;
     sc_layer *L = find_layer(b, name, &li);
-    if (!L || tensor != 0 || node < 0) return -2;
+    if (!L || tensor < 0 || node < 0) return -2;
     if (L->is_container) node -= b->node_base[li];
     if (node < 0) return -2; /* the nested model's own construction node is never saved */
     if ((size_t)node >= b->next_node[li]) return -1;
-    return b->layer_outputs[li][node];
+    int t = b->layer_outputs[li][node];
+    if (tensor == 0) return t;
+    const sc_model *m = b->m;
+    int p = t >= 0 ? m->tensors[t].producer : -1;
+    /* a nested model's call and an input have one output */
+    if (L->is_container || p < 0 || m->nodes[p].output != t || tensor >= m->nodes[p].num_outputs)
+        return -2;
+    return t + (int)tensor;
 }
 
 /* A call argument this engine does not implement, set in a node's kwargs (Keras 2: the dict
@@ -429,6 +463,48 @@ static int collect(builder *b, const json_t *v, int *ids, int *n, const char **b
         if (r) return r;
     }
     return 0;
+}
+
+/* The layer names of output_layers' references, in collect()'s order. */
+static void ref_names(const json_t *v, const char **names, size_t *n, size_t cap) {
+    if (json_is_object(v)) {
+        const json_t *h = json_object_get(json_object_get(v, "config"), "keras_history");
+        if (json_is_array(h)) ref_names(h, names, n, cap);
+        return;
+    }
+    if (!json_is_array(v)) return;
+    if (json_array_size(v) >= 3 && json_is_string(json_array_get(v, 0))) {
+        if (*n < cap) names[*n] = json_string_value(json_array_get(v, 0));
+        (*n)++;
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) ref_names(json_array_get(v, i), names, n, cap);
+}
+
+/* Keras' output_names (Functional._set_output_names): each output is named after its layer;
+ * a name already taken becomes "<layer>_1", "<layer>_2", ... (a layer with several outputs,
+ * return_state). */
+static sc_status name_outputs(builder *b, const json_t *outs) {
+    sc_model *m = b->m;
+    const char *base[SC_MAX_NODE_INPUTS];
+    size_t n = 0;
+    ref_names(outs, base, &n, SC_MAX_NODE_INPUTS);
+    if (n != m->num_outputs) return SC_OK; /* cannot happen: collect() walked the same refs */
+    m->output_names = calloc(n, sizeof *m->output_names);
+    if (!m->output_names) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        char buf[300];
+        snprintf(buf, sizeof buf, "%s", base[i]);
+        int count = 1; /* prefix_count.get(layer.name, 1) */
+        for (int taken = 1; taken;) {
+            taken = 0;
+            for (size_t j = 0; j < i; j++) taken |= strcmp(m->output_names[j], buf) == 0;
+            if (taken) snprintf(buf, sizeof buf, "%s_%d", base[i], count++);
+        }
+        m->output_names[i] = strdup(buf);
+        if (!m->output_names[i]) return sc_error_set(b->err, SC_NO_MEMORY, "out of memory");
+    }
+    return SC_OK;
 }
 
 /* Builds a Functional graph. At the top (container NULL) its layers are created here, its
@@ -565,8 +641,10 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                     s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
                                      "%s: layer '%s': inbound node %zu refers to %s%s%s", b->src,
                                      layer_of[i]->name, next_node[i],
-                                     bad ? "unknown layer '" : "no tensor", bad ? bad : "",
-                                     bad ? "'" : "");
+                                     !bad                    ? "no tensor"
+                                     : find_layer(b, bad, NULL) ? "a call or output index of '"
+                                                                : "unknown layer '",
+                                     bad ? bad : "", bad ? "' that does not exist" : "");
                     goto done;
                 }
                 const char *kw = unsupported_kwarg(node);
@@ -616,6 +694,7 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
         goto done;
     }
     if ((s = set_outputs(b, ids, (size_t)n))) goto done;
+    if ((s = name_outputs(b, outs))) goto done;
     const json_t *ins = json_object_get(cfg, "input_layers");
     n = 0;
     bad = NULL;

@@ -99,6 +99,7 @@ sc_status sc_model_create_custom(const sc_custom_model_params *p, sc_model **out
     }
     node->out_shape = p->output_shape;
     node->output = (int)p->num_inputs;
+    node->num_outputs = 1;
     m->tensors[p->num_inputs] = (sc_tensor_slot){p->output_shape, 0, 1, 0, 0};
     m->num_tensors = p->num_inputs + 1;
     m->num_nodes = 1;

@@ -32,7 +32,8 @@ static sc_status reinfer(sc_model *m, sc_error *err) {
         for (int k = 0; k < n->num_inputs; k++) n->in_shape[k] = m->tensors[n->inputs[k]].shape;
         sc_status s = n->layer->ops->infer(n->layer, n, err);
         if (s) return s;
-        m->tensors[n->output].shape = n->out_shape;
+        for (int k = 0; k < n->num_outputs; k++)
+            m->tensors[n->output + k].shape = *sc_node_out_shape(n, k);
         n->layer->num_nodes++;
     }
     /* Nested models' calls are counted on the container by the builder; nothing reads them after

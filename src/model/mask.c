@@ -67,8 +67,11 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
             out = sc_embedding_mask_zero(n->layer);
         else if (!strcmp(cls, "Masking"))
             out = 1;
-        else if (IN(cls, k_rnn))
-            out = in && sc_rnn_returns_sequences(n->layer);
+        else if (IN(cls, k_rnn)) {
+            for (int k = 1; k < n->num_outputs; k++)
+                m->tensors[n->output + k].has_mask = in && sc_rnn_output_masked(n->layer, k);
+            out = in && sc_rnn_output_masked(n->layer, 0);
+        }
         else if (IN(cls, k_pass) || IN(cls, k_merge))
             out = in;
         else if (in && (!strcmp(cls, "Attention") || !strcmp(cls, "AdditiveAttention")))
@@ -120,10 +123,10 @@ sc_status sc_mask_forward(const sc_node *n, int batch, const float *const *in,
     return sc_rnn_forward_masked(n->layer, n, batch, in, in_masks[0], out, scratch, err);
 }
 
-void sc_mask_compute(const sc_model *m, const sc_node *n, int batch, const float *const *in,
+void sc_mask_compute(const sc_model *m, const sc_node *n, int t, int batch, const float *const *in,
                      const float *const *in_masks, float *out_mask) {
     const char *cls = n->layer->class_name;
-    size_t len = (size_t)batch * sc_mask_len(m, n->output);
+    size_t len = (size_t)batch * sc_mask_len(m, t);
     if (!strcmp(cls, "Embedding")) { /* not_equal(ids, 0) */
         for (size_t i = 0; i < len; i++) out_mask[i] = in[0][i] != 0.0f;
         return;

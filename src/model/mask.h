@@ -23,9 +23,9 @@ size_t sc_mask_len(const sc_model *m, int t);
 int sc_mask_uses(const sc_model *m, const sc_node *n);
 sc_status sc_mask_forward(const sc_node *n, int batch, const float *const *in,
                           const float *const *in_masks, float *out, float *scratch, sc_error *err);
-/* The output mask of node n (its output tensor has_mask). in_masks[k] is NULL when input k
+/* The mask of tensor t, an output of node n that has_mask. in_masks[k] is NULL when input k
  * has none. */
-void sc_mask_compute(const sc_model *m, const sc_node *n, int batch, const float *const *in,
+void sc_mask_compute(const sc_model *m, const sc_node *n, int t, int batch, const float *const *in,
                      const float *const *in_masks, float *out_mask);
 
 /* Masked forwards of the layers that consume masks (rnn.c, time_distributed.c). */
@@ -33,6 +33,9 @@ sc_status sc_rnn_forward_masked(const sc_layer *L, const sc_node *n, int batch,
                                 const float *const *in, const float *mask, float *out,
                                 float *scratch, sc_error *err);
 int sc_rnn_returns_sequences(const sc_layer *L);
+/* Outputs of an RNN / Bidirectional call that carry the input's mask (tf_keras compute_mask):
+ * the sequence output(s) when returning sequences, never a state. */
+int sc_rnn_output_masked(const sc_layer *L, int k);
 int sc_embedding_mask_zero(const sc_layer *L);
 
 #endif

@@ -107,6 +107,9 @@ void sc_model_free(sc_model *m) {
     }
     for (size_t i = 0; i < m->num_inputs; i++) free(m->input_names[i]);
     free(m->input_names);
+    if (m->output_names)
+        for (size_t i = 0; i < m->num_outputs; i++) free(m->output_names[i]);
+    free(m->output_names);
     free(m->layers);
     free(m->nodes);
     free(m->tensors);
@@ -133,6 +136,7 @@ static const sc_node *output_node(const sc_model *m, size_t i) {
     return p >= 0 ? &m->nodes[p] : NULL;
 }
 const char *sc_model_output_name(const sc_model *m, size_t i) {
+    if (m->output_names) return m->output_names[i];
     const sc_node *n = output_node(m, i);
     return n ? n->layer->name : m->input_names[0];
 }
@@ -141,7 +145,9 @@ sc_shape sc_model_output_shape(const sc_model *m, size_t i) {
 }
 const char *sc_model_output_activation(const sc_model *m, size_t i) {
     const sc_node *n = output_node(m, i);
-    return sc_activation_name(n ? n->layer->act : SC_ACT_LINEAR);
+    /* a layer's activation applies to its first output only (an RNN's states have none) */
+    int first = n && n->output == m->outputs[i];
+    return sc_activation_name(first ? n->layer->act : SC_ACT_LINEAR);
 }
 size_t sc_model_num_variables(const sc_model *m) { return m->num_vars; }
 /* A mutable variable may be written through: runners must reorder the weights again. */

@@ -2,7 +2,9 @@
  *
  * A model is a list of layers (each with its variables) and a list of nodes: one node per call
  * of a layer (a shared layer has several). Each node reads tensors produced by earlier nodes and
- * produces one tensor; nodes are kept in topological order, so the forward pass is one loop.
+ * produces one tensor, or several (an RNN with return_state, Bidirectional with merge_mode=None:
+ * their output k is tensor `output + k`, ids consecutive); nodes are kept in topological order,
+ * so the forward pass is one loop.
  */
 #ifndef SC_MODEL_INTERNAL_H
 #define SC_MODEL_INTERNAL_H
@@ -13,6 +15,8 @@
 #include "sidecar/model.h"
 
 #define SC_MAX_NODE_INPUTS 16
+/* Bidirectional(LSTM, merge_mode=None, return_state=True): [y_fw, y_bw, h_fw, c_fw, h_bw, c_bw] */
+#define SC_MAX_NODE_OUTPUTS 6
 
 typedef struct sc_layer sc_layer;
 typedef struct sc_node sc_node;
@@ -33,6 +37,13 @@ typedef struct sc_layer_ops {
                          float *out, float *scratch, sc_error *err);
     void (*destroy)(sc_layer *L); /* frees L->impl; NULL = free() */
 } sc_layer_ops;
+
+/* A call with several outputs (infer set n->num_outputs > 1: RNNs with return_state,
+ * Bidirectional with merge_mode=None) runs this instead of forward: out[k] is output k; mask is
+ * the input's Keras mask [B, T] or NULL (model/layers/rnn.c). */
+sc_status sc_layer_forward_multi(const sc_layer *L, const sc_node *n, int batch,
+                                 const float *const *in, const float *mask, float *const *out,
+                                 float *scratch, sc_error *err);
 
 struct sc_layer {
     const sc_layer_ops *ops;
@@ -60,9 +71,16 @@ struct sc_node {
     int num_inputs;
     int inputs[SC_MAX_NODE_INPUTS]; /* tensor ids */
     sc_shape in_shape[SC_MAX_NODE_INPUTS];
-    sc_shape out_shape;
-    int output; /* tensor id */
+    sc_shape out_shape; /* output 0 */
+    int output;         /* tensor id of output 0; output k is tensor output + k */
+    int num_outputs;    /* 1, or up to SC_MAX_NODE_OUTPUTS (set by infer) */
+    sc_shape more_shapes[SC_MAX_NODE_OUTPUTS - 1]; /* outputs 1 .. num_outputs-1 */
 };
+
+/* Shape of output k of node n. */
+static inline const sc_shape *sc_node_out_shape(const sc_node *n, int k) {
+    return k == 0 ? &n->out_shape : &n->more_shapes[k - 1];
+}
 
 typedef struct sc_tensor_slot {
     sc_shape shape;
@@ -87,6 +105,7 @@ struct sc_model {
     char **input_names;
     int *outputs; /* tensor ids */
     size_t num_outputs;
+    char **output_names; /* Keras' output_names (uniquified: "lstm", "lstm_1"), or NULL */
     int num_weight_layers;
     int keras3;     /* written by Keras 3: changes hard_sigmoid and a few defaults */
     int sequential; /* Keras 3 keys it `_functional/_operations/<n>` */

@@ -37,8 +37,12 @@ static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS 
 static int keeps_logits(const sc_model *m, size_t out) {
     int p = m->tensors[m->outputs[out]].producer;
     if (p < 0) return 0;
-    sc_activation a = m->nodes[p].layer->act;
-    return a == SC_ACT_SOFTMAX || a == SC_ACT_SIGMOID;
+    const sc_layer *L = m->nodes[p].layer;
+    /* TimeDistributed's output is a reshape of the inner layer's, not a Softmax/Sigmoid op:
+     * Keras' crossentropy then clips the probabilities instead of taking the logits. */
+    if (m->outputs[out] != m->nodes[p].output || !strcmp(L->class_name, "TimeDistributed"))
+        return 0;
+    return L->act == SC_ACT_SOFTMAX || L->act == SC_ACT_SIGMOID;
 }
 
 /* First-fit placement over the intervals alive at each node. */
@@ -46,23 +50,26 @@ static size_t plan(const sc_model *m, int batch, size_t *offsets) {
     size_t nt = m->num_tensors, top = 0;
     for (size_t t = 0; t < nt; t++) offsets[t] = SIZE_MAX;
     for (size_t i = 0; i < m->num_nodes; i++) {
-        int t = m->nodes[i].output;
-        size_t need = round_up((size_t)batch * (size_t)sc_shape_elems(&m->tensors[t].shape));
-        size_t off = 0;
-        for (int moved = 1; moved;) {
-            moved = 0;
-            for (size_t u = 0; u < nt; u++) {
-                const sc_tensor_slot *s = &m->tensors[u];
-                if (offsets[u] == SIZE_MAX || s->producer < 0 || s->last_use < (int)i) continue;
-                size_t us = round_up((size_t)batch * (size_t)sc_shape_elems(&s->shape));
-                if (off < offsets[u] + us && offsets[u] < off + need) {
-                    off = offsets[u] + us;
-                    moved = 1;
+        for (int k = 0; k < m->nodes[i].num_outputs; k++) {
+            int t = m->nodes[i].output + k;
+            size_t need = round_up((size_t)batch * (size_t)sc_shape_elems(&m->tensors[t].shape));
+            size_t off = 0;
+            for (int moved = 1; moved;) {
+                moved = 0;
+                for (size_t u = 0; u < nt; u++) {
+                    const sc_tensor_slot *s = &m->tensors[u];
+                    if (offsets[u] == SIZE_MAX || s->producer < 0 || s->last_use < (int)i)
+                        continue;
+                    size_t us = round_up((size_t)batch * (size_t)sc_shape_elems(&s->shape));
+                    if (off < offsets[u] + us && offsets[u] < off + need) {
+                        off = offsets[u] + us;
+                        moved = 1;
+                    }
                 }
             }
+            offsets[t] = off;
+            if (off + need > top) top = off + need;
         }
-        offsets[t] = off;
-        if (off + need > top) top = off + need;
     }
     return top;
 }
@@ -196,7 +203,11 @@ static sc_status run_nodes(sc_runner *r, int batch, sc_error *err) {
         float *out = r->arena + r->offsets[n->output];
         int handled = 0, act_done = 0;
         sc_status s;
-        if (sc_mask_uses(m, n)) {
+        if (n->num_outputs > 1) {
+            float *outs[SC_MAX_NODE_OUTPUTS];
+            for (int k = 0; k < n->num_outputs; k++) outs[k] = r->arena + r->offsets[n->output + k];
+            s = sc_layer_forward_multi(n->layer, n, batch, in, in_masks[0], outs, r->scratch, err);
+        } else if (sc_mask_uses(m, n)) {
             s = sc_mask_forward(n, batch, in, in_masks, out, r->scratch, err);
             act_done = sc_layer_fuses_activation(n->layer);
         } else {
@@ -207,7 +218,9 @@ static sc_status run_nodes(sc_runner *r, int batch, sc_error *err) {
             }
         }
         if (s) return s;
-        if (r->masks[n->output]) sc_mask_compute(m, n, batch, in, in_masks, r->masks[n->output]);
+        for (int k = 0; k < n->num_outputs; k++)
+            if (r->masks[n->output + k])
+                sc_mask_compute(m, n, n->output + k, batch, in, in_masks, r->masks[n->output + k]);
         if (n->layer->act != SC_ACT_LINEAR && !act_done) {
             size_t last = n->out_shape.rank ? (size_t)n->out_shape.dims[n->out_shape.rank - 1] : 1;
             size_t total = (size_t)batch * (size_t)sc_shape_elems(&n->out_shape);
@@ -226,6 +239,10 @@ const float *sc_runner_output(const sc_runner *r, size_t i) {
 }
 
 const float *sc_runner_output_logits(const sc_runner *r, size_t i) { return r->logits[i]; }
+
+const float *sc_runner_output_mask(const sc_runner *r, size_t i) {
+    return r->masks[r->m->outputs[i]];
+}
 
 size_t sc_runner_arena_bytes(const sc_runner *r) { return r->arena_floats * sizeof(float); }
 

@@ -4,7 +4,8 @@
 # float64 reference written here in plain Python from Keras 2.15's definitions
 # (compile_utils.LossesContainer: "loss" = Mean over batches, weighted by batch size, of
 # sum(loss_weight * loss); "<output>_loss" = the same Mean of the unweighted loss).
-# Labels per output come from .npz arrays named after the output layers.
+# Labels per output come from .npz arrays named after the output layers. Then `sidecar run`:
+# every name in the journal, --json and TensorBoard tags, and --export-best --monitor by name.
 source "$(dirname "$0")/common.bash" "$@"
 "$PYTHON" - "$TMP" <<'PY' >"$TMP/ref.json" || fail "writing the case"
 import json, math, random, struct, sys, zipfile
@@ -47,13 +48,19 @@ json.dump(compile_cfg, open(d + "/compile.json", "w"))
 def flat(M): return [v for row in M for v in row] if isinstance(M[0], list) else M
 tensors = {"dense/vars/0": (W1, [F, H]), "dense/vars/1": (b1, [H]), "cls/vars/0": (Wc, [H, C]),
            "cls/vars/1": (bc, [C]), "reg/vars/0": (Wr, [H, 1]), "reg/vars/1": (br, [1])}
-hdr, data = {}, b""
-for k in sorted(tensors):
-    v = flat(tensors[k][0]); raw = struct.pack("<%df" % len(v), *v)
-    hdr[k] = {"dtype": "F32", "shape": tensors[k][1], "data_offsets": [len(data), len(data) + len(raw)]}
-    data += raw
-h = json.dumps(hdr).encode(); h += b" " * (-len(h) % 8)
-open(d + "/w.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + data)
+def safetensors(path):
+    hdr, data = {}, b""
+    for k in sorted(tensors):
+        v = flat(tensors[k][0]); raw = struct.pack("<%df" % len(v), *v)
+        hdr[k] = {"dtype": "F32", "shape": tensors[k][1], "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    h = json.dumps(hdr).encode(); h += b" " * (-len(h) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + data)
+safetensors(d + "/w.safetensors")
+# A second checkpoint for `sidecar run`: the classifier's kernel negated, the regressor's halved.
+tensors["cls/vars/0"] = ([[-v for v in row] for row in Wc], [H, C])
+tensors["reg/vars/0"] = ([[v / 2 for v in row] for row in Wr], [H, 1])
+safetensors(d + "/w2.safetensors")
 
 def npy(fmt, descr, shape, vals):
     head = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
@@ -105,4 +112,71 @@ echo '{"loss": {"cls": "mse", "nope": "mse"}}' >"$TMP/bad.json"
 run eval "$TMP/w.safetensors" --model "$TMP/model.json" --compile "$TMP/bad.json" --data "$TMP/data.npz"
 expect_rc 1 "unknown output in the loss dict"
 grep -q "'nope' is not an output" "$ERR" || fail "the unknown output is named"
+# sidecar run on two checkpoints: every logged name reaches the journal, the TensorBoard tags
+# (evaluation_<name>_vs_iterations) and --json, and --export-best --monitor <output>_<metric>
+# exports the checkpoint the journal says is best by that name (for both directions).
+for monitor in cls_accuracy reg_loss; do
+    rm -rf "$TMP/ckpts" "$TMP/logs" "$TMP/best"
+    mkdir -p "$TMP/ckpts"
+    cp "$TMP/w.safetensors" "$TMP/ckpts/ckpt-1.safetensors"
+    cp "$TMP/w2.safetensors" "$TMP/ckpts/ckpt-2.safetensors"
+    run run --checkpoint-dir "$TMP/ckpts" --model "$TMP/model.json" --compile "$TMP/compile.json" \
+        --data "$TMP/data.npz" --batch-size 16 --every --max-evaluations 2 --logdir "$TMP/logs" \
+        --export-best "$TMP/best" --monitor "$monitor" --json
+    expect_rc 0 "two-output run, --monitor $monitor"
+    "$PYTHON" - "$TMP" "$OUT" "$monitor" <<'PY' || fail "names in journal / TensorBoard / export ($monitor)"
+import glob, json, os, struct, sys
+d, out, monitor = sys.argv[1:]
+names = ["loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_mae"]
+journal = [json.loads(l) for l in open(d + "/logs/sidecar_journal.jsonl")]
+assert len(journal) == 2, journal
+for j in journal:
+    assert list(j["metrics"]) == names, j["metrics"]
+rows = [json.loads(l) for l in open(out).read().split("\n") if l.strip()]
+assert [list(r["metrics"]) for r in rows] == [names, names], rows
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1; v |= (c & 0x7F) << s; s += 7
+        if c < 0x80: return v, i
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = varint(b, i)
+        f, wt = key >> 3, key & 7
+        if wt == 0: v, i = varint(b, i)
+        elif wt == 1: v = b[i:i + 8]; i += 8
+        elif wt == 5: v = b[i:i + 4]; i += 4
+        elif wt == 2:
+            n, i = varint(b, i); v = b[i:i + n]; i += n
+        else: raise ValueError("wire type %d" % wt)
+        yield f, v
+tags = {}
+for path in glob.glob(d + "/logs/validation/events.out.tfevents.*"):
+    raw = open(path, "rb").read(); i = 0
+    while i < len(raw):
+        n = struct.unpack_from("<Q", raw, i)[0]; rec = raw[i + 12:i + 12 + n]; i += 16 + n
+        ev = dict(fields(rec))
+        step = ev.get(2, 0)
+        if 5 not in ev: continue
+        for f, val in fields(ev[5]):  # Summary.value
+            if f == 1:
+                tag = dict(fields(val))[1].decode()
+                tags.setdefault(tag, set()).add(step)
+want = {"evaluation_%s_vs_iterations" % n for n in names}
+assert want <= set(tags), (sorted(want - set(tags)), sorted(tags))
+# one point per checkpoint, at its step (a safetensors checkpoint's step is its number)
+assert all(tags[t] == {j["step"] for j in journal} for t in want), tags
+assert {j["step"] for j in journal} == {1, 2}, journal
+vals = [j["metrics"][monitor] for j in journal]
+best = journal[vals.index(max(vals) if "acc" in monitor else min(vals))]
+assert vals[0] != vals[1], vals
+exported = os.listdir(d + "/best")
+want_file = os.path.basename(best["checkpoint"])
+assert want_file in exported, (monitor, vals, exported, want_file)
+others = [os.path.basename(j["checkpoint"]) for j in journal if j is not best]
+assert not set(others) & set(exported), (others, exported)
+print(monitor, "best", want_file, vals, file=sys.stderr)
+PY
+done
 echo "test_multi_output: all checks passed"

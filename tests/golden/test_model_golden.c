@@ -243,17 +243,18 @@ static int run_case(const json_t *c, int via, const char *tmpdir) {
     return failed;
 }
 
-static void test_goldens(void **state) {
-    (void)state;
+/* One folder of cases: data/ (tfjs, scripts/golden/generate.mjs) or data_rnn/ (float64 NumPy,
+ * scripts/golden/rnn_numpy.py: return_state, Bidirectional merge_mode=None). */
+static void run_goldens(const char *sub, size_t min_cases) {
     const char *src = getenv("SC_SOURCE_DIR");
-    snprintf(g_dir, sizeof g_dir, "%s/tests/golden/data", src ? src : ".");
+    snprintf(g_dir, sizeof g_dir, "%s/tests/golden/%s", src ? src : ".", sub);
     char mpath[1100];
     snprintf(mpath, sizeof mpath, "%s/MANIFEST.json", g_dir);
     json_error_t je;
     json_t *man = json_load_file(mpath, 0, &je);
     if (!man) fail_msg("%s: %s", mpath, je.text);
     const json_t *cases = json_object_get(man, "cases");
-    assert_true(json_array_size(cases) >= 10);
+    assert_true(json_array_size(cases) >= min_cases);
     char tmp[] = "/tmp/sc_golden_XXXXXX";
     assert_non_null(mkdtemp(tmp));
     int failures = 0;
@@ -267,7 +268,18 @@ static void test_goldens(void **state) {
     assert_int_equal(failures, 0);
 }
 
+static void test_goldens(void **state) {
+    (void)state;
+    run_goldens("data", 10);
+}
+
+static void test_goldens_rnn_numpy(void **state) {
+    (void)state;
+    run_goldens("data_rnn", 3);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_goldens)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_goldens),
+                                       cmocka_unit_test(test_goldens_rnn_numpy)};
     return cmocka_run_group_tests_name("model_golden", tests, NULL, NULL);
 }

@@ -187,15 +187,9 @@ static void test_recurrent_refusals(void **state) {
         {"{\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 4, \"stateful\": "
          "true}}",
          "stateful=True"},
-        {"{\"class_name\": \"GRU\", \"config\": {\"name\": \"l\", \"units\": 4, \"return_state\": "
-         "true}}",
-         "return_state=True"},
         {"{\"class_name\": \"SimpleRNN\", \"config\": {\"name\": \"l\", \"units\": 4, "
          "\"recurrent_activation\": \"wiggle\"}}",
          "recurrent_activation 'wiggle'"},
-        {"{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", \"merge_mode\": null, "
-         "\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"name\": \"x\", \"units\": 4}}}}",
-         "merge_mode 'None'"},
         {"{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", "
          "\"layer\": {\"class_name\": \"ConvLSTM2D\", \"config\": {\"name\": \"x\"}}}}",
          "ConvLSTM2D"},
@@ -211,9 +205,20 @@ static void test_recurrent_refusals(void **state) {
         if (!strstr(err.message, cases[i].want) || !strstr(err.message, "'l'"))
             fail_msg("case %zu: message '%s' lacks '%s'", i, err.message, cases[i].want);
     }
-    /* Variables of wrappers are named by their checkpoint path below the layer. */
+    /* A layer with several outputs in a Sequential model: refused as Keras refuses it. */
     sc_model *m;
     sc_error err;
+    static const char *const multi[] = {
+        "{\"class_name\": \"GRU\", \"config\": {\"name\": \"l\", \"units\": 4, \"return_state\": "
+        "true}}",
+        "{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"l\", \"merge_mode\": null, "
+        "\"layer\": {\"class_name\": \"LSTM\", \"config\": {\"name\": \"x\", \"units\": 4}}}}"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(load_seq_layer(multi[i], &m, &err), SC_INVALID_ARGUMENT);
+        if (!strstr(err.message, "'l'") || !strstr(err.message, "Sequential"))
+            fail_msg("multi %zu: message '%s'", i, err.message);
+    }
+    /* Variables of wrappers are named by their checkpoint path below the layer. */
     assert_int_equal(
         load_seq_layer("{\"class_name\": \"Bidirectional\", \"config\": {\"name\": \"b\", "
                        "\"layer\": {\"class_name\": \"GRU\", \"config\": {\"name\": \"g\", "
@@ -227,6 +232,73 @@ static void test_recurrent_refusals(void **state) {
     assert_int_equal(sc_model_variable(m, 5)->shape.dims[0], 2); /* reset_after: [2, 3u] */
     assert_int_equal(sc_model_output_shape(m, 0).dims[1], 4);    /* concat */
     sc_model_free(m);
+}
+
+/* Keras 3 form of several outputs per call: keras_history [name, node, tensor_index] in
+ * inbound nodes and output_layers; output names made unique as Keras does; a tensor index the
+ * call does not have is refused naming the layer. */
+static const char *lstm3_json(const char *dense_ref, char *buf, size_t cap) {
+#define KT(ref) "{\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": " ref "}}"
+    snprintf(buf, cap,
+             "{\"module\": \"keras\", \"class_name\": \"Functional\", \"config\": {\"name\": "
+             "\"m\", \"layers\": ["
+             "{\"module\": \"keras.layers\", \"class_name\": \"InputLayer\", \"config\": "
+             "{\"batch_shape\": [null, 3, 2], \"name\": \"x\"}, \"name\": \"x\", "
+             "\"inbound_nodes\": []},"
+             "{\"module\": \"keras.layers\", \"class_name\": \"LSTM\", \"config\": {\"name\": "
+             "\"lstm\", \"units\": 2, \"return_state\": true}, \"name\": \"lstm\", "
+             "\"inbound_nodes\": [{\"args\": [" KT("[\"x\", 0, 0]") "], \"kwargs\": {}}]},"
+             "{\"module\": \"keras.layers\", \"class_name\": \"Dense\", \"config\": {\"name\": "
+             "\"dense\", \"units\": 1}, \"name\": \"dense\", \"inbound_nodes\": [{\"args\": "
+             "[{\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": %s}}], "
+             "\"kwargs\": {}}]}],"
+             "\"input_layers\": [[\"x\", 0, 0]], \"output_layers\": [[\"lstm\", 0, 0], "
+             "[\"lstm\", 0, 2], [\"dense\", 0, 0], [\"lstm\", 0, 1]]}}",
+             dense_ref);
+#undef KT
+    return buf;
+}
+
+static void test_return_state_keras3(void **state) {
+    (void)state;
+    char json[4096];
+    sc_model *m;
+    sc_error err;
+    lstm3_json("[\"lstm\", 0, 1]", json, sizeof json);
+    if (sc_model_load_keras_json(json, strlen(json), "k3.json", &m, &err) != SC_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(sc_model_num_outputs(m), 4);
+    const char *names[] = {"lstm", "lstm_1", "dense", "lstm_2"};
+    for (size_t i = 0; i < 4; i++) assert_string_equal(sc_model_output_name(m, i), names[i]);
+    for (size_t v = 0; v < sc_model_num_variables(m); v++) {
+        sc_variable *var = sc_model_variable(m, v);
+        for (int64_t k = 0; k < var->num_elements; k++)
+            var->data[k] = 0.1f * (float)((k * 7 + (int64_t)v) % 11) - 0.5f;
+    }
+    sc_runner *r;
+    assert_int_equal(sc_runner_create(m, 2, &r, &err), SC_OK);
+    const float x[12] = {1, -1, 0.5f, 2, -0.3f, 0.7f, 0, 1, -2, 0.1f, 0.4f, -0.6f};
+    const float *in = x;
+    assert_int_equal(sc_runner_run(r, 2, &in, &err), SC_OK);
+    /* return_sequences=False: the output is the last h (output 0 == state h, output 3) */
+    const float *y = sc_runner_output(r, 0), *h = sc_runner_output(r, 3), *c = sc_runner_output(r, 1);
+    for (int i = 0; i < 4; i++) assert_true(y[i] == h[i]);
+    int differ = 0;
+    for (int i = 0; i < 4; i++) differ |= c[i] != h[i];
+    assert_true(differ); /* output 1 is the cell state, not h */
+    /* dense reads h: its output is h . kernel + bias */
+    const sc_variable *dk = sc_model_find_variable(m, "dense", "kernel");
+    const sc_variable *db = sc_model_find_variable(m, "dense", "bias");
+    for (int b = 0; b < 2; b++)
+        assert_float_equal(sc_runner_output(r, 2)[b],
+                           h[b * 2] * dk->data[0] + h[b * 2 + 1] * dk->data[1] + db->data[0], 1e-6);
+    sc_runner_free(r);
+    sc_model_free(m);
+    /* tensor 3 of a call that has 3 */
+    lstm3_json("[\"lstm\", 0, 3]", json, sizeof json);
+    assert_int_equal(sc_model_load_keras_json(json, strlen(json), "k3.json", &m, &err),
+                     SC_INVALID_ARGUMENT);
+    if (!strstr(err.message, "index of 'lstm'")) fail_msg("message: %s", err.message);
 }
 
 /* Keras 2 mask semantics on hand-checkable numbers (the tfjs goldens cover what tfjs computes as
@@ -667,6 +739,7 @@ int main(void) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_shared_layer),
         cmocka_unit_test(test_recurrent_refusals),
+        cmocka_unit_test(test_return_state_keras3),
         cmocka_unit_test(test_masks),
         cmocka_unit_test(test_call_kwargs),
         cmocka_unit_test(test_nested_sequential),

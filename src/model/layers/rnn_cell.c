@@ -21,14 +21,14 @@ sc_status sc_rnn_parse(const sc_layer *L, const char *cls, const json_t *cfg, sc
                             "supported (SimpleRNN, LSTM, GRU are)",
                             L->name, L->class_name, cls);
     sc_status s;
-    int stateful, return_state, time_major;
+    int stateful, time_major;
     if ((s = sc_cfg_int(L, cfg, "units", 0, &r->units, err))
         || (s = sc_cfg_bool(L, cfg, "use_bias", 1, &r->use_bias, err))
         || (s = sc_cfg_bool(L, cfg, "return_sequences", 0, &r->return_sequences, err))
         || (s = sc_cfg_bool(L, cfg, "go_backwards", 0, &r->go_backwards, err))
         || (s = sc_cfg_bool(L, cfg, "reset_after", 1, &r->reset_after, err))
         || (s = sc_cfg_bool(L, cfg, "stateful", 0, &stateful, err))
-        || (s = sc_cfg_bool(L, cfg, "return_state", 0, &return_state, err))
+        || (s = sc_cfg_bool(L, cfg, "return_state", 0, &r->return_state, err))
         || (s = sc_cfg_bool(L, cfg, "time_major", 0, &time_major, err))
         || (s = sc_cfg_activation_key(L, cfg, "activation", "tanh", &r->act, err))
         || (s = sc_cfg_activation_key(L, cfg, "recurrent_activation", "sigmoid", &r->rec_act, err)))
@@ -42,11 +42,6 @@ sc_status sc_rnn_parse(const sc_layer *L, const char *cls, const json_t *cfg, sc
         return sc_error_set(err, SC_UNIMPLEMENTED,
                             "layer '%s' (%s): stateful=True is not supported "
                             "(evaluation starts every sequence from a zero state)",
-                            L->name, cls);
-    if (return_state)
-        return sc_error_set(err, SC_UNIMPLEMENTED,
-                            "layer '%s' (%s): return_state=True is not "
-                            "supported (a layer call produces one tensor here)",
                             L->name, cls);
     if (time_major)
         return sc_error_set(err, SC_UNIMPLEMENTED,
@@ -80,12 +75,11 @@ size_t sc_rnn_scratch(const sc_rnn_cfg *r, int B, int T) {
     return (size_t)B * (size_t)T * gu + (size_t)B * gu + 3 * (size_t)B * u;
 }
 
-static void act(sc_activation a, float *x, size_t n) {
-    if (a != SC_ACT_LINEAR) sc_activation_apply(a, x, 1, n);
-}
+static void act(sc_activation a, float *x, size_t n) { sc_rnn_act(a, x, n); }
 
 void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int F, const float *x,
-                const float *mask, int zero_output, float *out, int ld, int flip, float *scratch) {
+                const float *mask, int zero_output, float *out, int ld, int flip, float *scratch,
+                float *const *states) {
     const int u = (int)r->units, gu = r->gates * u;
     const float *W = vars[0].data, *U = vars[1].data;
     const float *bias = r->use_bias ? vars[2].data : NULL;
@@ -171,4 +165,6 @@ void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int 
     if (!r->return_sequences)
         for (int b = 0; b < B; b++)
             memcpy(out + (size_t)b * ld, h + (size_t)b * u, (size_t)u * sizeof(float));
+    for (int k = 0; states && k < sc_rnn_num_states(r); k++)
+        if (states[k]) memcpy(states[k], k ? c : h, (size_t)B * u * sizeof(float));
 }

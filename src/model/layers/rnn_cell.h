@@ -22,17 +22,23 @@ typedef struct sc_rnn_cfg {
     int64_t units;
     int gates; /* 1, 4, 3 */
     int use_bias, return_sequences, go_backwards, reset_after;
+    int return_state; /* the call also returns the final states: h (and c for LSTM) */
     sc_activation act, rec_act;
 } sc_rnn_cfg;
 
 /* Reads an RNN layer config (class SimpleRNN / LSTM / GRU) of layer L (names in messages).
- * Refuses stateful=True, return_state=True and time_major=True by name. */
+ * Refuses stateful=True and time_major=True by name. */
 sc_status sc_rnn_parse(const sc_layer *L, const char *class_name, const json_t *cfg, sc_rnn_cfg *r,
                        sc_error *err);
 /* Declares the cell's kernel, recurrent_kernel, bias as `<prefix>cell/<name>` (TF checkpoint
  * key form), Keras 3 .weights.h5 object `h5_sub`. */
 sc_status sc_rnn_declare(sc_layer *L, const sc_rnn_cfg *r, const char *prefix, const char *h5_sub,
                          int64_t in_dim, sc_error *err);
+/* x[0..n) = a(x): sigmoid and tanh vectorised where the CPU allows (rnn_simd.c), the other
+ * activations as sc_activation_apply. */
+void sc_rnn_act(sc_activation a, float *x, size_t n);
+/* Number of state tensors: 2 for LSTM (h, c), else 1 (h). */
+static inline int sc_rnn_num_states(const sc_rnn_cfg *r) { return r->kind == SC_RNN_LSTM ? 2 : 1; }
 /* Scratch floats for one run over [B, T, F]. */
 size_t sc_rnn_scratch(const sc_rnn_cfg *r, int B, int T);
 /* Runs the layer over x [B, T, F] with the variables starting at vars[0]. Writes the output
@@ -41,8 +47,11 @@ size_t sc_rnn_scratch(const sc_rnn_cfg *r, int B, int T);
  * layer's sequence comes out reversed), or T-1-s when `flip` (Bidirectional reverses its
  * backward layer's sequence). */
 /* mask [B, T] (NULL = none): a masked step leaves the state as it was and outputs the previous
- * output, or zeros when zero_output (Bidirectional forces that when returning sequences). */
+ * output, or zeros when zero_output (Bidirectional forces that when returning sequences).
+ * states[k] (NULL, or an array of sc_rnn_num_states pointers, each NULL or [B, units]) receive
+ * the final states h (and c). */
 void sc_rnn_run(const sc_rnn_cfg *r, const sc_variable *vars, int B, int T, int F, const float *x,
-                const float *mask, int zero_output, float *out, int ld, int flip, float *scratch);
+                const float *mask, int zero_output, float *out, int ld, int flip, float *scratch,
+                float *const *states);
 
 #endif
