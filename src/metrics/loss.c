@@ -136,9 +136,12 @@ sc_status sc_loss_compute(const sc_loss *l, const sc_metric_batch *b, float *out
     case SC_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT: *out = sc_div_no_nan(sum, (float)weights); break;
     default:
         /* Keras 2.15 apply_valid_mask: a masked prediction's weights become mask * total/valid,
-         * so the mean is over the unmasked rows; none unmasked gives 0 * inf = NaN. */
-        *out = b->mask && valid_rows == 0 && r.batch > 0 ? NAN
-                                                          : sc_div_no_nan(sum, (float)valid_rows);
+         * so the mean is over the unmasked rows; none unmasked gives 0 * inf = NaN. ignore_class
+         * makes such a mask too (backend.sparse_categorical_crossentropy sets the losses'
+         * _keras_mask to label != ignore_class), so a batch of only ignored labels is NaN. */
+        *out = (b->mask || l->o.has_ignore_class) && valid_rows == 0 && r.batch > 0
+                   ? NAN
+                   : sc_div_no_nan(sum, (float)valid_rows);
         break;
     }
     return SC_OK;

@@ -96,6 +96,12 @@ static void test_sparse_backends_and_ignore(void **state) {
     ig.ignore_class = 255;
     tb_init(&t, 3, labs, 0, 0, 0, ps, 1, 2, 0, NULL);
     assert_near(lossv(ig, &t), (-log(0.8) - log(0.7)) / 2, 1e-6);
+    /* Every label ignored: Keras 2.15's apply_valid_mask divides by 0 valid rows, 0 * inf = NaN
+     * (not 0, which --export-best would take as the best loss). */
+    const float all_ignored[] = {255, 255};
+    tb_init(&t, 2, all_ignored, 0, 0, 0, ps, 1, 2, 0, NULL);
+    assert_true(isnan(lossv(ig, &t)));
+    tb_init(&t, 3, labs, 0, 0, 0, ps, 1, 2, 0, NULL);
     sc_loss *l = NULL;
     sc_error e;
     sc_loss_spec plain = spec("SparseCategoricalCrossentropy", 2);
