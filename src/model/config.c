@@ -379,23 +379,38 @@ static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tenso
     return b->layer_outputs[li][node];
 }
 
-/* A call argument this engine does not implement, set in a node's kwargs (Keras 2: the dict
- * after each input reference; Keras 3: the node's "kwargs"), or NULL. Refused by name rather
- * than ignored, since ignoring it would change the numbers. */
-static const char *unsupported_kwarg(const json_t *node) {
-    static const char *const keys[] = {"use_causal_mask", "return_attention_scores",
-                                       "initial_state", "constants"};
-    const json_t *dicts[SC_MAX_NODE_INPUTS + 1];
+/* The call-argument dicts of a node: Keras 2 puts them after each input reference, Keras 3 in
+ * the node's "kwargs". Returns how many were found (at most cap). */
+static size_t kwarg_dicts(const json_t *node, const json_t **dicts, size_t cap) {
     size_t nd = 0;
-    if (json_is_object(node)) dicts[nd++] = json_object_get(node, "kwargs");
-    for (size_t i = 0; json_is_array(node) && i < json_array_size(node) && nd <= SC_MAX_NODE_INPUTS;
-         i++)
+    if (json_is_object(node) && nd < cap) dicts[nd++] = json_object_get(node, "kwargs");
+    for (size_t i = 0; json_is_array(node) && i < json_array_size(node) && nd < cap; i++)
         dicts[nd++] = json_array_get(json_array_get(node, i), 3);
-    for (size_t i = 0; i < nd; i++)
-        for (size_t k = 0; json_is_object(dicts[i]) && k < sizeof keys / sizeof keys[0]; k++) {
-            const json_t *v = json_object_get(dicts[i], keys[k]);
-            if (v && !json_is_null(v) && !json_is_false(v)) return keys[k];
-        }
+    return nd;
+}
+
+/* The call argument `key` of a node, or NULL when absent or null. */
+static const json_t *kwarg(const json_t *node, const char *key) {
+    const json_t *dicts[SC_MAX_NODE_INPUTS + 1];
+    size_t nd = kwarg_dicts(node, dicts, SC_MAX_NODE_INPUTS + 1);
+    for (size_t i = 0; i < nd; i++) {
+        const json_t *v = json_is_object(dicts[i]) ? json_object_get(dicts[i], key) : NULL;
+        if (v && !json_is_null(v)) return v;
+    }
+    return NULL;
+}
+
+/* A call argument this engine does not implement, set in a node's kwargs, or NULL. Refused by
+ * name rather than ignored, since ignoring it would change the numbers. MultiHeadAttention
+ * implements use_causal_mask (model/layers/mha.c). */
+static const char *unsupported_kwarg(const json_t *node, const char *cls) {
+    static const char *const keys[] = {"use_causal_mask", "return_attention_scores",
+                                       "initial_state", "constants", "attention_mask"};
+    int mha = !strcmp(cls, "MultiHeadAttention");
+    for (size_t k = mha ? 1 : 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const json_t *v = kwarg(node, keys[k]);
+        if (v && !json_is_false(v)) return keys[k];
+    }
     return NULL;
 }
 
@@ -560,6 +575,13 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                 int ids[SC_MAX_NODE_INPUTS], n = 0;
                 const char *bad = NULL;
                 int r = collect(b, args, ids, &n, &bad);
+                /* MultiHeadAttention's value and key: Keras 2 serializes every argument after
+                 * the first as a call argument, Keras 3 keeps those passed by keyword there. */
+                if (!r && !strcmp(layer_of[i]->class_name, "MultiHeadAttention"))
+                    for (int kk = 0; kk < 2 && !r; kk++) {
+                        const json_t *t = kwarg(node, kk ? "key" : "value");
+                        if (t) r = collect(b, t, ids, &n, &bad);
+                    }
                 if (r == -1) break;
                 if (r == -2 || n == 0) {
                     s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
@@ -569,7 +591,7 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                                      bad ? "'" : "");
                     goto done;
                 }
-                const char *kw = unsupported_kwarg(node);
+                const char *kw = unsupported_kwarg(node, layer_of[i]->class_name);
                 if (kw) {
                     s = sc_error_set(b->err, SC_UNIMPLEMENTED,
                                      "%s: layer '%s' (%s): call argument "
@@ -579,6 +601,10 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                 }
                 int t = -1;
                 if ((s = apply(b, layer_of[i], ids, n, &t))) goto done;
+                if (!layer_of[i]->is_container) {
+                    const json_t *cm = kwarg(node, "use_causal_mask");
+                    m->nodes[m->num_nodes - 1].use_causal_mask = cm && json_is_true(cm);
+                }
                 b->layer_outputs[i][next_node[i]++] = t;
                 progress = 1;
             }

@@ -71,6 +71,8 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
             out = in && sc_rnn_returns_sequences(n->layer);
         else if (IN(cls, k_pass) || IN(cls, k_merge))
             out = in;
+        else if (!strcmp(cls, "MultiHeadAttention")) /* Keras: the output takes the query's */
+            out = m->tensors[n->inputs[0]].has_mask;
         else if (in && (!strcmp(cls, "Attention") || !strcmp(cls, "AdditiveAttention")))
             return sc_error_set(err, SC_UNIMPLEMENTED,
                                 "layer '%s' (%s): masked inputs are not "
@@ -90,7 +92,9 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
 
 int sc_mask_uses(const sc_model *m, const sc_node *n) {
     const char *cls = n->layer->class_name;
-    return any_masked_input(m, n) && (IN(cls, k_rnn) || !strcmp(cls, "GlobalAveragePooling1D"));
+    return any_masked_input(m, n)
+           && (IN(cls, k_rnn) || !strcmp(cls, "GlobalAveragePooling1D")
+               || !strcmp(cls, "MultiHeadAttention"));
 }
 
 /* Keras 2 GlobalAveragePooling1D.call with a mask: sum(x * mask, 1) / sum(mask, 1). All steps
@@ -117,6 +121,8 @@ sc_status sc_mask_forward(const sc_node *n, int batch, const float *const *in,
         masked_mean(n, batch, in[0], in_masks[0], out);
         return SC_OK;
     }
+    if (!strcmp(n->layer->class_name, "MultiHeadAttention"))
+        return sc_mha_forward_masked(n->layer, n, batch, in, in_masks, out, scratch);
     return sc_rnn_forward_masked(n->layer, n, batch, in, in_masks[0], out, scratch, err);
 }
 
@@ -149,6 +155,10 @@ void sc_mask_compute(const sc_model *m, const sc_node *n, int batch, const float
                         in_masks[k] ? in_masks[k][(size_t)b * Tk + t] : 1.0f;
             off += Tk;
         }
+        return;
+    }
+    if (!strcmp(cls, "MultiHeadAttention")) {
+        memcpy(out_mask, in_masks[0], len * sizeof(float));
         return;
     }
     /* Pass-through and merges: the AND of the inputs' masks (merges: of those present). */

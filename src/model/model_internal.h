@@ -62,6 +62,7 @@ struct sc_node {
     sc_shape in_shape[SC_MAX_NODE_INPUTS];
     sc_shape out_shape;
     int output; /* tensor id */
+    int use_causal_mask; /* call argument of this call (MultiHeadAttention) */
 };
 
 typedef struct sc_tensor_slot {

@@ -243,17 +243,17 @@ static int run_case(const json_t *c, int via, const char *tmpdir) {
     return failed;
 }
 
-static void test_goldens(void **state) {
-    (void)state;
+/* Every case of one manifest through every weight source; returns the failures. */
+static int run_manifest(const char *sub, size_t min_cases) {
     const char *src = getenv("SC_SOURCE_DIR");
-    snprintf(g_dir, sizeof g_dir, "%s/tests/golden/data", src ? src : ".");
+    snprintf(g_dir, sizeof g_dir, "%s/tests/golden/%s", src ? src : ".", sub);
     char mpath[1100];
     snprintf(mpath, sizeof mpath, "%s/MANIFEST.json", g_dir);
     json_error_t je;
     json_t *man = json_load_file(mpath, 0, &je);
     if (!man) fail_msg("%s: %s", mpath, je.text);
     const json_t *cases = json_object_get(man, "cases");
-    assert_true(json_array_size(cases) >= 10);
+    assert_true(json_array_size(cases) >= min_cases);
     char tmp[] = "/tmp/sc_golden_XXXXXX";
     assert_non_null(mkdtemp(tmp));
     int failures = 0;
@@ -264,10 +264,24 @@ static void test_goldens(void **state) {
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(failures, 0);
+    return failures;
+}
+
+/* tfjs goldens (scripts/golden/generate.mjs). */
+static void test_goldens(void **state) {
+    (void)state;
+    assert_int_equal(run_manifest("data", 10), 0);
+}
+
+/* MultiHeadAttention, EinsumDense and a Transformer encoder: float64 NumPy references
+ * (scripts/golden/attention_cases.py), tfjs having none of these layers. */
+static void test_attention_goldens(void **state) {
+    (void)state;
+    assert_int_equal(run_manifest("data_mha", 5), 0);
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_goldens)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_goldens),
+                                       cmocka_unit_test(test_attention_goldens)};
     return cmocka_run_group_tests_name("model_golden", tests, NULL, NULL);
 }

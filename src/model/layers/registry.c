@@ -64,6 +64,8 @@ static const sc_layer_ops *const k_layers[] = {
     &sc_layer_separable_conv1d,
     &sc_layer_attention,
     &sc_layer_additive_attention,
+    &sc_layer_einsum_dense,
+    &sc_layer_multi_head_attention,
 };
 
 const sc_layer_ops *sc_layer_lookup(const char *class_name) {
