@@ -372,7 +372,7 @@ def case_einsum_dense():
 
 def case_transformer():
     M = Model(False, 15)
-    B, T, V, D, F, NH = 4, 10, 30, 16, 32, 4
+    B, T, V, D, F, NH = 4, 20, 30, 16, 32, 4
     M.input("tokens", [T], "int32")
     M.input("positions", [T], "int32")
     tok = embedding(M, "token_embedding", "tokens", V, D, True)
@@ -393,7 +393,7 @@ def case_transformer():
     g = simple(M, "GlobalAveragePooling1D", "pool", {"data_format": "channels_last",
                                                      "keepdims": False}, [x], [D])
     out = dense(M, "classifier", g, 3, "softmax")
-    tokens = ids(M.rng, B, T, V, [(7, None), (None, 4), (4, 1), (None, None)])
+    tokens = ids(M.rng, B, T, V, [(17, None), (None, 4), (4, 1), (None, None)])
     positions = np.tile(np.arange(T, dtype=np.int32), (B, 1))
     w = M.weights()
     mask = tokens != 0

@@ -19,6 +19,7 @@
 #include "model/layers/layers.h"
 #include "tensor/gemm.h"
 #include "tensor/parallel.h"
+#include "tensor/softmax.h"
 
 #define MAX_OUT 6
 
@@ -200,7 +201,7 @@ static void head(void *ctx, int i) {
             }
         }
     }
-    sc_activation_apply(SC_ACT_SOFTMAX, P, (size_t)T, (size_t)S);
+    sc_softmax_rows_f32(P, (size_t)T, (size_t)S, (size_t)S);
     sc_gemm_f32(0, 0, T, j->Hv, S, 1.0f, P, S, j->V + (size_t)b * S * NHv + (size_t)n * j->Hv, NHv,
                 0.0f, j->O + (size_t)b * T * NHv + (size_t)n * j->Hv, NHv);
 }
