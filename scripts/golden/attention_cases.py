@@ -134,7 +134,7 @@ class Model:
                     "config": {"name": "float32"}, "registered_name": None}
         return "float32"
 
-    def layer(self, cls, name, cfg, inputs, out_shape, kwargs=None, variables=()):
+    def layer(self, cls, name, cfg, inputs, out_shape, kwargs=None, variables=(), package=None):
         """inputs: tensor names (the first is the call's first argument; Keras 2 puts the rest
         in kwargs via `kwargs`, Keras 3 passes them as given)."""
         config = {"name": name, "trainable": True, "dtype": self.dtype()}
@@ -155,6 +155,12 @@ class Model:
             nodes = [[[t, 0, 0, kw] for t in inputs["args"]]]
         e = {"module": "keras.layers", "class_name": cls, "config": config,
              "registered_name": None, "name": name, "inbound_nodes": nodes}
+        if package:  # a registered class: Keras 2 "pkg>Cls" in class_name, Keras 3 apart
+            e["registered_name"] = f"{package}>{cls}"
+            if self.k3:
+                e["module"] = package
+            else:
+                e["class_name"] = e["registered_name"]
         self.layers.append(e)
         self.shapes[name] = list(out_shape)
         if variables:
@@ -412,9 +418,55 @@ def case_transformer():
             "LayerNormalization, masked GlobalAveragePooling1D, Dense(3, softmax)")
 
 
+def case_keras_nlp_k3():
+    M = Model(True, 16)
+    B, T, V, L, D = 4, 12, 25, 16, 8
+    M.input("input_layer", [T], "int32")
+    var = [("token_embedding/embeddings", "token_embedding", 0, M.rand((V, D), 0.8)),
+           ("position_embedding/embeddings", "position_embedding", 0, M.rand((L, D), 0.8))]
+    e = M.layer("TokenAndPositionEmbedding", "token_and_position_embedding",
+                {"vocabulary_size": V, "sequence_length": L, "embedding_dim": D,
+                 "tie_weights": True, "mask_zero": True}, {"args": ["input_layer"]}, [T, D],
+                None, var, package="keras_nlp")
+    a = mha_layer(M, "multi_head_attention", e, e, num_heads=2, key_dim=4)
+    g = simple(M, "GlobalAveragePooling1D", "global_average_pooling1d",
+               {"data_format": "channels_last", "keepdims": False}, [a], [D])
+    out = dense(M, "dense", g, 2)
+    x = ids(M.rng, B, T, V, [(9, None), (None, 3), (2, None), (None, None)])
+    w = M.weights()
+    mask = x != 0
+    emb = w[f"{e}/token_embedding/embeddings"][x] + w[f"{e}/position_embedding/embeddings"][:T]
+    att = mha(w, a, emb, emb, qmask=mask, vmask=mask, num_heads=2, key_dim=4)
+    y = masked_gap1d(att, mask) @ w["dense/kernel"] + w["dense/bias"]
+    return M, ["input_layer"], {"input_layer": x}, [out], {out: y}, (
+        "Keras 3 JSON: keras_nlp TokenAndPositionEmbedding(mask_zero, sequence_length 16 > 12 "
+        "steps) -> MultiHeadAttention with its mask -> masked GlobalAveragePooling1D -> Dense")
+
+
+def case_keras_nlp_position_k2():
+    M = Model(False, 17)
+    B, T, V, L, D = 3, 9, 15, 12, 6
+    M.input("ids", [T], "int32")
+    e = embedding(M, "embedding", "ids", V, D, True)
+    p = M.layer("PositionEmbedding", "position_embedding", {"sequence_length": L},
+                {"args": [e]}, [T, D], None, [("embeddings", None, 0, M.rand((L, D), 0.8))],
+                package="keras_nlp")
+    x = simple(M, "Add", "add", {}, [e, p], [T, D])
+    a = mha_layer(M, "multi_head_attention", x, x, num_heads=2, key_dim=3, value_dim=2)
+    tok = ids(M.rng, B, T, V, [(6, None), (None, 2), (None, None)])
+    w = M.weights()
+    mask = tok != 0
+    h = w["embedding/embeddings"][tok] + w["position_embedding/embeddings"][:T]
+    y = mha(w, a, h, h, qmask=mask, vmask=mask, num_heads=2, key_dim=3)
+    return M, ["ids"], {"ids": tok}, [a], {a: y}, (
+        "Keras 2 JSON: Embedding(mask_zero) + keras_nlp>PositionEmbedding (Add keeps the token "
+        "mask) -> MultiHeadAttention(value_dim 2)")
+
+
 CASES = [("mha_self_masked_k2", case_mha_self_masked), ("mha_cross_k2", case_mha_cross),
          ("mha_causal_k3", case_mha_causal_k3), ("einsum_dense_k2", case_einsum_dense),
-         ("transformer_encoder_k2", case_transformer)]
+         ("transformer_encoder_k2", case_transformer), ("keras_nlp_encoder_k3", case_keras_nlp_k3),
+         ("keras_nlp_position_k2", case_keras_nlp_position_k2)]
 
 
 # ---------------------------------------------------------------- files
@@ -445,8 +497,9 @@ def write_case(root, name, build):
     # (saving_lib._save_container_state), every layer counted
     counters, h5group, st, wl = {}, {}, {}, []
     for e in M.layers:
+        cls = e["class_name"].split(">")[-1]
         base = re.sub(r"([a-z])([A-Z])", r"\1_\2",
-                      re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", e["class_name"])).lower()
+                      re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls)).lower()
         k = counters.get(base, 0)
         counters[base] = k + 1
         h5group[e["name"]] = base if k == 0 else f"{base}_{k}"

@@ -115,6 +115,13 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
                             "%s: layer entry %zu lacks class_name, config or name", b->src,
                             m->num_layers);
     const char *cls = json_string_value(cn);
+    /* Keras 3 writes a registered class as class_name "PositionEmbedding" with registered_name
+     * "keras_nlp>PositionEmbedding" (Keras 2 puts the latter in class_name): the registry knows
+     * the packages' layers by the registered form. */
+    const json_t *rn = json_object_get(entry, "registered_name");
+    if (json_is_string(rn) && strchr(json_string_value(rn), '>')
+        && sc_layer_lookup(json_string_value(rn)))
+        cls = json_string_value(rn);
     int nested_func = !strcmp(cls, "Functional") || !strcmp(cls, "Model");
     int nested = nested_func || strcmp(cls, "Sequential") == 0;
     const sc_layer_ops *ops = nested ? &k_container_ops : sc_layer_lookup(cls);
@@ -411,6 +418,9 @@ static const char *unsupported_kwarg(const json_t *node, const char *cls) {
         const json_t *v = kwarg(node, keys[k]);
         if (v && !json_is_false(v)) return keys[k];
     }
+    /* keras_nlp position embeddings: only from position 0 */
+    const json_t *si = kwarg(node, "start_index");
+    if (si && !(json_is_integer(si) && json_integer_value(si) == 0)) return "start_index";
     return NULL;
 }
 
@@ -721,6 +731,8 @@ done:
 static void snake_case(const char *in, char *out, size_t cap) {
     char tmp[256], tmp2[512];
     size_t n = 0, k = 0;
+    /* a registered class ("keras_nlp>PositionEmbedding"): Python's __class__.__name__ */
+    if (strchr(in, '>')) in = strrchr(in, '>') + 1;
     for (const char *p = in; *p && n + 1 < sizeof tmp; p++)
         if (isalnum((unsigned char)*p) || *p == '_') tmp[n++] = *p;
     tmp[n] = '\0';

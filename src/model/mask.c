@@ -65,6 +65,8 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
         int in = any_masked_input(m, n), out = 0;
         if (!strcmp(cls, "Embedding"))
             out = sc_embedding_mask_zero(n->layer);
+        else if (strstr(cls, ">TokenAndPositionEmbedding"))
+            out = sc_position_embedding_mask_zero(n->layer);
         else if (!strcmp(cls, "Masking"))
             out = 1;
         else if (IN(cls, k_rnn))
@@ -130,7 +132,7 @@ void sc_mask_compute(const sc_model *m, const sc_node *n, int batch, const float
                      const float *const *in_masks, float *out_mask) {
     const char *cls = n->layer->class_name;
     size_t len = (size_t)batch * sc_mask_len(m, n->output);
-    if (!strcmp(cls, "Embedding")) { /* not_equal(ids, 0) */
+    if (!strcmp(cls, "Embedding") || strstr(cls, ">TokenAndPositionEmbedding")) { /* ids != 0 */
         for (size_t i = 0; i < len; i++) out_mask[i] = in[0][i] != 0.0f;
         return;
     }

@@ -73,6 +73,12 @@ extern const sc_layer_ops sc_layer_attention;
 extern const sc_layer_ops sc_layer_additive_attention;
 extern const sc_layer_ops sc_layer_einsum_dense;
 extern const sc_layer_ops sc_layer_multi_head_attention;
+extern const sc_layer_ops sc_layer_position_embedding_nlp;
+extern const sc_layer_ops sc_layer_position_embedding_hub;
+extern const sc_layer_ops sc_layer_token_position_embedding_nlp;
+extern const sc_layer_ops sc_layer_token_position_embedding_hub;
+/* keras_nlp TokenAndPositionEmbedding(mask_zero=True): its output carries ids != 0. */
+int sc_position_embedding_mask_zero(const sc_layer *L);
 /* MultiHeadAttention's forward with the Keras masks of its inputs (masks[i] NULL: none; masks
  * itself NULL: no input has one). */
 sc_status sc_mha_forward_masked(const sc_layer *L, const sc_node *n, int batch,
