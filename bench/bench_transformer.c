@@ -50,46 +50,6 @@
 
 static char g_dir[4096];
 
-static void fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
-    bench_fill(x, n * sizeof *x, seed);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t w;
-        memcpy(&w, &x[i], sizeof w);
-        x[i] = lo + (hi - lo) * (float)(w >> 8) * (1.0f / 16777216.0f);
-    }
-}
-
-/* NPY v1.0, float32, C order. */
-static int write_npy(const char *stem, int rank, const int64_t *dims, const float *data) {
-    char path[4300], dict[256];
-    snprintf(path, sizeof path, "%s/%s.npy", g_dir, stem);
-    int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
-    size_t elems = 1;
-    for (int i = 0; i < rank; i++) {
-        len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld, ", (long long)dims[i]);
-        elems *= (size_t)dims[i];
-    }
-    len += snprintf(dict + len, sizeof dict - (size_t)len, "), }");
-    size_t hlen = (10 + (size_t)len + 1 + 63) / 64 * 64 - 10;
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    unsigned char pre[10] = {0x93,
-                             'N',
-                             'U',
-                             'M',
-                             'P',
-                             'Y',
-                             1,
-                             0,
-                             (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)len, f) == (size_t)len;
-    for (size_t i = (size_t)len; ok && i + 1 < hlen; i++) ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof(float), elems, f) == elems;
-    if (fclose(f) != 0) ok = 0;
-    return ok ? 0 : -1;
-}
-
 static void remove_dir(void) {
     DIR *d = opendir(g_dir);
     struct dirent *e;
@@ -274,30 +234,30 @@ int main(int argc, char **argv) {
         sc_variable *v = sc_model_variable(m, i);
         float lim = 0.05f;
         if (!strcmp(v->name, "gamma")) {
-            fill_uniform(v->data, (size_t)v->num_elements, 100 + i, 0.8f, 1.2f);
+            bench_fill_uniform(v->data, (size_t)v->num_elements, 100 + i, 0.8f, 1.2f);
         } else {
             if (v->shape.rank >= 2) {
                 int64_t out = v->shape.dims[v->shape.rank - 1], in = v->num_elements / out;
                 lim = sqrtf(6.0f / (float)(in + out));
             }
-            fill_uniform(v->data, (size_t)v->num_elements, 100 + i, -lim, lim);
+            bench_fill_uniform(v->data, (size_t)v->num_elements, 100 + i, -lim, lim);
         }
         char stem[256];
         snprintf(stem, sizeof stem, "%s__%s", v->layer, v->name);
         for (char *c = stem; *c; c++)
             if (*c == '/') *c = '_';
-        if (write_npy(stem, v->shape.rank, v->shape.dims, v->data)) goto io_fail;
+        if (bench_write_npy(g_dir, stem, v->shape.rank, v->shape.dims, v->data)) goto io_fail;
     }
-    fill_uniform(x, (size_t)B * T * D, 7, -1.0f, 1.0f);
+    bench_fill_uniform(x, (size_t)B * T * D, 7, -1.0f, 1.0f);
     int64_t xd[3] = {B, T, D};
-    if (write_npy("x", 3, xd, x)) goto io_fail;
+    if (bench_write_npy(g_dir, "x", 3, xd, x)) goto io_fail;
     if (sc_runner_create(m, B, &r, &err)) {
         fprintf(stderr, "bench_transformer: %s\n", err.message);
         goto done;
     }
     double cpu_def, cpu1;
     double t_def = best_time(r, x, &cpu_def);
-    if (t_def < 0 || write_npy("y", 3, xd, sc_runner_output(r, 0))) goto io_fail;
+    if (t_def < 0 || bench_write_npy(g_dir, "y", 3, xd, sc_runner_output(r, 0))) goto io_fail;
     sc_engine_set_threads(1);
     double t_one = best_time(r, x, &cpu1);
     sc_engine_set_threads(0);

@@ -152,39 +152,48 @@ static sc_status infer(sc_layer *L, sc_node *n, sc_error *err) {
     return sc_check_shape(L, &n->out_shape, err);
 }
 
-/* Q, K, V, O and one score matrix per (example, head). */
+/* Q, K, V (one [rows, 2NH + NHv] block when fused), O, one score matrix per (example, head),
+ * and the fused projection's packed kernel [dq, 2NH + NHv]. */
 static size_t scratch(const sc_layer *L, const sc_node *n, int batch) {
     const mha *a = L->impl;
     size_t T = (size_t)lead(&n->in_shape[0]), S = (size_t)lead(&n->in_shape[VI(n)]);
     size_t NH = (size_t)(a->heads * a->key_dim), NHv = (size_t)(a->heads * a->value_dim);
-    return (size_t)batch * (T * NH + S * NH + S * NHv + T * NHv + (size_t)a->heads * T * S);
-}
-
-/* dst[rows, width] = x[rows, din] W + b */
-static void project(const float *x, int rows, int din, const sc_variable *W, const sc_variable *b,
-                    float *dst) {
-    int width = (int)(W->num_elements / din);
-    if (b)
-        for (int r = 0; r < rows; r++)
-            memcpy(dst + (size_t)r * width, b->data, (size_t)width * sizeof(float));
-    sc_gemm_f32(0, 0, rows, width, din, 1.0f, x, din, W->data, width, b ? 1.0f : 0.0f, dst, width);
+    size_t dq = (size_t)n->in_shape[0].dims[n->in_shape[0].rank - 1];
+    return (size_t)batch * (T * NH + S * NH + S * NHv + T * NHv + (size_t)a->heads * T * S)
+           + dq * (2 * NH + NHv);
 }
 
 typedef struct {
     const mha *a;
     int T, S, N, H, Hv, causal;
+    int ldq, ldk, ldv; /* row strides of Q, K, V: NH etc., or 2NH + NHv when fused */
     float scale;
-    const float *Q, *K, *V, *qm, *vm, *km;
+    float *Q, *K, *V;
+    const float *bq, *bk, *bv; /* projection biases [N, H] or NULL */
+    const float *qm, *vm, *km;
     float *P, *O;
 } job;
 
+/* rows x width at stride ld += bias */
+static void add_bias(float *x, int rows, int width, int ld, const float *bias) {
+    if (!bias) return;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < width; c++) x[(size_t)r * ld + c] += bias[c];
+}
+
+/* One (example, head): its slices of Q, K, V belong to it alone, so their bias is added here,
+ * in cache right before use, instead of in a pass over the whole projections. */
 static void head(void *ctx, int i) {
     const job *j = ctx;
-    const int b = i / j->N, n = i % j->N, T = j->T, S = j->S;
-    const int NH = j->N * j->H, NHv = j->N * j->Hv;
+    const int b = i / j->N, n = i % j->N, T = j->T, S = j->S, H = j->H, Hv = j->Hv;
     float *P = j->P + (size_t)i * T * S;
-    sc_gemm_f32(0, 1, T, S, j->H, j->scale, j->Q + (size_t)b * T * NH + (size_t)n * j->H, NH,
-                j->K + (size_t)b * S * NH + (size_t)n * j->H, NH, 0.0f, P, S);
+    float *q = j->Q + (size_t)b * T * j->ldq + (size_t)n * H;
+    float *k = j->K + (size_t)b * S * j->ldk + (size_t)n * H;
+    float *v = j->V + (size_t)b * S * j->ldv + (size_t)n * Hv;
+    add_bias(q, T, H, j->ldq, j->bq ? j->bq + (size_t)n * H : NULL);
+    add_bias(k, S, H, j->ldk, j->bk ? j->bk + (size_t)n * H : NULL);
+    add_bias(v, S, Hv, j->ldv, j->bv ? j->bv + (size_t)n * Hv : NULL);
+    sc_gemm_f32(0, 1, T, S, H, j->scale, q, j->ldq, k, j->ldk, 0.0f, P, S);
     if (j->qm || j->vm || j->km || j->causal) {
         const float *qm = j->qm ? j->qm + (size_t)b * T : NULL;
         const float *vm = j->vm ? j->vm + (size_t)b * S : NULL;
@@ -202,8 +211,9 @@ static void head(void *ctx, int i) {
         }
     }
     sc_softmax_rows_f32(P, (size_t)T, (size_t)S, (size_t)S);
-    sc_gemm_f32(0, 0, T, j->Hv, S, 1.0f, P, S, j->V + (size_t)b * S * NHv + (size_t)n * j->Hv, NHv,
-                0.0f, j->O + (size_t)b * T * NHv + (size_t)n * j->Hv, NHv);
+    const int NHv = j->N * Hv;
+    sc_gemm_f32(0, 0, T, Hv, S, 1.0f, P, S, v, j->ldv, 0.0f,
+                j->O + (size_t)b * T * NHv + (size_t)n * Hv, NHv);
 }
 
 sc_status sc_mha_forward_masked(const sc_layer *L, const sc_node *n, int batch,
@@ -213,36 +223,67 @@ sc_status sc_mha_forward_masked(const sc_layer *L, const sc_node *n, int batch,
     const sc_shape *qs = &n->in_shape[0], *vs = &n->in_shape[VI(n)], *ks = &n->in_shape[KI(n)];
     const int T = (int)lead(qs), S = (int)lead(vs), N = (int)a->heads;
     const int H = (int)a->key_dim, Hv = (int)a->value_dim;
-    const size_t NH = (size_t)N * H, NHv = (size_t)N * Hv;
-    float *Q = sc, *K = Q + (size_t)batch * T * NH, *V = K + (size_t)batch * S * NH;
-    float *O = V + (size_t)batch * S * NHv, *P = O + (size_t)batch * T * NHv;
+    const int NH = N * H, NHv = N * Hv, W3 = 2 * NH + NHv;
+    const int dq = (int)qs->dims[qs->rank - 1], dk = (int)ks->dims[ks->rank - 1];
+    const int dv = (int)vs->dims[vs->rank - 1];
     const size_t per = a->use_bias ? 2 : 1;
-    const sc_variable *w[4], *bias[4];
+    const float *w[4], *bias[4];
     for (int i = 0; i < 4; i++) {
-        w[i] = sc_layer_var(L, i * per);
-        bias[i] = a->use_bias ? sc_layer_var(L, i * per + 1) : NULL;
+        w[i] = sc_layer_var(L, i * per)->data;
+        bias[i] = a->use_bias ? sc_layer_var(L, i * per + 1)->data : NULL;
     }
-    project(in[0], batch * T, (int)qs->dims[qs->rank - 1], w[0], bias[0], Q);
-    project(in[KI(n)], batch * S, (int)ks->dims[ks->rank - 1], w[1], bias[1], K);
-    project(in[VI(n)], batch * S, (int)vs->dims[vs->rank - 1], w[2], bias[2], V);
-    job j = {a,
-             T,
-             S,
-             N,
-             H,
-             Hv,
-             n->use_causal_mask,
-             (float)(1.0 / sqrt((double)H)),
-             Q,
-             K,
-             V,
-             masks ? masks[0] : NULL,
-             masks ? masks[VI(n)] : NULL,
-             masks ? masks[KI(n)] : NULL,
-             P,
-             O};
+    float *Q = sc, *K, *V, *O = Q + (size_t)batch * ((size_t)T * NH + (size_t)S * (NH + NHv));
+    float *P = O + (size_t)batch * T * NHv, *packed = P + (size_t)batch * N * T * S;
+    int ldq = NH, ldk = NH, ldv = NHv;
+    if (in[0] == in[VI(n)] && in[0] == in[KI(n)]) {
+        /* self-attention: one GEMM for the three projections over all tokens, the kernels
+         * packed side by side ([dq, NH | NH | NHv], a copy of 0.1% of the GEMM's work) */
+        for (int r = 0; r < dq; r++) {
+            float *row = packed + (size_t)r * W3;
+            memcpy(row, w[0] + (size_t)r * NH, (size_t)NH * sizeof(float));
+            memcpy(row + NH, w[1] + (size_t)r * NH, (size_t)NH * sizeof(float));
+            memcpy(row + 2 * NH, w[2] + (size_t)r * NHv, (size_t)NHv * sizeof(float));
+        }
+        sc_gemm_f32(0, 0, batch * T, W3, dq, 1.0f, in[0], dq, packed, W3, 0.0f, Q, W3);
+        K = Q + NH;
+        V = Q + 2 * NH;
+        ldq = ldk = ldv = W3;
+    } else {
+        K = Q + (size_t)batch * T * NH;
+        V = K + (size_t)batch * S * NH;
+        sc_gemm_f32(0, 0, batch * T, NH, dq, 1.0f, in[0], dq, w[0], NH, 0.0f, Q, NH);
+        sc_gemm_f32(0, 0, batch * S, NH, dk, 1.0f, in[KI(n)], dk, w[1], NH, 0.0f, K, NH);
+        sc_gemm_f32(0, 0, batch * S, NHv, dv, 1.0f, in[VI(n)], dv, w[2], NHv, 0.0f, V, NHv);
+    }
+    job j = {.a = a,
+             .T = T,
+             .S = S,
+             .N = N,
+             .H = H,
+             .Hv = Hv,
+             .causal = n->use_causal_mask,
+             .ldq = ldq,
+             .ldk = ldk,
+             .ldv = ldv,
+             .scale = (float)(1.0 / sqrt((double)H)),
+             .Q = Q,
+             .K = K,
+             .V = V,
+             .bq = bias[0],
+             .bk = bias[1],
+             .bv = bias[2],
+             .qm = masks ? masks[0] : NULL,
+             .vm = masks ? masks[VI(n)] : NULL,
+             .km = masks ? masks[KI(n)] : NULL,
+             .P = P,
+             .O = O};
     sc_parallel_for(batch * N, head, &j);
-    project(O, batch * T, (int)NHv, w[3], bias[3], out);
+    /* out = O Wo + bo */
+    const int M = batch * T, dout = (int)(sc_layer_var(L, 3 * per)->num_elements / NHv);
+    if (bias[3])
+        for (int r = 0; r < M; r++)
+            memcpy(out + (size_t)r * dout, bias[3], (size_t)dout * sizeof(float));
+    sc_gemm_f32(0, 0, M, dout, NHv, 1.0f, O, NHv, w[3], dout, bias[3] ? 1.0f : 0.0f, out, dout);
     return SC_OK;
 }
 
