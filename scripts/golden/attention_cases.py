@@ -361,6 +361,10 @@ def case_einsum_dense():
                       (7, 4), None, [4])
     e5 = einsum_layer(M, "einsum_dense_4", "seq", "...b,bc->...c", 2, "c", "linear",
                       (6, 2), (2,), [5, 2])
+    e6 = einsum_layer(M, "einsum_dense_5", "seq", "abc,cd->abd", [5, 4], "b", "linear",
+                      (6, 4), (5, 1), [5, 4])
+    e7 = einsum_layer(M, "einsum_dense_6", "seq", "abc,dc->abd", [5, 4], "d", "linear",
+                      (4, 6), (4,), [5, 4])
     xs = {"seq": M.rand((B, 5, 6), 1.0), "flat": M.rand((B, 7), 1.0)}
     w = M.weights()
     s, fl = xs["seq"].astype(np.float64), xs["flat"].astype(np.float64)
@@ -370,10 +374,14 @@ def case_einsum_dense():
     y3 = einsum_dense(s, "abc,cd->abd", w[f"{e3}/kernel"], w[f"{e3}/bias"], relu)
     y4 = einsum_dense(fl, "ab,bc->ac", w[f"{e4}/kernel"], None, sig)
     y5 = einsum_dense(s, "...b,bc->...c", w[f"{e5}/kernel"], w[f"{e5}/bias"])
-    return M, list(xs), xs, [e2, e3, e4, e5], {e2: y2, e3: y3, e4: y4, e5: y5}, (
+    y6 = einsum_dense(s, "abc,cd->abd", w[f"{e6}/kernel"], w[f"{e6}/bias"])
+    y7 = einsum_dense(s, "abc,dc->abd", w[f"{e7}/kernel"], w[f"{e7}/bias"])
+    return M, list(xs), xs, [e2, e3, e4, e5, e6, e7], {e2: y2, e3: y3, e4: y4, e5: y5, e6: y6,
+                                                        e7: y7}, (
         "EinsumDense abc,cde->abde (bias de) -> abcd,cde->abe (tanh); abc,cd->abd with bias "
         "axes bd (bias [5,3] over a free axis) and relu; ab,bc->ac without bias (sigmoid); "
-        "...b,bc->...c")
+        "...b,bc->...c; abc,cd->abd with bias axes b only (bias [5,1], broadcast over d); "
+        "abc,dc->abd (kernel [out, in], read transposed)")
 
 
 def case_transformer():
