@@ -64,6 +64,55 @@ static void test_mha_refusals(void **state) {
     sc_model_free(m);
 }
 
+/* A call without a value (a Keras 3 node with only the query in args) is self-attention: the
+ * same numbers as value = query, for the same weights. */
+static void test_mha_value_defaults_to_query(void **state) {
+    (void)state;
+    static const char k3[] =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"name\": \"q\", \"config\": {\"name\": \"q\", "
+        "\"batch_shape\": [null, 3, 4]}, \"inbound_nodes\": []},"
+        "{\"class_name\": \"MultiHeadAttention\", \"name\": \"mha\", \"config\": "
+        "{\"name\": \"mha\", \"num_heads\": 2, \"key_dim\": 2}, \"inbound_nodes\": "
+        "[{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": "
+        "[null, 3, 4], \"keras_history\": [\"q\", 0, 0]}}], \"kwargs\": {}}]}],"
+        "\"input_layers\": [[\"q\", 0, 0]], \"output_layers\": [[\"mha\", 0, 0]]}}";
+    sc_model *one = NULL, *two = NULL;
+    sc_error err;
+    if (sc_model_load_keras_json(k3, strlen(k3), "k3.json", &one, &err) != SC_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(load_mha("", "", &two, &err), SC_OK);
+    assert_int_equal(sc_model_num_variables(one), sc_model_num_variables(two));
+    uint32_t seed = 7;
+    for (size_t i = 0; i < sc_model_num_variables(one); i++) {
+        sc_variable *a = sc_model_variable(one, i), *b = sc_model_variable(two, i);
+        assert_int_equal(a->num_elements, b->num_elements);
+        for (int64_t k = 0; k < a->num_elements; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            a->data[k] = b->data[k] = (float)(seed >> 8) / 16777216.0f - 0.5f;
+        }
+    }
+    float x[2 * 3 * 4];
+    for (size_t k = 0; k < sizeof x / sizeof x[0]; k++) x[k] = (float)k / 7.0f - 1.5f;
+    const float *in[1] = {x};
+    sc_runner *r1, *r2;
+    assert_int_equal(sc_runner_create(one, 2, &r1, &err), SC_OK);
+    assert_int_equal(sc_runner_create(two, 2, &r2, &err), SC_OK);
+    assert_int_equal(sc_runner_run(r1, 2, in, &err), SC_OK);
+    assert_int_equal(sc_runner_run(r2, 2, in, &err), SC_OK);
+    const float *y1 = sc_runner_output(r1, 0), *y2 = sc_runner_output(r2, 0);
+    int nonzero = 0;
+    for (int k = 0; k < 2 * 3 * 4; k++) {
+        assert_true(y1[k] == y2[k]);
+        nonzero |= y1[k] != 0.0f;
+    }
+    assert_true(nonzero);
+    sc_runner_free(r1);
+    sc_runner_free(r2);
+    sc_model_free(one);
+    sc_model_free(two);
+}
+
 static void test_einsum_refusals(void **state) {
     (void)state;
     static const char *const bad[] = {"ab,bc->ca", "abc,bcd->abd", "abc,cd->ad", "ab...,bc->ac..."};
@@ -222,8 +271,11 @@ static void test_softmax(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mha_refusals), cmocka_unit_test(test_einsum_refusals),
-        cmocka_unit_test(test_mha_keys_h5),  cmocka_unit_test(test_mha_keys_keras3_ckpt),
+        cmocka_unit_test(test_mha_refusals),
+        cmocka_unit_test(test_mha_value_defaults_to_query),
+        cmocka_unit_test(test_einsum_refusals),
+        cmocka_unit_test(test_mha_keys_h5),
+        cmocka_unit_test(test_mha_keys_keras3_ckpt),
         cmocka_unit_test(test_softmax),
     };
     return cmocka_run_group_tests_name("attention", tests, NULL, NULL);
