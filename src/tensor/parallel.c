@@ -14,6 +14,6 @@ void sc_parallel_for(int n, void (*fn)(void *ctx, int i), void *ctx) {
         for (int i = 0; i < n; i++) fn(ctx, i);
         return;
     }
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
     for (int i = 0; i < n; i++) fn(ctx, i);
 }

@@ -8,7 +8,8 @@
 #ifndef SC_TENSOR_PARALLEL_H
 #define SC_TENSOR_PARALLEL_H
 
-/* Calls fn(ctx, i) for i in [0, n), spread over the engine's threads (sc_engine_threads), in no
+/* Calls fn(ctx, i) for i in [0, n), handed out one at a time to the engine's threads
+ * (sc_engine_threads: a thread the OS holds back does not hold the others back), in no
  * particular order; returns when all are done. fn must not allocate or fail. */
 void sc_parallel_for(int n, void (*fn)(void *ctx, int i), void *ctx);
 
