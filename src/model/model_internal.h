@@ -61,7 +61,7 @@ struct sc_node {
     int inputs[SC_MAX_NODE_INPUTS]; /* tensor ids */
     sc_shape in_shape[SC_MAX_NODE_INPUTS];
     sc_shape out_shape;
-    int output; /* tensor id */
+    int output;          /* tensor id */
     int use_causal_mask; /* call argument of this call (MultiHeadAttention) */
 };
 
