@@ -50,19 +50,6 @@
 
 static char g_dir[4096];
 
-static void remove_dir(void) {
-    DIR *d = opendir(g_dir);
-    struct dirent *e;
-    char path[4400];
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(path, sizeof path, "%s/%s", g_dir, e->d_name);
-            unlink(path);
-        }
-    if (d) closedir(d);
-    rmdir(g_dir);
-}
-
 /* ---- the model JSON ---- */
 
 static size_t put(char *buf, size_t cap, size_t at, const char *fmt, ...)
@@ -296,6 +283,6 @@ done:
     sc_model_free(m);
     free(x);
     free(json);
-    if (!keep) remove_dir();
+    if (!keep) bench_remove_dir(g_dir);
     return rc;
 }

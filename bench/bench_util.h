@@ -4,11 +4,13 @@
 #ifndef SC_BENCH_UTIL_H
 #define SC_BENCH_UTIL_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Wall-clock seconds. */
 static inline double bench_now(void) {
@@ -91,6 +93,20 @@ static inline int bench_write_npy(const char *dir, const char *stem, int rank, c
     ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof(float), elems, f) == elems;
     if (fclose(f) != 0) ok = 0;
     return ok ? 0 : -1;
+}
+
+/* Removes a flat temporary directory and the files in it (best effort). */
+static inline void bench_remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4400];
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (d) closedir(d);
+    rmdir(dir);
 }
 
 #endif
