@@ -4,10 +4,13 @@
 #ifndef SC_BENCH_UTIL_H
 #define SC_BENCH_UTIL_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Wall-clock seconds. */
 static inline double bench_now(void) {
@@ -45,6 +48,65 @@ static inline double bench_gbps(double bytes, double seconds) { return bytes / s
 static inline void bench_keep(uint64_t v) {
     static volatile uint64_t sink;
     sink ^= v;
+}
+
+/* Uniform floats in [lo, hi) from bench_fill: each random 32-bit word becomes the float stored
+ * in its place. */
+static inline void bench_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
+    bench_fill(x, n * sizeof *x, seed);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w;
+        memcpy(&w, &x[i], sizeof w);
+        x[i] = lo + (hi - lo) * (float)(w >> 8) * (1.0f / 16777216.0f);
+    }
+}
+
+/* dir/stem.npy: NPY v1.0, float32, C order, the data 64-byte aligned in the file (as numpy.save
+ * pads). Returns 0, or -1 when the file cannot be written. */
+static inline int bench_write_npy(const char *dir, const char *stem, int rank, const int64_t *dims,
+                                  const float *data) {
+    char path[4400], dict[256];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, stem);
+    int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    size_t elems = 1;
+    for (int i = 0; i < rank && len < (int)sizeof dict; i++) {
+        len += snprintf(dict + len, sizeof dict - (size_t)len, "%lld, ", (long long)dims[i]);
+        elems *= (size_t)dims[i];
+    }
+    if (len < (int)sizeof dict) len += snprintf(dict + len, sizeof dict - (size_t)len, "), }");
+    if (len >= (int)sizeof dict) return -1;
+    size_t hlen = (10 + (size_t)len + 1 + 63) / 64 * 64 - 10;
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
+                             (unsigned char)(hlen & 0xff),
+                             (unsigned char)(hlen >> 8)};
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)len, f) == (size_t)len;
+    for (size_t i = (size_t)len; ok && i + 1 < hlen; i++) ok = fputc(' ', f) != EOF;
+    ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof(float), elems, f) == elems;
+    if (fclose(f) != 0) ok = 0;
+    return ok ? 0 : -1;
+}
+
+/* Removes a flat temporary directory and the files in it (best effort). */
+static inline void bench_remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4400];
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    if (d) closedir(d);
+    rmdir(dir);
 }
 
 #endif

@@ -77,9 +77,14 @@ static int b_key(const wsource *src, const sc_variable *v, int attempt, char *bu
         const char *attr = !strcmp(v->name, "kernel")       ? "_kernel"
                            : !strcmp(v->name, "embeddings") ? "_embeddings"
                                                             : v->name;
-        snprintf(buf, cap, "%s%s_operations/%d/%s" ATTR, src->root,
+        /* a sublayer's kernel (MultiHeadAttention's _query_dense/kernel) is its _kernel too */
+        const char *slash = strrchr(v->name, '/');
+        int sub_kernel = slash && !strcmp(slash, "/kernel");
+        snprintf(buf, cap, "%s%s_operations/%d/%.*s%s" ATTR, src->root,
                  src->model->sequential ? "_functional/" : "",
-                 src->model->layers[v->layer_index]->op_index, attr);
+                 src->model->layers[v->layer_index]->op_index,
+                 sub_kernel ? (int)(slash - v->name + 1) : 0, v->name,
+                 sub_kernel ? "_kernel" : attr);
     } else
         snprintf(buf, cap, "%s%s/%s" ATTR, src->root, src->model->layers[v->layer_index]->ckpt_path,
                  v->name);
@@ -159,6 +164,10 @@ static int h_key(const wsource *src, const sc_variable *v, int attempt, char *bu
     else if (attempt == 1)
         snprintf(buf, cap, "_layer_checkpoint_dependencies/%s%s%s/vars/%d", v->h5_group, sl, sub,
                  v->h5_index);
+    /* MultiHeadAttention's sublayers: Keras 3 versions before the query_dense/... properties
+     * reach them by their private attribute (_query_dense). */
+    else if (attempt == 2 && v->h5_sub && strstr(v->h5_sub, "_dense"))
+        snprintf(buf, cap, "layers/%s/_%s/vars/%d", v->h5_group, sub, v->h5_index);
     else
         return -1;
     return 0;
@@ -180,11 +189,28 @@ static int ends_var(const char *k, size_t kl, const char *tail) {
     return kl > n && k[kl - n - 1] == '/' && !strncmp(k + kl - n, tail, n);
 }
 
+/* Keras 2 names MultiHeadAttention's sublayers query, key, value and attention_output: its
+ * variables are "<mha>/query/kernel:0" in legacy HDF5, "_query_dense/kernel" in checkpoints. */
+static const char *legacy_name(const char *var, char *buf, size_t cap) {
+    static const char *const map[][2] = {{"_query_dense/", "query/"},
+                                         {"_key_dense/", "key/"},
+                                         {"_value_dense/", "value/"},
+                                         {"_output_dense/", "attention_output/"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (has_prefix(var, map[i][0])) {
+            snprintf(buf, cap, "%s%s", map[i][1], var + strlen(map[i][0]));
+            return buf;
+        }
+    return var;
+}
+
 static int l_key(const wsource *src, const sc_variable *v, int attempt, char *buf, size_t cap) {
     const sc_layer *L = src->model->layers[v->layer_index], *top = L;
     while (top->parent) top = top->parent;
+    char lname[128];
+    const char *vname = legacy_name(v->name, lname, sizeof lname);
     if (attempt == 0) {
-        snprintf(buf, cap, "%s%s/%s/%s:0", src->root, top->name, L->name, v->name);
+        snprintf(buf, cap, "%s%s/%s/%s:0", src->root, top->name, L->name, vname);
         return 0;
     }
     if (attempt > 2) return -1;
@@ -194,9 +220,9 @@ static int l_key(const wsource *src, const sc_variable *v, int attempt, char *bu
     char group[300], tail[300];
     snprintf(group, sizeof group, "%s%s/", src->root, top->name);
     if (attempt == 1)
-        snprintf(tail, sizeof tail, "%s/%s", L->name, v->name);
+        snprintf(tail, sizeof tail, "%s/%s", L->name, vname);
     else
-        snprintf(tail, sizeof tail, "%s", v->name);
+        snprintf(tail, sizeof tail, "%s", vname);
     size_t gl = strlen(group), found = 0;
     const char *hit = NULL;
     for (size_t i = 0; i < src->count(src->h); i++) {

@@ -115,6 +115,13 @@ static sc_status create_layer(builder *b, const json_t *entry, sc_layer **out) {
                             "%s: layer entry %zu lacks class_name, config or name", b->src,
                             m->num_layers);
     const char *cls = json_string_value(cn);
+    /* Keras 3 writes a registered class as class_name "PositionEmbedding" with registered_name
+     * "keras_nlp>PositionEmbedding" (Keras 2 puts the latter in class_name): the registry knows
+     * the packages' layers by the registered form. */
+    const json_t *rn = json_object_get(entry, "registered_name");
+    if (json_is_string(rn) && strchr(json_string_value(rn), '>')
+        && sc_layer_lookup(json_string_value(rn)))
+        cls = json_string_value(rn);
     int nested_func = !strcmp(cls, "Functional") || !strcmp(cls, "Model");
     int nested = nested_func || strcmp(cls, "Sequential") == 0;
     const sc_layer_ops *ops = nested ? &k_container_ops : sc_layer_lookup(cls);
@@ -413,23 +420,41 @@ static int resolve_ref(builder *b, const char *name, int64_t node, int64_t tenso
     return t + (int)tensor;
 }
 
-/* A call argument this engine does not implement, set in a node's kwargs (Keras 2: the dict
- * after each input reference; Keras 3: the node's "kwargs"), or NULL. Refused by name rather
- * than ignored, since ignoring it would change the numbers. */
-static const char *unsupported_kwarg(const json_t *node) {
-    static const char *const keys[] = {"use_causal_mask", "return_attention_scores",
-                                       "initial_state", "constants"};
-    const json_t *dicts[SC_MAX_NODE_INPUTS + 1];
+/* The call-argument dicts of a node: Keras 2 puts them after each input reference, Keras 3 in
+ * the node's "kwargs". Returns how many were found (at most cap). */
+static size_t kwarg_dicts(const json_t *node, const json_t **dicts, size_t cap) {
     size_t nd = 0;
-    if (json_is_object(node)) dicts[nd++] = json_object_get(node, "kwargs");
-    for (size_t i = 0; json_is_array(node) && i < json_array_size(node) && nd <= SC_MAX_NODE_INPUTS;
-         i++)
+    if (json_is_object(node) && nd < cap) dicts[nd++] = json_object_get(node, "kwargs");
+    for (size_t i = 0; json_is_array(node) && i < json_array_size(node) && nd < cap; i++)
         dicts[nd++] = json_array_get(json_array_get(node, i), 3);
-    for (size_t i = 0; i < nd; i++)
-        for (size_t k = 0; json_is_object(dicts[i]) && k < sizeof keys / sizeof keys[0]; k++) {
-            const json_t *v = json_object_get(dicts[i], keys[k]);
-            if (v && !json_is_null(v) && !json_is_false(v)) return keys[k];
-        }
+    return nd;
+}
+
+/* The call argument `key` of a node, or NULL when absent or null. */
+static const json_t *kwarg(const json_t *node, const char *key) {
+    const json_t *dicts[SC_MAX_NODE_INPUTS + 1];
+    size_t nd = kwarg_dicts(node, dicts, SC_MAX_NODE_INPUTS + 1);
+    for (size_t i = 0; i < nd; i++) {
+        const json_t *v = json_is_object(dicts[i]) ? json_object_get(dicts[i], key) : NULL;
+        if (v && !json_is_null(v)) return v;
+    }
+    return NULL;
+}
+
+/* A call argument this engine does not implement, set in a node's kwargs, or NULL. Refused by
+ * name rather than ignored, since ignoring it would change the numbers. MultiHeadAttention
+ * implements use_causal_mask (model/layers/mha.c). */
+static const char *unsupported_kwarg(const json_t *node, const char *cls) {
+    static const char *const keys[] = {"use_causal_mask", "return_attention_scores",
+                                       "initial_state", "constants", "attention_mask"};
+    int mha = !strcmp(cls, "MultiHeadAttention");
+    for (size_t k = mha ? 1 : 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const json_t *v = kwarg(node, keys[k]);
+        if (v && !json_is_false(v)) return keys[k];
+    }
+    /* keras_nlp position embeddings: only from position 0 */
+    const json_t *si = kwarg(node, "start_index");
+    if (si && !(json_is_integer(si) && json_integer_value(si) == 0)) return "start_index";
     return NULL;
 }
 
@@ -636,6 +661,13 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                 int ids[SC_MAX_NODE_INPUTS], n = 0;
                 const char *bad = NULL;
                 int r = collect(b, args, ids, &n, &bad);
+                /* MultiHeadAttention's value and key: Keras 2 serializes every argument after
+                 * the first as a call argument, Keras 3 keeps those passed by keyword there. */
+                if (!r && !strcmp(layer_of[i]->class_name, "MultiHeadAttention"))
+                    for (int kk = 0; kk < 2 && !r; kk++) {
+                        const json_t *t = kwarg(node, kk ? "key" : "value");
+                        if (t) r = collect(b, t, ids, &n, &bad);
+                    }
                 if (r == -1) break;
                 if (r == -2 || n == 0) {
                     s = sc_error_set(b->err, SC_INVALID_ARGUMENT,
@@ -647,7 +679,7 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                                      bad ? bad : "", bad ? "' that does not exist" : "");
                     goto done;
                 }
-                const char *kw = unsupported_kwarg(node);
+                const char *kw = unsupported_kwarg(node, layer_of[i]->class_name);
                 if (kw) {
                     s = sc_error_set(b->err, SC_UNIMPLEMENTED,
                                      "%s: layer '%s' (%s): call argument "
@@ -657,6 +689,10 @@ static sc_status build_functional(builder *b, const json_t *cfg, sc_layer *conta
                 }
                 int t = -1;
                 if ((s = apply(b, layer_of[i], ids, n, &t))) goto done;
+                if (!layer_of[i]->is_container) {
+                    const json_t *cm = kwarg(node, "use_causal_mask");
+                    m->nodes[m->num_nodes - 1].use_causal_mask = cm && json_is_true(cm);
+                }
                 b->layer_outputs[i][next_node[i]++] = t;
                 progress = 1;
             }
@@ -774,6 +810,8 @@ done:
 static void snake_case(const char *in, char *out, size_t cap) {
     char tmp[256], tmp2[512];
     size_t n = 0, k = 0;
+    /* a registered class ("keras_nlp>PositionEmbedding"): Python's __class__.__name__ */
+    if (strchr(in, '>')) in = strrchr(in, '>') + 1;
     for (const char *p = in; *p && n + 1 < sizeof tmp; p++)
         if (isalnum((unsigned char)*p) || *p == '_') tmp[n++] = *p;
     tmp[n] = '\0';

@@ -65,6 +65,8 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
         int in = any_masked_input(m, n), out = 0;
         if (!strcmp(cls, "Embedding"))
             out = sc_embedding_mask_zero(n->layer);
+        else if (strstr(cls, ">TokenAndPositionEmbedding"))
+            out = sc_position_embedding_mask_zero(n->layer);
         else if (!strcmp(cls, "Masking"))
             out = 1;
         else if (IN(cls, k_rnn)) {
@@ -74,6 +76,8 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
         }
         else if (IN(cls, k_pass) || IN(cls, k_merge))
             out = in;
+        else if (!strcmp(cls, "MultiHeadAttention")) /* Keras: the output takes the query's */
+            out = m->tensors[n->inputs[0]].has_mask;
         else if (in && (!strcmp(cls, "Attention") || !strcmp(cls, "AdditiveAttention")))
             return sc_error_set(err, SC_UNIMPLEMENTED,
                                 "layer '%s' (%s): masked inputs are not "
@@ -93,7 +97,9 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
 
 int sc_mask_uses(const sc_model *m, const sc_node *n) {
     const char *cls = n->layer->class_name;
-    return any_masked_input(m, n) && (IN(cls, k_rnn) || !strcmp(cls, "GlobalAveragePooling1D"));
+    return any_masked_input(m, n)
+           && (IN(cls, k_rnn) || !strcmp(cls, "GlobalAveragePooling1D")
+               || !strcmp(cls, "MultiHeadAttention"));
 }
 
 /* Keras 2 GlobalAveragePooling1D.call with a mask: sum(x * mask, 1) / sum(mask, 1). All steps
@@ -120,6 +126,8 @@ sc_status sc_mask_forward(const sc_node *n, int batch, const float *const *in,
         masked_mean(n, batch, in[0], in_masks[0], out);
         return SC_OK;
     }
+    if (!strcmp(n->layer->class_name, "MultiHeadAttention"))
+        return sc_mha_forward_masked(n->layer, n, batch, in, in_masks, out, scratch);
     return sc_rnn_forward_masked(n->layer, n, batch, in, in_masks[0], out, scratch, err);
 }
 
@@ -127,7 +135,7 @@ void sc_mask_compute(const sc_model *m, const sc_node *n, int t, int batch, cons
                      const float *const *in_masks, float *out_mask) {
     const char *cls = n->layer->class_name;
     size_t len = (size_t)batch * sc_mask_len(m, t);
-    if (!strcmp(cls, "Embedding")) { /* not_equal(ids, 0) */
+    if (!strcmp(cls, "Embedding") || strstr(cls, ">TokenAndPositionEmbedding")) { /* ids != 0 */
         for (size_t i = 0; i < len; i++) out_mask[i] = in[0][i] != 0.0f;
         return;
     }
@@ -152,6 +160,10 @@ void sc_mask_compute(const sc_model *m, const sc_node *n, int t, int batch, cons
                         in_masks[k] ? in_masks[k][(size_t)b * Tk + t] : 1.0f;
             off += Tk;
         }
+        return;
+    }
+    if (!strcmp(cls, "MultiHeadAttention")) {
+        memcpy(out_mask, in_masks[0], len * sizeof(float));
         return;
     }
     /* Pass-through and merges: the AND of the inputs' masks (merges: of those present). */

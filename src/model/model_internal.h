@@ -75,6 +75,7 @@ struct sc_node {
     int output;         /* tensor id of output 0; output k is tensor output + k */
     int num_outputs;    /* 1, or up to SC_MAX_NODE_OUTPUTS (set by infer) */
     sc_shape more_shapes[SC_MAX_NODE_OUTPUTS - 1]; /* outputs 1 .. num_outputs-1 */
+    int use_causal_mask; /* call argument of this call (MultiHeadAttention) */
 };
 
 /* Shape of output k of node n. */

@@ -243,9 +243,8 @@ static int run_case(const json_t *c, int via, const char *tmpdir) {
     return failed;
 }
 
-/* One folder of cases: data/ (tfjs, scripts/golden/generate.mjs) or data_rnn/ (float64 NumPy,
- * scripts/golden/rnn_numpy.py: return_state, Bidirectional merge_mode=None). */
-static void run_goldens(const char *sub, size_t min_cases) {
+/* Every case of one manifest through every weight source; returns the failures. */
+static int run_manifest(const char *sub, size_t min_cases) {
     const char *src = getenv("SC_SOURCE_DIR");
     snprintf(g_dir, sizeof g_dir, "%s/tests/golden/%s", src ? src : ".", sub);
     char mpath[1100];
@@ -265,21 +264,32 @@ static void run_goldens(const char *sub, size_t min_cases) {
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(failures, 0);
+    return failures;
 }
 
+/* tfjs goldens (scripts/golden/generate.mjs). */
 static void test_goldens(void **state) {
     (void)state;
-    run_goldens("data", 10);
+    assert_int_equal(run_manifest("data", 10), 0);
 }
 
+/* MultiHeadAttention, EinsumDense and a Transformer encoder: float64 NumPy references
+ * (scripts/golden/attention_cases.py), tfjs having none of these layers. */
+static void test_attention_goldens(void **state) {
+    (void)state;
+    assert_int_equal(run_manifest("data_mha", 5), 0);
+}
+
+/* return_state and Bidirectional merge_mode=None: float64 NumPy references
+ * (scripts/golden/rnn_numpy.py). */
 static void test_goldens_rnn_numpy(void **state) {
     (void)state;
-    run_goldens("data_rnn", 3);
+    assert_int_equal(run_manifest("data_rnn", 3), 0);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_goldens),
-                                       cmocka_unit_test(test_goldens_rnn_numpy)};
+                                       cmocka_unit_test(test_goldens_rnn_numpy),
+                                       cmocka_unit_test(test_attention_goldens)};
     return cmocka_run_group_tests_name("model_golden", tests, NULL, NULL);
 }

@@ -71,6 +71,23 @@ extern const sc_layer_ops sc_layer_conv2d_transpose;
 extern const sc_layer_ops sc_layer_separable_conv1d;
 extern const sc_layer_ops sc_layer_attention;
 extern const sc_layer_ops sc_layer_additive_attention;
+extern const sc_layer_ops sc_layer_einsum_dense;
+extern const sc_layer_ops sc_layer_multi_head_attention;
+extern const sc_layer_ops sc_layer_position_embedding_nlp;
+extern const sc_layer_ops sc_layer_position_embedding_hub;
+extern const sc_layer_ops sc_layer_token_position_embedding_nlp;
+extern const sc_layer_ops sc_layer_token_position_embedding_hub;
+/* keras_nlp TokenAndPositionEmbedding(mask_zero=True): its output carries ids != 0. */
+int sc_position_embedding_mask_zero(const sc_layer *L);
+/* MultiHeadAttention's forward with the Keras masks of its inputs (masks[i] NULL: none; masks
+ * itself NULL: no input has one). */
+sc_status sc_mha_forward_masked(const sc_layer *L, const sc_node *n, int batch,
+                                const float *const *in, const float *const *masks, float *out,
+                                float *scratch);
+/* A shape-like option: an int, or a list of at most max ints or nulls (null -> -1); *n = 0 when
+ * the option is absent or null. */
+sc_status sc_cfg_dims(const sc_layer *L, const json_t *cfg, const char *key, int max, int64_t *out,
+                      int *n, sc_error *err);
 /* [batch, H, W, C] -> [batch, OH, OW, C], TF resize_bilinear(half_pixel_centers=True). */
 void sc_resize_bilinear(const float *x, int batch, int64_t H, int64_t W, int64_t C, int64_t OH,
                         int64_t OW, float *y);

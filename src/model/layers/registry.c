@@ -64,6 +64,12 @@ static const sc_layer_ops *const k_layers[] = {
     &sc_layer_separable_conv1d,
     &sc_layer_attention,
     &sc_layer_additive_attention,
+    &sc_layer_einsum_dense,
+    &sc_layer_multi_head_attention,
+    &sc_layer_position_embedding_nlp,
+    &sc_layer_position_embedding_hub,
+    &sc_layer_token_position_embedding_nlp,
+    &sc_layer_token_position_embedding_hub,
 };
 
 const sc_layer_ops *sc_layer_lookup(const char *class_name) {
