@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench_npy.h"
+#include "bench_util.h"
 #include "sidecar/engine.h"
 #include "sidecar/model.h"
 
@@ -62,7 +62,7 @@ static void remove_dir(void) {
 }
 
 static int write_npy(const char *stem, const int64_t *dims, int rank, const float *data) {
-    return bench_write_npy(g_dir, stem, dims, rank, data);
+    return bench_write_npy(g_dir, stem, rank, dims, data);
 }
 
 static double cpu_now(void) {

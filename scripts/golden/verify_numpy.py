@@ -269,13 +269,18 @@ def run_case(root, case):
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../tests/golden/data")
     manifest = json.load(open(os.path.join(root, "MANIFEST.json")))
-    bad = 0
+    bad = skipped = 0
     for case in manifest["cases"]:
-        worst = run_case(root, case)
+        try:
+            worst = run_case(root, case)
+        except NotImplementedError as e:  # a layer this cross-check has no definition of:
+            skipped += 1                  # tfjs stays that case's only reference
+            print(f"{case['name']:24s} skipped: no float64 definition here for {e}")
+            continue
         ok = worst <= 1.0
         bad += not ok
         print(f"{case['name']:24s} worst |diff|/tolerance = {worst:.3g} {'ok' if ok else 'FAIL'}")
-    print(f"{len(manifest['cases']) - bad} passed, {bad} failed")
+    print(f"{len(manifest['cases']) - bad - skipped} passed, {bad} failed, {skipped} skipped")
     return 1 if bad else 0
 
 
