@@ -13,14 +13,33 @@
 #include "model/dnnl_plan_internal.h"
 #include "model/layers/engine_info.h"
 
+/* An exponent of all ones (NaN or inf), 16 floats at a time in 16-byte GCC/Clang vectors
+ * (SSE2 on any x86-64; the -O2 build does not vectorise the scalar loop, and on the
+ * small-batch path the scan of a Dense's input cost as much as the rest of the call's
+ * overhead). */
+typedef int32_t v4i __attribute__((vector_size(16)));
+
 int sc_dnnl_all_finite(const float *x, size_t n) {
-    uint32_t bad = 0; /* an OR over the exponent bits, which vectorises */
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], sizeof u);
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    const int32_t e = 0x7f800000;
+    const v4i ev = {e, e, e, e};
+    v4i b0 = {0, 0, 0, 0}, b1 = b0, b2 = b0, b3 = b0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v4i v[4];
+        memcpy(v, &x[i], sizeof v);
+        b0 |= (v[0] & ev) == ev;
+        b1 |= (v[1] & ev) == ev;
+        b2 |= (v[2] & ev) == ev;
+        b3 |= (v[3] & ev) == ev;
     }
-    return !bad;
+    v4i b = b0 | b1 | b2 | b3;
+    int32_t any = b[0] | b[1] | b[2] | b[3];
+    for (; i < n; i++) {
+        int32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        any |= (u & e) == e;
+    }
+    return !any;
 }
 
 /* Index of the folded kernel among the layer's variables: the pointwise one of a separable
