@@ -364,9 +364,12 @@ sc_status sc_dnnl_plan_run(sc_dnnl_plan *p, size_t i, int batch, const float *in
     if (np->kind == KIND_POOL && np->is_max && fin != 1) sc_dnnl_maxpool_nan(np, batch, in, out);
     /* Finite in and finite weights give finite sums unless they overflow, which the plan
      * does not look for (README "Compute engine"). */
-    p->fin[np->out] = (signed char)(fin < 0 ? -1 : fin && wfin);
     *handled = 1;
     *act_done = fused || np->act_absorbed;
+    /* An activation the runner applies afterwards may overflow (exponential): unknown. */
+    int act_keeps = *act_done || np->act == SC_ACT_LINEAR || np->act == SC_ACT_RELU
+                    || np->act == SC_ACT_RELU6;
+    p->fin[np->out] = (signed char)(fin < 0 || !act_keeps ? -1 : fin && wfin);
     return SC_OK;
 }
 
