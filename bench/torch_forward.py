@@ -4,12 +4,15 @@
     torch_forward.py DIR [MIN_TIME]
 
 DIR holds what bench_forward wrote: Keras-layout weights <model>_<layer>_<var>.npy, the inputs
-mlp_x.npy [256,784], cnn_x.npy [256,28,28,1] and deep_x.npy [128,32,32,3] (NHWC), and
-sidecar's outputs mlp32.npy, mlp256.npy, cnn256.npy, deep128.npy. Builds the same models in PyTorch (eval(), no_grad()), converting the
+mlp_x.npy [256,784], cnn_x.npy [256,28,28,1], deep_x.npy and mobile_x.npy [128,32,32,3]
+(NHWC), and sidecar's outputs mlp32.npy, mlp256.npy, cnn256.npy, deep128.npy, mobile128.npy. Builds the same models in PyTorch (eval(), no_grad()), converting the
 layouts:
   Dense kernel [in, out]            -> Linear weight [out, in]           (transpose)
   Conv2D kernel (kh, kw, cin, cout) -> Conv2d weight (cout, cin, kh, kw)
   input NHWC                        -> NCHW (converted once, outside the timing)
+  DepthwiseConv2D kernel (kh, kw, c, 1) -> Conv2d(groups=c) weight (c, 1, kh, kw)
+  BatchNormalization                -> BatchNorm2d(eps=1e-3) with the moving statistics
+  'same' with stride 2 on an even size pads only the bottom/right (TensorFlow): ZeroPad2d
   Keras flattens (h, w, c), torch (c, h, w): the first Dense kernel's rows are permuted to match.
 Times each case like bench_forward (best single call after warm-up, calls repeated until
 MIN_TIME seconds passed) with 1 and 2 threads (torch.set_num_threads, and the same count for the
@@ -91,6 +94,44 @@ def deep(d):
     return torch.nn.Sequential(*layers).eval()
 
 
+def bn(d, layer, channels):
+    b = torch.nn.BatchNorm2d(channels, eps=1e-3)
+    b.weight.data = torch.from_numpy(load(d, f"mobile_{layer}_bn_gamma"))
+    b.bias.data = torch.from_numpy(load(d, f"mobile_{layer}_bn_beta"))
+    b.running_mean.data = torch.from_numpy(load(d, f"mobile_{layer}_bn_moving_mean"))
+    b.running_var.data = torch.from_numpy(load(d, f"mobile_{layer}_bn_moving_variance"))
+    return b
+
+
+def conv_nb(d, layer, var, stride, depthwise=False):
+    """A bias-free Conv2d ('same' padding as TensorFlow pads it) from a Keras kernel."""
+    k = load(d, f"mobile_{layer}_{var}")  # (kh, kw, cin, cout) or depthwise (kh, kw, c, 1)
+    kh, c = k.shape[0], k.shape[2]
+    out = c if depthwise else k.shape[3]
+    w = k.transpose(2, 3, 0, 1) if depthwise else k.transpose(3, 2, 0, 1)
+    layers = []
+    if kh == 3 and stride == 2:  # even input: TensorFlow pads 0 before, 1 after
+        layers.append(torch.nn.ZeroPad2d((0, 1, 0, 1)))
+    pad = 1 if kh == 3 and stride == 1 else 0
+    cv = torch.nn.Conv2d(c, out, kh, stride=stride, padding=pad, bias=False,
+                         groups=c if depthwise else 1)
+    cv.weight.data = torch.from_numpy(np.ascontiguousarray(w))
+    return layers + [cv]
+
+
+def mobile(d):
+    layers = conv_nb(d, "c1", "kernel", 2) + [bn(d, "c1", 32), torch.nn.ReLU6()]
+    for dw, pw, filters, stride, cin in (("dw1", "pw1", 64, 1, 32), ("dw2", "pw2", 128, 2, 64),
+                                         ("dw3", "pw3", 128, 1, 128)):
+        layers += conv_nb(d, dw, "depthwise_kernel", stride, True) + [bn(d, dw, cin),
+                                                                      torch.nn.ReLU6()]
+        layers += conv_nb(d, pw, "kernel", 1) + [bn(d, pw, filters), torch.nn.ReLU6()]
+    layers += conv_nb(d, "sep", "depthwise_kernel", 2, True)
+    layers += conv_nb(d, "sep", "pointwise_kernel", 1) + [bn(d, "sep", 256), torch.nn.ReLU6()]
+    layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), linear(d, "mobile", "dense")]
+    return torch.nn.Sequential(*layers).eval()
+
+
 def mlp(d):
     return torch.nn.Sequential(linear(d, "mlp", "dense"), torch.nn.ReLU(),
                                linear(d, "mlp", "dense_1")).eval()
@@ -140,8 +181,9 @@ def main():
     mx = torch.from_numpy(load(d, "mlp_x"))
     cx = torch.from_numpy(load(d, "cnn_x")).permute(0, 3, 1, 2).contiguous()
     dx = torch.from_numpy(load(d, "deep_x")).permute(0, 3, 1, 2).contiguous()
+    mbx = torch.from_numpy(load(d, "mobile_x")).permute(0, 3, 1, 2).contiguous()
     cases = [("mlp32", mlp(d), mx[:32].contiguous()), ("mlp256", mlp(d), mx),
-             ("cnn256", cnn(d), cx), ("deep128", deep(d), dx)]
+             ("cnn256", cnn(d), cx), ("deep128", deep(d), dx), ("mobile128", mobile(d), mbx)]
     for name, model, x in cases:
         set_threads(1, blas)
         torch.backends.mkldnn.enabled = True

@@ -24,6 +24,15 @@ int sc_engine_threads(void);
  * few float32 ulps of the layer's sums (README "Compute engine" has the measured error). */
 void sc_engine_set_winograd(int on);
 int sc_engine_winograd(void);
+/* Folding a BatchNormalization (and a relu/relu6 layer) into the Dense/convolution before it
+ * (on by default; read when a runner is created). Off: every layer runs on its own, as
+ * written (for comparisons of the folded weights' rounding). */
+void sc_engine_set_fold(int on);
+int sc_engine_fold(void);
+/* oneDNN for the layers (on by default; read when a runner is created). Off: every layer
+ * runs its own C forward, the reference the engine is tested against. */
+void sc_engine_set_layers(int on);
+int sc_engine_layers(void);
 /* "oneDNN 2.6.3 (cpu omp), ISA avx512_core, 2 threads" into buf; returns buf. */
 const char *sc_engine_describe(char *buf, size_t cap);
 

@@ -237,9 +237,9 @@ size_t sc_runner_arena_bytes(const sc_runner *r);
 
 /* The compute engine's side of a runner (include/sidecar/engine.h). */
 typedef struct sc_runner_stats {
-    int engine_nodes;        /* nodes run as oneDNN primitives (Dense, Conv1D/2D) */
+    int engine_nodes;        /* nodes run as oneDNN primitives (Dense, convolutions, pooling) */
     int fused_activations;   /* of those, activations applied as primitive post-ops */
-    int blocked_edges;       /* Conv2D outputs kept in oneDNN's nChw16c layout */
+    int blocked_edges;       /* convolution/pooling outputs kept in oneDNN's nChw16c layout */
     int winograd_nodes;      /* Conv2Ds running oneDNN's Winograd kernel */
     size_t scratchpad_bytes; /* oneDNN's shared scratchpad (the largest primitive's need) */
     size_t weights_bytes;    /* weights reordered into oneDNN's layout (copies beside the
@@ -251,6 +251,8 @@ typedef struct sc_runner_stats {
     double cold_cpu_seconds; /* the same in process CPU time (all threads) */
     int cold_primitives;     /* primitives created in that run */
     int cold_reorders;       /* weight reorders in that run */
+    int folded_norms;        /* BatchNormalizations folded into the weights of the layer
+                                 before them (counted in weights_bytes) */
 } sc_runner_stats;
 void sc_runner_stats_get(const sc_runner *r, sc_runner_stats *out);
 

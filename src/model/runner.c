@@ -45,11 +45,17 @@ static int keeps_logits(const sc_model *m, size_t out) {
     return L->act == SC_ACT_SOFTMAX || L->act == SC_ACT_SIGMOID;
 }
 
-/* First-fit placement over the intervals alive at each node. */
-static size_t plan(const sc_model *m, int batch, size_t *offsets) {
+/* First-fit placement over the intervals alive at each node. A node the engine absorbed
+ * (dnnl_plan.h) writes nothing: its output is its input's memory, which the absorbing node
+ * wrote (that input has no other reader). */
+static size_t plan(const sc_model *m, const sc_dnnl_plan *eng, int batch, size_t *offsets) {
     size_t nt = m->num_tensors, top = 0;
     for (size_t t = 0; t < nt; t++) offsets[t] = SIZE_MAX;
     for (size_t i = 0; i < m->num_nodes; i++) {
+        if (sc_dnnl_plan_absorbed(eng, i)) { /* one output, in its input's memory */
+            offsets[m->nodes[i].output] = offsets[m->nodes[i].inputs[0]];
+            continue;
+        }
         for (int k = 0; k < m->nodes[i].num_outputs; k++) {
             int t = m->nodes[i].output + k;
             size_t need = round_up((size_t)batch * (size_t)sc_shape_elems(&m->tensors[t].shape));
@@ -90,7 +96,7 @@ static int reserve(float **buf, size_t *cap, size_t n) {
 static int replan(sc_runner *r) {
     const sc_model *m = r->m;
     int max_batch = r->max_batch;
-    r->arena_floats = plan(m, max_batch, r->offsets);
+    r->arena_floats = plan(m, r->engine, max_batch, r->offsets);
     size_t scratch = 0;
     for (size_t i = 0; i < m->num_nodes; i++) {
         const sc_node *n = &m->nodes[i];
@@ -200,6 +206,7 @@ static sc_status run_nodes(sc_runner *r, int batch, sc_error *err) {
             in[k] = m->tensors[t].producer < 0 ? r->in_ptrs[t] : r->arena + r->offsets[t];
             in_masks[k] = r->masks[t];
         }
+        if (sc_dnnl_plan_absorbed(r->engine, i)) continue; /* done by the node before */
         float *out = r->arena + r->offsets[n->output];
         int handled = 0, act_done = 0;
         sc_status s;

@@ -12,6 +12,8 @@ static dnnl_stream_t g_stream;
 static dnnl_status_t g_status = dnnl_success;
 static atomic_int g_threads; /* 0: OpenMP's default */
 static atomic_int g_no_winograd;
+static atomic_int g_no_fold;
+static atomic_int g_no_layers;
 
 static void create(void) {
     g_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0);
@@ -95,3 +97,7 @@ const char *sc_engine_describe(char *buf, size_t cap) {
 
 void sc_engine_set_winograd(int on) { atomic_store(&g_no_winograd, !on); }
 int sc_engine_winograd(void) { return !atomic_load(&g_no_winograd); }
+void sc_engine_set_fold(int on) { atomic_store(&g_no_fold, !on); }
+int sc_engine_fold(void) { return !atomic_load(&g_no_fold); }
+void sc_engine_set_layers(int on) { atomic_store(&g_no_layers, !on); }
+int sc_engine_layers(void) { return !atomic_load(&g_no_layers); }

@@ -244,6 +244,190 @@ static void test_fused_relu_keeps_runner_nan_semantics(void **state) {
     sc_model_free(m);
 }
 
+/* ---- depthwise, separable, pooling, folding (issue 10 part 2) ---- */
+
+#define LAYER(cls, cfg) "{\"class_name\":\"" cls "\",\"config\":{" cfg "}}"
+#define BN(name)        LAYER("BatchNormalization", "\"name\":\"" name "\",\"axis\":[3],\"epsilon\":0.001")
+#define SEQ(input, layers)                                                                         \
+    "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["                       \
+    "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null," input "],"           \
+    "\"dtype\":\"float32\",\"name\":\"in\"}}," layers                                              \
+    "]},\"keras_version\":\"2.15.0\",\"backend\":\"tensorflow\"}"
+
+/* MobileNet-like: Conv2D (no bias) - BN - ReLU(6), DepthwiseConv2D - BN - relu, MaxPool,
+ * SeparableConv2D (relu), DepthwiseConv2D (dm 2, stride 2, relu6) - BN, AveragePooling 'same'
+ * (padding excluded), GlobalAveragePooling2D, Dense - BN. */
+static const char
+    k_mobile
+        [] = SEQ("12,12,16",
+                 LAYER(
+                     "Conv2D",
+                     "\"name\":\"c\",\"filters\":32,\"kernel_size\":[3,3],\"padding\":\"same\","
+                     "\"activation\":\"linear\",\"use_bias\":false") "," BN("bn1") "," LAYER("ReLU",
+                                                                                             "\"nam"
+                                                                                             "e\":"
+                                                                                             "\"r1"
+                                                                                             "\","
+                                                                                             "\"max"
+                                                                                             "_valu"
+                                                                                             "e\":"
+                                                                                             "6.0") "," LAYER("DepthwiseConv2D", "\"name\":\"dw\",\"kernel_size\":[3,3],\"padding\":\"same\","
+                                                                                                                                 "\"activation\":\"linear\",\"use_bias\":true") "," BN("bn2") "," LAYER("Activation",
+                                                                                                                                                                                                        "\"name\":\"a2\",\"activation\":\"relu\"") "," LAYER("MaxPooling2D", "\"name\":\"mp\",\"pool_size\":[2,2],\"padding\":\"valid\"") "," LAYER("SeparableConv2D", "\"name\":\"sep\",\"filters\":32,\"kernel_size\":[3,3],"
+                                                                                                                                                                                                                                                                                                                                                                       "\"padding\":\"same\",\"activation\":\"relu\",\"use_bias\":true") "," LAYER("DepthwiseConv2D", "\"name\":\"dw2\",\"kernel_size\":[3,3],\"strides\":[2,2],"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                      "\"depth_multiplier\":2,\"padding\":\"same\","
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                      "\"activation\":\"linear\",\"use_bias\":false") "," BN("bn3") "," LAYER("AveragePooling2D",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                              "\"name\":\"ap\",\"pool_size\":[2,2],\"strides\":[2,2],"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                              "\"padding\":\"same\"") "," LAYER("GlobalAveragePooling2D", "\"name\":\"gap\"") "," LAYER("Dense",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "\"name\":\"d\",\"units\":7,\"activation\":\"linear\",\"use_bias\":true") "," LAYER("BatchNormalization",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                            "\"name\":\"bn4\",\"axis\":-1"));
+
+/* Random weights; BatchNormalization statistics of a trained model's sort (variance > 0). */
+static sc_model *make_json(const char *j) {
+    sc_model *m = NULL;
+    sc_error err;
+    assert_int_equal(sc_model_load_keras_json(j, strlen(j), "mobile.json", &m, &err), SC_OK);
+    for (size_t i = 0; i < sc_model_num_variables(m); i++) {
+        sc_variable *v = sc_model_variable(m, i);
+        int var = strcmp(v->name, "moving_variance") == 0, gamma = strcmp(v->name, "gamma") == 0;
+        for (int64_t k = 0; k < v->num_elements; k++)
+            v->data[k] = var     ? 0.2f + fabsf(urand())
+                         : gamma ? 1.0f + 0.5f * urand()
+                                 : 0.4f * urand();
+    }
+    return m;
+}
+
+/* Runs the model once with the current engine settings; the output copied into out. */
+static void run_once(sc_model *m, const float *x, int batch, float *out, size_t n,
+                     sc_runner_stats *st) {
+    sc_runner *r;
+    sc_error err;
+    assert_int_equal(sc_runner_create(m, batch, &r, &err), SC_OK);
+    const float *in = x;
+    assert_int_equal(sc_runner_run(r, batch, &in, &err), SC_OK);
+    memcpy(out, sc_runner_output(r, 0), n * sizeof(float));
+    if (st) sc_runner_stats_get(r, st);
+    sc_runner_free(r);
+}
+
+static double max_rel(const float *a, const float *b, size_t n) {
+    double maxw = 0, maxd = 0;
+    for (size_t i = 0; i < n; i++) {
+        maxw = fmax(maxw, fabs(b[i]));
+        maxd = fmax(maxd, fabs((double)a[i] - b[i]));
+    }
+    return maxd / fmax(maxw, 1e-30);
+}
+
+/* The engine with every fold against the same model on the layers' own C code, and with
+ * folding off; then NaN in one example stays in that example. */
+static void test_mobile_chain_matches_c_layers(void **state) {
+    (void)state;
+    enum { MB = 3, N_IN = MB * 12 * 12 * 16, N_OUT = MB * 7 };
+    sc_model *m = make_json(k_mobile);
+    static float x[N_IN];
+    for (int i = 0; i < N_IN; i++) x[i] = urand();
+    float ref[N_OUT], got[N_OUT], unfolded[N_OUT];
+    sc_runner_stats st;
+    sc_engine_set_layers(0);
+    run_once(m, x, MB, ref, N_OUT, &st);
+    assert_int_equal(st.engine_nodes, 0);
+    sc_engine_set_layers(1);
+    run_once(m, x, MB, got, N_OUT, &st);
+    /* c, dw, mp, sep, dw2, ap, gap, d: every layer but the four BNs and two activations */
+    assert_int_equal(st.engine_nodes, 8);
+    assert_int_equal(st.folded_norms, 4);
+    assert_true(st.blocked_edges >= 4); /* c -> dw -> mp -> sep -> dw2 -> ap */
+    double e_fold = max_rel(got, ref, N_OUT);
+    sc_engine_set_fold(0);
+    run_once(m, x, MB, unfolded, N_OUT, &st);
+    sc_engine_set_fold(1);
+    assert_int_equal(st.folded_norms, 0);
+    double e_plain = max_rel(unfolded, ref, N_OUT);
+    print_message("mobile chain vs C layers: max rel error folded %.2e, unfolded %.2e\n", e_fold,
+                  e_plain);
+    assert_true(e_fold <= 1e-5);
+    assert_true(e_plain <= 1e-5);
+
+    /* NaN in example 1: its outputs all NaN, the others finite, as on the C path. */
+    x[1 * 12 * 12 * 16 + 100] = NAN;
+    sc_engine_set_layers(0);
+    run_once(m, x, MB, ref, N_OUT, NULL);
+    sc_engine_set_layers(1);
+    run_once(m, x, MB, got, N_OUT, NULL);
+    for (int i = 0; i < N_OUT; i++) assert_int_equal(!!isnan(got[i]), !!isnan(ref[i]));
+    for (int o = 0; o < 7; o++) assert_true(isnan(got[7 + o]));
+    assert_false(isnan(got[0]));
+    sc_model_free(m);
+}
+
+/* Relu on blocked edges, max pooling on blocked edges: where a NaN sits, which outputs are NaN
+ * must be exactly the C layers' (TensorFlow's: NaN wins the max, relu keeps it). */
+static const char k_nanpool[] = SEQ(
+    "8,8,16",
+    LAYER(
+        "Conv2D",
+        "\"name\":\"c\",\"filters\":16,\"kernel_size\":[1,1],\"padding\":\"valid\","
+        "\"activation\":\"relu\",\"use_bias\":true") "," LAYER("MaxPooling2D",
+                                                               "\"name\":\"mp\",\"pool_size\":[3,3]"
+                                                               ",\"strides\":[2,2],"
+                                                               "\"padding\":\"same\"") "," LAYER("D"
+                                                                                                 "e"
+                                                                                                 "p"
+                                                                                                 "t"
+                                                                                                 "h"
+                                                                                                 "w"
+                                                                                                 "i"
+                                                                                                 "s"
+                                                                                                 "e"
+                                                                                                 "C"
+                                                                                                 "o"
+                                                                                                 "n"
+                                                                                                 "v"
+                                                                                                 "2"
+                                                                                                 "D",
+                                                                                                 "\"name\":\"dw\",\"kernel_size\":[1,1],\"padding\":\"valid\","
+                                                                                                 "\"activation\":\"relu6\",\"use_bias\":true") "," LAYER("MaxPooling2D",
+                                                                                                                                                         "\"name\":\"mp2\",\"pool_size\":[2,2],\"padding\":\"valid\""));
+
+static void test_blocked_pool_nan_pattern(void **state) {
+    (void)state;
+    enum { MB = 2, N_IN = MB * 8 * 8 * 16, N_OUT = MB * 2 * 2 * 16 };
+    sc_model *m = make_json(k_nanpool);
+    static float x[N_IN];
+    float ref[N_OUT], got[N_OUT];
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < N_IN; i++) x[i] = urand();
+        if (pass >= 1) x[(3 * 8 + 5) * 16 + 4] = NAN; /* example 0, (3, 5), channel 4 */
+        if (pass == 2) x[8 * 8 * 16 + (7 * 8 + 7) * 16 + 15] = NAN; /* example 1, corner */
+        sc_engine_set_layers(0);
+        run_once(m, x, MB, ref, N_OUT, NULL);
+        sc_engine_set_layers(1);
+        sc_runner_stats st;
+        run_once(m, x, MB, got, N_OUT, &st);
+        assert_int_equal(st.engine_nodes, 4);
+        assert_int_equal(st.blocked_edges, 3); /* c -> mp -> dw -> mp2 */
+        int nans = 0;
+        for (int i = 0; i < N_OUT; i++) {
+            assert_int_equal(!!isnan(got[i]), !!isnan(ref[i]));
+            nans += !!isnan(got[i]);
+            if (!isnan(ref[i])) assert_true(fabsf(got[i] - ref[i]) <= 1e-5f * (1 + fabsf(ref[i])));
+        }
+        assert_int_equal(nans > 0, pass >= 1);
+    }
+    /* NaN in the weights of the first convolution (filter 3): the fused relu must not hide it. */
+    for (int i = 0; i < N_IN; i++) x[i] = urand();
+    sc_model_find_variable(m, "c", "kernel")->data[3] = NAN;
+    sc_engine_set_layers(0);
+    run_once(m, x, MB, ref, N_OUT, NULL);
+    sc_engine_set_layers(1);
+    run_once(m, x, MB, got, N_OUT, NULL);
+    for (int i = 0; i < N_OUT; i++) assert_int_equal(!!isnan(got[i]), !!isnan(ref[i]));
+    assert_true(isnan(got[3]));
+    sc_model_free(m);
+}
+
 static void test_describe(void **state) {
     (void)state;
     char buf[160];
@@ -257,6 +441,8 @@ int main(void) {
         cmocka_unit_test(test_blocked_chain_matches_reference),
         cmocka_unit_test(test_nan_propagates),
         cmocka_unit_test(test_fused_relu_keeps_runner_nan_semantics),
+        cmocka_unit_test(test_mobile_chain_matches_c_layers),
+        cmocka_unit_test(test_blocked_pool_nan_pattern),
         cmocka_unit_test(test_describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

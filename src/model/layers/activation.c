@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/layers/engine_info.h"
 #include "model/layers/layers.h"
 
 typedef struct {
@@ -110,3 +111,22 @@ const sc_layer_ops sc_layer_leaky_relu = {"LeakyReLU", leaky_init,   sc_infer_sa
 const sc_layer_ops sc_layer_elu = {"ELU", elu_init, sc_infer_same_shape, NULL, elu_forward, NULL};
 const sc_layer_ops sc_layer_softmax = {"Softmax", softmax_init,    softmax_infer,
                                        NULL,      sc_forward_copy, NULL};
+
+/* For the oneDNN plan (engine_info.h): an Activation('relu'/'relu6') or a ReLU layer that is
+ * exactly relu or relu6 (no slope, no threshold), as that activation. */
+int sc_relu_engine_act(const sc_layer *L, sc_activation *act) {
+    if (L->ops == &sc_layer_activation && (L->act == SC_ACT_RELU || L->act == SC_ACT_RELU6)) {
+        *act = L->act;
+        return 1;
+    }
+    if (L->ops != &sc_layer_relu) return 0;
+    const relu_params *p = L->impl;
+    if (p->slope != 0.0 || p->threshold != 0.0) return 0;
+    if (p->max_value < 0)
+        *act = SC_ACT_RELU;
+    else if (p->max_value == 6.0)
+        *act = SC_ACT_RELU6;
+    else
+        return 0;
+    return 1;
+}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/layers/conv_geom.h"
+#include "model/layers/engine_info.h"
 #include "model/layers/layers.h"
 #include "tensor/gemm.h"
 
@@ -140,3 +141,13 @@ const sc_layer_ops sc_layer_depthwise_conv2d = {"DepthwiseConv2D", dw_init,    d
                                                 dw_scratch,        dw_forward, NULL};
 const sc_layer_ops sc_layer_separable_conv2d = {"SeparableConv2D", sep_init,   dw_infer,
                                                 dw_scratch,        dw_forward, NULL};
+
+/* For the oneDNN plan (engine_info.h). */
+int sc_dw_engine_info(const sc_layer *L, sc_conv_geom *g, int64_t *dm, int *separable) {
+    if (L->ops != &sc_layer_depthwise_conv2d && L->ops != &sc_layer_separable_conv2d) return 0;
+    const dwconv *c = L->impl;
+    *g = c->g;
+    *dm = c->dm;
+    *separable = c->separable;
+    return 1;
+}

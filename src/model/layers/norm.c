@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/layers/engine_info.h"
 #include "model/layers/layers.h"
 
 typedef struct {
@@ -133,3 +134,18 @@ const sc_layer_ops sc_layer_batch_normalization = {"BatchNormalization", bn_init
                                                    bn_forward,           NULL};
 const sc_layer_ops sc_layer_layer_normalization = {"LayerNormalization", ln_init, ln_infer, NULL,
                                                    ln_forward,           NULL};
+
+/* For the oneDNN plan (engine_info.h): the inference statistics of a BatchNormalization
+ * (gamma, beta NULL when the layer has none). */
+int sc_bn_engine_params(const sc_layer *L, const float **gamma, const float **beta,
+                        const float **mean, const float **var, float *eps) {
+    if (L->ops != &sc_layer_batch_normalization) return 0;
+    const norm *p = L->impl;
+    size_t v = 0;
+    *gamma = p->scale ? sc_layer_var(L, v++)->data : NULL;
+    *beta = p->center ? sc_layer_var(L, v++)->data : NULL;
+    *mean = sc_layer_var(L, v++)->data;
+    *var = sc_layer_var(L, v++)->data;
+    *eps = (float)p->eps;
+    return 1;
+}

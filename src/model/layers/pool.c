@@ -5,6 +5,7 @@
 
 #include "core/nanmath.h"
 #include "model/layers/conv_geom.h"
+#include "model/layers/engine_info.h"
 #include "model/layers/layers.h"
 
 typedef struct {
@@ -206,3 +207,28 @@ const sc_layer_ops sc_layer_global_average_pooling1d = {
     "GlobalAveragePooling1D", gavg1_init, gpool_infer, NULL, gpool_forward, NULL};
 const sc_layer_ops sc_layer_global_average_pooling2d = {
     "GlobalAveragePooling2D", gavg2_init, gpool_infer, NULL, gpool_forward, NULL};
+
+/* For the oneDNN plan (engine_info.h): local pooling as its geometry, global pooling as one
+ * window over the whole input (1-D inputs as height 1). */
+int sc_pool_engine_info(const sc_layer *L, const sc_node *n, sc_conv_geom *g, int *is_max,
+                        int *global) {
+    if (L->ops == &sc_layer_max_pooling1d || L->ops == &sc_layer_max_pooling2d
+        || L->ops == &sc_layer_average_pooling1d || L->ops == &sc_layer_average_pooling2d) {
+        const pool *p = L->impl;
+        *g = p->g;
+        *is_max = p->is_max;
+        *global = 0;
+        return 1;
+    }
+    if (L->ops != &sc_layer_global_max_pooling1d && L->ops != &sc_layer_global_max_pooling2d
+        && L->ops != &sc_layer_global_average_pooling1d
+        && L->ops != &sc_layer_global_average_pooling2d)
+        return 0;
+    const gpool *p = L->impl;
+    const sc_shape *s = &n->in_shape[0];
+    int64_t h = s->rank == 3 ? s->dims[0] : 1, w = s->dims[s->rank - 2], c = s->dims[s->rank - 1];
+    *g = (sc_conv_geom){h, w, c, h, w, 1, 1, 1, 1, 1, 1, 0, 0};
+    *is_max = p->is_max;
+    *global = 1;
+    return 1;
+}
