@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/mem.h"
 #include "model/layers/engine_info.h"
 #include "model/layers/layers.h"
 #include "tensor/engine.h"
@@ -281,7 +282,7 @@ static dnnl_status_t make_reorder(const sc_dnnl_plan *p, const dnnl_memory_desc_
                                   size_t *bytes, int to_priv) {
     const dnnl_memory_desc_t *pmd = to_priv ? to : from;
     size_t n = dnnl_memory_desc_get_size(pmd);
-    *buf = aligned_alloc(64, (n + 63) / 64 * 64);
+    *buf = sc_mem_aligned_large(64, n);
     if (!*buf) return dnnl_out_of_memory;
     *bytes += n;
     dnnl_status_t st = dnnl_memory_set_data_handle(priv, *buf);
@@ -374,7 +375,7 @@ static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slo
         DNNL_TRY(dnnl_memory_create(&s->wts, &user_w, p->eng, DNNL_MEMORY_NONE));
     } else {
         s->wbytes = dnnl_memory_desc_get_size(wmd);
-        s->wbuf = aligned_alloc(64, (s->wbytes + 63) / 64 * 64);
+        s->wbuf = sc_mem_aligned_large(64, s->wbytes);
         if (!s->wbuf) {
             st = dnnl_out_of_memory;
             goto fail;
@@ -387,7 +388,7 @@ static sc_status make_slot(sc_dnnl_plan *p, const sc_node *n, node_plan *np, slo
     if (s->scratch_bytes > p->scratch_bytes) {
         free(p->scratch);
         p->scratch_bytes = 0;
-        p->scratch = aligned_alloc(64, (s->scratch_bytes + 63) / 64 * 64);
+        p->scratch = sc_mem_aligned_large(64, s->scratch_bytes);
         if (!p->scratch) {
             st = dnnl_out_of_memory;
             goto fail;
