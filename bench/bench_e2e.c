@@ -131,15 +131,6 @@ static void die_err(const char *what, const sc_error *err) {
     fprintf(stderr, "bench_e2e: %s: %s\n", what, err->message);
 }
 
-static void fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
-    bench_fill(x, n * sizeof *x, seed);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t w;
-        memcpy(&w, &x[i], sizeof w);
-        x[i] = lo + (hi - lo) * (float)(w >> 8) * (1.0f / 16777216.0f);
-    }
-}
-
 /* ---- files ---- */
 
 /* The checkpoint <dir>/<name>/ckpt-1 with a `checkpoint` state file, the model JSON
@@ -182,7 +173,7 @@ static int write_model(const bench_model *bm, uint64_t seed) {
             int64_t out = v->shape.dims[v->shape.rank - 1], in = v->num_elements / out;
             lim = sqrtf(6.0f / (float)(in + out));
         }
-        fill_uniform(v->data, (size_t)v->num_elements, seed + i, -lim, lim);
+        bench_fill_uniform(v->data, (size_t)v->num_elements, seed + i, -lim, lim);
         size_t bytes = (size_t)v->num_elements * sizeof(float);
         snprintf(key, sizeof key, "model/layer_with_weights-%d/%s/.ATTRIBUTES/VARIABLE_VALUE",
                  layer, v->name);
@@ -255,7 +246,7 @@ static int write_data(const bench_model *bm, uint64_t seed) {
     char path[4400];
     sc_pb_buf ex = {0};
     if (!x || !y) goto done;
-    fill_uniform(x, n * per, seed, 0.0f, 1.0f);
+    bench_fill_uniform(x, n * per, seed, 0.0f, 1.0f);
     for (size_t i = 0; i < n * per; i++) x[i] = floorf(x[i] * 256.0f) / 255.0f; /* 8-bit / 255 */
     for (size_t i = 0; i < n; i++) y[i] = (int64_t)((i * 7 + i / 3) % CLASSES);
     const int64_t xs[4] = {(int64_t)n, bm->h, bm->w, bm->c}, ys[1] = {(int64_t)n};

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Wall-clock seconds. */
@@ -36,6 +37,17 @@ static inline void bench_fill(void *buf, size_t n, uint64_t seed) {
         x ^= x >> 27;
         uint64_t v = x * UINT64_C(2685821657736338717);
         for (size_t k = 0; k < 8 && i + k < n; k++) p[i + k] = (uint8_t)(v >> (8 * k));
+    }
+}
+
+/* Uniform floats in [lo, hi) from bench_fill: each random 32-bit word becomes the float stored in
+ * its place (24 random bits). */
+static inline void bench_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
+    bench_fill(x, n * sizeof *x, seed);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w;
+        memcpy(&w, &x[i], sizeof w);
+        x[i] = lo + (hi - lo) * (float)(w >> 8) * (1.0f / 16777216.0f);
     }
 }
 

@@ -13,14 +13,13 @@ model in PyTorch (eval(), no_grad()), converting the layouts:
 Then times the forward loop alone: every batch of BATCH examples, already in memory as
 contiguous NCHW tensors, through the model and its softmax (no reading, no metrics), with 1 and
 2 threads (torch.set_num_threads, and the same count for the OpenBLAS torch's Linear calls),
-each with torch.backends.mkldnn on and off; best loop of REPS after a warm-up loop (one loop
-for a setting already twice as slow as the best). Prints
+each with torch.backends.mkldnn on and off; best loop of REPS after a warm-up loop (fewer for
+a setting already twice as slow as the best one). Prints
   RESULT case=<name> threads=<n> mkldnn=<0|1> best_s=<s> cpu1_s=<s> loss=<x> acc=<x>
 with the fastest setting, cpu1_s the best process CPU time of a loop at one thread, and Keras'
 sparse categorical cross-entropy and accuracy of the outputs (the loss from the logits, as
 Keras computes it for a softmax output; the accuracy from the argmax of the probabilities).
 """
-import ctypes
 import math
 import sys
 import time
@@ -28,20 +27,9 @@ import time
 import numpy as np
 import torch
 
+from torch_forward import loaded_openblas  # beside this script
+
 REPS = 3
-
-
-def loaded_openblas():
-    with open("/proc/self/maps") as maps:
-        paths = sorted({line.split()[-1] for line in maps if "blas" in line})
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-            lib.openblas_set_num_threads.argtypes = [ctypes.c_int]
-            return lib
-        except (OSError, AttributeError):
-            continue
-    return None
 
 
 def linear(w, layer, rows_perm=None):
@@ -88,17 +76,24 @@ def forward_loop(logits_model, batches):
         torch.softmax(logits_model(xb), dim=1)
 
 
+def timed_loop(model, batches):
+    c0, t0 = time.process_time(), time.perf_counter()
+    forward_loop(model, batches)
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
 def best_loop(model, batches, best_so_far):
-    """Best of REPS loops after a warm-up loop; a setting more than twice as slow as the best
-    one so far stops after one timed loop (it cannot win; the bench stays short)."""
+    """Best of REPS loops after a warm-up loop. A setting more than twice as slow as the best so
+    far stops early (it cannot win, and the bench stays short): after the warm-up loop, whose
+    time (one-time costs included) then stands for it, or after one timed loop."""
     with torch.no_grad():
-        forward_loop(model, batches)  # warm-up
+        best, cpu = timed_loop(model, batches)  # warm-up
+        if best > 2 * best_so_far:
+            return best, cpu
         best, cpu = math.inf, math.inf
         for _ in range(REPS):
-            c0, t0 = time.process_time(), time.perf_counter()
-            forward_loop(model, batches)
-            best = min(best, time.perf_counter() - t0)
-            cpu = min(cpu, time.process_time() - c0)
+            wall, c = timed_loop(model, batches)
+            best, cpu = min(best, wall), min(cpu, c)
             if best > 2 * best_so_far:
                 break
     return best, cpu
@@ -118,7 +113,7 @@ def main():
     if len(sys.argv) < 3:
         sys.exit("usage: torch_e2e.py DIR CASE:BATCH [CASE:BATCH ...]")
     d = sys.argv[1]
-    blas = loaded_openblas()
+    _, blas = loaded_openblas()
     print(f"torch {torch.__version__}: default threads {torch.get_num_threads()}", flush=True)
     for arg in sys.argv[2:]:
         name, batch = arg.split(":")
