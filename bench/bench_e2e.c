@@ -17,7 +17,7 @@
  * For each case and file it runs the real command as a child process
  *   sidecar eval CKPT --model MODEL.json --data FILE --loss sparse_categorical_crossentropy
  *                --metrics accuracy --batch-size B --json
- * N times (default 5; the first also warms the page cache) and keeps the best wall time and the
+ * N times (default 3; the first also warms the page cache) and keeps the best wall time and the
  * best CPU time (user + system of the whole process, from wait4) — start, restore, read,
  * decode, forward, metrics — plus the peak RSS (ru_maxrss). It also runs it N times with
  * --threads 1 for a CPU-time comparison that the load of a shared machine does not distort.
@@ -534,7 +534,7 @@ static void remove_tree(const char *dir) {
 }
 
 int main(int argc, char **argv) {
-    int runs = 5, no_torch = 0;
+    int runs = 3, no_torch = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--keep"))
             g_keep = 1;
