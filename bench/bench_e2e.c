@@ -19,14 +19,14 @@
  *                --metrics accuracy --batch-size B --json
  * N times (default 3; the first also warms the page cache) and keeps the best wall time and the
  * best CPU time (user + system of the whole process, from wait4) — start, restore, read,
- * decode, forward, metrics — plus the peak RSS (ru_maxrss). It also runs it N times with
- * --threads 1 for a CPU-time comparison that the load of a shared machine does not distort.
+ * decode, forward, metrics — plus the peak RSS (ru_maxrss); and N times with --threads 1, whose
+ * CPU time the load of a shared machine does not distort.
  * The reference, bench/torch_e2e.py, times PyTorch's forward loop alone over the same examples
  * already in memory as NCHW tensors cut into the same batches (no reading, no metrics), best of
  * 1 and 2 threads with mkldnn on and off, and computes Keras' loss and accuracy from its
- * outputs. Printed per case and file: sidecar's wall and CPU time, torch/sidecar (target >= 2x,
- * wall at the best settings; CPU at one thread), sidecar's peak RSS, and the loss and accuracy
- * of both. A missed target is reported, not an error; a loss or accuracy that differs from
+ * outputs. Printed per case and file: sidecar's wall and CPU times, torch/sidecar (target >= 2x:
+ * wall, each at its best thread setting; also at sidecar's default, and CPU time at one thread),
+ * sidecar's peak RSS, and the loss and accuracy of both. A missed target is reported, not an error; a loss or accuracy that differs from
  * PyTorch's (relative loss difference > 1e-5, or any accuracy difference) or a failed run
  * exits 1. Also printed: the CPU model and the engine line sidecar logs (oneDNN's ISA).
  * The files go to a temporary directory (kept with --keep). SC_SIDECAR overrides the command,
@@ -111,7 +111,8 @@ static const char *const k_suffix[NUM_FORMATS] = {".npz", "_deflate.npz", ".tfre
                                                   ".tfrecord.gz"};
 
 typedef struct {
-    double wall, cpu, cpu1; /* best seconds: default threads (wall, CPU), --threads 1 (CPU) */
+    double wall, cpu;   /* best seconds at the default thread count */
+    double wall1, cpu1; /* best seconds with --threads 1 */
     long maxrss_kb;         /* peak RSS, largest of the runs */
     double loss, acc;
     long long bytes; /* size of the data file */
@@ -395,7 +396,7 @@ static int measure_sidecar(const bench_model *bm, int fmt, int runs, sidecar_res
     char data[4400];
     snprintf(data, sizeof data, "%s/%s%s", g_dir, bm->name, k_suffix[fmt]);
     r->bytes = file_size(data);
-    r->wall = r->cpu = r->cpu1 = INFINITY;
+    r->wall = r->cpu = r->wall1 = r->cpu1 = INFINITY;
     r->maxrss_kb = 0;
     for (int t = 0; t < 2; t++)
         for (int i = 0; i < runs; i++) {
@@ -404,6 +405,7 @@ static int measure_sidecar(const bench_model *bm, int fmt, int runs, sidecar_res
             if (run_sidecar(bm, data, t ? 1 : 0, &wall, &cpu, &rss, &loss, &acc) != 0) return -1;
             if (t == 0 && wall < r->wall) r->wall = wall;
             if (t == 0 && cpu < r->cpu) r->cpu = cpu;
+            if (t == 1 && wall < r->wall1) r->wall1 = wall;
             if (t == 1 && cpu < r->cpu1) r->cpu1 = cpu;
             if (rss > r->maxrss_kb) r->maxrss_kb = rss;
             if (t == 0 && i == 0) {
@@ -500,17 +502,19 @@ static int report(const bench_model *bm, const sidecar_result *s, const torch_re
                t->cpu1_s, t->loss, t->acc);
     for (int f = 0; f < NUM_FORMATS; f++) {
         const sidecar_result *r = &s[f];
-        printf("  %-11s %7.1f MB  sidecar eval %.3f s wall, %.3f s CPU (%.3f s CPU at 1 thread), "
-               "peak RSS %.1f MB; loss %.7f accuracy %.6f\n",
-               k_formats[f], (double)r->bytes / 1e6, r->wall, r->cpu, r->cpu1,
+        printf("  %-11s %7.1f MB  sidecar eval %.3f s wall, %.3f s CPU; --threads 1: %.3f s wall, "
+               "%.3f s CPU; peak RSS %.1f MB; loss %.7f accuracy %.6f\n",
+               k_formats[f], (double)r->bytes / 1e6, r->wall, r->cpu, r->wall1, r->cpu1,
                (double)r->maxrss_kb / 1024.0, r->loss, r->acc);
         if (!t->ok) continue;
-        double ratio = t->best_s / r->wall, cratio = t->cpu1_s / r->cpu1;
+        /* Both at their best thread setting (torch's is the best of its four), and sidecar at
+         * its default too: on a busy machine a second thread can cost more than it gives. */
+        double best = fmin(r->wall, r->wall1), ratio = t->best_s / best;
         int same = same_metrics(r, t);
-        printf("      ratio %s/%s torch/sidecar %.2fx wall (target >= 2x: %s), %.2fx CPU at 1 "
-               "thread; metrics %s\n",
-               bm->name, k_formats[f], ratio, ratio >= 2.0 ? "met" : "MISSED", cratio,
-               same ? "equal to torch's" : "DIFFER from torch's");
+        printf("      ratio %s/%s torch/sidecar %.2fx wall, best settings (target >= 2x: %s); "
+               "%.2fx at sidecar's default threads; %.2fx CPU at 1 thread; metrics %s\n",
+               bm->name, k_formats[f], ratio, ratio >= 2.0 ? "met" : "MISSED", t->best_s / r->wall,
+               t->cpu1_s / r->cpu1, same ? "equal to torch's" : "DIFFER from torch's");
         if (!same) bad = 1;
     }
     return bad;
