@@ -42,6 +42,17 @@ static inline void bench_fill(void *buf, size_t n, uint64_t seed) {
     }
 }
 
+/* Uniform floats in [lo, hi) from bench_fill: each random 32-bit word becomes the float stored in
+ * its place (24 random bits). */
+static inline void bench_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
+    bench_fill(x, n * sizeof *x, seed);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t w;
+        memcpy(&w, &x[i], sizeof w);
+        x[i] = lo + (hi - lo) * (float)(w >> 8) * (1.0f / 16777216.0f);
+    }
+}
+
 static inline double bench_gbps(double bytes, double seconds) { return bytes / seconds / 1e9; }
 
 /* Keeps a result alive so the compiler cannot drop the work that produced it. */

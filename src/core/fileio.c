@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/mem.h"
 
 sc_status sc_read_file(const char *path, uint8_t **data, size_t *len, sc_error *err) {
     *data = NULL;
@@ -32,7 +33,7 @@ sc_status sc_read_file(const char *path, uint8_t **data, size_t *len, sc_error *
     }
     /* The size may change under us (a file being written); read until EOF, growing as needed. */
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
-    uint8_t *buf = malloc(cap);
+    uint8_t *buf = sc_mem_alloc_large(cap);
     if (!buf) {
         close(fd);
         return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory reading %zu bytes", path, cap);

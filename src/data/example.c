@@ -127,6 +127,16 @@ static int decode_list(sc_pb_reader list, sc_feature_kind k, sc_feature_kind wan
             if (k == SC_FEATURE_FLOAT) {
                 size_t bytes = (size_t)(packed.end - packed.p);
                 if (bytes % 4 != 0) return -1;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* The wire's little-endian floats are the host's: one copy for the packed run
+                 * (an image's pixels), not a call per value. */
+                if (keep && *n < cap) {
+                    size_t m = bytes / 4 < cap - *n ? bytes / 4 : cap - *n;
+                    memcpy((float *)dst + *n, packed.p, m * 4);
+                }
+                *n += bytes / 4;
+                continue;
+#endif
                 for (size_t i = 0; i < bytes; i += 4, ++*n)
                     if (keep && *n < cap) store(k, dst, *n, get32le(packed.p + i), NULL, 0);
             } else {

@@ -7,6 +7,7 @@
 #include <zip.h>
 
 #include "core/error.h"
+#include "core/mem.h"
 #include "data/npy.h"
 
 /* Deflate cannot expand data by more than about 1032:1; a member claiming more is lying. */
@@ -140,7 +141,7 @@ sc_status sc_npz_load(sc_npz *z, const char *name, sc_array **out, sc_error *err
     sc_status s = find_member(z, name, &zi, &zs, err);
     if (s != SC_OK) return s;
     size_t len = (size_t)zs.size;
-    uint8_t *buf = malloc(len + 1);
+    uint8_t *buf = sc_mem_alloc_large(len + 1);
     zip_file_t *f = NULL;
     if (!buf)
         return sc_error_set(err, SC_NO_MEMORY, "%s: array '%s': out of memory for %zu bytes",

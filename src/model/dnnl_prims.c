@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "model/dnnl_plan_internal.h"
 #include "model/layers/engine_info.h"
 #include "model/layers/layers.h"
@@ -201,7 +202,8 @@ static void destroy_pds(dnnl_primitive_desc_t pd[2]) {
     pd[0] = pd[1] = NULL;
 }
 
-static void *alloc64(size_t n) { return aligned_alloc(64, (n + 63) / 64 * 64); }
+/* Reordered weights, scratchpads and private buffers: megabytes touched once (core/mem.h). */
+static void *alloc64(size_t n) { return sc_mem_aligned_large(64, n); }
 
 /* A private buffer behind `priv` (the primitive's side) and a reorder between it and the edge
  * memory `*edge` (handle set per run): edge -> priv when to_priv, else priv -> edge. */

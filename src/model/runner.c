@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/mem.h"
 #include "model/dnnl_plan.h"
 #include "model/layers/layers.h"
 #include "model/mask.h"
@@ -83,7 +84,7 @@ static size_t plan(const sc_model *m, const sc_dnnl_plan *eng, int batch, size_t
 /* Grows buf to hold n floats (64-byte aligned); keeps it when it already does. */
 static int reserve(float **buf, size_t *cap, size_t n) {
     if (n <= *cap && *buf) return 0;
-    float *p = aligned_alloc(64, (round_up(n) + ALIGN_FLOATS) * sizeof(float));
+    float *p = sc_mem_aligned_large(64, (round_up(n) + ALIGN_FLOATS) * sizeof(float));
     if (!p) return -1;
     free(*buf);
     *buf = p;
