@@ -61,17 +61,6 @@ static inline void bench_keep(uint64_t v) {
     sink ^= v;
 }
 
-/* Uniform floats in [lo, hi) from bench_fill: each random 32-bit word becomes the float stored
- * in its place. */
-static inline void bench_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
-    bench_fill(x, n * sizeof *x, seed);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t w;
-        memcpy(&w, &x[i], sizeof w);
-        x[i] = lo + (hi - lo) * (float)(w >> 8) * (1.0f / 16777216.0f);
-    }
-}
-
 /* dir/stem.npy: NPY v1.0, float32, C order, the data 64-byte aligned in the file (as numpy.save
  * pads). Returns 0, or -1 when the file cannot be written. */
 static inline int bench_write_npy(const char *dir, const char *stem, int rank, const int64_t *dims,
