@@ -1,9 +1,24 @@
 /* cli/main.c — `sidecar <command> ...`: subcommand dispatch, --help and --version. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "sidecar/version.h"
+
+/* OpenMP workers sleep between parallel regions instead of spinning: sidecar runs beside a
+ * training job, and on contended cores spinning workers take the trainer's CPU and stall on each
+ * other (README "Threads beside a trainer" has the figures). libgomp reads OMP_WAIT_POLICY once,
+ * in its own initialiser, before main and after anything main or .preinit_array could set (libc's
+ * initialiser resets environ), so when the user has not chosen a policy the command sets
+ * "passive" and executes itself again, once. A failed exec keeps libgomp's default. */
+static void omp_wait_policy_default(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OMP_WAIT_POLICY"); /* not re-executed: say nothing this process does not do */
+}
 
 static void usage(FILE *f) {
     fputs(
@@ -35,6 +50,7 @@ static int usage_error(const char *what, const char *arg) {
 }
 
 int main(int argc, char **argv) {
+    omp_wait_policy_default(argv);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

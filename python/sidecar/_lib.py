@@ -26,6 +26,10 @@ def _candidates():
 
 
 def _load():
+    # As the command does (cli/main.c): OpenMP workers sleep instead of spinning, which matters
+    # beside a training job. libgomp reads this when it is loaded, so it has effect only if no
+    # other module loaded libgomp first; a policy already set is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     tried = []
     for path in _candidates():
         try:
