@@ -392,8 +392,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
 
 /* ---- outputs on stdout (--json) ---- */
 
-static int json_on_test_end(void *user, const sc_eval_logs *logs) {
-    (void)user;
+static void json_line(const sc_eval_logs *logs) {
     fputs("{\"checkpoint\":", stdout);
     cli_json_string(stdout, logs->checkpoint);
     if (logs->dataset[0]) {
@@ -414,8 +413,14 @@ static int json_on_test_end(void *user, const sc_eval_logs *logs) {
             printf(":%.9g", v);
     }
     fputs("}}\n", stdout);
+}
+
+/* One line per dataset, printed once the whole evaluation is done and written (journal,
+ * TensorBoard): a stop during a later dataset leaves no line of an earlier one behind. */
+static void json_on_results(void *user, const sc_eval_logs *logs, size_t num) {
+    (void)user;
+    for (size_t d = 0; d < num; d++) json_line(&logs[d]);
     fflush(stdout);
-    return 0;
 }
 
 /* ---- --report: the page of the curves, rewritten after each evaluation ---- */
@@ -465,6 +470,32 @@ static void on_signal(int sig) {
         sc_group_interrupt_forwarded(g_group);
     else
         sc_group_interrupt(g_group);
+}
+
+/* Test-only: SIDECAR_TEST_SIGNAL_AT=NAME:BATCH sends this process SIGTERM after batch BATCH of
+ * the dataset named NAME ("" for an unnamed one), so that tests stop an evaluation at a known
+ * point without timing (tests/cli/test_run_stop_datasets.sh). Unset: no callback at all. */
+static struct {
+    char name[256];
+    long long batch;
+} g_signal_at;
+
+static int signal_at_batch_end(void *user, const sc_eval_logs *logs) {
+    (void)user;
+    if (logs->batch == g_signal_at.batch && strcmp(logs->dataset, g_signal_at.name) == 0)
+        raise(SIGTERM);
+    return 0;
+}
+
+static int test_signal_hook(sc_callback *cb) {
+    const char *v = getenv("SIDECAR_TEST_SIGNAL_AT");
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    if (!colon || (size_t)(colon - v) >= sizeof g_signal_at.name) return 0;
+    memcpy(g_signal_at.name, v, (size_t)(colon - v));
+    g_signal_at.name[colon - v] = '\0';
+    g_signal_at.batch = strtoll(colon + 1, NULL, 10);
+    *cb = (sc_callback){NULL, NULL, NULL, signal_at_batch_end, NULL};
+    return 1;
 }
 
 static void log_line(void *user, const char *line) {
@@ -770,7 +801,8 @@ int cli_run_main(int argc, char **argv, int is_run) {
     p.log = log_line;
     if (o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO)))
         cbs[ncb++] = cli_progress_callback();
-    if (o.json) cbs[ncb++] = (sc_callback){NULL, NULL, NULL, NULL, json_on_test_end};
+    if (o.json) p.on_results = json_on_results;
+    if (test_signal_hook(&cbs[ncb])) ncb++;
     p.callbacks = cbs;
     p.num_callbacks = ncb;
     p.group = o.group;

@@ -143,6 +143,14 @@ typedef struct sc_evaluator_params {
      * `run --report` rewrites its page here). NULL: none. */
     void (*on_outputs_written)(void *user, const char *checkpoint, int64_t step);
     void *outputs_user;
+    /* Called once per completed evaluation with the final logs of every dataset (logs[d] for
+     * d < num, in dataset order), after its outputs are written, before on_outputs_written;
+     * rank 0 only. A checkpoint's results reach it all together or not at all: a stop or a
+     * failure during any dataset abandons the evaluation and there is no call, whereas
+     * on_test_end (Keras' hook) has already run for the datasets before it. The CLI prints
+     * `--json` lines here. NULL: none. */
+    void (*on_results)(void *user, const sc_eval_logs *logs, size_t num);
+    void *results_user;
 } sc_evaluator_params;
 
 sc_evaluator_params sc_evaluator_default_params(void);

@@ -57,6 +57,10 @@ sc_status sc_eval_fit_inputs(sc_evaluator *ev, size_t d, sc_error *err);
 /* The dataset has the model's inputs with the model's shapes (check_datasets.c). */
 sc_status sc_eval_check_dataset(const sc_model *m, const sc_eval_dataset *ed, sc_error *err);
 
+/* The logs of dataset d from ev->results[d] (valid while the results are). */
+void sc_eval_fill_logs(const sc_evaluator *ev, size_t d, sc_eval_logs *logs, const char *path,
+                       int64_t step);
+
 /* Evaluates dataset d: rewind, batches through the model, loss and metrics, callbacks; fills
  * ev->results[d]. */
 sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int64_t step,

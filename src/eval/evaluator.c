@@ -363,6 +363,12 @@ sc_status sc_evaluator_evaluate_ref(sc_evaluator *ev, const sc_ckpt_ref *ref, sc
     if (sc_eval_is_root(ev)) {
         log_metrics(ev);
         if ((s = write_outputs(ev, ref, step, started, err))) return s;
+        if (ev->p.on_results) {
+            sc_eval_logs logs[SC_EVAL_MAX_DATASETS];
+            for (size_t d = 0; d < ev->p.num_datasets; d++)
+                sc_eval_fill_logs(ev, d, &logs[d], path, step);
+            ev->p.on_results(ev->p.results_user, logs, ev->p.num_datasets);
+        }
         if (ev->p.on_outputs_written) ev->p.on_outputs_written(ev->p.outputs_user, path, step);
     }
     ev->num_evaluated++;

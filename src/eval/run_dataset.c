@@ -5,8 +5,8 @@
 #include "core/error.h"
 #include "eval/eval_internal.h"
 
-static void fill_logs(sc_evaluator *ev, size_t d, sc_eval_logs *logs, const char *path,
-                      int64_t step) {
+void sc_eval_fill_logs(const sc_evaluator *ev, size_t d, sc_eval_logs *logs, const char *path,
+                       int64_t step) {
     const sc_eval_result *r = &ev->results[d];
     const char *nm = ev->p.datasets[d].name;
     memset(logs, 0, sizeof *logs);
@@ -215,7 +215,7 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
     for (size_t o = 0; o < 2 * ds->num_outputs; o++) ev->results[d].out_totals[o] = 0;
     sc_eval_logs logs;
     if ((s = collect(ev, d, 0, 0, err))) return s;
-    fill_logs(ev, d, &logs, path, step);
+    sc_eval_fill_logs(ev, d, &logs, path, step);
     logs.num = 0;
     /* In a group, on_test_begin/on_test_end run on rank 0 only (sidecar/group.h). */
     int root = sc_eval_is_root(ev);
@@ -235,7 +235,7 @@ sc_status sc_eval_dataset_run(sc_evaluator *ev, size_t d, const char *path, int6
         sc_eval_log(ev, "Your input ran out of data; interrupting evaluation. Make sure that your "
                         "dataset can generate at least `steps` batches.");
     if ((s = collect(ev, d, loss_total, loss_count, err))) return s;
-    fill_logs(ev, d, &logs, path, step);
+    sc_eval_fill_logs(ev, d, &logs, path, step);
     if (root) return run_hooks(ev, ON_TEST_END, &logs, err);
     return SC_OK;
 }

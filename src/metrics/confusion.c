@@ -226,6 +226,11 @@ sc_status sc_confusion_update(sc_metric *m, const sc_metric_batch *b, sc_error *
                 if (m->o.evenly) {
                     double *tpb = s + l * T, *fpb = s + L * T + l * T, *tot = s + 2 * L * T + 2 * l;
                     tot[pos ? 0 : 1] += w;
+                    /* Keras 3 (Keras 2 refused NaN above): its explicit-threshold path counts a
+                     * NaN negative at every threshold (greater(NaN, t) is false); so does its
+                     * TF bucket path (clip keeps NaN, NaN cast to int32 is INT_MIN on x86 and
+                     * unsorted_segment_sum drops negative ids). Only the totals see it. */
+                    if (isnan(p)) continue;
                     float c = fminf(fmaxf(p, 0.0f), 1.0f);
                     float bucket = ceilf(c * (float)(T - 1)) - 1.0f;
                     if (m->o.with_epsilon && bucket < 0.0f) bucket = 0.0f;

@@ -84,10 +84,15 @@ static sc_status fbeta_update(sc_metric *m, const sc_rows *r, sc_error *err) {
         for (size_t row = 0; row < r->rows; row++) {
             double w = sc_rows_row_weight(r, i, row);
             const float *y = sc_rows_true(r, i, row), *p = sc_rows_pred(r, i, row);
-            float mx = p[sc_argmax(p, c)];
+            /* Keras' threshold=None: y_pred >= reduce_max(y_pred), which is NaN for a row
+             * holding a NaN, so no class of that row is predicted. */
+            float mx = sc_row_max(p, c);
+            /* "make sure [0, 0, 0] doesn't become [1, 1, 1]": abs(y_pred) > 1e-12 in Keras 2
+             * (keras/src/metrics/f_score_metrics.py), 1e-9 in Keras 3. */
+            float eps = m->o.row.keras_version >= 3 ? 1e-9f : 1e-12f;
             for (size_t j = 0; j < c; j++) {
                 float pred = isnan(m->o.fthreshold)
-                                 ? (p[j] >= mx && fabsf(p[j]) > 1e-9f) /* row maximum */
+                                 ? (p[j] >= mx && fabsf(p[j]) > eps) /* row maximum */
                                  : p[j] > m->o.fthreshold;
                 size_t x = k == 1 ? 0 : j;
                 s[x] += (double)(pred * y[j]) * w;

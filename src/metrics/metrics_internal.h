@@ -103,8 +103,11 @@ static inline int64_t sc_label_int(float v) {
     return (v > -4.6e18f && v < 4.6e18f) ? (int64_t)v : INT64_MIN;
 }
 
-/* First index of the maximum, as TensorFlow's argmax on CPU. */
+/* First index of the maximum, as TensorFlow's argmax on CPU: NaNs are skipped, a row with
+ * nothing above -FLT_MAX gives 0 (rowfn.c cites the kernel). */
 size_t sc_argmax(const float *x, size_t n);
+/* The row's maximum as tf.reduce_max on CPU: NaN when any entry is NaN. */
+float sc_row_max(const float *x, size_t n);
 
 /* ---- name registry (names.c) --------------------------------------------------------------- */
 

@@ -1,17 +1,36 @@
 /* metrics/rowfn.c — the Keras loss and metric functions, one row (last axis) at a time, in
  * float32 as Keras computes them (FORMATS §9.2, §9.4, §9.5). Both the metrics (MeanMetricWrapper)
  * and the losses reduce these per-row values. */
+#include <float.h>
 #include <math.h>
 
 #include "core/error.h"
 #include "core/nanmath.h"
 #include "metrics/metrics_internal.h"
 
+/* tf.math.argmax on CPU: tensorflow/core/kernels/argmax_op.h evaluates
+ * `input.argmax(dimension)`, Eigen's ArgMaxPairReducer (TensorFunctors.h), a sequential scan of
+ * the row from the pair (index 0, NumTraits<float>::lowest()) that takes an entry only when
+ * `t.second > accum->second` (or an equal value at a lower index, which a forward scan never
+ * meets). NaN compares false, so a NaN is never taken: NaNs are skipped wherever they are, and a
+ * row of NaNs (or of values <= -FLT_MAX) gives index 0. Ties: the first. */
 size_t sc_argmax(const float *x, size_t n) {
     size_t best = 0;
-    for (size_t j = 1; j < n; j++)
-        if (x[j] > x[best]) best = j;
+    float bv = -FLT_MAX;
+    for (size_t j = 0; j < n; j++)
+        if (x[j] > bv) {
+            bv = x[j];
+            best = j;
+        }
     return best;
+}
+
+/* tf.reduce_max on CPU: reduction_ops_max.cc registers MaxReducer<T, Eigen::PropagateNaN>, so
+ * one NaN makes the maximum NaN. */
+float sc_row_max(const float *x, size_t n) {
+    float m = n ? x[0] : -INFINITY;
+    for (size_t j = 1; j < n; j++) m = sc_maxf(m, x[j]);
+    return m;
 }
 
 sc_align_mode sc_rowfn_align(sc_rowfn fn) {
@@ -95,7 +114,7 @@ static float bce_element(const sc_rowopts *o, float y, float p, const float *z, 
 
 /* log(sum(exp(x))) - x[c], stably, as TF's softmax cross-entropy kernels do. */
 static float lse_minus(const float *x, size_t n, const float *ylab, size_t c) {
-    float m = x[sc_argmax(x, n)];
+    float m = sc_row_max(x, n);
     double s = 0.0;
     for (size_t j = 0; j < n; j++) s += expf(x[j] - m);
     float lse = logf((float)s);
@@ -110,7 +129,7 @@ static float cce(const sc_rowopts *o, const float *y, const float *p, size_t c, 
     double acc = 0.0;
     if (z || o->from_logits) {
         const float *x = z ? z : p;
-        float m = x[sc_argmax(x, c)];
+        float m = sc_row_max(x, c);
         double se = 0.0;
         for (size_t j = 0; j < c; j++) se += expf(x[j] - m);
         float lse = logf((float)se);

@@ -38,10 +38,14 @@ ls "$TMP/best/"*.index | grep -q . || fail "export has no .index"
 "$CLI" run --checkpoint-dir "$TMP/run" --model "$TMP/model.json" --data "$TMP/a.npz" \
     --loss sparse_categorical_crossentropy --logdir "$TMP/logs2" >"$OUT" 2>"$ERR" &
 pid=$!
-for _ in $(seq 1 100); do
+# Wait for the first journal line (the signal handler is installed long before), however slow
+# the machine: a SIGTERM sent earlier could come before the handler and kill the process.
+for _ in $(seq 1 2400); do
     [ -s "$TMP/logs2/sidecar_journal.jsonl" ] && [ "$(wc -l <"$TMP/logs2/sidecar_journal.jsonl")" -ge 1 ] && break
+    kill -0 $pid 2>/dev/null || break
     sleep 0.05
 done
+[ -s "$TMP/logs2/sidecar_journal.jsonl" ] || { kill -KILL $pid 2>/dev/null; fail "no journal line before SIGTERM"; }
 kill -TERM $pid
 wait $pid
 RC=$?

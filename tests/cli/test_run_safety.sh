@@ -119,7 +119,10 @@ grep -q "CategoricalCrossentropy: .*use sparse_categorical_crossentropy" "$ERR" 
 # SIGINT while idle: one log line, exit 0.
 "$CLI" run --checkpoint-dir "$TMP/moved" "${M[@]}" --data "$TMP/a.npz" "${L[@]}" >"$OUT" 2>"$ERR" &
 pid=$!
-for _ in $(seq 1 200); do grep -q "^Watching" "$ERR" && break; sleep 0.05; done
+# The handler is installed before "Watching" is logged: wait for that line however slow the
+# start (a signal before it would kill the process, not stop it), and say so if it never comes.
+for _ in $(seq 1 2400); do grep -q "^Watching" "$ERR" && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+grep -q "^Watching" "$ERR" || { kill -KILL $pid 2>/dev/null; fail "run never started watching"; }
 kill -INT $pid
 wait $pid
 RC=$?

@@ -330,6 +330,113 @@ static void test_stop_busy(void **state) {
     free(logdir);
 }
 
+/* Two datasets, a stop requested during the second one's pass: the evaluation is abandoned
+ * as a whole. The first dataset's results were complete (its on_test_end ran, Keras' hook), but
+ * none of the checkpoint's outputs appear: no journal line, no event file of either dataset, no
+ * on_results call (what `--json` prints). Without the stop, on_results gets both datasets
+ * once per checkpoint, after the journal line. */
+typedef struct two_ctx {
+    sc_evaluator *ev;
+    int stop; /* 1: stop at batch 1 of dataset "second" */
+    int test_ends, results_calls, results_datasets;
+    size_t journal_lines_seen; /* journal lines present when on_results ran (last call) */
+    const char *journal;
+} two_ctx;
+
+static int two_batch_end(void *user, const sc_eval_logs *logs) {
+    two_ctx *t = user;
+    if (t->stop && logs->batch == 1 && strcmp(logs->dataset, "second") == 0)
+        sc_evaluator_stop(t->ev);
+    return 0;
+}
+
+static int two_test_end(void *user, const sc_eval_logs *logs) {
+    (void)logs;
+    ((two_ctx *)user)->test_ends++;
+    return 0;
+}
+
+static size_t count_lines(const char *path) {
+    size_t len = 0, n = 0;
+    uint8_t *data = ckf_read(path, &len);
+    for (size_t i = 0; data && i < len; i++) n += data[i] == '\n';
+    free(data);
+    return n;
+}
+
+static void two_results(void *user, const sc_eval_logs *logs, size_t num) {
+    two_ctx *t = user;
+    t->results_calls++;
+    t->results_datasets += (int)num;
+    assert_int_equal(num, 2);
+    assert_string_equal(logs[0].dataset, "first");
+    assert_string_equal(logs[1].dataset, "second");
+    assert_true(logs[0].num >= 2 && logs[1].num >= 2); /* loss and accuracy */
+    t->journal_lines_seen = count_lines(t->journal);
+}
+
+static void run_two(const char *logdir, two_ctx *t) {
+    ctx a, b;
+    sc_error err;
+    assert_int_equal(ctx_open(&a, &err), SC_OK);
+    assert_int_equal(ctx_open(&b, &err), SC_OK);
+    sc_eval_dataset eds[2] = {a.ed, b.ed};
+    eds[0].name = "first";
+    eds[1].name = "second";
+    char *jp = ckf_join(logdir, "sidecar_journal.jsonl");
+    t->journal = jp;
+    sc_callback cb = {t, NULL, NULL, two_batch_end, two_test_end};
+    sc_evaluator_params p = sc_evaluator_default_params();
+    p.model = a.model;
+    p.checkpoint_dir = g_ckpts;
+    p.datasets = eds;
+    p.num_datasets = 2;
+    p.max_batch = 16;
+    p.logdir = logdir;
+    p.every = 1;
+    p.max_evaluations = NCKPT;
+    p.timeout_s = 30; /* a guard: never reached when things work */
+    p.callbacks = &cb;
+    p.num_callbacks = 1;
+    p.on_results = two_results;
+    p.results_user = t;
+    if (sc_evaluator_create(&p, &t->ev, &err)) fail_msg("%s", err.message);
+    if (sc_evaluator_start(t->ev, &err)) fail_msg("%s", err.message);
+    sc_evaluator_free(t->ev);
+    t->ev = NULL;
+    ctx_close(&a);
+    ctx_close(&b);
+    t->journal = NULL;
+    free(jp);
+}
+
+static void test_stop_second_dataset(void **state) {
+    (void)state;
+    char *logdir = ckf_join(g_dir, "two_stopped");
+    two_ctx t = {.stop = 1};
+    run_two(logdir, &t);
+    assert_int_equal(t.test_ends, 1); /* "first" finished, "second" never did */
+    assert_int_equal(t.results_calls, 0);
+    char *jp = ckf_join(logdir, "sidecar_journal.jsonl");
+    assert_int_equal(count_lines(jp), 0);
+    free(jp);
+    for (int d = 0; d < 2; d++) {
+        char *vdir = ckf_join(logdir, d ? "validation_second" : "validation_first");
+        assert_false(sc_path_exists(vdir)); /* no event file of either dataset */
+        free(vdir);
+    }
+    free(logdir);
+
+    logdir = ckf_join(g_dir, "two_complete");
+    two_ctx u = {.stop = 0};
+    run_two(logdir, &u);
+    assert_int_equal(u.test_ends, 2 * NCKPT);
+    assert_int_equal(u.results_calls, NCKPT);
+    assert_int_equal(u.results_datasets, 2 * NCKPT);
+    assert_int_equal(u.journal_lines_seen, NCKPT); /* called after the journal line */
+    free(logdir);
+}
+
 /* every without a journal: each checkpoint once, however often the watcher reports them. */
 static void test_every_without_logdir(void **state) {
     (void)state;
@@ -344,6 +451,7 @@ static void test_every_without_logdir(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_busy),
+        cmocka_unit_test(test_stop_second_dataset),
         cmocka_unit_test(test_every_without_logdir),
         cmocka_unit_test(test_fail_each_write),
     };
