@@ -93,6 +93,15 @@ def _logs_dict(logs):
     return {l.names[i].decode(): l.values[i] for i in range(l.num)}
 
 
+def _uninterrupted(wait):
+    """wait() to the end, through any KeyboardInterrupt."""
+    while True:
+        try:
+            return wait()
+        except KeyboardInterrupt:
+            pass
+
+
 class _Call:
     """One sc_run: options, data and callbacks set up, then a blocking call run on a worker
     thread so that the main thread stays responsive to Ctrl-C."""
@@ -243,18 +252,39 @@ class _Call:
         and raises KeyboardInterrupt."""
         out = {}
         err = _lib.Error()
+        # Whether C was entered is decided under the lock, not read from Thread.is_alive(): a
+        # Ctrl-C inside Thread.start() comes before the thread counts as alive although it
+        # runs, and the run it uses would then be freed under it.
+        lock = threading.Lock()
+        state = {"entered": False, "cancelled": False}
+        done = threading.Event()
 
         def work():
-            out["status"] = fn(self._run, *args, ctypes.byref(err))
+            try:
+                with lock:
+                    if state["cancelled"]:
+                        return
+                    state["entered"] = True
+                out["status"] = fn(self._run, *args, ctypes.byref(err))
+            finally:
+                done.set()
 
         t = threading.Thread(target=work, name="sidecar", daemon=True)
-        t.start()
         try:
-            while t.is_alive():
-                t.join(0.1)
-        except KeyboardInterrupt:
-            _lib.lib.sc_run_stop(self._run)
-            t.join()
+            t.start()
+            while not done.wait(0.1):
+                pass
+        except BaseException:
+            # Ctrl-C (or any exception) while C may run: stop it and wait, however many more
+            # Ctrl-C come, before the run can be freed.
+            _uninterrupted(lock.acquire)
+            state["cancelled"] = True
+            entered = state["entered"]
+            lock.release()
+            if entered:
+                _lib.lib.sc_run_stop(self._run)
+                while not done.is_set():
+                    _uninterrupted(done.wait)
             raise
         if self._raised is not None:
             raise self._raised
