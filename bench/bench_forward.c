@@ -38,7 +38,6 @@
  * with --keep). SC_TORCH_FORWARD overrides the script path, SC_PYTHON the interpreter
  * (default /usr/bin/python3: Debian's python3-torch, not a python3 earlier on PATH).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -178,72 +177,17 @@ static int g_keep;
 
 /* ---- seeded data and .npy files ---- */
 
-/* Uniform floats in [lo, hi) from the shared xorshift filler: each random 32-bit word becomes
- * the float stored in its place. */
-static void fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
-    bench_fill(x, n * sizeof *x, seed);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t w;
-        memcpy(&w, &x[i], sizeof w);
-        x[i] = lo + (hi - lo) * (float)(w >> 8) * (1.0f / 16777216.0f);
-    }
-}
-
+/* g_dir/stem.npy of a batch (batch > 0: a leading dimension) of shape s (bench_util.h). */
 static int write_npy(const char *stem, const sc_shape *s, int64_t batch, const float *data) {
-    char path[4200], dict[512]; /* rank <= SC_MAX_DIMS: at most ~250 bytes */
-    snprintf(path, sizeof path, "%s/%s.npy", g_dir, stem);
-    size_t len = (size_t)snprintf(dict, sizeof dict,
-                                  "{'descr': '<f4', 'fortran_order': False, "
-                                  "'shape': (");
-    size_t elems = 1;
-    if (batch > 0) {
-        len += (size_t)snprintf(dict + len, sizeof dict - len, "%lld, ", (long long)batch);
-        elems = (size_t)batch;
-    }
-    for (int i = 0; i < s->rank; i++) {
-        len += (size_t)snprintf(dict + len, sizeof dict - len, "%lld, ", (long long)s->dims[i]);
-        elems *= (size_t)s->dims[i];
-    }
-    len += (size_t)snprintf(dict + len, sizeof dict - len, "), }");
-    /* header = magic(6) + version(2) + length(2) + dict padded with spaces, ending in '\n',
-     * so that the data starts on a 64-byte boundary */
-    size_t hlen = (10 + len + 1 + 63) / 64 * 64 - 10;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "bench_forward: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    unsigned char pre[10] = {0x93,
-                             'N',
-                             'U',
-                             'M',
-                             'P',
-                             'Y',
-                             1,
-                             0,
-                             (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
-    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(dict, 1, len, f) == len;
-    for (size_t i = len; ok && i + 1 < hlen; i++) ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof(float), elems, f) == elems;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok) fprintf(stderr, "bench_forward: %s: write failed\n", path);
-    return ok ? 0 : -1;
+    int64_t dims[SC_MAX_DIMS + 1];
+    int rank = 0;
+    if (batch > 0) dims[rank++] = batch;
+    for (int i = 0; i < s->rank; i++) dims[rank++] = s->dims[i];
+    return bench_write_npy(g_dir, stem, rank, dims, data);
 }
 
 static void remove_dir(void) {
-    if (!g_dir[0] || g_keep) return;
-    DIR *d = opendir(g_dir);
-    struct dirent *e;
-    char path[4400];
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(path, sizeof path, "%s/%s", g_dir, e->d_name);
-            unlink(path);
-        }
-    if (d) closedir(d);
-    if (rmdir(g_dir) != 0)
-        fprintf(stderr, "bench_forward: %s left behind: %s\n", g_dir, strerror(errno));
+    if (g_dir[0] && !g_keep) bench_remove_dir(g_dir);
 }
 
 /* Loads a model, gives every variable Glorot-uniform-like values (biases small), writes them
@@ -265,7 +209,7 @@ static sc_model *make_model(const char *json, const char *prefix, uint64_t seed)
         float lo = -lim;
         if (strcmp(v->name, "gamma") == 0 || strcmp(v->name, "moving_variance") == 0)
             lo = 0.5f, lim = 1.5f; /* BatchNormalization scales of a trained model's sort */
-        fill_uniform(v->data, (size_t)v->num_elements, seed + i, lo, lim);
+        bench_fill_uniform(v->data, (size_t)v->num_elements, seed + i, lo, lim);
         char stem[256];
         snprintf(stem, sizeof stem, "%s_%s_%s", prefix, v->layer, v->name);
         if (write_npy(stem, &v->shape, 0, v->data) != 0) {
@@ -660,10 +604,10 @@ int main(int argc, char **argv) {
     float *deep_x = malloc(128 * 32 * 32 * 3 * sizeof(float));
     float *mobile_x = malloc(128 * 32 * 32 * 3 * sizeof(float));
     if (!mlp || !cnn || !deep || !mobile || !mlp_x || !cnn_x || !deep_x || !mobile_x) goto done;
-    fill_uniform(mlp_x, 256 * 784, 3, 0.0f, 1.0f);
-    fill_uniform(cnn_x, 256 * 784, 4, 0.0f, 1.0f);
-    fill_uniform(deep_x, 128 * 32 * 32 * 3, 6, 0.0f, 1.0f);
-    fill_uniform(mobile_x, 128 * 32 * 32 * 3, 7, -1.0f, 1.0f);
+    bench_fill_uniform(mlp_x, 256 * 784, 3, 0.0f, 1.0f);
+    bench_fill_uniform(cnn_x, 256 * 784, 4, 0.0f, 1.0f);
+    bench_fill_uniform(deep_x, 128 * 32 * 32 * 3, 6, 0.0f, 1.0f);
+    bench_fill_uniform(mobile_x, 128 * 32 * 32 * 3, 7, -1.0f, 1.0f);
     if (write_npy("mlp_x", &(sc_shape){1, {784}}, 256, mlp_x)
         || write_npy("cnn_x", &(sc_shape){3, {28, 28, 1}}, 256, cnn_x)
         || write_npy("deep_x", &(sc_shape){3, {32, 32, 3}}, 128, deep_x)
