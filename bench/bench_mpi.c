@@ -1,7 +1,7 @@
 /* bench_mpi — sharded evaluation: `mpirun -n N sidecar eval` at N = 1 and N = 2 ranks, one
  * compute thread per rank, on a CNN evaluation big enough that start-up is small next to it.
  *
- *   bench_mpi [IMAGES]        default 12000 (SC_BENCH_MPI_IMAGES overrides too)
+ *   bench_mpi [IMAGES]        default 60000 (SC_BENCH_MPI_IMAGES overrides too)
  *
  * The bench writes everything it evaluates, seeded, in a few seconds: a VGG-style CNN on
  * 32x32x3 (3x3 'same' Conv2D 32-32-pool-64-64-pool-128-128, global average pooling, Dense 10;
@@ -254,7 +254,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     const char *env = getenv("SC_BENCH_MPI_IMAGES");
-    size_t images = argc > 1 ? strtoul(argv[1], NULL, 10) : env ? strtoul(env, NULL, 10) : 12000;
+    size_t images = argc > 1 ? strtoul(argv[1], NULL, 10) : env ? strtoul(env, NULL, 10) : 60000;
     if (images < BATCH * 4) images = BATCH * 4;
     char dir[] = "/tmp/sc_bench_mpi.XXXXXX";
     if (!mkdtemp(dir)) return 1;

@@ -569,18 +569,21 @@ static sc_status open_data(const run_opts *o, run_state *st, size_t i, sc_error 
     sc_status s = sc_dataset_open(&dp, &st->data[i], err);
     if (s) return s;
     /* Empty data would give loss 0 (and so the "best" checkpoint): refuse it up front. Under
-     * mpirun a rank's share may be empty while the data is not: the whole data is probed then. */
-    sc_dataset *probe = st->data[i];
-    if (dp.num_shards > 1) {
+     * mpirun a rank's share may be empty while the data is not: only then is the whole data
+     * opened to tell (opening it always made every rank load all of an .npz once). */
+    sc_batch b;
+    if ((s = sc_dataset_next(st->data[i], &b, err))) return s;
+    int empty = b.n == 0;
+    if (empty && dp.num_shards > 1) {
         dp.num_shards = 1;
         dp.shard_index = 0;
-        if ((s = sc_dataset_open(&dp, &probe, err))) return s;
+        sc_dataset *whole;
+        if ((s = sc_dataset_open(&dp, &whole, err))) return s;
+        s = sc_dataset_next(whole, &b, err);
+        empty = s == SC_OK && b.n == 0;
+        sc_dataset_free(whole);
+        if (s) return s;
     }
-    sc_batch b;
-    s = sc_dataset_next(probe, &b, err);
-    int empty = s == SC_OK && b.n == 0;
-    if (probe != st->data[i]) sc_dataset_free(probe);
-    if (s) return s;
     if (empty) {
         err->status = SC_INVALID_ARGUMENT;
         snprintf(err->message, sizeof err->message,

@@ -66,6 +66,19 @@ for bs in 7 32; do
         same_metrics "$TMP/ref_cnn" "$OUT"
     done
 done
+# A rank whose share is empty (--steps 1 over 3 ranks) still evaluates with the others; only data
+# that is empty as a whole is refused, by every rank alike.
+"$CLI" "${mlp[@]}" --steps 1 >"$TMP/ref_one" 2>"$ERR" || fail "one-process eval --steps 1"
+mpi 3 "$CLI" "${mlp[@]}" --steps 1 >"$OUT" 2>"$ERR"; RC=$?
+expect_rc 0 "mpirun -n 3 eval --steps 1 (two empty shares)"
+same_metrics "$TMP/ref_one" "$OUT"
+"$PYTHON" -c "import numpy as np, sys; np.savez(sys.argv[1], x=np.zeros((0, 16), 'f4'), y=np.zeros((0,), 'i8'))" \
+    "$TMP/empty.npz" || fail "writing empty.npz"
+mpi 2 "$CLI" eval "$TMP/run/ckpt-3" --model "$TMP/model.json" --data "$TMP/empty.npz" \
+    --loss sparse_categorical_crossentropy >"$OUT" 2>"$ERR"; RC=$?
+[ "$RC" -ne 0 ] || fail "mpirun -n 2 eval of empty data succeeded"
+grep -q "no examples to evaluate" "$ERR" || fail "empty data under mpirun: no clear message"
+
 # Ranks > 0 print nothing: one log block, from rank 0.
 mpi 3 "$CLI" "${mlp[@]}" >"$OUT" 2>"$ERR"
 [ "$(grep -c '^Evaluation starts' "$ERR")" -eq 1 ] || fail "expected one 'Evaluation starts' line from 3 ranks"
