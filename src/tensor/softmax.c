@@ -1,6 +1,8 @@
 /* Row softmax with a vectorized exp (tensor/softmax.h). GCC vector extensions, 16 lanes: the
- * avx512f clone maps them to one zmm register, avx2 to two ymm, the default to four xmm (the
- * auto-vectorizer at -O2 leaves a loop calling a polynomial exp scalar). */
+ * avx512f variant maps them to one zmm register, avx2 to two ymm, the default to four xmm (the
+ * auto-vectorizer at -O2 leaves a loop calling a polynomial exp scalar). The variant is chosen
+ * at run time from cpuid (explicit variants rather than target_clones, which clang 14 does not
+ * link in C). */
 #include "tensor/softmax.h"
 
 #include <stdint.h>
@@ -37,8 +39,8 @@ static inline float exp_scalar(float x) {
     return v[0];
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void
-sc_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld) {
+static inline __attribute__((always_inline)) void softmax_rows(float *x, size_t rows, size_t cols,
+                                                               size_t ld) {
     const size_t nv = cols / LANES * LANES;
     for (size_t r = 0; r < rows; r++) {
         float *v = x + r * ld, m = v[0], s = 0.0f;
@@ -77,4 +79,32 @@ sc_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld) {
         }
         for (size_t i = nv; i < cols; i++) v[i] *= inv;
     }
+}
+
+__attribute__((target("avx512f"))) static void softmax_avx512(float *x, size_t rows, size_t cols,
+                                                              size_t ld) {
+    softmax_rows(x, rows, cols, ld);
+}
+
+__attribute__((target("avx2"))) static void softmax_avx2(float *x, size_t rows, size_t cols,
+                                                         size_t ld) {
+    softmax_rows(x, rows, cols, ld);
+}
+
+static void softmax_default(float *x, size_t rows, size_t cols, size_t ld) {
+    softmax_rows(x, rows, cols, ld);
+}
+
+void sc_softmax_rows_f32(float *x, size_t rows, size_t cols, size_t ld) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f")) {
+        softmax_avx512(x, rows, cols, ld);
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        softmax_avx2(x, rows, cols, ld);
+        return;
+    }
+#endif
+    softmax_default(x, rows, cols, ld);
 }
