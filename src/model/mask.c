@@ -73,8 +73,7 @@ sc_status sc_mask_plan(sc_model *m, sc_error *err) {
             for (int k = 1; k < n->num_outputs; k++)
                 m->tensors[n->output + k].has_mask = in && sc_rnn_output_masked(n->layer, k);
             out = in && sc_rnn_output_masked(n->layer, 0);
-        }
-        else if (IN(cls, k_pass) || IN(cls, k_merge))
+        } else if (IN(cls, k_pass) || IN(cls, k_merge))
             out = in;
         else if (!strcmp(cls, "MultiHeadAttention")) /* Keras: the output takes the query's */
             out = m->tensors[n->inputs[0]].has_mask;
@@ -204,5 +203,17 @@ static sc_status masking_forward(const sc_layer *L, const sc_node *n, int batch,
     return SC_OK;
 }
 
-const sc_layer_ops sc_layer_masking = {"Masking", masking_init,    sc_infer_same_shape,
+/* Keras reduces the last axis to make the mask: an input that is only a batch of scalars has no
+ * such axis besides the batch (the mask would span examples). */
+static sc_status masking_infer(sc_layer *L, sc_node *n, sc_error *err) {
+    sc_status s = sc_infer_same_shape(L, n, err);
+    if (s == SC_OK && n->in_shape[0].rank < 1)
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (Masking): its input has no axis besides the batch "
+                            "(shape (None,)); it needs (None, ..., features)",
+                            L->name);
+    return s;
+}
+
+const sc_layer_ops sc_layer_masking = {"Masking", masking_init,    masking_infer,
                                        NULL,      masking_forward, NULL};

@@ -129,10 +129,24 @@ static void test_input_layers(void **state) {
     sc_model_free(m);
 }
 
+/* Found by fuzz_model_json: Masking on a batch of scalars read the mask's feature count at
+ * dims[-1] (UBSan: index -1). */
+static void test_masking_scalars(void **state) {
+    (void)state;
+    expect_refused("{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+                   "{\"class_name\": \"InputLayer\", \"name\": \"b\", \"config\": "
+                   "{\"batch_input_shape\": [null], \"name\": \"b\"}, \"inbound_nodes\": []}, "
+                   "{\"class_name\": \"Masking\", \"name\": \"msk\", \"config\": {\"name\": "
+                   "\"msk\"}, \"inbound_nodes\": [[[\"b\", 0, 0, {}]]]}], "
+                   "\"input_layers\": [[\"b\", 0, 0]], \"output_layers\": [[\"msk\", 0, 0]]}}",
+                   "msk");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huge_sizes),
         cmocka_unit_test(test_input_layers),
+        cmocka_unit_test(test_masking_scalars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
