@@ -203,17 +203,6 @@ static sc_status masking_forward(const sc_layer *L, const sc_node *n, int batch,
     return SC_OK;
 }
 
-/* Keras reduces the last axis to make the mask: an input that is only a batch of scalars has no
- * such axis besides the batch (the mask would span examples). */
-static sc_status masking_infer(sc_layer *L, sc_node *n, sc_error *err) {
-    sc_status s = sc_infer_same_shape(L, n, err);
-    if (s == SC_OK && n->in_shape[0].rank < 1)
-        return sc_error_set(err, SC_INVALID_ARGUMENT,
-                            "layer '%s' (Masking): its input has no axis besides the batch "
-                            "(shape (None,)); it needs (None, ..., features)",
-                            L->name);
-    return s;
-}
-
-const sc_layer_ops sc_layer_masking = {"Masking", masking_init,    masking_infer,
+/* The mask reduces the last axis, which an input of scalars lacks besides the batch. */
+const sc_layer_ops sc_layer_masking = {"Masking", masking_init,    sc_infer_same_shape_features,
                                        NULL,      masking_forward, NULL};

@@ -129,24 +129,35 @@ static void test_input_layers(void **state) {
     sc_model_free(m);
 }
 
-/* Found by fuzz_model_json: Masking on a batch of scalars read the mask's feature count at
- * dims[-1] (UBSan: index -1). */
-static void test_masking_scalars(void **state) {
+/* Layers that work on the last axis, given a batch of scalars (input shape (None,)), are refused
+ * by name: they read that axis at dims[-1] (UBSan: index -1). Masking was found by
+ * fuzz_model_json (crashes/fuzz_model_json/masking-scalar-input.json), the others by trying
+ * every layer on such an input. */
+static void test_feature_layers_on_scalars(void **state) {
     (void)state;
-    expect_refused("{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
-                   "{\"class_name\": \"InputLayer\", \"name\": \"b\", \"config\": "
-                   "{\"batch_input_shape\": [null], \"name\": \"b\"}, \"inbound_nodes\": []}, "
-                   "{\"class_name\": \"Masking\", \"name\": \"msk\", \"config\": {\"name\": "
-                   "\"msk\"}, \"inbound_nodes\": [[[\"b\", 0, 0, {}]]]}], "
-                   "\"input_layers\": [[\"b\", 0, 0]], \"output_layers\": [[\"msk\", 0, 0]]}}",
-                   "msk");
+    static const char *const classes[] = {"Masking", "BatchNormalization", "LayerNormalization",
+                                          "Normalization"};
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
+        char j[1024];
+        snprintf(j, sizeof j,
+                 "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+                 "{\"class_name\": \"InputLayer\", \"name\": \"b\", \"config\": "
+                 "{\"batch_input_shape\": [null], \"name\": \"b\"}, \"inbound_nodes\": []}, "
+                 "{\"class_name\": \"%s\", \"name\": \"scalar_%s\", \"config\": {\"name\": "
+                 "\"scalar_%s\"}, \"inbound_nodes\": [[[\"b\", 0, 0, {}]]]}], "
+                 "\"input_layers\": [[\"b\", 0, 0]], \"output_layers\": [[\"scalar_%s\", 0, 0]]}}",
+                 classes[i], classes[i], classes[i], classes[i]);
+        char name[64];
+        snprintf(name, sizeof name, "scalar_%s", classes[i]);
+        expect_refused(j, name);
+    }
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huge_sizes),
         cmocka_unit_test(test_input_layers),
-        cmocka_unit_test(test_masking_scalars),
+        cmocka_unit_test(test_feature_layers_on_scalars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

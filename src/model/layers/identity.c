@@ -14,6 +14,16 @@ sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err) {
     return SC_OK;
 }
 
+sc_status sc_infer_same_shape_features(sc_layer *L, sc_node *n, sc_error *err) {
+    sc_status s = sc_infer_same_shape(L, n, err);
+    if (s == SC_OK && n->in_shape[0].rank < 1)
+        return sc_error_set(err, SC_INVALID_ARGUMENT,
+                            "layer '%s' (%s): its input has no axis besides the batch (shape "
+                            "(None,)); it works on the last axis of (None, ..., features)",
+                            L->name, L->class_name);
+    return s;
+}
+
 sc_status sc_forward_copy(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
                           float *out, float *scratch, sc_error *err) {
     (void)L;

@@ -94,6 +94,10 @@ void sc_resize_bilinear(const float *x, int batch, int64_t H, int64_t W, int64_t
 
 /* Shared by shape-preserving layers: output shape = the single input's shape. */
 sc_status sc_infer_same_shape(sc_layer *L, sc_node *n, sc_error *err);
+/* The same for layers that work on the last (feature) axis: Masking, the normalizations. An
+ * input that is only a batch of scalars, shape (None,), has no such axis besides the batch and
+ * is refused naming the layer. */
+sc_status sc_infer_same_shape_features(sc_layer *L, sc_node *n, sc_error *err);
 /* Shared forward of layers that only change the shape: copies the data. */
 sc_status sc_forward_copy(const sc_layer *L, const sc_node *n, int batch, const float *const *in,
                           float *out, float *scratch, sc_error *err);

@@ -56,7 +56,7 @@ static sc_status ln_init(sc_layer *L, const json_t *cfg, sc_error *err) {
 
 static sc_status norm_infer(sc_layer *L, sc_node *n, int bn, sc_error *err) {
     norm *p = L->impl;
-    sc_status s = sc_infer_same_shape(L, n, err);
+    sc_status s = sc_infer_same_shape_features(L, n, err);
     if (s || (s = last_axis_only(L, n, p->axis, err))) return s;
     if (L->num_vars) return SC_OK;
     sc_shape c = {1, {n->in_shape[0].dims[n->in_shape[0].rank - 1]}};

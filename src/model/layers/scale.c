@@ -161,7 +161,7 @@ static sc_status norm_init(sc_layer *L, const json_t *cfg, sc_error *err) {
 
 static sc_status norm_infer(sc_layer *L, sc_node *n, sc_error *err) {
     normalization *p = L->impl;
-    sc_status s = sc_infer_same_shape(L, n, err);
+    sc_status s = sc_infer_same_shape_features(L, n, err);
     if (s) return s;
     int64_t C = n->in_shape[0].dims[n->in_shape[0].rank - 1];
     if (p->mean) {
