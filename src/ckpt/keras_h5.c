@@ -2,12 +2,17 @@
  * with libhdf5, maps its type to an sc_dtype, and reads it as little-endian bytes. */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "ckpt/h5_guard.h"
 #include "ckpt/keras_h5.h"
 #include "core/error.h"
 
@@ -223,6 +228,34 @@ static sc_status list_file(sc_h5weights *h, sc_error *err) {
     return SC_OK;
 }
 
+/* Refuses the bytes libhdf5 would never finish reading (h5_guard.h). */
+static sc_status guard(const uint8_t *data, size_t len, const char *name, sc_error *err) {
+    uint64_t at;
+    if (!sc_h5_heap_loops(data, len, &at)) return SC_OK;
+    return sc_error_set(err, SC_DATA_LOSS,
+                        "%s: corrupt HDF5 file: the free list of the local heap at byte %llu loops "
+                        "back on itself (libhdf5 would read it forever)",
+                        name, (unsigned long long)at);
+}
+
+/* The same on a file, mapped for the check only. A file that cannot be mapped is left to
+ * libhdf5, which names the problem. */
+static sc_status guard_file(const char *path, sc_error *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return SC_OK;
+    struct stat sb;
+    sc_status st = SC_OK;
+    if (fstat(fd, &sb) == 0 && sb.st_size > 0 && (uint64_t)sb.st_size <= SIZE_MAX) {
+        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            st = guard(m, (size_t)sb.st_size, path, err);
+            munmap(m, (size_t)sb.st_size);
+        }
+    }
+    close(fd);
+    return st;
+}
+
 static sc_h5weights *new_handle(const char *path) {
     sc_h5weights *h = calloc(1, sizeof *h);
     if (!h) return NULL;
@@ -246,9 +279,10 @@ sc_status sc_h5weights_open(const char *path, sc_h5weights **out, sc_error *err)
                             "%s: is a directory, expected an HDF5 "
                             "file",
                             path);
+    sc_status st = guard_file(path, err);
+    if (st != SC_OK) return st;
     sc_h5weights *h = new_handle(path);
     if (!h) return sc_error_set(err, SC_NO_MEMORY, "%s: out of memory", path);
-    sc_status st = SC_OK;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
         st = sc_h5_error(err, SC_NO_MEMORY, "%s: cannot set up HDF5", path);
@@ -330,6 +364,7 @@ sc_status sc_h5weights_open_owned(void *data, size_t len, const char *name, sc_h
         st = sc_error_set(err, SC_DATA_LOSS, "%s: empty, expected an HDF5 file", name);
         goto fail;
     }
+    if ((st = guard(data, len, name, err)) != SC_OK) goto fail;
     if (fapl < 0 || H5Pset_fapl_core(fapl, 65536, 0) < 0
         || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0
         || H5Pset_file_image_callbacks(fapl, &cb) < 0 || H5Pset_file_image(fapl, data, len) < 0) {

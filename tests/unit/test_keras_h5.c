@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include "ckpt/h5_guard.h"
 #include "sidecar/keras_weights.h"
 #include "support/ckpt_fixture.h"
 
@@ -403,6 +404,59 @@ static void test_corrupt_files(void **state) {
     free(raw);
 }
 
+static uint64_t le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* A local heap whose free list loops back on itself: libhdf5 1.10.8 reads such a list forever,
+ * allocating a node per step (a fuzzed 14 KB file reached 13 GB, see
+ * tests/fuzz/crashes/fuzz_h5weights/hdf5-heap-free-list-loop.weights.h5). The sample file's
+ * first local heap with a free block gets that block pointed at itself; opening it, from a
+ * path or from memory, must fail at once naming the heap. */
+static void test_looping_heap_free_list(void **state) {
+    fixture *f = *state;
+    size_t len;
+    uint8_t *raw = ckf_read(f->h5, &len);
+    uint64_t at = 0;
+    assert_int_equal(sc_h5_heap_loops(raw, len, &at), 0); /* the file as written is sound */
+    /* Heap (superblock v0, 8-byte sizes and addresses): "HEAP" 0 0 0 0, data segment size,
+     * first free block, data segment address; a free block: next free block, its size. */
+    size_t heap = 0;
+    uint64_t first = 1;
+    for (size_t i = 0; i + 32 <= len && first == 1; i++) {
+        if (memcmp(raw + i, "HEAP", 4) != 0 || raw[i + 4] != 0) continue;
+        uint64_t size = le64(raw + i + 8), head = le64(raw + i + 16), seg = le64(raw + i + 24);
+        if (head != 1 && head < size && seg + head + 16 <= len) {
+            heap = i;
+            first = head;
+            uint8_t *block = raw + seg + head;
+            assert_int_equal(le64(block), 1); /* the last (only) free block */
+            for (int b = 0; b < 8; b++) block[b] = (uint8_t)(head >> (8 * b));
+        }
+    }
+    if (first == 1) fail_msg("the sample file has no local heap with a free block");
+    assert_int_equal(sc_h5_heap_loops(raw, len, &at), 1);
+    assert_int_equal(at, heap);
+    char *p = ckf_join(f->dir, "loop.weights.h5");
+    ckf_write(p, raw, len);
+    char want[64];
+    snprintf(want, sizeof want, "local heap at byte %zu loops", heap);
+    sc_h5weights *h = (sc_h5weights *)1;
+    sc_error err;
+    assert_int_equal(sc_h5weights_open(p, &h, &err), SC_DATA_LOSS);
+    assert_null(h);
+    assert_non_null(strstr(err.message, "loop.weights.h5"));
+    if (!strstr(err.message, want)) fail_msg("'%s' lacks '%s'", err.message, want);
+    h = (sc_h5weights *)1;
+    assert_int_equal(sc_h5weights_open_memory(raw, len, "img", &h, &err), SC_DATA_LOSS);
+    assert_null(h);
+    if (!strstr(err.message, want)) fail_msg("'%s' lacks '%s'", err.message, want);
+    free(p);
+    free(raw);
+}
+
 /* A zip with the given members (NULL data = skip); stored like Keras unless deflate. */
 static void make_zip(const char *path, const char *const *names, const void *const *data,
                      const size_t *lens, size_t n, int deflate) {
@@ -525,6 +579,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_writer_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_looping_heap_free_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked_by_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive_errors, setup, teardown),
