@@ -6,35 +6,63 @@
  * the next one (L, 1 = none) and its own size (L). libhdf5's H5HL__fl_deserialize stops with an
  * error on an offset beyond the segment, a next offset of 0, or a block past the segment's end,
  * and otherwise goes on: a list whose offsets come back around never ends. Lengths (L) and
- * addresses (O) have the sizes given in the superblock. */
+ * addresses (O) have the sizes given in the superblock.
+ *
+ * Heaps may sit anywhere in the file, so every "HEAP" is looked at; the few bytes each needs are
+ * read through a small source interface, from memory or with pread. */
 #include "ckpt/h5_guard.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const uint8_t k_sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 #define FREE_NULL 1u
+#define CHUNK     (1u << 20)
 
 typedef struct {
-    const uint8_t *d;
-    size_t n;
-    uint64_t base, dsize, seg; /* seg: absolute offset of the data segment */
-    int size_len;
-} heap;
+    const uint8_t *mem; /* or */
+    int fd;
+    uint64_t n;
+} source;
 
-static int read_le(const uint8_t *d, size_t n, uint64_t off, int len, uint64_t *v) {
-    if (len < 1 || len > 8 || off > n || n - off < (uint64_t)len) return -1;
+/* Reads len bytes at off; -1 past the end or on a read error. */
+static int src_read(const source *s, uint64_t off, void *buf, size_t len) {
+    if (off > s->n || s->n - off < len) return -1;
+    if (s->mem) {
+        memcpy(buf, s->mem + off, len);
+        return 0;
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(s->fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
+        if (r <= 0) return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int src_le(const source *s, uint64_t off, int len, uint64_t *v) {
+    uint8_t b[8];
+    if (len < 1 || len > 8 || src_read(s, off, b, (size_t)len)) return -1;
     uint64_t x = 0;
-    for (int i = 0; i < len; i++) x |= (uint64_t)d[off + i] << (8 * i);
+    for (int i = 0; i < len; i++) x |= (uint64_t)b[i] << (8 * i);
     *v = x;
     return 0;
 }
+
+typedef struct {
+    const source *s;
+    uint64_t base, dsize, seg; /* seg: the data segment's file offset */
+    int addr_len, size_len;
+} heap;
 
 /* The next free block after fb as libhdf5 reads it; FREE_NULL where libhdf5 would stop. */
 static uint64_t next_free(const heap *h, uint64_t fb) {
     uint64_t next, size;
     if (fb == FREE_NULL || fb >= h->dsize) return FREE_NULL;
-    if (read_le(h->d, h->n, h->seg + fb, h->size_len, &next)
-        || read_le(h->d, h->n, h->seg + fb + (uint64_t)h->size_len, h->size_len, &size))
+    if (src_le(h->s, h->seg + fb, h->size_len, &next)
+        || src_le(h->s, h->seg + fb + (uint64_t)h->size_len, h->size_len, &size))
         return FREE_NULL;
     if (next == 0 || size > h->dsize - fb) return FREE_NULL;
     return next;
@@ -53,40 +81,68 @@ static int free_list_loops(const heap *h, uint64_t head) {
     }
 }
 
-/* The superblock: at 0 or a power of two from 512 on (a user block before it). */
-static int superblock(const uint8_t *d, size_t n, uint64_t *base, int *addr_len, int *size_len) {
-    for (uint64_t off = 0; off < n && n - off >= 16; off = off ? off * 2 : 512) {
-        if (memcmp(d + off, k_sig, sizeof k_sig)) continue;
-        int v = d[off + 8];
-        *base = off; /* addresses count from the superblock when there is a user block */
-        *addr_len = v < 2 ? d[off + 13] : d[off + 9];
-        *size_len = v < 2 ? d[off + 14] : d[off + 10];
+/* Whether the "HEAP" at off starts a local heap whose free list loops. */
+static int heap_loops(heap *h, uint64_t off) {
+    uint8_t ver;
+    uint64_t head, addr, o = off + 8, sl = (uint64_t)h->size_len;
+    if (src_read(h->s, off + 4, &ver, 1) || ver != 0 || src_le(h->s, o, h->size_len, &h->dsize)
+        || src_le(h->s, o + sl, h->size_len, &head) || src_le(h->s, o + 2 * sl, h->addr_len, &addr)
+        || addr > h->s->n || h->base > h->s->n - addr)
         return 0;
+    h->seg = h->base + addr;
+    return h->dsize <= h->s->n - h->seg && free_list_loops(h, head);
+}
+
+/* The superblock: at 0 or a power of two from 512 on (a user block before it). */
+static int superblock(const source *s, heap *h) {
+    for (uint64_t off = 0; off < s->n && s->n - off >= 16; off = off ? off * 2 : 512) {
+        uint8_t b[16];
+        if (src_read(s, off, b, sizeof b) || memcmp(b, k_sig, sizeof k_sig)) continue;
+        h->base = off; /* addresses count from the superblock when there is a user block */
+        h->addr_len = b[8] < 2 ? b[13] : b[9];
+        h->size_len = b[8] < 2 ? b[14] : b[10];
+        return h->addr_len >= 1 && h->addr_len <= 8 && h->size_len >= 1 && h->size_len <= 8 ? 0
+                                                                                            : -1;
     }
     return -1;
 }
 
-int sc_h5_heap_loops(const uint8_t *data, size_t n, uint64_t *at) {
-    uint64_t base;
-    int addr_len, size_len;
-    if (!data || superblock(data, n, &base, &addr_len, &size_len)) return 0;
-    if (addr_len < 1 || addr_len > 8 || size_len < 1 || size_len > 8) return 0;
-    const uint8_t *p = data, *end = data + n;
+/* Every "HEAP" in buf[0..len), which starts at file offset pos. */
+static int scan(heap *h, const uint8_t *buf, size_t len, uint64_t pos, uint64_t *at) {
+    const uint8_t *p = buf, *end = buf + len;
     while ((p = memmem(p, (size_t)(end - p), "HEAP", 4)) != NULL) {
-        uint64_t off = (uint64_t)(p - data), head, addr;
-        heap h = {data, n, base, 0, 0, size_len};
-        uint64_t o = off + 8;
-        if (off + 4 < n && data[off + 4] == 0 && !read_le(data, n, o, size_len, &h.dsize)
-            && !read_le(data, n, o + (uint64_t)size_len, size_len, &head)
-            && !read_le(data, n, o + 2 * (uint64_t)size_len, addr_len, &addr) && addr <= n
-            && base <= n - addr) {
-            h.seg = base + addr;
-            if (h.dsize <= n - h.seg && free_list_loops(&h, head)) {
-                *at = off;
-                return 1;
-            }
+        uint64_t off = pos + (uint64_t)(p - buf);
+        if (heap_loops(h, off)) {
+            *at = off;
+            return 1;
         }
         p += 4;
     }
     return 0;
+}
+
+int sc_h5_heap_loops(const uint8_t *data, size_t n, uint64_t *at) {
+    source s = {data, -1, n};
+    heap h = {&s, 0, 0, 0, 0, 0};
+    if (!data || superblock(&s, &h)) return 0;
+    return scan(&h, data, n, 0, at);
+}
+
+int sc_h5_heap_loops_fd(int fd, uint64_t n, uint64_t *at) {
+    source s = {NULL, fd, n};
+    heap h = {&s, 0, 0, 0, 0, 0};
+    if (superblock(&s, &h)) return 0;
+    uint8_t *buf = malloc(CHUNK + 3);
+    if (!buf) return 0;
+    int found = 0;
+    /* Chunks overlap by 3 bytes so that a "HEAP" across a boundary is seen once. */
+    for (uint64_t pos = 0; pos < n && !found;) {
+        size_t len = n - pos < CHUNK + 3 ? (size_t)(n - pos) : CHUNK + 3;
+        if (src_read(&s, pos, buf, len)) break;
+        found = scan(&h, buf, len, pos, at);
+        if (len < CHUNK + 3) break;
+        pos += CHUNK;
+    }
+    free(buf);
+    return found;
 }

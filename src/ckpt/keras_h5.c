@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -229,31 +228,24 @@ static sc_status list_file(sc_h5weights *h, sc_error *err) {
 }
 
 /* Refuses the bytes libhdf5 would never finish reading (h5_guard.h). */
-static sc_status guard(const uint8_t *data, size_t len, const char *name, sc_error *err) {
-    uint64_t at;
-    if (!sc_h5_heap_loops(data, len, &at)) return SC_OK;
+static sc_status heap_loop_error(const char *name, uint64_t at, sc_error *err) {
     return sc_error_set(err, SC_DATA_LOSS,
                         "%s: corrupt HDF5 file: the free list of the local heap at byte %llu loops "
                         "back on itself (libhdf5 would read it forever)",
                         name, (unsigned long long)at);
 }
 
-/* The same on a file, mapped for the check only. A file that cannot be mapped is left to
- * libhdf5, which names the problem. */
+/* The same on a file. One that cannot be read here is left to libhdf5, which names the
+ * problem. */
 static sc_status guard_file(const char *path, sc_error *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return SC_OK;
     struct stat sb;
-    sc_status st = SC_OK;
-    if (fstat(fd, &sb) == 0 && sb.st_size > 0 && (uint64_t)sb.st_size <= SIZE_MAX) {
-        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m != MAP_FAILED) {
-            st = guard(m, (size_t)sb.st_size, path, err);
-            munmap(m, (size_t)sb.st_size);
-        }
-    }
+    uint64_t at;
+    int loops =
+        fstat(fd, &sb) == 0 && sb.st_size > 0 && sc_h5_heap_loops_fd(fd, (uint64_t)sb.st_size, &at);
     close(fd);
-    return st;
+    return loops ? heap_loop_error(path, at, err) : SC_OK;
 }
 
 static sc_h5weights *new_handle(const char *path) {
@@ -364,7 +356,11 @@ sc_status sc_h5weights_open_owned(void *data, size_t len, const char *name, sc_h
         st = sc_error_set(err, SC_DATA_LOSS, "%s: empty, expected an HDF5 file", name);
         goto fail;
     }
-    if ((st = guard(data, len, name, err)) != SC_OK) goto fail;
+    uint64_t at;
+    if (sc_h5_heap_loops(data, len, &at)) {
+        st = heap_loop_error(name, at, err);
+        goto fail;
+    }
     if (fapl < 0 || H5Pset_fapl_core(fapl, 65536, 0) < 0
         || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0
         || H5Pset_file_image_callbacks(fapl, &cb) < 0 || H5Pset_file_image(fapl, data, len) < 0) {

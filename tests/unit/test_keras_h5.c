@@ -457,6 +457,51 @@ static void test_looping_heap_free_list(void **state) {
     free(raw);
 }
 
+static void put_le64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The check reads files in 1 MiB chunks: a looping heap is found wherever it lies, also across
+ * a chunk boundary, from a file and from memory; the same bytes with the loop cut are sound. */
+static void test_heap_loop_anywhere(void **state) {
+    fixture *f = *state;
+    const size_t n = (3u << 20) + 100;
+    const size_t offs[] = {600, (1u << 20) - 2, 1u << 20, (2u << 20) - 3, n - 200};
+    uint8_t *b = calloc(1, n);
+    assert_non_null(b);
+    char *p = ckf_join(f->dir, "heap.h5");
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        memset(b, 0, n);
+        memcpy(b, "\x89HDF\r\n\x1a\n", 8); /* superblock v0, 8-byte addresses and lengths */
+        b[13] = b[14] = 8;
+        uint8_t *h = b + offs[i];
+        memcpy(h, "HEAP", 4);
+        put_le64(h + 8, 88);            /* data segment size */
+        put_le64(h + 16, 16);           /* first free block */
+        put_le64(h + 24, offs[i] + 32); /* data segment address */
+        put_le64(h + 32 + 16, 48);      /* block 16 (16 bytes) -> block 48 */
+        put_le64(h + 32 + 24, 16);
+        put_le64(h + 32 + 48, 16); /* block 48 (16 bytes) -> block 16: the loop */
+        put_le64(h + 32 + 56, 16);
+        for (int cut = 0; cut < 2; cut++) {
+            if (cut) put_le64(h + 32 + 48, 1); /* block 48 is the last */
+            ckf_write(p, b, n);
+            uint64_t at = 0, at_fd = 0;
+            int fd = open(p, O_RDONLY);
+            assert_true(fd >= 0);
+            assert_int_equal(sc_h5_heap_loops(b, n, &at), !cut);
+            assert_int_equal(sc_h5_heap_loops_fd(fd, n, &at_fd), !cut);
+            close(fd);
+            if (!cut) {
+                assert_int_equal(at, offs[i]);
+                assert_int_equal(at_fd, offs[i]);
+            }
+        }
+    }
+    free(p);
+    free(b);
+}
+
 /* A zip with the given members (NULL data = skip); stored like Keras unless deflate. */
 static void make_zip(const char *path, const char *const *names, const void *const *data,
                      const size_t *lens, size_t n, int deflate) {
@@ -580,6 +625,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_foreign_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_looping_heap_free_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heap_loop_anywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked_by_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive_errors, setup, teardown),
